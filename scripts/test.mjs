@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The whole test suite, runnable on a fresh machine: installs what the tests need
+// (npm packages, Debian's Chromium for the browser tests), type-checks, lints, builds,
+// then runs every *.test.ts under src/ and test/ with Node's test runner.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+process.chdir(root);
+
+function run(label, cmd, args, opts = {}) {
+  process.stderr.write(`\n▶ ${label}\n`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    process.stderr.write(`✖ ${label} failed (exit ${r.status ?? r.signal}).\n`);
+    process.exit(r.status || 1);
+  }
+}
+
+if (!existsSync('node_modules/.package-lock.json')) run('Installing npm packages (npm ci)', 'npm', ['ci']);
+
+const chromium = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
+if (!existsSync(chromium)) {
+  if (process.getuid?.() === 0) {
+    run('Installing Chromium from Debian (apt-get)', 'sh', [
+      '-c',
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null',
+    ]);
+  } else {
+    process.stderr.write(`Chromium not found at ${chromium}: run "sudo apt-get install -y chromium" (browser tests need it).\n`);
+    process.exit(1);
+  }
+}
+
+run('Type-checking (tsc)', 'npx', ['tsc', '-p', 'tsconfig.json']);
+run('Linting (biome)', 'npx', ['biome', 'check', '.']);
+run('Building', 'npm', ['run', '-s', 'build']);
+
+function find(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (name === 'node_modules' || name === 'dist') continue;
+    if (statSync(p).isDirectory()) find(p, out);
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+const only = process.argv.slice(2);
+const files = only.length > 0 ? only : [...find('src'), ...find('test')].sort();
+run(`Running ${files.length} test files`, process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]);

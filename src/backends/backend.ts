@@ -1,0 +1,39 @@
+/**
+ * The one seam. A backend takes a normalized request and an AbortSignal and yields
+ * OpenAI-shaped chunks. The HTTP client to Azure/OpenAI is a backend, the local model is a
+ * backend; the server exposes any backend over HTTP; the CLI and the web UI consume any.
+ * @module
+ */
+import type { ApiKind, ApiTypes } from '../protocol/types.js';
+
+/** A request as a backend sees it: the API kind plus the wire body. */
+export interface BackendRequest<K extends ApiKind = ApiKind> {
+  kind: K;
+  /** The wire body; `stream` is ignored (a backend always streams). */
+  body: ApiTypes[K]['request'];
+  /** The deployment or model name the caller addressed, if any. */
+  deployment?: string;
+}
+
+export interface ModelInfo {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+export interface Backend {
+  /** Short, human-readable: `local:tinyllamas-stories-260k`, `azure:https://x.openai.azure.com`. */
+  readonly name: string;
+  /**
+   * Yields chunks exactly as they would cross the wire (Azure filter chunks included),
+   * ending after the last chunk; `[DONE]` is implied by normal completion of the iterator.
+   * Errors are thrown as SluiceErrors. Aborting `signal` stops generation promptly and
+   * ends the iterator by throwing an AbortError.
+   */
+  stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']>;
+  /** Models or deployments this backend serves, for `/v1/models`. */
+  models?(): Promise<ModelInfo[]>;
+  /** Releases sockets, model memory, worker threads. */
+  close?(): Promise<void>;
+}
