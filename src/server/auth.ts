@@ -1,0 +1,36 @@
+/**
+ * API key check: `api-key: <key>` (Azure) or `Authorization: Bearer <key>` (OpenAI, Azure
+ * v1). Compared in constant time over SHA-256 digests, so neither the key's content nor its
+ * length leaks through timing.
+ * @module
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Returns a checker for `apiKey`, or undefined when no key is configured (auth off).
+ *
+ * @example
+ * ```ts
+ * const allowed = createKeyCheck('s3cret');
+ * allowed?.(req.headers); // true when either header carries the key
+ * ```
+ */
+export function createKeyCheck(apiKey: string | undefined): ((headers: IncomingHttpHeaders) => boolean) | undefined {
+  if (apiKey === undefined || apiKey === '') return undefined;
+  const expected = digest(apiKey);
+  const matches = (candidate: string) => timingSafeEqual(digest(candidate), expected);
+  return (headers) => {
+    const key = headers['api-key'];
+    if (typeof key === 'string' && matches(key)) return true;
+    const auth = headers.authorization;
+    if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') {
+      return matches(auth.slice(7).trim());
+    }
+    return false;
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}

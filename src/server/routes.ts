@@ -1,0 +1,148 @@
+/**
+ * The route table: method + raw request URL -> what to do. Pure (no I/O), so it is tested
+ * without sockets. The path is split by hand rather than with `new URL`, which would read
+ * `//host/...` as a host and resolve `..` segments.
+ * @module
+ */
+import type { ApiKind } from '../protocol/types.js';
+import { type ErrorReply, invalidApiVersion, MISSING_API_VERSION, methodNotAllowed, NOT_FOUND } from './error-body.js';
+
+/** `azure`: the `/openai/...` routes (prompt-filter chunk, content_filter_results); `openai`: `/v1/...`. */
+export type Dialect = 'azure' | 'openai';
+
+/** Low-cardinality route labels for metrics and logs (never a deployment name). */
+export type RouteLabel =
+  | 'azure_chat'
+  | 'azure_completions'
+  | 'azure_v1_chat'
+  | 'azure_v1_completions'
+  | 'openai_chat'
+  | 'openai_completions'
+  | 'models'
+  | 'healthz'
+  | 'metrics'
+  | 'preflight'
+  | 'static'
+  | 'unmatched';
+
+export type Route =
+  | {
+      type: 'generate';
+      label: RouteLabel;
+      kind: ApiKind;
+      dialect: Dialect;
+      /** From the path on dated Azure routes; otherwise the body's `model` names it. */
+      deployment?: string;
+      /** Dated Azure routes only (validated). */
+      apiVersion?: string;
+    }
+  | { type: 'models'; label: 'models'; dialect: Dialect }
+  | { type: 'healthz'; label: 'healthz' }
+  | { type: 'metrics'; label: 'metrics' }
+  | { type: 'preflight'; label: 'preflight' };
+
+export type RouteMatch = { route: Route } | { error: ErrorReply; label: RouteLabel; notFound?: true };
+
+/** `YYYY-MM-DD` or `YYYY-MM-DD-preview`: any well-formed Azure api-version. */
+const API_VERSION = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(-preview)?$/;
+
+/**
+ * Matches a request. Errors come back ready to send: 404 (unknown route), 405 (known route,
+ * wrong method), 400 (missing or malformed api-version on a dated route).
+ *
+ * @example
+ * ```ts
+ * matchRoute('POST', '/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21');
+ * // { route: { type: 'generate', kind: 'chat', dialect: 'azure', deployment: 'gpt-4o', apiVersion: '2024-10-21', ... } }
+ * ```
+ */
+export function matchRoute(method: string, url: string): RouteMatch {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q + 1);
+
+  if (method === 'OPTIONS') return { route: { type: 'preflight', label: 'preflight' } };
+
+  switch (path) {
+    case '/v1/chat/completions':
+      return post(method, { type: 'generate', label: 'openai_chat', kind: 'chat', dialect: 'openai' });
+    case '/v1/completions':
+      return post(method, { type: 'generate', label: 'openai_completions', kind: 'completions', dialect: 'openai' });
+    case '/openai/v1/chat/completions':
+      return post(method, { type: 'generate', label: 'azure_v1_chat', kind: 'chat', dialect: 'azure' });
+    case '/openai/v1/completions':
+      return post(method, { type: 'generate', label: 'azure_v1_completions', kind: 'completions', dialect: 'azure' });
+    case '/v1/models':
+      return get(method, { type: 'models', label: 'models', dialect: 'openai' });
+    case '/openai/v1/models':
+      return get(method, { type: 'models', label: 'models', dialect: 'azure' });
+    case '/openai/models': {
+      const m = get(method, { type: 'models', label: 'models', dialect: 'azure' });
+      if ('error' in m) return m;
+      const version = checkApiVersion(query);
+      return typeof version === 'string' ? m : { error: version, label: 'models' };
+    }
+    case '/healthz':
+      return get(method, { type: 'healthz', label: 'healthz' });
+    case '/metrics':
+      return get(method, { type: 'metrics', label: 'metrics' });
+  }
+
+  // /openai/deployments/{deployment}/(chat/)?completions
+  const prefix = '/openai/deployments/';
+  if (path.startsWith(prefix)) {
+    const slash = path.indexOf('/', prefix.length);
+    if (slash > prefix.length) {
+      const rest = path.slice(slash);
+      const kind: ApiKind | undefined =
+        rest === '/chat/completions' ? 'chat' : rest === '/completions' ? 'completions' : undefined;
+      if (kind !== undefined) {
+        const label: RouteLabel = kind === 'chat' ? 'azure_chat' : 'azure_completions';
+        if (method !== 'POST') return { error: methodNotAllowed(method, 'POST, OPTIONS'), label };
+        const deployment = decodeSegment(path.slice(prefix.length, slash));
+        if (deployment === undefined) return { error: NOT_FOUND, label: 'unmatched', notFound: true };
+        const version = checkApiVersion(query);
+        if (typeof version !== 'string') return { error: version, label };
+        return { route: { type: 'generate', label, kind, dialect: 'azure', deployment, apiVersion: version } };
+      }
+    }
+  }
+  return { error: NOT_FOUND, label: 'unmatched', notFound: true };
+}
+
+/**
+ * Azure accepts `stream_options` from 2024-09-01-preview on (and in 2024-10-21 GA); older
+ * versions reject it as an unknown parameter. Undefined (v1 and OpenAI routes): accepted.
+ */
+export function acceptsStreamOptions(apiVersion: string | undefined): boolean {
+  return apiVersion === undefined || apiVersion.slice(0, 10) >= '2024-09-01';
+}
+
+// --- internal ---
+
+function post(method: string, route: Route): RouteMatch {
+  return method === 'POST' ? { route } : { error: methodNotAllowed(method, 'POST, OPTIONS'), label: route.label };
+}
+
+function get(method: string, route: Route): RouteMatch {
+  return method === 'GET' || method === 'HEAD'
+    ? { route }
+    : { error: methodNotAllowed(method, 'GET, HEAD, OPTIONS'), label: route.label };
+}
+
+/** The api-version from a query string, or the error to send. */
+function checkApiVersion(query: string): string | ErrorReply {
+  const version = query === '' ? null : new URLSearchParams(query).get('api-version');
+  if (version === null || version === '') return MISSING_API_VERSION;
+  return API_VERSION.test(version) ? version : invalidApiVersion(version.slice(0, 64));
+}
+
+/** A percent-decoded path segment; undefined when malformed or empty. */
+function decodeSegment(raw: string): string | undefined {
+  try {
+    const s = decodeURIComponent(raw);
+    return s === '' ? undefined : s;
+  } catch {
+    return undefined;
+  }
+}
