@@ -24,9 +24,10 @@ test('total fires even before the body starts', async () => {
 test('idle is measured from the last event, so steady events keep it quiet', async () => {
   const { dog, fired } = watch({ idleMs: 40 });
   dog.body(performance.now());
+  dog.pull(performance.now());
   for (let i = 0; i < 6; i++) {
     await delay(15);
-    dog.event(performance.now());
+    dog.alive(performance.now());
   }
   assert.equal(fired.length, 0, 'no time-out while events arrive every 15 ms');
   await delay(90);
@@ -39,7 +40,8 @@ test('idle is measured from the last event, so steady events keep it quiet', asy
 test('first-token fires despite other events, and is disarmed by a token', async () => {
   const a = watch({ firstTokenMs: 40, idleMs: 1000 });
   a.dog.body(performance.now());
-  const tick = setInterval(() => a.dog.event(performance.now()), 5);
+  a.dog.pull(performance.now());
+  const tick = setInterval(() => a.dog.alive(performance.now()), 5);
   await delay(90);
   clearInterval(tick);
   assert.deepEqual(
@@ -49,6 +51,7 @@ test('first-token fires despite other events, and is disarmed by a token', async
 
   const b = watch({ firstTokenMs: 40 });
   b.dog.body(performance.now());
+  b.dog.pull(performance.now());
   b.dog.token();
   await delay(80);
   assert.equal(b.fired.length, 0);
@@ -62,4 +65,37 @@ test('stop() silences everything; zero and Infinity mean no limit', async () => 
   b.dog.body(performance.now());
   await delay(50);
   assert.equal(a.fired.length + b.fired.length, 0);
+});
+
+test('time the consumer spends between chunks is not silence; waiting again restarts the count', async () => {
+  const { dog, fired } = watch({ idleMs: 30 });
+  dog.body(performance.now());
+  dog.pull(performance.now());
+  dog.event(performance.now()); // a chunk delivered; the consumer now works for a while
+  await delay(100);
+  assert.equal(fired.length, 0, 'no idle time-out while nobody waits');
+  dog.pull(performance.now());
+  await delay(80);
+  assert.deepEqual(
+    fired.map((f) => f.phase),
+    ['idle'],
+  );
+});
+
+test('first-token counts only the time spent waiting, over several pulls', async () => {
+  const { dog, fired } = watch({ firstTokenMs: 60 });
+  dog.body(performance.now());
+  dog.pull(performance.now());
+  await delay(40);
+  dog.event(performance.now()); // the role chunk: no token; ~40 ms of the 60 used
+  await delay(100); // the consumer is busy: not counted
+  assert.equal(fired.length, 0);
+  dog.pull(performance.now());
+  await delay(5);
+  assert.equal(fired.length, 0, 'the first 40 ms did not restart, but the busy time did not count');
+  await delay(60);
+  assert.deepEqual(
+    fired.map((f) => f.phase),
+    ['first-token'],
+  );
 });

@@ -2,9 +2,13 @@
  * One timer for the first-token, idle and total limits of a stream.
  *
  * Resetting a timer per chunk costs a clearTimeout + setTimeout each time; instead the hot
- * path only stores a timestamp, and a single timer wakes at the earliest possible deadline,
+ * path only stores timestamps, and a single timer wakes at the earliest possible deadline,
  * re-checks against the stored times and sleeps again if nothing has expired yet. Deadlines
  * only ever move later, so waking early is the only possible mistake, and it is harmless.
+ *
+ * Silence is counted only while the consumer waits for a chunk: time it spends between
+ * chunks (writing them to a slow client, say) is not the server's silence, and chunks that
+ * arrived meanwhile sit in the socket buffer.
  * @module
  */
 import type { TimeoutPhase } from '../errors.js';
@@ -18,18 +22,28 @@ function active(ms: number | undefined): ms is number {
 }
 
 export class Watchdog {
-  readonly #limits: Timeouts;
+  readonly #total: number;
+  readonly #firstToken: number;
+  readonly #idle: number;
   readonly #onTimeout: OnTimeout;
   readonly #startedAt: number;
+  /** When the body began (headers arrived); -1 before. */
   #bodyAt = -1;
+  /** Last sign of life or the start of the current wait, whichever is later. */
   #lastEventAt = -1;
+  #pullAt = -1;
+  #waiting = false;
   #sawToken = false;
+  /** Waiting time already spent before the first token, over earlier pulls. */
+  #firstTokenUsed = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
   /** Starts the total limit now (`now` = performance.now()). */
   constructor(limits: Timeouts, onTimeout: OnTimeout, now: number) {
-    this.#limits = limits;
+    this.#total = active(limits.totalMs) ? limits.totalMs : 0;
+    this.#firstToken = active(limits.firstTokenMs) ? limits.firstTokenMs : 0;
+    this.#idle = active(limits.idleMs) ? limits.idleMs : 0;
     this.#onTimeout = onTimeout;
     this.#startedAt = now;
     this.#schedule(now);
@@ -42,8 +56,24 @@ export class Watchdog {
     this.#schedule(now);
   }
 
-  /** Any sign of life (event, chunk, heartbeat comment). Hot path: one store. */
+  /** The consumer asks for the next chunk. Hot path: three stores. */
+  pull(now: number): void {
+    this.#waiting = true;
+    this.#pullAt = now;
+    this.#lastEventAt = now;
+  }
+
+  /** A chunk was delivered to the consumer. Hot path. */
   event(now: number): void {
+    if (!this.#sawToken && this.#waiting && this.#bodyAt >= 0) {
+      this.#firstTokenUsed += now - Math.max(this.#pullAt, this.#bodyAt);
+    }
+    this.#waiting = false;
+    this.#lastEventAt = now;
+  }
+
+  /** A sign of life that is not a chunk (a heartbeat comment) while the consumer waits. */
+  alive(now: number): void {
     this.#lastEventAt = now;
   }
 
@@ -58,17 +88,25 @@ export class Watchdog {
     this.#timer = undefined;
   }
 
-  /** The earliest deadline still pending, with its phase. */
-  #next(): { at: number; phase: TimeoutPhase; limit: number } | undefined {
-    const { totalMs, firstTokenMs, idleMs } = this.#limits;
-    let best: { at: number; phase: TimeoutPhase; limit: number } | undefined;
-    const consider = (at: number, phase: TimeoutPhase, limit: number) => {
-      if (best === undefined || at < best.at) best = { at, phase, limit };
+  /** The earliest deadline now pending (`wake` only: nothing can expire before it). */
+  #next(now: number): { at: number; phase: TimeoutPhase; limit: number; wake: boolean } | undefined {
+    let best: { at: number; phase: TimeoutPhase; limit: number; wake: boolean } | undefined;
+    const consider = (at: number, phase: TimeoutPhase, limit: number, wake: boolean) => {
+      if (best === undefined || at < best.at) best = { at, phase, limit, wake };
     };
-    if (active(totalMs)) consider(this.#startedAt + totalMs, 'total', totalMs);
+    if (this.#total > 0) consider(this.#startedAt + this.#total, 'total', this.#total, false);
     if (this.#bodyAt >= 0) {
-      if (active(firstTokenMs) && !this.#sawToken) consider(this.#bodyAt + firstTokenMs, 'first-token', firstTokenMs);
-      if (active(idleMs)) consider(this.#lastEventAt + idleMs, 'idle', idleMs);
+      const firstTokenLeft = this.#firstToken > 0 && !this.#sawToken ? this.#firstToken - this.#firstTokenUsed : -1;
+      if (this.#waiting) {
+        if (firstTokenLeft >= 0) {
+          consider(Math.max(this.#pullAt, this.#bodyAt) + firstTokenLeft, 'first-token', this.#firstToken, false);
+        }
+        if (this.#idle > 0) consider(this.#lastEventAt + this.#idle, 'idle', this.#idle, false);
+      } else {
+        // Not waiting: nothing can expire before the next pull plus the shortest limit left.
+        if (firstTokenLeft >= 0) consider(now + firstTokenLeft, 'first-token', this.#firstToken, true);
+        if (this.#idle > 0) consider(now + this.#idle, 'idle', this.#idle, true);
+      }
     }
     return best;
   }
@@ -77,19 +115,19 @@ export class Watchdog {
     if (this.#stopped) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const next = this.#next();
+    const next = this.#next(now);
     if (next === undefined) return;
-    this.#timer = setTimeout(() => this.#check(), Math.max(0, Math.ceil(next.at - now)));
+    this.#timer = setTimeout(() => this.#check(), Math.max(1, Math.ceil(next.at - now)));
   }
 
   #check(): void {
     this.#timer = undefined;
     if (this.#stopped) return;
     const now = performance.now();
-    const next = this.#next();
+    const next = this.#next(now);
     if (next === undefined) return;
     // Timers may fire a fraction of a millisecond early; 1 ms of slack avoids a busy loop.
-    if (next.at <= now + 1) {
+    if (!next.wake && next.at <= now + 1) {
       this.stop();
       this.#onTimeout(next.phase, next.limit);
       return;

@@ -1,0 +1,127 @@
+/**
+ * The HTTP chunk source: a sent request's SSE body -> chunks, for ResponseStream.
+ *
+ * Reads with one reader, decodes with the push decoder, parses each event once, and stops at
+ * `[DONE]` by cancelling the body: a proxy that keeps the connection open after `[DONE]`
+ * cannot hang us. A 200 that is not `text/event-stream` is an error, never an empty stream.
+ * @module
+ */
+import { ProtocolError, type SluiceError } from '../errors.js';
+import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
+import { parseStreamEvent } from '../protocol/events.js';
+import { excerpt } from '../protocol/excerpt.js';
+import type { AnyResponse, ApiKind, ApiTypes } from '../protocol/types.js';
+import { createDecoder, type SseEvent } from '../sse/index.js';
+import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
+import type { ChunkSource, ResponseMeta, SourceContext, SourceEnd } from './response-stream.js';
+
+/**
+ * A source that calls `start` at once (so the request is in flight before anyone iterates)
+ * and streams the answer's chunks.
+ */
+export function httpSource<K extends ApiKind>(start: (signal: AbortSignal) => Promise<Sent>): ChunkSource<K> {
+  return (ctx) => {
+    const sent = start(ctx.signal);
+    // Observed by the generator below; this only keeps an early failure from being "unhandled"
+    // when nobody iterates.
+    sent.catch(() => {});
+    return readSse<K>(sent, ctx);
+  };
+}
+
+/** The metadata of an answer. */
+export function metaOf(sent: Sent): ResponseMeta {
+  const headers = sent.response.headers;
+  const meta: ResponseMeta = {
+    status: sent.response.status,
+    rateLimit: parseRateLimit(headers),
+    headers,
+    attempts: sent.attempts,
+    url: sent.url,
+  };
+  const requestId = requestIdOf(headers);
+  if (requestId !== undefined) meta.requestId = requestId;
+  const region = headers.get('x-ms-region');
+  if (region !== null) meta.region = region;
+  return meta;
+}
+
+const EVENT_STREAM = /^\s*text\/event-stream\s*(;|$)/i;
+
+async function* readSse<K extends ApiKind>(
+  pending: Promise<Sent>,
+  ctx: SourceContext,
+): AsyncGenerator<ApiTypes[K]['chunk'], SourceEnd, undefined> {
+  const sent = await pending;
+  sent.settled();
+  const response = sent.response;
+  ctx.opened(metaOf(sent));
+  if (!EVENT_STREAM.test(response.headers.get('content-type') ?? '')) throw await notEventStream(response);
+  const body = response.body;
+  if (body === null) return { sawDone: false };
+
+  const reader = body.getReader();
+  const events: SseEvent[] = [];
+  const decoder = createDecoder({
+    onEvent: (e) => {
+      events.push(e);
+    },
+    // A heartbeat comment is a sign of life for the idle limit.
+    onComment: () => ctx.alive(),
+  });
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      decoder.feed(value);
+      if (events.length === 0) continue;
+      for (let i = 0; i < events.length; i++) {
+        const ev = parseStreamEvent<K>(events[i]!);
+        if (ev.type === 'chunk') yield ev.chunk;
+        else if (ev.type === 'done') return { sawDone: true };
+        else throw ev.error;
+      }
+      events.length = 0;
+    }
+    // Azure has sent `data: [DONE]` without its blank line: the decoder holds it back (the
+    // spec discards an unterminated event), but it is a proper end.
+    const end = decoder.end();
+    return { sawDone: end.unterminated && end.pendingData?.trim() === '[DONE]' };
+  } finally {
+    // Stop reading now: at [DONE], on an error, or when the consumer left. Cancelling the body
+    // closes the connection; the server sees it and can stop generating.
+    reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * The error for a 2xx answer that is not an event stream. Its body explains: an API error
+ * (kept as `cause`, mapped like an HTTP error), a whole non-streaming completion (the server
+ * ignored `stream: true`; kept as `partial`), or anything else (a short excerpt).
+ */
+async function notEventStream(response: Response): Promise<SluiceError> {
+  const type = response.headers.get('content-type') ?? 'no content-type';
+  const text = await readCapped(response, MAX_ERROR_BODY_BYTES);
+  const prefix = `Expected a text/event-stream answer to a streaming request, got HTTP ${response.status} ${type}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed !== null && typeof parsed === 'object') {
+    const record = parsed as Record<string, unknown>;
+    if (record.error !== undefined && record.error !== null) {
+      const cause = errorFromResponse(response.status, response.headers, text);
+      return new ProtocolError('not-event-stream', `${prefix} carrying an error: ${cause.message}`, { cause });
+    }
+    if (Array.isArray(record.choices)) {
+      return new ProtocolError(
+        'not-event-stream',
+        `${prefix}: a whole non-streaming response (the server ignored stream: true); it is kept as the partial result`,
+        { partial: parsed as AnyResponse },
+      );
+    }
+  }
+  return new ProtocolError('not-event-stream', `${prefix}: ${text.trim() === '' ? '(empty body)' : excerpt(text)}`);
+}

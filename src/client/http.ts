@@ -1,0 +1,248 @@
+/**
+ * Sending one request: attempts with retries before the first byte, a headers time-out per
+ * attempt, manual redirects that never carry credentials to another origin, and error
+ * answers turned into typed errors. Everything after the headers of a 2xx answer belongs
+ * to the caller.
+ * @module
+ */
+import { ConfigError, ConnectionError, SluiceError, TimeoutError } from '../errors.js';
+import { errorFromResponse } from '../protocol/errors.js';
+import { SECRET_HEADERS } from './options.js';
+import { abortReason, type RetryPolicy, retryDelayMs, shouldRetryResponse, sleep } from './retry.js';
+
+/** Redirect hops followed per attempt; a real API needs one at most. */
+export const MAX_REDIRECTS = 5;
+/** Bytes of an error body read for its message; Azure's are a few hundred. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** One HTTP call, ready to send (and re-send). */
+export interface HttpPlan {
+  url: string;
+  /** The JSON body, serialized once. */
+  body: string;
+  /** Headers without credentials. */
+  headers: Record<string, string>;
+  /** Credentials for one attempt (a token provider is called each time). */
+  auth: () => Promise<Record<string, string>>;
+}
+
+export interface SendOptions {
+  fetch: typeof fetch;
+  /** Cancels everything: attempts, back-off, redirects. */
+  signal: AbortSignal;
+  /** Per attempt, until the headers (and, for error answers, their body); 0 = none. */
+  headersMs: number;
+  policy: RetryPolicy;
+}
+
+/** A 2xx answer whose body is still unread. */
+export interface Sent {
+  response: Response;
+  /** 1 + retries. */
+  attempts: number;
+  /** The URL that answered (after redirects). */
+  url: string;
+  /**
+   * Stops the per-attempt headers timer. Streams call it once the headers are in; `create()`
+   * calls it after reading the body, so the limit covers the whole non-streaming answer.
+   */
+  settled(): void;
+}
+
+/**
+ * Sends `plan`, retrying network failures, headers time-outs, 408/409/429/5xx (or what
+ * `x-should-retry` says) up to `policy.maxRetries` times with the policy's delays. Resolves
+ * with the first 2xx answer; rejects with ConnectionError, TimeoutError('headers'), the
+ * ApiError subclass of the last error answer, or the abort reason.
+ */
+export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
+  const { signal, policy } = o;
+  for (let attempt = 0; ; attempt++) {
+    if (signal.aborted) throw abortReason(signal);
+    const auth = await untilAborted(credentials(plan), signal);
+    const attemptController = new AbortController();
+    const onAbort = () => attemptController.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (o.headersMs > 0 && Number.isFinite(o.headersMs)) {
+      timer = setTimeout(() => attemptController.abort(new TimeoutError('headers', o.headersMs)), o.headersMs);
+    }
+    const settled = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    };
+    const unlink = () => signal.removeEventListener('abort', onAbort);
+
+    let failure: SluiceError;
+    let retryHeaders: Headers | undefined;
+    let retryable: boolean;
+    try {
+      const { response, url } = await fetchFollowing(
+        plan,
+        { ...plan.headers, ...auth },
+        attemptController.signal,
+        o.fetch,
+      );
+      if (response.ok) {
+        // The body stream still listens to the attempt signal, so the caller's abort keeps working.
+        return { response, attempts: attempt + 1, url, settled };
+      }
+      const text = await readCapped(response, MAX_ERROR_BODY_BYTES);
+      settled();
+      unlink();
+      failure = errorFromResponse(response.status, response.headers, text);
+      retryable = shouldRetryResponse(response.status, response.headers);
+      retryHeaders = response.headers;
+    } catch (err) {
+      settled();
+      unlink();
+      if (signal.aborted) throw abortReason(signal);
+      const attemptReason: unknown = attemptController.signal.reason;
+      if (attemptController.signal.aborted && attemptReason instanceof TimeoutError) failure = attemptReason;
+      else if (err instanceof SluiceError) failure = err;
+      else failure = connectionError(err, plan.url);
+      retryable = !NOT_RETRIED.has(failure);
+    }
+    if (!retryable || attempt >= policy.maxRetries) throw failure;
+    await sleep(retryDelayMs(attempt, retryHeaders, policy), signal);
+  }
+}
+
+/** Failures that retrying cannot fix (bad redirects). */
+const NOT_RETRIED = new WeakSet<object>();
+
+function redirectError(message: string): ConnectionError {
+  const err = new ConnectionError(message);
+  NOT_RETRIED.add(err);
+  return err;
+}
+
+/** The attempt's credentials; a failing token provider is a ConfigError (not retried). */
+async function credentials(plan: HttpPlan): Promise<Record<string, string>> {
+  try {
+    return await plan.auth();
+  } catch (err) {
+    if (err instanceof SluiceError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ConfigError(`\`tokenProvider\` failed: ${message}`, 'tokenProvider', { cause: err });
+  }
+}
+
+/** `promise`, or the abort reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * One attempt: POST, following redirects by hand. Same-origin hops keep every header; from
+ * the first hop to another origin on, credentials (and cookies) are dropped for good, so a
+ * key is never sent to a redirect target.
+ */
+async function fetchFollowing(
+  plan: HttpPlan,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  fetchImpl: typeof fetch,
+): Promise<{ response: Response; url: string }> {
+  let url = plan.url;
+  const origin = new URL(url).origin;
+  let current = headers;
+  for (let hop = 0; ; hop++) {
+    const response = await fetchImpl(url, {
+      method: 'POST',
+      headers: current,
+      body: plan.body,
+      signal,
+      redirect: 'manual',
+    });
+    if (!REDIRECTS.has(response.status)) return { response, url };
+    const location = response.headers.get('location');
+    if (location === null) return { response, url };
+    await discard(response);
+    if (hop >= MAX_REDIRECTS) {
+      throw redirectError(`Too many redirects: more than ${MAX_REDIRECTS} hops from ${origin}; giving up`);
+    }
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw redirectError(`Redirect to an invalid location from ${origin}`);
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw redirectError(`Redirect to a non-HTTP location (${next.protocol}) from ${origin}`);
+    }
+    if (next.origin !== origin && current === headers) current = withoutSecrets(headers);
+    url = next.href;
+  }
+}
+
+/** The headers minus anything that carries a credential. */
+export function withoutSecrets(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!SECRET_HEADERS.has(name.toLowerCase())) out[name] = value;
+  }
+  return out;
+}
+
+/** A failed fetch as a ConnectionError naming the origin and the system error code. */
+function connectionError(err: unknown, url: string): ConnectionError {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const detail =
+    code ?? (typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : 'unknown error');
+  return new ConnectionError(`Could not reach ${new URL(url).origin}: ${detail}`, { cause: err });
+}
+
+/** Reads at most `max` bytes of a body as text, then lets the rest go. */
+export async function readCapped(response: Response, max: number): Promise<string> {
+  const body = response.body;
+  if (!body) return '';
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    if (size >= max) reader.cancel().catch(() => {});
+    else reader.releaseLock();
+  }
+  const all = new Uint8Array(Math.min(size, max));
+  let at = 0;
+  for (const p of parts) {
+    const take = Math.min(p.byteLength, all.byteLength - at);
+    all.set(p.subarray(0, take), at);
+    at += take;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** Drops a body we do not need (a redirect's), so the connection can be reused. */
+async function discard(response: Response): Promise<void> {
+  try {
+    await readCapped(response, MAX_ERROR_BODY_BYTES);
+  } catch {
+    // nothing to keep
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * ResponseStream: one streamed response, whatever produced it (an HTTP call, any Backend).
+ *
+ * It wraps a *chunk source* — a function that, given a signal and two callbacks, returns an
+ * async iterator of chunks — and adds what every consumer needs: the accumulated response,
+ * an honest end state, time-outs, metrics, abort, and relays to SSE and web streams.
+ *
+ * Reading is pull-based: a chunk is parsed only when the consumer asks for it, so a slow
+ * consumer back-pressures the socket instead of filling memory.
+ * @module
+ */
+import {
+  AbortError,
+  ConnectionError,
+  type RateLimitInfo,
+  SluiceError,
+  StreamTruncatedError,
+  TimeoutError,
+  type TimeoutPhase,
+} from '../errors.js';
+import { type Accumulator, createAccumulator, truncationError } from '../protocol/index.js';
+import { type TextDelta, textDeltas } from '../protocol/text.js';
+import type { ApiErrorBody, ApiKind, ApiTypes, EndState } from '../protocol/types.js';
+import { MetricsRecorder, type StreamMetrics, tokenDeltas } from './metrics.js';
+import type { Timeouts } from './options.js';
+import { abortReason } from './retry.js';
+import { Watchdog } from './watchdog.js';
+
+/** What the response said about itself. */
+export interface ResponseMeta {
+  /** HTTP status (200 for a backend). */
+  status: number;
+  /** `apim-request-id` or `x-request-id`. */
+  requestId?: string;
+  /** `x-ms-region` (Azure). */
+  region?: string;
+  /** Parsed `x-ratelimit-*` headers. */
+  rateLimit: RateLimitInfo;
+  /** All response headers (empty for a backend). */
+  headers: Headers;
+  /** Attempts made, 1 + retries. */
+  attempts: number;
+  /** The URL that answered, after redirects (undefined for a backend). */
+  url?: string;
+}
+
+/** The outcome of a stream: never a rejection for stream faults, the end state says it. */
+export interface StreamResult<K extends ApiKind> {
+  /** Everything that arrived, in the non-streaming response shape. */
+  response: ApiTypes[K]['response'];
+  end: EndState;
+  metrics: StreamMetrics;
+  /** The error that ended the stream, if one did (also in `end` when `failed`). */
+  error?: SluiceError;
+}
+
+/** What a chunk source is given. */
+export interface SourceContext {
+  /** Aborted on `abort()`, the caller's signal, a time-out, or the consumer leaving. */
+  readonly signal: AbortSignal;
+  /** The response began (headers arrived): resolves `meta`, arms first-token and idle. */
+  opened(meta: ResponseMeta): void;
+  /** A sign of life that is not a chunk (an SSE comment or an ignored event). */
+  alive(): void;
+}
+
+/** How a source ended normally: `sawDone: false` means the stream stopped without `[DONE]`. */
+export interface SourceEnd {
+  sawDone: boolean;
+}
+
+/**
+ * Produces chunks. Returning normally means `[DONE]` unless it returns `{sawDone: false}`;
+ * throwing a SluiceError fails the stream. Work may start eagerly, when the function is
+ * called (the HTTP source sends its request at once).
+ */
+export type ChunkSource<K extends ApiKind> = (
+  ctx: SourceContext,
+) => AsyncIterator<ApiTypes[K]['chunk'], SourceEnd | undefined, undefined>;
+
+export interface ResponseStreamOptions {
+  signal?: AbortSignal | undefined;
+  /** Only firstTokenMs, idleMs and totalMs apply here; headersMs is the source's business. */
+  timeouts?: Timeouts | undefined;
+}
+
+type Chunk<K extends ApiKind> = ApiTypes[K]['chunk'];
+
+const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+const encoder = new TextEncoder();
+const DONE_BYTES = encoder.encode('data: [DONE]\n\n');
+
+/**
+ * A streamed response. Iterate it once (for-await, `textDeltas()`, `toSSE()`,
+ * `toReadableStream()`), or just await `final()` / `text()`.
+ *
+ * @example
+ * const stream = client.chat.stream({ messages: [{ role: 'user', content: 'Hi' }] });
+ * for await (const { text } of stream.textDeltas()) process.stdout.write(text);
+ * const { end, metrics } = await stream.final();
+ */
+export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>> {
+  readonly kind: K;
+  /** Live metrics; final once the stream ended. */
+  readonly metrics: StreamMetrics;
+  /** Resolves when the response headers arrive; rejects if the call failed before. */
+  readonly meta: Promise<ResponseMeta>;
+
+  readonly #metrics: MetricsRecorder;
+  readonly #acc: Accumulator<K>;
+  readonly #controller = new AbortController();
+  readonly #watchdog: Watchdog;
+  readonly #iter: AsyncIterator<Chunk<K>, SourceEnd | undefined, undefined>;
+  readonly #callerSignal: AbortSignal | undefined;
+  readonly #onCallerAbort: (() => void) | undefined;
+  #resolveMeta!: (meta: ResponseMeta) => void;
+  #rejectMeta!: (err: unknown) => void;
+  #metaSettled = false;
+  #resolveEnd!: (result: StreamResult<K>) => void;
+  readonly #ended: Promise<StreamResult<K>>;
+  #result: StreamResult<K> | undefined;
+  #consumed = false;
+
+  constructor(kind: K, source: ChunkSource<K>, options: ResponseStreamOptions = {}) {
+    const t0 = performance.now();
+    this.kind = kind;
+    this.#metrics = new MetricsRecorder(t0);
+    this.metrics = this.#metrics;
+    this.#acc = createAccumulator(kind);
+    this.meta = new Promise<ResponseMeta>((resolve, reject) => {
+      this.#resolveMeta = resolve;
+      this.#rejectMeta = reject;
+    });
+    // Nobody has to look at meta: an unobserved rejection must not crash the process.
+    this.meta.catch(() => {});
+    this.#ended = new Promise((resolve) => {
+      this.#resolveEnd = resolve;
+    });
+    this.#watchdog = new Watchdog(options.timeouts ?? {}, (phase, limit) => this.#timedOut(phase, limit), t0);
+
+    const signal = options.signal;
+    if (signal) {
+      this.#callerSignal = signal;
+      if (signal.aborted) this.#controller.abort(signal.reason);
+      else {
+        this.#onCallerAbort = () => this.#controller.abort(signal.reason);
+        signal.addEventListener('abort', this.#onCallerAbort, { once: true });
+      }
+    }
+
+    const ctx: SourceContext = {
+      signal: this.#controller.signal,
+      opened: (meta) => {
+        const now = performance.now();
+        this.#metrics.headers(now);
+        this.#watchdog.body(now);
+        if (!this.#metaSettled) {
+          this.#metaSettled = true;
+          this.#resolveMeta(meta);
+        }
+      },
+      alive: () => this.#watchdog.alive(performance.now()),
+    };
+    this.#iter = source(ctx);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Chunk<K>, undefined, undefined> {
+    this.#claim();
+    return {
+      next: () => this.#next(),
+      return: () => this.#leave(),
+    };
+  }
+
+  /**
+   * Per-choice text as it arrives (chunks and choices without text are skipped).
+   * @example
+   * for await (const { index, text } of stream.textDeltas()) if (index === 0) process.stdout.write(text);
+   */
+  async *textDeltas(): AsyncGenerator<TextDelta, void, undefined> {
+    for await (const chunk of this) {
+      const deltas = textDeltas(chunk);
+      for (let i = 0; i < deltas.length; i++) yield deltas[i]!;
+    }
+  }
+
+  /**
+   * Choice 0's whole text. Rejects with the stream's error (its `partial` keeps what
+   * arrived) when the stream failed, was truncated or aborted; a completion stopped by the
+   * content filter resolves with the text that was let through.
+   */
+  async text(): Promise<string> {
+    const result = await this.final();
+    if (result.error) throw result.error;
+    const choice = (
+      result.response.choices as Array<{ index: number; text?: string; message?: { content?: unknown } }>
+    ).find((c) => c.index === 0);
+    if (!choice) return '';
+    if (typeof choice.text === 'string') return choice.text;
+    return typeof choice.message?.content === 'string' ? choice.message.content : '';
+  }
+
+  /**
+   * The accumulated response, the end state and the metrics. Never rejects for stream
+   * faults. Reads the stream to its end if nobody is iterating it.
+   */
+  final(): Promise<StreamResult<K>> {
+    if (!this.#consumed) {
+      this.#consumed = true;
+      void this.#drain();
+    }
+    return this.#ended;
+  }
+
+  /**
+   * Cancels the request at once (the server sees the connection close). Iteration throws an
+   * AbortError (`cause` = `reason`); `final().end` is `aborted`.
+   */
+  abort(reason?: unknown): void {
+    this.#controller.abort(reason);
+  }
+
+  /**
+   * The stream as a web ReadableStream of chunks; cancelling it aborts the request.
+   */
+  toReadableStream(): ReadableStream<Chunk<K>> {
+    const it = this[Symbol.asyncIterator]();
+    return new ReadableStream<Chunk<K>>(
+      {
+        async pull(controller) {
+          try {
+            const r = await it.next();
+            if (r.done) controller.close();
+            else controller.enqueue(r.value);
+          } catch (err) {
+            controller.error(err);
+          }
+        },
+        async cancel() {
+          await it.return?.();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /**
+   * The stream re-encoded as SSE bytes for a server to forward: `data: <chunk json>` per
+   * chunk, then `data: [DONE]`. A failure becomes a final `data: {"error": ...}` frame (no
+   * `[DONE]`); a truncated stream just ends (no `[DONE]`), as it did upstream. Cancelling
+   * it aborts the request.
+   */
+  toSSE(): ReadableStream<Uint8Array> {
+    const it = this[Symbol.asyncIterator]();
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            const r = await it.next();
+            if (r.done) {
+              controller.enqueue(DONE_BYTES);
+              controller.close();
+            } else controller.enqueue(encoder.encode(`data: ${JSON.stringify(r.value)}\n\n`));
+          } catch (err) {
+            if (!(err instanceof StreamTruncatedError) && !(err instanceof AbortError)) {
+              controller.enqueue(encoder.encode(`data: ${JSON.stringify(errorFrameBody(err))}\n\n`));
+            }
+            controller.close();
+          }
+        },
+        async cancel() {
+          await it.return?.();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  // --- internal ---
+
+  #claim(): void {
+    if (this.#consumed) {
+      throw new TypeError(
+        'This ResponseStream is already being read: iterate it once (for-await, textDeltas(), toSSE() or toReadableStream()); final() and text() can still be awaited.',
+      );
+    }
+    this.#consumed = true;
+  }
+
+  async #next(): Promise<IteratorResult<Chunk<K>, undefined>> {
+    if (this.#result) {
+      // After the end: a failed stream keeps failing (so a second caller cannot mistake it for success).
+      if (this.#result.error) throw this.#result.error;
+      return DONE_RESULT;
+    }
+    this.#watchdog.pull(performance.now());
+    let r: IteratorResult<Chunk<K>, SourceEnd | undefined>;
+    try {
+      r = await this.#iter.next();
+    } catch (err) {
+      throw this.#fail(err);
+    }
+    const now = performance.now();
+    if (r.done) {
+      const sawDone = r.value ? r.value.sawDone : true;
+      const end = this.#acc.finish({ sawDone });
+      if (end.state === 'truncated') {
+        const err = truncationError(end, this.#acc.response());
+        this.#settle(end, now, err);
+        throw err;
+      }
+      this.#settle(end, now, undefined);
+      return DONE_RESULT;
+    }
+    const chunk = r.value;
+    const tokens = tokenDeltas(chunk);
+    this.#watchdog.event(now);
+    if (tokens > 0) this.#watchdog.token();
+    this.#metrics.chunk(now, tokens, chunk.usage);
+    this.#acc.push(chunk);
+    return { value: chunk, done: false };
+  }
+
+  /** The consumer left early (break / return in for-await): cancel the request now. */
+  async #leave(): Promise<IteratorResult<Chunk<K>, undefined>> {
+    if (!this.#result) {
+      const reason = new AbortError('The consumer stopped reading the stream');
+      this.#controller.abort(reason);
+      this.#fail(reason);
+      try {
+        await this.#iter.return?.();
+      } catch {
+        // The source is already torn down by the abort.
+      }
+    }
+    return DONE_RESULT;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (!(await this.#next()).done) {
+        // reading to the end
+      }
+    } catch {
+      // recorded in the result
+    }
+  }
+
+  #timedOut(phase: TimeoutPhase, limit: number): void {
+    this.#controller.abort(new TimeoutError(phase, limit));
+  }
+
+  /** Maps whatever stopped the source to the error the consumer sees, and ends the stream. */
+  #fail(raw: unknown): SluiceError {
+    if (this.#result) return this.#result.error ?? toSluiceError(raw);
+    const signal = this.#controller.signal;
+    const err = signal.aborted ? abortReason(signal) : toSluiceError(raw);
+    const end = err instanceof AbortError ? this.#acc.finish({ aborted: err.cause }) : this.#acc.finish({ error: err });
+    if (err.partial === undefined && this.#acc.chunkCount > 0) err.partial = this.#acc.response();
+    this.#settle(end, performance.now(), err);
+    return err;
+  }
+
+  #settle(end: EndState, now: number, error: SluiceError | undefined): void {
+    this.#watchdog.stop();
+    this.#metrics.end(now);
+    if (this.#onCallerAbort) this.#callerSignal?.removeEventListener('abort', this.#onCallerAbort);
+    if (!this.#metaSettled) {
+      this.#metaSettled = true;
+      this.#rejectMeta(error ?? new ConnectionError('The stream ended before a response arrived'));
+    }
+    const result: StreamResult<K> = {
+      response: this.#acc.response(),
+      end,
+      metrics: this.#metrics.snapshot(),
+      ...(error ? { error } : {}),
+    };
+    this.#result = result;
+    this.#resolveEnd(result);
+  }
+}
+
+/** Anything a source throws, as a SluiceError (network failures become ConnectionError). */
+export function toSluiceError(err: unknown): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ConnectionError(`The stream failed: ${message}`, { cause: err });
+}
+
+/** The `{"error": ...}` body relayed for a failed stream. */
+function errorFrameBody(err: unknown): ApiErrorBody {
+  const e = toSluiceError(err);
+  const body = (e as { body?: ApiErrorBody }).body;
+  if (body && typeof body === 'object' && body.error) return body;
+  return { error: { code: e.code, message: e.message } };
+}
