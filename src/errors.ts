@@ -94,6 +94,10 @@ export interface RateLimitInfo {
   limitTokens?: number;
   /** Milliseconds the server asked us to wait (retry-after-ms, or retry-after). */
   retryAfterMs?: number;
+  /** `x-ratelimit-reset-requests` in ms (its -1 / 0 placeholders are left out). */
+  resetRequestsMs?: number;
+  /** `x-ratelimit-reset-tokens` in ms (its -1 / 0 placeholders are left out). */
+  resetTokensMs?: number;
 }
 
 export interface ApiErrorDetails extends SluiceErrorOptions {

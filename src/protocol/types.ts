@@ -35,7 +35,9 @@ export interface ContentFilterResults {
   profanity?: DetectionFilterResult;
   protected_material_text?: DetectionFilterResult;
   protected_material_code?: DetectionFilterResult;
-  custom_blocklists?: { filtered: boolean; details?: Array<{ filtered: boolean; id: string }> } | Array<{ filtered: boolean; id: string }>;
+  custom_blocklists?:
+    | { filtered: boolean; details?: Array<{ filtered: boolean; id: string }> }
+    | Array<{ filtered: boolean; id: string }>;
   /** Present when the filter service itself failed: the text is unmoderated (not fatal). */
   error?: { code: string; message: string };
   [category: string]: unknown;
@@ -251,9 +253,19 @@ export interface CompletionChoice {
   [k: string]: unknown;
 }
 
-/** A streamed Completions chunk; annotation choices may lack `text`. */
-export interface CompletionChunkChoice extends Omit<CompletionChoice, 'text'> {
+/**
+ * A streamed Completions choice; annotation choices may lack `text`. (Spelled out rather
+ * than `Omit<CompletionChoice, 'text'>`: Omit over an index signature drops every field.)
+ */
+export interface CompletionChunkChoice {
   text?: string;
+  index: number;
+  finish_reason: FinishReason | null;
+  logprobs?: CompletionLogprobs | null;
+  content_filter_results?: ContentFilterResults;
+  content_filter_result?: ContentFilterResults;
+  content_filter_offsets?: ContentFilterOffsets;
+  [k: string]: unknown;
 }
 
 export interface CompletionChunk {
@@ -301,8 +313,18 @@ export interface ApiErrorBody {
     message: string;
     type?: string | null;
     param?: string | null;
-    innererror?: { code?: string; content_filter_result?: ContentFilterResults; content_filter_results?: ContentFilterResults; [k: string]: unknown };
-    inner_error?: { code?: string; content_filter_result?: ContentFilterResults; content_filter_results?: ContentFilterResults; [k: string]: unknown };
+    innererror?: {
+      code?: string;
+      content_filter_result?: ContentFilterResults;
+      content_filter_results?: ContentFilterResults;
+      [k: string]: unknown;
+    };
+    inner_error?: {
+      code?: string;
+      content_filter_result?: ContentFilterResults;
+      content_filter_results?: ContentFilterResults;
+      [k: string]: unknown;
+    };
     [k: string]: unknown;
   };
 }

@@ -1,0 +1,111 @@
+/**
+ * One SSE event of an OpenAI / Azure stream -> a chunk, the `[DONE]` marker, or an error frame.
+ * @module
+ */
+import { ProtocolError, StreamErrorFrame } from '../errors.js';
+import { excerpt } from './excerpt.js';
+import type { ApiErrorBody, ApiKind, ApiTypes } from './types.js';
+
+/**
+ * An SSE event as the decoder in `src/sse` dispatches it (structurally identical to its
+ * `SseEvent`, declared here so this module does not depend on the decoder).
+ */
+export interface SseEventLike {
+  type: string;
+  data: string;
+  id: string;
+}
+
+/** What one event of a Completions / Chat Completions stream means. */
+export type StreamEvent<K extends ApiKind = ApiKind> =
+  | { type: 'chunk'; chunk: ApiTypes[K]['chunk'] }
+  | { type: 'done' }
+  | { type: 'error'; error: StreamErrorFrame };
+
+const DONE = '[DONE]';
+
+/**
+ * Interprets one SSE event:
+ * - `data: [DONE]` -> `{type: 'done'}`;
+ * - `event: error` -> an error frame, its data parsed when it is JSON;
+ * - a JSON object with a top-level `error` -> an error frame carrying the body;
+ * - any other JSON object -> a chunk (not validated further: unknown fields pass through);
+ * - anything else throws ProtocolError `invalid-json` (or `unexpected-shape` for JSON that is
+ *   not an object), with a short excerpt of the data, never the whole payload.
+ *
+ * Per chunk, this costs one `JSON.parse` and two property checks.
+ *
+ * @example
+ * parseStreamEvent({ type: 'message', data: '[DONE]', id: '' }); // -> { type: 'done' }
+ * const ev = parseStreamEvent<'chat'>({ type: 'message', data: '{"id":"c","choices":[]}', id: '' });
+ * if (ev.type === 'chunk') console.log(ev.chunk.id); // 'c'
+ */
+export function parseStreamEvent<K extends ApiKind = ApiKind>(event: SseEventLike): StreamEvent<K> {
+  const data = event.data;
+  if (event.type === 'error') return { type: 'error', error: errorFrame(data) };
+  if (data === DONE) return { type: 'done' };
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch (cause) {
+    if (data.trim() === DONE) return { type: 'done' };
+    throw new ProtocolError('invalid-json', `Stream event data is not JSON: ${excerpt(data)}`, { cause });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ProtocolError('unexpected-shape', `Stream event data is not a JSON object: ${excerpt(data)}`);
+  }
+  const error = (value as { error?: unknown }).error;
+  if (error !== undefined && error !== null) return { type: 'error', error: frameFromJson(value, data) };
+  return { type: 'chunk', chunk: value as ApiTypes[K]['chunk'] };
+}
+
+/** Builds the StreamErrorFrame for an `event: error` (data may or may not be JSON). */
+function errorFrame(data: string): StreamErrorFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return new StreamErrorFrame(`The server sent an error event: ${excerpt(data) || '(no data)'}`);
+  }
+  return frameFromJson(value, data);
+}
+
+function frameFromJson(value: unknown, data: string): StreamErrorFrame {
+  const body = toErrorBody(value);
+  if (body === undefined) return new StreamErrorFrame(`The server sent an error event: ${excerpt(data)}`);
+  const { code, message } = body.error;
+  const prefix = code !== undefined && code !== null && code !== '' ? `${code}: ` : '';
+  return new StreamErrorFrame(`The stream failed: ${prefix}${message}`, body);
+}
+
+/**
+ * Normalizes what servers send as an error to Azure's `{error: {message, ...}}`:
+ * `{error: {...}}`, `{error: "text"}`, or a bare `{message, code?}` object.
+ */
+export function toErrorBody(value: unknown): ApiErrorBody | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  const inner = record.error;
+  if (typeof inner === 'string') return { error: { message: inner } };
+  if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) {
+    const error = inner as Record<string, unknown>;
+    const message = typeof error.message === 'string' ? error.message : '(no message)';
+    const code = error.code;
+    return {
+      error: {
+        ...error,
+        message,
+        // Azure sends numeric-looking codes as strings ("429"); some servers send numbers.
+        ...(typeof code === 'number' ? { code: String(code) } : {}),
+      },
+    } as ApiErrorBody;
+  }
+  if (typeof record.message === 'string') {
+    // API Management style: {"statusCode": 401, "message": "..."}.
+    const code = record.code ?? record.statusCode;
+    return {
+      error: { message: record.message, ...(code !== undefined && code !== null ? { code: String(code) } : {}) },
+    };
+  }
+  return undefined;
+}

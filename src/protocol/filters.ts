@@ -1,0 +1,130 @@
+/**
+ * Azure content-filter results: which categories fired, and how per-chunk results add up to
+ * the one object a non-streaming response carries.
+ * @module
+ */
+import type { ContentFilterResults } from './types.js';
+
+/** Keys of a filter-results object that are not categories. */
+const NOT_A_CATEGORY = 'error';
+
+/**
+ * Names of the categories that blocked content (`filtered: true`): severity categories
+ * (`hate`, `violence`, ...), detection categories (`jailbreak`, `protected_material_code`, ...)
+ * and `custom_blocklists` (in either its object or its array form). Unknown categories count
+ * when they carry `filtered: true`; the `error` entry (filter service failure) never does.
+ *
+ * @example
+ * firedCategories({ hate: { filtered: false, severity: 'safe' }, violence: { filtered: true, severity: 'medium' } });
+ * // -> ['violence']
+ */
+export function firedCategories(results: ContentFilterResults | undefined): string[] {
+  const fired: string[] = [];
+  if (results === undefined || results === null || typeof results !== 'object') return fired;
+  for (const key of Object.keys(results)) {
+    if (key === NOT_A_CATEGORY) continue;
+    if (isFired(results[key])) fired.push(key);
+  }
+  return fired;
+}
+
+/**
+ * The filter-service failure Azure reports as `{error: {code, message}}` (the text was
+ * NOT moderated; this is not fatal), or undefined.
+ *
+ * @example
+ * filterServiceError({ error: { code: 'content_filter_error', message: 'The contents are not filtered' } })?.code;
+ * // -> 'content_filter_error'
+ */
+export function filterServiceError(
+  results: ContentFilterResults | undefined,
+): { code: string; message: string } | undefined {
+  const error = results?.error;
+  return error !== null && typeof error === 'object' ? error : undefined;
+}
+
+function isFired(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(isFired); // custom_blocklists, array form
+  if (value === null || typeof value !== 'object') return false;
+  const entry = value as { filtered?: unknown; details?: unknown };
+  if (entry.filtered === true) return true;
+  return Array.isArray(entry.details) && entry.details.some(isFired);
+}
+
+const SEVERITY_RANK: Record<string, number> = { safe: 0, very_low: 1, low: 2, medium: 3, high: 4 };
+
+/**
+ * Merges `from` into `into` (mutated, returned) keeping the worst of both per category:
+ * `filtered` and `detected` OR-ed, the higher `severity` kept, blocklist entries united by id,
+ * other fields taken from the later object. Copies what it keeps, so `into` never aliases
+ * `from`'s top-level category objects.
+ *
+ * Why "worst of": each streamed chunk (or asynchronous annotation) reports on a slice of the
+ * text; the non-streaming response reports on all of it, so one slice firing means it fired.
+ *
+ * @example
+ * mergeFilterResults({ hate: { filtered: false, severity: 'safe' } }, { hate: { filtered: false, severity: 'low' } });
+ * // -> { hate: { filtered: false, severity: 'low' } }
+ */
+export function mergeFilterResults(into: ContentFilterResults, from: ContentFilterResults): ContentFilterResults {
+  const target = into as Record<string, unknown>;
+  for (const key of Object.keys(from)) {
+    const next = from[key];
+    const prev = target[key];
+    if (key === 'custom_blocklists') target[key] = mergeBlocklists(prev, next);
+    else if (isPlainObject(next) && isPlainObject(prev) && key !== NOT_A_CATEGORY)
+      target[key] = mergeCategory(prev, next);
+    else target[key] = copyObject(next);
+  }
+  return into;
+}
+
+function mergeCategory(prev: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...prev, ...next };
+  if (prev.filtered === true || next.filtered === true) merged.filtered = true;
+  if (prev.detected === true || next.detected === true) merged.detected = true;
+  const a = typeof prev.severity === 'string' ? (SEVERITY_RANK[prev.severity] ?? -1) : -1;
+  const b = typeof next.severity === 'string' ? (SEVERITY_RANK[next.severity] ?? -1) : -1;
+  if (a > b) merged.severity = prev.severity;
+  return merged;
+}
+
+type BlocklistEntry = { filtered: boolean; id: string };
+
+function mergeBlocklists(prev: unknown, next: unknown): unknown {
+  if (prev === undefined || prev === null) return Array.isArray(next) ? next.map(copyObject) : copyObject(next);
+  if (Array.isArray(prev) && Array.isArray(next)) return uniteEntries(prev, next);
+  if (isPlainObject(prev) && isPlainObject(next)) {
+    const merged: Record<string, unknown> = { ...prev, ...next };
+    merged.filtered = prev.filtered === true || next.filtered === true;
+    if (Array.isArray(prev.details) || Array.isArray(next.details)) {
+      merged.details = uniteEntries(asArray(prev.details), asArray(next.details));
+    }
+    return merged;
+  }
+  return Array.isArray(next) ? next.map(copyObject) : copyObject(next); // shapes disagree: the later wins
+}
+
+function uniteEntries(a: unknown[], b: unknown[]): BlocklistEntry[] {
+  const byId = new Map<string, BlocklistEntry>();
+  for (const entry of [...a, ...b]) {
+    if (!isPlainObject(entry)) continue;
+    const id = String(entry.id);
+    const seen = byId.get(id);
+    if (seen === undefined) byId.set(id, { ...(entry as BlocklistEntry) });
+    else if (entry.filtered === true) seen.filtered = true;
+  }
+  return [...byId.values()];
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function copyObject(value: unknown): unknown {
+  return isPlainObject(value) ? { ...value } : value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  chatAsyncFilterAnnotations,
+  chatBasic,
+  chatRefusal,
+  completionsLogprobs,
+} from './test-support/azure-streams.js';
+import { textDeltas } from './text.js';
+import type { ChatCompletionChunk } from './types.js';
+
+test('chat content deltas, with the choice index', () => {
+  assert.deepStrictEqual(textDeltas(chatBasic.chunks[2]!), [{ index: 0, text: 'A sluice gate' }]);
+});
+
+test('prompt-filter, role ("" content), finish and usage chunks yield nothing', () => {
+  for (const i of [0, 1, 7, 8]) assert.deepStrictEqual(textDeltas(chatBasic.chunks[i]!), [], `chunk ${i}`);
+});
+
+test('annotation chunks (no delta) yield nothing', () => {
+  assert.deepStrictEqual(textDeltas(chatAsyncFilterAnnotations.chunks[4]!), []);
+});
+
+test('refusal fragments are not answer text', () => {
+  for (const chunk of chatRefusal.chunks) assert.deepStrictEqual(textDeltas(chunk), []);
+});
+
+test('completions text, finishing chunk with "" skipped', () => {
+  assert.deepStrictEqual(textDeltas(completionsLogprobs.chunks[1]!), [{ index: 0, text: ' Once' }]);
+  assert.deepStrictEqual(textDeltas(completionsLogprobs.chunks[4]!), []);
+});
+
+test('several choices in one chunk, in order; null content skipped', () => {
+  const chunk: ChatCompletionChunk = {
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'm',
+    choices: [
+      { index: 1, delta: { content: 'b' }, finish_reason: null },
+      { index: 0, delta: { content: null }, finish_reason: null },
+      { index: 0, delta: { content: 'a' }, finish_reason: null },
+    ],
+  };
+  assert.deepStrictEqual(textDeltas(chunk), [
+    { index: 1, text: 'b' },
+    { index: 0, text: 'a' },
+  ]);
+});
+
+test('a chunk without choices yields nothing instead of throwing', () => {
+  assert.deepStrictEqual(textDeltas({ id: 'c', object: '', created: 0, model: '' } as never), []);
+});
