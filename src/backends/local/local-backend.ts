@@ -97,6 +97,9 @@ export interface LoadedModelInfo {
 }
 
 export interface LocalBackend extends Backend {
+  models(): Promise<ModelInfo[]>;
+  /** Aborts running and queued requests, then frees the model's memory. */
+  close(): Promise<void>;
   /** Loads the model now (idempotent); requests otherwise load it on first use. */
   load(): Promise<LoadedModelInfo>;
   stats(): LocalBackendStats;
