@@ -335,6 +335,35 @@ describe('choices', () => {
   });
 });
 
+describe('content filter results across many chunks', () => {
+  test('the worst result survives batched merging, before and after a snapshot', () => {
+    const acc = createAccumulator('chat');
+    const push = (i: number, severity: 'safe' | 'low' | 'high', filtered = false) =>
+      acc.push({
+        id: 'c',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        choices: [
+          {
+            index: 0,
+            delta: { content: `${i} ` },
+            finish_reason: null,
+            content_filter_results: { violence: { filtered, severity } },
+          },
+        ],
+      });
+    for (let i = 0; i < 300; i++) push(i, i === 3 ? 'low' : 'safe');
+    assert.deepStrictEqual(acc.response().choices[0]?.content_filter_results, {
+      violence: { filtered: false, severity: 'low' },
+    });
+    for (let i = 300; i < 500; i++) push(i, i === 420 ? 'high' : 'safe', i === 420);
+    const choice = acc.response().choices[0]!;
+    assert.deepStrictEqual(choice.content_filter_results, { violence: { filtered: true, severity: 'high' } });
+    assert.equal(String(choice.message.content).split(' ').length, 501);
+  });
+});
+
 describe('completions logprobs', () => {
   const chunk = (choice: CompletionChunk['choices'][number]): CompletionChunk => ({
     id: 'cmpl',

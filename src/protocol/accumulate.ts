@@ -218,11 +218,18 @@ class StreamAccumulator<K extends ApiKind> implements Accumulator<K> {
   }
 }
 
+/** Pending filter results per choice merged at once (see ChoiceState.pendingFilters). */
+const FILTER_BATCH = 64;
+
 /** What both choice kinds share: finish_reason and filter results. */
 abstract class ChoiceState {
   readonly index: number;
   finishReason: string | null = null;
-  /** Per-chunk results not yet merged: merging lazily keeps `push` to one array append. */
+  /**
+   * Per-chunk results not yet merged. Merging in batches keeps `push` to an array append
+   * most of the time, while the batch bound keeps memory from growing with the stream
+   * (each result object is far larger than the text its chunk adds).
+   */
   private pendingFilters: ContentFilterResults[] | undefined;
   private mergedFilters: ContentFilterResults | undefined;
   private filterError: ContentFilterResults | undefined;
@@ -248,7 +255,7 @@ abstract class ChoiceState {
     const results = choice.content_filter_results;
     if (results !== undefined && results !== null) {
       if (this.pendingFilters === undefined) this.pendingFilters = [results];
-      else this.pendingFilters.push(results);
+      else if (this.pendingFilters.push(results) >= FILTER_BATCH) this.filterResults();
     }
     const failed = choice.content_filter_result;
     if (failed !== undefined && failed !== null) this.filterError = mergeFilterResults(this.filterError ?? {}, failed);
@@ -260,7 +267,7 @@ abstract class ChoiceState {
     if (this.filterError !== undefined) out.content_filter_result = structuredClone(this.filterError);
   }
 
-  private filterResults(): ContentFilterResults | undefined {
+  protected filterResults(): ContentFilterResults | undefined {
     const pending = this.pendingFilters;
     if (pending !== undefined && pending.length > 0) {
       let merged = this.mergedFilters ?? {};

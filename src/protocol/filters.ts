@@ -56,11 +56,12 @@ const SEVERITY_RANK: Record<string, number> = { safe: 0, very_low: 1, low: 2, me
 /**
  * Merges `from` into `into` (mutated, returned) keeping the worst of both per category:
  * `filtered` and `detected` OR-ed, the higher `severity` kept, blocklist entries united by id,
- * other fields taken from the later object. Copies what it keeps, so `into` never aliases
- * `from`'s top-level category objects.
+ * other fields (e.g. `citation`) taken from the later object. `into`'s category objects are
+ * updated in place; what is taken from `from` is copied, so `into` never aliases `from`.
  *
  * Why "worst of": each streamed chunk (or asynchronous annotation) reports on a slice of the
  * text; the non-streaming response reports on all of it, so one slice firing means it fired.
+ * Runs once per chunk at snapshot time, hence no spreads or key arrays.
  *
  * @example
  * mergeFilterResults({ hate: { filtered: false, severity: 'safe' } }, { hate: { filtered: false, severity: 'low' } });
@@ -68,25 +69,29 @@ const SEVERITY_RANK: Record<string, number> = { safe: 0, very_low: 1, low: 2, me
  */
 export function mergeFilterResults(into: ContentFilterResults, from: ContentFilterResults): ContentFilterResults {
   const target = into as Record<string, unknown>;
-  for (const key of Object.keys(from)) {
+  for (const key in from) {
     const next = from[key];
     const prev = target[key];
     if (key === 'custom_blocklists') target[key] = mergeBlocklists(prev, next);
-    else if (isPlainObject(next) && isPlainObject(prev) && key !== NOT_A_CATEGORY)
-      target[key] = mergeCategory(prev, next);
+    else if (isPlainObject(next) && isPlainObject(prev) && key !== NOT_A_CATEGORY) mergeCategory(prev, next);
     else target[key] = copyObject(next);
   }
   return into;
 }
 
-function mergeCategory(prev: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...prev, ...next };
-  if (prev.filtered === true || next.filtered === true) merged.filtered = true;
-  if (prev.detected === true || next.detected === true) merged.detected = true;
-  const a = typeof prev.severity === 'string' ? (SEVERITY_RANK[prev.severity] ?? -1) : -1;
-  const b = typeof next.severity === 'string' ? (SEVERITY_RANK[next.severity] ?? -1) : -1;
-  if (a > b) merged.severity = prev.severity;
-  return merged;
+function mergeCategory(prev: Record<string, unknown>, next: Record<string, unknown>): void {
+  for (const field in next) {
+    const value = next[field];
+    if (field === 'filtered' || field === 'detected') {
+      if (value === true || !(field in prev)) prev[field] = value;
+    } else if (field === 'severity') {
+      if (severityRank(value) > severityRank(prev.severity)) prev.severity = value;
+    } else prev[field] = value;
+  }
+}
+
+function severityRank(value: unknown): number {
+  return typeof value === 'string' ? (SEVERITY_RANK[value] ?? -1) : -1;
 }
 
 type BlocklistEntry = { filtered: boolean; id: string };
