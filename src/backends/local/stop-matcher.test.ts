@@ -27,8 +27,10 @@ describe('StopMatcher', () => {
     assert.deepEqual(m.push('ual'), { emit: '\nUsual', stopped: false });
   });
 
-  test('the earliest of several stops wins', () => {
+  test('the stop that completes first wins; on a tie, the longer one', () => {
     assert.deepEqual(run(['bb', 'a'], ['xxbba']), { out: 'xx', stopped: true });
+    assert.deepEqual(run(['a\nb', '\n'], ['a\nb']), { out: 'a', stopped: true });
+    assert.deepEqual(run(['ab', 'xab'], ['zxab']), { out: 'z', stopped: true });
   });
 
   test('held text is flushed at the end', () => {
@@ -40,7 +42,7 @@ describe('StopMatcher', () => {
     assert.deepEqual(run([''], ['a', 'b']), { out: 'ab', stopped: false });
   });
 
-  test('property: output = text up to the first stop, however the text is split', () => {
+  test('property: the output does not depend on how the text is split', () => {
     fc.assert(
       fc.property(
         fc.string({ unit: fc.constantFrom('a', 'b', 'c', '\n'), maxLength: 40 }),
@@ -58,12 +60,21 @@ describe('StopMatcher', () => {
             last = p;
           }
           pieces.push(text.slice(last));
-          const hits = stops.map((s) => text.indexOf(s)).filter((i) => i !== -1);
-          const first = hits.length > 0 ? Math.min(...hits) : -1;
-          const expected = first === -1 ? { out: text, stopped: false } : { out: text.slice(0, first), stopped: true };
+          // Reference: reveal the text one character at a time; the first stop to complete
+          // (the longest, if several complete together) cuts it.
+          let expected = { out: text, stopped: false };
+          for (let end = 1; end <= text.length; end++) {
+            const done = stops.filter((s) => s.length <= end && text.slice(end - s.length, end) === s);
+            if (done.length > 0) {
+              const longest = Math.max(...done.map((s) => s.length));
+              expected = { out: text.slice(0, end - longest), stopped: true };
+              break;
+            }
+          }
           assert.deepEqual(run(stops, pieces), expected);
         },
       ),
+      { numRuns: 2000 },
     );
   });
 });

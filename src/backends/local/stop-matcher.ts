@@ -30,10 +30,18 @@ export class StopMatcher {
   push(text: string): StopMatch {
     if (this.#stops.length === 0) return { emit: text, stopped: false };
     const held = this.#held + text;
+    // The stop that completes first wins (ties: the longer one), as if text came one
+    // character at a time: the result must not depend on how the text was split into tokens.
     let cut = -1;
+    let cutEnd = Number.POSITIVE_INFINITY;
     for (const stop of this.#stops) {
       const at = held.indexOf(stop);
-      if (at !== -1 && (cut === -1 || at < cut)) cut = at;
+      if (at === -1) continue;
+      const end = at + stop.length;
+      if (end < cutEnd || (end === cutEnd && at < cut)) {
+        cut = at;
+        cutEnd = end;
+      }
     }
     if (cut !== -1) {
       this.#held = '';
