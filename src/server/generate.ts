@@ -1,0 +1,283 @@
+/**
+ * Runs one generation on a backend and writes it to the HTTP response: as SSE (streaming)
+ * or as one JSON document (non-streaming). This is the per-token hot path: one
+ * JSON.stringify and one `res.write` per chunk, no buffering, and the backend is pulled only
+ * after the previous write was accepted (`drain`), so a slow reader slows generation down
+ * instead of growing memory.
+ * @module
+ */
+import type { ServerResponse } from 'node:http';
+import type { Backend, BackendRequest } from '../backends/backend.js';
+import { AbortError, OverloadedError } from '../errors.js';
+import { createAccumulator } from '../protocol/index.js';
+import type { AnyChunk, ApiKind, ApiTypes, CompletionRequest } from '../protocol/types.js';
+import { encodeComment, encodeData } from '../sse/index.js';
+import { type ErrorReply, type Operation, replyForError } from './error-body.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Dialect } from './routes.js';
+
+/** Everything one generation needs; built by the app per request. */
+export interface Generation<K extends ApiKind = ApiKind> {
+  kind: K;
+  dialect: Dialect;
+  apiVersion: string | undefined;
+  deployment: string | undefined;
+  body: ApiTypes[K]['request'];
+  backend: Backend;
+  metrics: ServerMetrics;
+  heartbeatMs: number;
+  /** performance.now() when the request arrived (time to first token counts from here). */
+  startedAt: number;
+  /** Live generations, so that closing the server can abort them. */
+  live: Set<AbortController>;
+}
+
+/** Azure's SSE headers. No compression, no proxy buffering. */
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+const HEARTBEAT = encodeComment('keep-alive');
+const DONE = 'data: [DONE]\n\n';
+
+/**
+ * Streams a generation as SSE. The status is decided by the backend's first result: an
+ * error before any chunk (overloaded, model load failure, upstream 4xx) is an HTTP error
+ * answer. If the first chunk takes longer than `heartbeatMs`, the 200 headers are sent with
+ * a `: keep-alive` comment, and later errors become a `data: {"error": ...}` frame followed
+ * by the end of the response without `[DONE]`.
+ */
+export async function streamGeneration(res: ServerResponse, g: Generation): Promise<void> {
+  const { metrics } = g;
+  const azure = g.dialect === 'azure';
+  const controller = new AbortController();
+  const tracker = trackClient(res, controller);
+  g.live.add(controller);
+  metrics.generations++;
+  metrics.activeStreams++;
+
+  let headersSent = false;
+  let wrote = false;
+  const commit = () => {
+    headersSent = true;
+    res.writeHead(200, SSE_HEADERS);
+    if (azure) res.write(promptFilterFrame(g));
+  };
+  // Fires every heartbeatMs; writes a comment only if nothing else was written since the last tick.
+  const heartbeat = setInterval(() => {
+    if (wrote) {
+      wrote = false;
+      return;
+    }
+    if (tracker.gone) return;
+    if (!headersSent) commit();
+    res.write(HEARTBEAT);
+    metrics.heartbeats++;
+  }, g.heartbeatMs);
+
+  let iterator: AsyncIterator<AnyChunk> | undefined;
+  let done = false;
+  try {
+    iterator = g.backend.stream(backendRequest(g, g.body), controller.signal)[Symbol.asyncIterator]();
+    let step = await iterator.next();
+    if (!headersSent) commit();
+    let sawText = false;
+    while (!step.done) {
+      if (tracker.gone) break;
+      let chunk = step.value;
+      if (!sawText && hasText(chunk)) {
+        sawText = true;
+        metrics.observeTimeToFirstToken((performance.now() - g.startedAt) / 1000);
+      }
+      if (chunk.usage) countUsage(metrics, chunk);
+      if (azure) chunk = withFilterResults(chunk);
+      metrics.chunksSent++;
+      wrote = true;
+      if (!res.write(encodeData(JSON.stringify(chunk)))) await tracker.drained();
+      step = await iterator.next();
+    }
+    done = step.done === true;
+    if (!tracker.gone) res.end(DONE);
+  } catch (thrown) {
+    if (!tracker.gone) {
+      const error = reasonOf(thrown, controller);
+      const reply = replyForError(error, operationOf(g.kind), g.apiVersion);
+      if (error instanceof OverloadedError) metrics.overloaded++;
+      if (!headersSent) {
+        sendReply(res, reply);
+      } else {
+        metrics.streamErrors++;
+        res.end(encodeData(JSON.stringify(reply.body)));
+      }
+    }
+  } finally {
+    clearInterval(heartbeat);
+    tracker.dispose();
+    g.live.delete(controller);
+    metrics.activeStreams--;
+    if (tracker.gone) metrics.clientDisconnects++;
+    // Leaving early (client gone): let the backend's generator run its cleanup.
+    if (!done) iterator?.return?.().catch(() => {});
+  }
+}
+
+/**
+ * Runs a generation to the end and answers with the non-streaming JSON shape, built by the
+ * protocol accumulator. Usage is always requested from the backend (non-streaming answers
+ * always carry it). A client hang-up aborts the backend just the same.
+ */
+export async function completeGeneration(res: ServerResponse, g: Generation): Promise<void> {
+  const { metrics } = g;
+  const azure = g.dialect === 'azure';
+  const controller = new AbortController();
+  const tracker = trackClient(res, controller);
+  g.live.add(controller);
+  metrics.generations++;
+  try {
+    const accumulator = createAccumulator(g.kind);
+    if (azure) accumulator.push(JSON.parse(promptFilterJson(g)));
+    const body = { ...g.body, stream: false, stream_options: { include_usage: true } };
+    for await (const chunk of g.backend.stream(backendRequest(g, body), controller.signal)) {
+      if (tracker.gone) break;
+      if (chunk.usage) countUsage(metrics, chunk);
+      accumulator.push(azure ? withFilterResults(chunk) : chunk);
+    }
+    if (!tracker.gone) sendJson(res, 200, accumulator.response());
+  } catch (thrown) {
+    if (!tracker.gone) {
+      const error = reasonOf(thrown, controller);
+      if (error instanceof OverloadedError) metrics.overloaded++;
+      sendReply(res, replyForError(error, operationOf(g.kind), g.apiVersion));
+    }
+  } finally {
+    tracker.dispose();
+    g.live.delete(controller);
+    if (tracker.gone) metrics.clientDisconnects++;
+  }
+}
+
+/** Sends an error answer (JSON, with its extra headers). */
+export function sendReply(res: ServerResponse, reply: ErrorReply): void {
+  sendJson(res, reply.status, reply.body, reply.headers);
+}
+
+/** Sends a JSON document with a content-length. */
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void {
+  const json = JSON.stringify(value);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+  });
+  res.end(json);
+}
+
+// --- internal ---
+
+interface ClientTracker {
+  /** True once the client closed the connection before the response finished. */
+  readonly gone: boolean;
+  /** Resolves on `drain`, or at once when the client leaves. */
+  drained(): Promise<void>;
+  dispose(): void;
+}
+
+/** Watches for the client hanging up; aborts the backend at once when it does. */
+function trackClient(res: ServerResponse, controller: AbortController): ClientTracker {
+  let gone = false;
+  let wake: (() => void) | undefined;
+  const onClose = () => {
+    if (res.writableFinished) return;
+    gone = true;
+    controller.abort(new AbortError('The client closed the connection'));
+    wake?.();
+  };
+  res.on('close', onClose);
+  return {
+    get gone() {
+      return gone;
+    },
+    drained() {
+      if (gone) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          wake = undefined;
+          resolve();
+        };
+        wake = done;
+        res.on('drain', done);
+      });
+    },
+    dispose() {
+      res.off('close', onClose);
+    },
+  };
+}
+
+/** When we aborted (server shutdown), our reason says why better than the backend's AbortError. */
+function reasonOf(thrown: unknown, controller: AbortController): unknown {
+  return controller.signal.aborted && controller.signal.reason instanceof AbortError
+    ? controller.signal.reason
+    : thrown;
+}
+
+function backendRequest(g: Generation, body: ApiTypes[ApiKind]['request']): BackendRequest {
+  return g.deployment === undefined ? { kind: g.kind, body } : { kind: g.kind, body, deployment: g.deployment };
+}
+
+function operationOf(kind: ApiKind): Operation {
+  return kind === 'chat' ? 'ChatCompletions_Create' : 'Completions_Create';
+}
+
+/** True when a chunk carries generated text (chat delta content or completion text). */
+function hasText(chunk: AnyChunk): boolean {
+  for (const choice of chunk.choices) {
+    const c = choice as { delta?: { content?: unknown } | null; text?: unknown };
+    const text = c.delta ? c.delta.content : c.text;
+    if (typeof text === 'string' && text !== '') return true;
+  }
+  return false;
+}
+
+function countUsage(metrics: ServerMetrics, chunk: AnyChunk): void {
+  const usage = chunk.usage;
+  if (!usage) return;
+  if (typeof usage.prompt_tokens === 'number') metrics.promptTokens += usage.prompt_tokens;
+  if (typeof usage.completion_tokens === 'number') metrics.completionTokens += usage.completion_tokens;
+}
+
+/**
+ * Azure puts `content_filter_results` on every choice; we ran no filter, so `{}` (never a
+ * claim that something was checked). Copies only when a choice lacks it.
+ */
+function withFilterResults<C extends AnyChunk>(chunk: C): C {
+  const choices = chunk.choices;
+  for (let i = 0; i < choices.length; i++) {
+    if (choices[i]!.content_filter_results === undefined) {
+      return {
+        ...chunk,
+        choices: choices.map((c) =>
+          c.content_filter_results === undefined ? { ...c, content_filter_results: {} } : c,
+        ),
+      };
+    }
+  }
+  return chunk;
+}
+
+const SINGLE_PROMPT_FILTER =
+  '{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}';
+
+/** Azure's first chunk: one empty prompt-filter result per prompt (a prompt array has several). */
+function promptFilterJson(g: Generation): string {
+  const prompt = g.kind === 'completions' ? (g.body as CompletionRequest).prompt : undefined;
+  if (!Array.isArray(prompt) || prompt.length <= 1) return SINGLE_PROMPT_FILTER;
+  const results = prompt.map((_, i) => `{"prompt_index":${i},"content_filter_results":{}}`).join(',');
+  return `{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[${results}]}`;
+}
+
+function promptFilterFrame(g: Generation): string {
+  return encodeData(promptFilterJson(g));
+}
