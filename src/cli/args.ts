@@ -1,0 +1,256 @@
+/**
+ * Commands and their flags, declared once as data: parsing (node:util parseArgs), help text
+ * and docs all come from these declarations. No command code is imported here, so parsing
+ * and `--help` stay cheap; each command module is loaded only when it runs.
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from './usage-error.js';
+
+export interface OptionDef {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** May be given several times (string options only). */
+  multiple?: boolean;
+  /** Placeholder shown in help, e.g. `N`, `NAME`, `SECONDS`. */
+  value?: string;
+  description: string;
+}
+
+export interface OptionGroup {
+  title: string;
+  options: Record<string, OptionDef>;
+}
+
+export type CommandName = 'complete' | 'chat' | 'serve';
+
+export interface CommandDef {
+  name: CommandName;
+  summary: string;
+  usage: string[];
+  /** Extra paragraphs printed after the options. */
+  notes?: string[];
+  groups: OptionGroup[];
+  examples: string[];
+}
+
+const CONNECTION: OptionGroup = {
+  title: 'Where to send it',
+  options: {
+    profile: {
+      type: 'string',
+      value: 'NAME',
+      description: 'read the settings named with a _FOR_<NAME> suffix (AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT, ...)',
+    },
+    endpoint: {
+      type: 'string',
+      value: 'URL',
+      description: 'Azure OpenAI endpoint (AZURE_OPENAI_ENDPOINT); a URL ending in /openai/v1 uses the v1 route',
+    },
+    deployment: {
+      type: 'string',
+      value: 'NAME',
+      description: 'Azure deployment (AZURE_OPENAI_DEPLOYMENT), or the model of an OpenAI-compatible server',
+    },
+    model: {
+      type: 'string',
+      value: 'NAME|PATH',
+      description: 'a .gguf path (or any existing file) runs that local model; any other value means --deployment',
+    },
+    'api-version': {
+      type: 'string',
+      value: 'VERSION',
+      description: 'Azure api-version (OPENAI_API_VERSION), default 2024-10-21',
+    },
+    'base-url': {
+      type: 'string',
+      value: 'URL',
+      description: 'OpenAI-compatible server (OPENAI_BASE_URL), e.g. http://127.0.0.1:8080/v1',
+    },
+    local: { type: 'boolean', description: 'use the embedded local model even when Azure/OpenAI is configured' },
+    threads: { type: 'string', value: 'N', description: 'CPU threads for the local model (SLUICE_THREADS), default 1' },
+  },
+};
+
+const REQUEST: OptionGroup = {
+  title: 'Request',
+  options: {
+    'max-tokens': { type: 'string', value: 'N', description: 'longest answer, in tokens (complete: default 256)' },
+    temperature: { type: 'string', value: 'T', description: 'sampling temperature, 0 to 2' },
+    'top-p': { type: 'string', value: 'P', description: 'nucleus sampling, 0 to 1' },
+    stop: {
+      type: 'string',
+      multiple: true,
+      value: 'TEXT',
+      description: 'stop sequence, up to 4 (repeat the flag); \\n and \\t are understood',
+    },
+    seed: { type: 'string', value: 'N', description: 'integer seed for repeatable sampling' },
+    n: { type: 'string', short: 'n', value: 'N', description: 'number of answers, 1 to 128; each one is labelled' },
+    timeout: {
+      type: 'string',
+      value: 'SECONDS',
+      description: 'give up if the whole answer takes longer (default: no limit)',
+    },
+    'idle-timeout': {
+      type: 'string',
+      value: 'SECONDS',
+      description: 'give up if no chunk arrives for this long (default 120)',
+    },
+    retries: {
+      type: 'string',
+      value: 'N',
+      description: 'retries before the first byte on 429/5xx/network errors, 0 to 10 (default 2)',
+    },
+    'no-stream': { type: 'boolean', description: 'ask for the whole answer at once, then print it' },
+  },
+};
+
+const OUTPUT: OptionGroup = {
+  title: 'Output',
+  options: {
+    raw: { type: 'boolean', description: 'print text exactly as it arrives, no Markdown rendering' },
+    json: {
+      type: 'boolean',
+      description: 'NDJSON on stdout: one raw chunk per line, then a summary line',
+    },
+    stats: {
+      type: 'boolean',
+      description: 'on stderr: time to first token, tokens/s, chunk gaps, usage, finish reason, request id',
+    },
+  },
+};
+
+const HELP: OptionGroup = {
+  title: 'General',
+  options: { help: { type: 'boolean', short: 'h', description: 'show this help' } },
+};
+
+export const COMMANDS: Record<CommandName, CommandDef> = {
+  complete: {
+    name: 'complete',
+    summary: 'stream a legacy Completions answer (the default command)',
+    usage: ['sluice [complete] [options] PROMPT...', 'sluice [complete] [options] -    (prompt from stdin)'],
+    notes: ['Piped stdin is appended to the prompt after a blank line; "-" alone reads the prompt from stdin.'],
+    groups: [
+      {
+        title: 'Completions',
+        options: { echo: { type: 'boolean', description: 'print the prompt before the answer, like the tutorial' } },
+      },
+      REQUEST,
+      OUTPUT,
+      CONNECTION,
+      HELP,
+    ],
+    examples: [
+      'sluice "Once upon a time"',
+      'sluice --profile instruct --echo --max-tokens 100 "Write a tagline for an ice cream shop."',
+      'sluice --json -n 2 "Once upon a time" | jq -c .',
+    ],
+  },
+  chat: {
+    name: 'chat',
+    summary: 'Chat Completions: one answer, or a conversation on a terminal',
+    usage: ['sluice chat [options] MESSAGE...', 'sluice chat [options]    (interactive, when stdin is a terminal)'],
+    notes: [
+      'Interactive commands: /reset (forget the conversation), /usage (tokens used), /history, /help, /exit.',
+      'Ctrl-C stops the answer being written and returns to the prompt; Ctrl-D or /exit leaves.',
+      'Piped stdin is appended to the message: cat notes.txt | sluice chat "summarize this"',
+    ],
+    groups: [
+      {
+        title: 'Chat',
+        options: { system: { type: 'string', value: 'TEXT', description: 'system message for the conversation' } },
+      },
+      REQUEST,
+      OUTPUT,
+      CONNECTION,
+      HELP,
+    ],
+    examples: [
+      'sluice chat "What is a sluice?"',
+      'cat notes.txt | sluice chat "summarize this"',
+      'sluice chat --system "You answer in one sentence."',
+    ],
+  },
+  serve: {
+    name: 'serve',
+    summary: 'serve the Azure OpenAI and OpenAI APIs on the local model',
+    usage: ['sluice serve [options]'],
+    notes: ['Prints its URL, then serves until Ctrl-C (or SIGTERM), which closes it cleanly (exit 0).'],
+    groups: [
+      {
+        title: 'Server',
+        options: {
+          port: { type: 'string', value: 'N', description: 'TCP port, 0 for any free one (default 8080)' },
+          host: { type: 'string', value: 'HOST', description: 'interface to listen on (default 127.0.0.1)' },
+          'api-key': {
+            type: 'string',
+            value: 'KEY',
+            description: 'require this key (api-key or Bearer) on every request (SLUICE_API_KEY)',
+          },
+          model: {
+            type: 'string',
+            value: 'PATH',
+            description: 'GGUF model file (SLUICE_MODEL), default the embedded one',
+          },
+          threads: { type: 'string', value: 'N', description: 'CPU threads for the model (SLUICE_THREADS), default 1' },
+        },
+      },
+      HELP,
+    ],
+    examples: ['sluice serve --port 8080', 'sluice serve --host 0.0.0.0 --api-key "$SLUICE_API_KEY"'],
+  },
+};
+
+export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface ParsedArgs {
+  values: ParsedValues;
+  positionals: string[];
+}
+
+/**
+ * Parses one command's arguments strictly. Unknown flags and missing values become a
+ * UsageError that names the flag and points at the command's `--help`.
+ * @example
+ * parseCommandArgs(COMMANDS.chat, ['--temperature', '0.2', 'hi']).values.temperature // '0.2'
+ */
+export function parseCommandArgs(def: CommandDef, argv: string[]): ParsedArgs {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const group of def.groups) {
+    for (const [name, o] of Object.entries(group.options)) {
+      options[name] = {
+        type: o.type,
+        ...(o.short ? { short: o.short } : {}),
+        ...(o.multiple ? { multiple: true } : {}),
+      };
+    }
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: values as ParsedValues, positionals };
+  } catch (error) {
+    throw new UsageError(cleanParseMessage(error), { command: def.name });
+  }
+}
+
+/** Flags in the order of their groups, for docs and tests. */
+export function allOptionNames(def: CommandDef): string[] {
+  return def.groups.flatMap((g) => Object.keys(g.options));
+}
+
+// --- internal ---
+
+/** parseArgs messages are good but multi-line; keep the first sentence and our hint style. */
+function cleanParseMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const first = message.split('\n')[0] ?? message;
+  if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    return first.replace(/\. To specify a positional.*$/, '. (A prompt starting with "-" goes after "--".)');
+  }
+  if (/argument is ambiguous/.test(message)) {
+    const flag = /'(--?[\w-]+)'/.exec(message)?.[1] ?? 'the option';
+    return `${flag} needs a value; for a value starting with "-" write ${flag}=VALUE`;
+  }
+  return first;
+}

@@ -1,0 +1,61 @@
+/**
+ * `sluice chat ["MESSAGE"]`: Chat Completions. With a message (or piped stdin): one answer.
+ * With neither and a terminal: an interactive conversation (see repl.ts).
+ * @module
+ */
+import type { ChatCompletionRequest, ChatMessage } from '../../protocol/types.js';
+import { answer } from '../answer.js';
+import { openEngine } from '../engine.js';
+import { listenForInterrupt } from '../interrupt.js';
+import type { CommandContext } from '../main.js';
+import { readPromptInput } from '../prompt-input.js';
+import { UsageError } from '../usage-error.js';
+import { runRepl } from './repl.js';
+import { commonBody, noteLocal, setup } from './shared.js';
+
+export async function run({ io, values, positionals }: CommandContext): Promise<number> {
+  const s = setup(io, values, 'chat');
+  const system = typeof values.system === 'string' ? values.system : undefined;
+  const interactive = positionals.length === 0 && io.stdinKind === 'tty';
+  if (interactive && s.output.json) {
+    throw new UsageError('--json needs a MESSAGE (the interactive chat writes text)', {
+      setting: '--json',
+      command: 'chat',
+    });
+  }
+  const message = interactive ? undefined : await readPromptInput(io, positionals, 'chat');
+  if (!interactive && (message === undefined || message === '')) {
+    throw new UsageError(
+      'No message: pass it as an argument or pipe it on stdin (run without arguments on a terminal to talk)',
+      { command: 'chat' },
+    );
+  }
+  noteLocal(io, s);
+  const engine = await openEngine(s.config.target, { retries: s.request.retries });
+  try {
+    if (interactive) return await runRepl({ io, setup: s, engine, system });
+    const messages: ChatMessage[] = [];
+    if (system !== undefined) messages.push({ role: 'system', content: system });
+    messages.push({ role: 'user', content: message ?? '' });
+    const interrupt = listenForInterrupt(io);
+    try {
+      const body: ChatCompletionRequest = { messages, ...commonBody(s) };
+      const outcome = await answer({
+        io,
+        engine,
+        kind: 'chat',
+        body,
+        stream: s.request.stream,
+        signal: interrupt.signal,
+        timeouts: s.timeouts,
+        output: s.output,
+        describe: s.describe,
+      });
+      return outcome.exitCode;
+    } finally {
+      interrupt.dispose();
+    }
+  } finally {
+    await engine.close();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `sluice complete "PROMPT"` (and plain `sluice "PROMPT"`): legacy Completions, streamed —
+ * the tutorial's program.
+ * @module
+ */
+import type { CompletionRequest } from '../../protocol/types.js';
+import { answer } from '../answer.js';
+import { openEngine } from '../engine.js';
+import { listenForInterrupt } from '../interrupt.js';
+import type { CommandContext } from '../main.js';
+import { readPromptInput } from '../prompt-input.js';
+import { UsageError } from '../usage-error.js';
+import { commonBody, noteLocal, setup } from './shared.js';
+
+/**
+ * Legacy Completions default to 16 tokens on Azure and OpenAI: too short to be useful from
+ * a command line, so the CLI asks for 256 unless --max-tokens says otherwise.
+ */
+export const DEFAULT_COMPLETION_MAX_TOKENS = 256;
+
+export async function run({ io, values, positionals }: CommandContext): Promise<number> {
+  const s = setup(io, values, 'complete');
+  const prompt = await readPromptInput(io, positionals, 'complete');
+  if (prompt === undefined || prompt === '') {
+    throw new UsageError('No prompt: pass it as an argument, pipe it on stdin, or use "-" to read stdin', {
+      command: 'complete',
+    });
+  }
+  noteLocal(io, s);
+  const engine = await openEngine(s.config.target, { retries: s.request.retries });
+  const interrupt = listenForInterrupt(io);
+  try {
+    const body: CompletionRequest = {
+      prompt,
+      max_tokens: DEFAULT_COMPLETION_MAX_TOKENS,
+      ...commonBody(s),
+    };
+    const outcome = await answer({
+      io,
+      engine,
+      kind: 'completions',
+      body,
+      stream: s.request.stream,
+      signal: interrupt.signal,
+      timeouts: s.timeouts,
+      output: { ...s.output, ...(values.echo === true ? { echo: prompt } : {}) },
+      describe: s.describe,
+    });
+    return outcome.exitCode;
+  } finally {
+    interrupt.dispose();
+    await engine.close();
+  }
+}

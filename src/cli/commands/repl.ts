@@ -1,0 +1,197 @@
+/**
+ * The interactive chat: node:readline for line editing and input history, the conversation
+ * kept across turns, slash commands. Each turn gets its own readline interface, closed
+ * while the answer streams, so the terminal is back in normal mode and Ctrl-C arrives as
+ * SIGINT: it stops that answer (kept in the history, marked interrupted) and returns to
+ * the prompt.
+ * @module
+ */
+import { basename } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ChatCompletionRequest, ChatMessage, Usage } from '../../protocol/types.js';
+import { answer } from '../answer.js';
+import type { Engine } from '../engine.js';
+import { ExitCode } from '../exit-codes.js';
+import { listenForInterrupt } from '../interrupt.js';
+import type { CliIO, CliOutput } from '../io.js';
+import { sgr } from '../render/style.js';
+import { commonBody, type Setup } from './shared.js';
+
+export interface ReplOptions {
+  io: CliIO;
+  setup: Setup;
+  engine: Engine;
+  system?: string;
+}
+
+interface Turn {
+  role: 'user' | 'assistant';
+  content: string;
+  /** The answer was cut short (Ctrl-C, time-out, broken stream). */
+  interrupted?: boolean;
+}
+
+export const REPL_HELP = [
+  '/reset    forget the conversation (the --system message stays)',
+  '/usage    tokens used by the last answer and the whole session',
+  '/history  the conversation so far',
+  '/help     this list',
+  '/exit     leave (also Ctrl-D)',
+  'Ctrl-C stops an answer and keeps what arrived; at an empty prompt, press it twice to leave.',
+];
+
+/**
+ * @example
+ * return await runRepl({ io, setup, engine, system: 'Be brief.' });
+ */
+export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Promise<number> {
+  // Prompts and notes go to the terminal even when answers are redirected.
+  const ui: CliOutput = io.stdout.isTTY ? io.stdout : io.stderr;
+  const color = s.output.mode !== 'raw';
+  const say = (text: string) => ui.write(`${color ? sgr.dim(text) : text}\n`);
+  const turns: Turn[] = [];
+  const lines: string[] = [];
+  let last: Usage | undefined;
+  const total = { prompt: 0, completion: 0, answers: 0 };
+  let ctrlC = 0;
+
+  say(`sluice chat: ${targetLabel(s)}. /help for commands, Ctrl-D to leave.`);
+  for (;;) {
+    const input = await ask(io, ui, color ? `${sgr.bold(sgr.green('›'))} ` : '> ', lines);
+    if ('eof' in input) {
+      ui.write('\n');
+      return ExitCode.OK;
+    }
+    if ('interrupt' in input) {
+      if (input.hadText) {
+        ctrlC = 0;
+        continue;
+      }
+      if (++ctrlC >= 2) return ExitCode.OK;
+      say('(press Ctrl-C again, or Ctrl-D, or type /exit to leave)');
+      continue;
+    }
+    ctrlC = 0;
+    const line = input.line.trim();
+    if (line === '') continue;
+    if (line.startsWith('/')) {
+      const [command] = line.split(/\s+/);
+      switch (command) {
+        case '/exit':
+        case '/quit':
+          return ExitCode.OK;
+        case '/help':
+          for (const h of REPL_HELP) say(h);
+          break;
+        case '/reset':
+          turns.length = 0;
+          say(system === undefined ? 'Conversation forgotten.' : 'Conversation forgotten (the system message stays).');
+          break;
+        case '/usage':
+          say(
+            last
+              ? `last answer: ${last.prompt_tokens} prompt + ${last.completion_tokens} completion = ${last.total_tokens} tokens`
+              : 'last answer: usage not reported',
+          );
+          say(
+            `this session: ${total.prompt} prompt + ${total.completion} completion = ${total.prompt + total.completion} tokens over ${total.answers} answer(s)`,
+          );
+          break;
+        case '/history':
+          if (turns.length === 0) say('(empty)');
+          for (const t of turns) {
+            const text = t.content.replace(/\s+/g, ' ');
+            say(
+              `${t.role === 'user' ? 'you' : 'assistant'}: ${text.length > 100 ? `${text.slice(0, 99)}…` : text}${t.interrupted ? ' [interrupted]' : ''}`,
+            );
+          }
+          break;
+        default:
+          say(`Unknown command ${command}; /help lists them.`);
+      }
+      continue;
+    }
+
+    turns.push({ role: 'user', content: input.line });
+    const messages: ChatMessage[] = [];
+    if (system !== undefined) messages.push({ role: 'system', content: system });
+    for (const t of turns) messages.push({ role: t.role, content: t.content });
+    const body: ChatCompletionRequest = { messages, ...commonBody(s) };
+    const interrupt = listenForInterrupt(io);
+    try {
+      const outcome = await answer({
+        io,
+        engine,
+        kind: 'chat',
+        body,
+        stream: s.request.stream,
+        signal: interrupt.signal,
+        timeouts: s.timeouts,
+        output: { ...s.output, n: s.output.n },
+        describe: s.describe,
+      });
+      if (outcome.text !== '') {
+        turns.push({
+          role: 'assistant',
+          content: outcome.text,
+          ...(outcome.end.state === 'completed' ? {} : { interrupted: true }),
+        });
+      } else if (outcome.end.state !== 'completed') {
+        // Nothing arrived: forget the question so the conversation stays well-formed.
+        turns.pop();
+      }
+      if (outcome.usage) {
+        last = outcome.usage;
+        total.prompt += outcome.usage.prompt_tokens;
+        total.completion += outcome.usage.completion_tokens;
+      } else last = undefined;
+      total.answers++;
+    } finally {
+      interrupt.dispose();
+    }
+  }
+}
+
+// --- internal ---
+
+type Asked = { line: string } | { eof: true } | { interrupt: true; hadText: boolean };
+
+/** One prompt on a fresh readline interface (closed again before the answer streams). */
+function ask(io: CliIO, ui: CliOutput, prompt: string, history: string[]): Promise<Asked> {
+  const rl = createInterface({
+    input: io.stdin,
+    output: ui as NodeJS.WritableStream,
+    terminal: true,
+    history: [...history],
+    historySize: 1000,
+    removeHistoryDuplicates: true,
+  });
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (result: Asked) => {
+      if (done) return;
+      done = true;
+      rl.close();
+      resolve(result);
+    };
+    rl.on('history', (h: string[]) => {
+      history.splice(0, history.length, ...h);
+    });
+    rl.on('line', (line) => finish({ line }));
+    rl.on('SIGINT', () => {
+      const hadText = rl.line.length > 0;
+      ui.write('^C\n');
+      finish({ interrupt: true, hadText });
+    });
+    rl.on('close', () => finish({ eof: true }));
+    rl.setPrompt(prompt);
+    rl.prompt();
+  });
+}
+
+function targetLabel(s: Setup): string {
+  const t = s.config.target;
+  if (t.kind === 'azure') return `Azure OpenAI ${t.endpoint}, deployment ${t.deployment}`;
+  if (t.kind === 'openai') return `${t.baseURL}, model ${t.model}`;
+  return `local model ${t.modelPath ? basename(t.modelPath) : '(embedded)'}`;
+}

@@ -1,0 +1,78 @@
+/**
+ * What `complete` and `chat` share: settings from flags, environment and .env; the engine;
+ * output settings; the request body's common fields.
+ * @module
+ */
+import type { Timeouts } from '../../client/options.js';
+import type { CommonRequestFields } from '../../protocol/types.js';
+import type { OutputSettings } from '../answer.js';
+import type { ParsedValues } from '../args.js';
+import { localNotice, type ResolvedConfig, readDotEnv, resolveConfig } from '../config.js';
+import type { DescribeContext } from '../describe.js';
+import type { CliIO } from '../io.js';
+import { chooseRenderMode } from '../render/terminal.js';
+import { acceptsStreamOptions, type RequestOptions, readRequestOptions, requestFields } from '../request-options.js';
+
+export interface Setup {
+  config: ResolvedConfig;
+  request: RequestOptions;
+  output: OutputSettings;
+  timeouts: Timeouts | undefined;
+  describe: DescribeContext;
+}
+
+/** Validates every flag and resolves the target before anything is read or sent. */
+export function setup(io: CliIO, values: ParsedValues, command: 'complete' | 'chat'): Setup {
+  const request = readRequestOptions(values, command);
+  const config = resolveConfig({
+    flags: values,
+    env: io.env,
+    dotenv: readDotEnv(io.cwd),
+    cwd: io.cwd,
+    fileExists: io.fileExists,
+  });
+  const output: OutputSettings = {
+    mode: chooseRenderMode({ raw: values.raw === true, isTTY: io.stdout.isTTY === true, env: io.env }),
+    json: values.json === true,
+    stats: values.stats === true,
+    n: request.n,
+    spinner: true,
+  };
+  const timeouts: Timeouts | undefined =
+    request.totalTimeoutMs !== undefined || request.idleTimeoutMs !== undefined
+      ? {
+          ...(request.totalTimeoutMs !== undefined ? { totalMs: request.totalTimeoutMs } : {}),
+          ...(request.idleTimeoutMs !== undefined ? { idleMs: request.idleTimeoutMs } : {}),
+        }
+      : undefined;
+  return {
+    config,
+    request,
+    output,
+    timeouts,
+    describe: {
+      names: config.names,
+      target: config.target,
+      kind: command === 'complete' ? 'completions' : 'chat',
+      retries: request.retries,
+      secrets: config.secrets,
+    },
+  };
+}
+
+/** Says once, on stderr, that the local model answers because nothing is configured. */
+export function noteLocal(io: CliIO, s: Setup): void {
+  if (s.config.target.kind === 'local' && s.config.target.implicit) io.stderr.write(`${localNotice()}\n`);
+}
+
+/**
+ * The wire fields every request carries: sampling flags, and `stream_options` to get usage
+ * when streaming and the api-version accepts it.
+ */
+export function commonBody(s: Setup): Partial<CommonRequestFields> {
+  const body = requestFields(s.request);
+  const t = s.config.target;
+  const apiVersion = t.kind === 'azure' && t.route === 'deployments' ? t.apiVersion : undefined;
+  if (s.request.stream && acceptsStreamOptions(apiVersion)) body.stream_options = { include_usage: true };
+  return body;
+}

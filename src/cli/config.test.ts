@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type ConfigInput, parseDotEnv, profileSuffix, resolveConfig } from './config.js';
+import { UsageError } from './usage-error.js';
+
+const TUTORIAL_DOTENV = {
+  AZURE_OPENAI_API_KEY_FOR_INSTRUCT: 'tutorial-secret-key-123',
+  AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT: 'https://my-resource.openai.azure.com/',
+  AZURE_OPENAI_DEPLOYMENT_NAME_FOR_INSTRUCT: 'gpt-35-turbo-instruct',
+};
+
+function input(partial: Partial<ConfigInput>): ConfigInput {
+  return { flags: {}, env: {}, dotenv: {}, cwd: '/work/dir', fileExists: () => false, ...partial };
+}
+
+function usageError(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e: unknown) => e instanceof UsageError && pattern.test(e.message));
+}
+
+describe('resolveConfig', () => {
+  it('nothing configured: the local model, implicitly', () => {
+    const c = resolveConfig(input({}));
+    assert.deepEqual(c.target, { kind: 'local', modelPath: undefined, threads: undefined, implicit: true });
+  });
+
+  it("--profile instruct reads the tutorial's .env names", () => {
+    const c = resolveConfig(input({ flags: { profile: 'instruct' }, dotenv: TUTORIAL_DOTENV }));
+    assert.deepEqual(c.target, {
+      kind: 'azure',
+      endpoint: 'https://my-resource.openai.azure.com',
+      route: 'deployments',
+      apiKey: 'tutorial-secret-key-123',
+      deployment: 'gpt-35-turbo-instruct',
+      apiVersion: undefined,
+    });
+    assert.equal(c.names.apiKey, 'AZURE_OPENAI_API_KEY_FOR_INSTRUCT');
+    assert.ok(c.secrets.includes('tutorial-secret-key-123'));
+  });
+
+  it('without the profile, suffixed names are not used', () => {
+    const c = resolveConfig(input({ dotenv: TUTORIAL_DOTENV }));
+    assert.equal(c.target.kind, 'local');
+  });
+
+  it('a profile never borrows the endpoint or key of the plain names', () => {
+    usageError(
+      () =>
+        resolveConfig(
+          input({
+            flags: { profile: 'other' },
+            env: { AZURE_OPENAI_ENDPOINT: 'https://a.openai.azure.com', AZURE_OPENAI_API_KEY: 'plain-key-123' },
+          }),
+        ),
+      /Profile "other" has no settings: set AZURE_OPENAI_ENDPOINT_FOR_OTHER/,
+    );
+  });
+
+  it('the real environment wins over .env', () => {
+    const c = resolveConfig(
+      input({
+        env: { AZURE_OPENAI_ENDPOINT: 'https://env.openai.azure.com', AZURE_OPENAI_DEPLOYMENT: 'from-env' },
+        dotenv: {
+          AZURE_OPENAI_ENDPOINT: 'https://dotenv.openai.azure.com',
+          AZURE_OPENAI_API_KEY: 'k-from-dotenv',
+          AZURE_OPENAI_DEPLOYMENT: 'from-dotenv',
+        },
+      }),
+    );
+    assert.equal(c.target.kind, 'azure');
+    if (c.target.kind !== 'azure') return;
+    assert.equal(c.target.endpoint, 'https://env.openai.azure.com');
+    assert.equal(c.target.deployment, 'from-env');
+    assert.equal(c.target.apiKey, 'k-from-dotenv');
+  });
+
+  it('flags win over the environment', () => {
+    const c = resolveConfig(
+      input({
+        flags: { endpoint: 'https://flag.openai.azure.com', deployment: 'flag-dep', 'api-version': '2024-02-01' },
+        env: {
+          AZURE_OPENAI_ENDPOINT: 'https://env.openai.azure.com',
+          AZURE_OPENAI_API_KEY: 'key-123456',
+          AZURE_OPENAI_DEPLOYMENT: 'env-dep',
+          OPENAI_API_VERSION: '2024-10-21',
+        },
+      }),
+    );
+    assert.equal(c.target.kind === 'azure' && c.target.endpoint, 'https://flag.openai.azure.com');
+    assert.equal(c.target.kind === 'azure' && c.target.deployment, 'flag-dep');
+    assert.equal(c.target.kind === 'azure' && c.target.apiVersion, '2024-02-01');
+  });
+
+  it('AZURE_OPENAI_DEPLOYMENT_NAME works as well as AZURE_OPENAI_DEPLOYMENT', () => {
+    const c = resolveConfig(
+      input({
+        env: {
+          AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com',
+          AZURE_OPENAI_API_KEY: 'key-123456',
+          AZURE_OPENAI_DEPLOYMENT_NAME: 'named',
+        },
+      }),
+    );
+    assert.equal(c.target.kind === 'azure' && c.target.deployment, 'named');
+  });
+
+  it('an endpoint ending in /openai/v1 selects the v1 route', () => {
+    const c = resolveConfig(
+      input({
+        env: {
+          AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com/openai/v1/',
+          AZURE_OPENAI_API_KEY: 'key-123456',
+          AZURE_OPENAI_DEPLOYMENT: 'gpt-4o',
+        },
+      }),
+    );
+    assert.equal(c.target.kind === 'azure' && c.target.route, 'v1');
+    assert.equal(c.target.kind === 'azure' && c.target.endpoint, 'https://x.openai.azure.com');
+  });
+
+  it('names the missing setting: no deployment, no key', () => {
+    usageError(
+      () =>
+        resolveConfig(
+          input({ env: { AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com', AZURE_OPENAI_API_KEY: 'k123456' } }),
+        ),
+      /set AZURE_OPENAI_DEPLOYMENT .*--deployment NAME/,
+    );
+    usageError(
+      () =>
+        resolveConfig(
+          input({ env: { AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com', AZURE_OPENAI_DEPLOYMENT: 'd' } }),
+        ),
+      /No key for https:\/\/x.openai.azure.com: set AZURE_OPENAI_API_KEY/,
+    );
+    usageError(
+      () => resolveConfig(input({ env: { AZURE_OPENAI_API_KEY: 'k123456' } })),
+      /AZURE_OPENAI_API_KEY is set but AZURE_OPENAI_ENDPOINT is not/,
+    );
+  });
+
+  it('a loopback endpoint needs no key (sluice serve without --api-key)', () => {
+    const c = resolveConfig(
+      input({ env: { AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:8080', AZURE_OPENAI_DEPLOYMENT: 'any' } }),
+    );
+    assert.equal(c.target.kind, 'azure');
+  });
+
+  it('rejects a bad endpoint URL, naming the setting', () => {
+    usageError(
+      () => resolveConfig(input({ env: { AZURE_OPENAI_ENDPOINT: 'my-resource', AZURE_OPENAI_DEPLOYMENT: 'd' } })),
+      /AZURE_OPENAI_ENDPOINT must be a URL/,
+    );
+    usageError(
+      () => resolveConfig(input({ flags: { endpoint: 'ftp://x', deployment: 'd' } })),
+      /--endpoint must be an http\(s\) URL/,
+    );
+  });
+
+  it('OpenAI-compatible: base URL and model; Azure wins when both are set', () => {
+    const c = resolveConfig(input({ env: { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1/' }, flags: { model: 'llama' } }));
+    assert.deepEqual(c.target, { kind: 'openai', baseURL: 'http://127.0.0.1:9/v1', apiKey: undefined, model: 'llama' });
+    usageError(() => resolveConfig(input({ env: { OPENAI_API_KEY: 'sk-123456' } })), /pass --model NAME/);
+    const both = resolveConfig(
+      input({
+        env: {
+          OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+          AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com',
+          AZURE_OPENAI_API_KEY: 'key-123456',
+          AZURE_OPENAI_DEPLOYMENT: 'd',
+        },
+      }),
+    );
+    assert.equal(both.target.kind, 'azure');
+  });
+
+  it('--model: a .gguf or an existing file is a local model; another value is a deployment', () => {
+    const gguf = resolveConfig(input({ flags: { model: 'models/tiny.gguf' } }));
+    assert.deepEqual(gguf.target, {
+      kind: 'local',
+      modelPath: '/work/dir/models/tiny.gguf',
+      threads: undefined,
+      implicit: false,
+    });
+    const file = resolveConfig(
+      input({ flags: { model: './weights.bin' }, fileExists: (p) => p === '/work/dir/weights.bin' }),
+    );
+    assert.equal(file.target.kind === 'local' && file.target.modelPath, '/work/dir/weights.bin');
+    const dep = resolveConfig(
+      input({
+        flags: { model: 'gpt-4o' },
+        env: { AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com', AZURE_OPENAI_API_KEY: 'key-123456' },
+      }),
+    );
+    assert.equal(dep.target.kind === 'azure' && dep.target.deployment, 'gpt-4o');
+    usageError(() => resolveConfig(input({ flags: { model: 'gpt-4o' } })), /--model "gpt-4o" needs an endpoint/);
+  });
+
+  it('a GGUF --model or --local wins over an Azure environment', () => {
+    const env = {
+      AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com',
+      AZURE_OPENAI_API_KEY: 'key-123456',
+      AZURE_OPENAI_DEPLOYMENT: 'd',
+    };
+    assert.equal(resolveConfig(input({ env, flags: { local: true } })).target.kind, 'local');
+    assert.equal(resolveConfig(input({ env, flags: { model: '/m/x.gguf' } })).target.kind, 'local');
+  });
+
+  it('SLUICE_MODEL and --threads / SLUICE_THREADS for the local model', () => {
+    const c = resolveConfig(input({ env: { SLUICE_MODEL: 'm.gguf', SLUICE_THREADS: '2' } }));
+    assert.deepEqual(c.target, { kind: 'local', modelPath: '/work/dir/m.gguf', threads: 2, implicit: true });
+    usageError(
+      () => resolveConfig(input({ flags: { threads: 'many' } })),
+      /--threads must be an integer from 1 to 256/,
+    );
+    usageError(() => resolveConfig(input({ env: { SLUICE_THREADS: '0' } })), /SLUICE_THREADS must be an integer/);
+  });
+
+  it('validates --profile and builds its suffix', () => {
+    assert.equal(profileSuffix('instruct'), '_FOR_INSTRUCT');
+    assert.equal(profileSuffix('my-chat'), '_FOR_MY_CHAT');
+    usageError(() => resolveConfig(input({ flags: { profile: 'a b' } })), /--profile must be a name/);
+  });
+});
+
+describe('parseDotEnv', () => {
+  it('reads KEY=value, quotes, comments and export', () => {
+    assert.deepEqual(parseDotEnv('A=1\n# comment\nexport B="x y"\nC=\'z\'\n\nD=plain # note\n'), {
+      A: '1',
+      B: 'x y',
+      C: 'z',
+      D: 'plain',
+    });
+  });
+});

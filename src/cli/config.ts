@@ -1,0 +1,334 @@
+/**
+ * Where requests go: flags, then the environment, then a `.env` file in the working
+ * directory (never overriding the real environment). Resolution is pure (inputs in, a
+ * target out) so every rule is unit-tested; only `readDotEnv` touches the disk.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import * as util from 'node:util';
+import type { ParsedValues } from './args.js';
+import { UsageError } from './usage-error.js';
+
+/** Azure OpenAI (deployment or v1 route). */
+export interface AzureTarget {
+  kind: 'azure';
+  endpoint: string;
+  route: 'deployments' | 'v1';
+  apiKey?: string;
+  deployment: string;
+  apiVersion?: string;
+}
+
+/** Any OpenAI-compatible server (OpenAI itself, `sluice serve`, llama.cpp, vLLM...). */
+export interface OpenAITarget {
+  kind: 'openai';
+  baseURL: string;
+  apiKey?: string;
+  model: string;
+}
+
+/** The embedded local model (node-llama-cpp). */
+export interface LocalTarget {
+  kind: 'local';
+  /** Absolute path of a GGUF file; undefined = the embedded default. */
+  modelPath?: string;
+  threads?: number;
+  /** True when nothing was configured: the CLI then says, once, how to use Azure. */
+  implicit: boolean;
+}
+
+export type Target = AzureTarget | OpenAITarget | LocalTarget;
+
+/** The setting names to mention in error messages (suffixed when a profile is used). */
+export interface SettingNames {
+  endpoint: string;
+  apiKey: string;
+  deployment: string;
+  baseURL: string;
+  openaiKey: string;
+}
+
+export interface ResolvedConfig {
+  target: Target;
+  /** Values that must never be printed (keys); error output is scrubbed of them. */
+  secrets: string[];
+  names: SettingNames;
+  /** The profile in use, upper-cased; undefined without --profile. */
+  profile?: string;
+}
+
+export interface ConfigInput {
+  flags: ParsedValues;
+  /** The real environment. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Parsed `.env` (lower priority than `env`). */
+  dotenv: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Used to tell a GGUF path from a deployment name in `--model`. */
+  fileExists: (path: string) => boolean;
+}
+
+/** Suffix for `--profile NAME`: `_FOR_NAME`, upper-cased, other characters as `_`. */
+export function profileSuffix(profile: string): string {
+  return `_FOR_${profile.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+/**
+ * Decides the target. Order: `--local` / `--model X.gguf`, `--endpoint`, `--base-url`, then
+ * the environment: Azure (endpoint) before OpenAI-compatible (base URL or key); nothing at
+ * all means the local model. Throws UsageError naming the missing or invalid setting.
+ *
+ * @example
+ * resolveConfig({ flags: { profile: 'instruct' }, env: {}, dotenv: {
+ *   AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT: 'https://x.openai.azure.com',
+ *   AZURE_OPENAI_API_KEY_FOR_INSTRUCT: 'k', AZURE_OPENAI_DEPLOYMENT_NAME_FOR_INSTRUCT: 'gpt-35-turbo-instruct',
+ * }, cwd: '/', fileExists: () => false }).target.kind // 'azure'
+ */
+export function resolveConfig(input: ConfigInput): ResolvedConfig {
+  const { flags } = input;
+  const profileFlag = str(flags.profile);
+  if (profileFlag !== undefined && !/^[A-Za-z0-9][\w-]*$/.test(profileFlag)) {
+    throw new UsageError(`--profile must be a name of letters, digits, "_" or "-", got ${quote(profileFlag)}`, {
+      setting: '--profile',
+    });
+  }
+  const suffix = profileFlag === undefined ? '' : profileSuffix(profileFlag);
+  const raw = (name: string): string | undefined => {
+    const v = input.env[name] ?? input.dotenv[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const get = (name: string): string | undefined => raw(name + suffix);
+  const names: SettingNames = {
+    endpoint: `AZURE_OPENAI_ENDPOINT${suffix}`,
+    apiKey: `AZURE_OPENAI_API_KEY${suffix}`,
+    deployment: `AZURE_OPENAI_DEPLOYMENT${suffix}`,
+    baseURL: `OPENAI_BASE_URL${suffix}`,
+    openaiKey: `OPENAI_API_KEY${suffix}`,
+  };
+
+  const threads = readThreads(str(flags.threads), raw('SLUICE_THREADS'));
+  const modelFlag = str(flags.model);
+  const modelIsFile = modelFlag !== undefined && looksLikeModelFile(modelFlag, input);
+  const deploymentFlag = str(flags.deployment) ?? (modelIsFile ? undefined : modelFlag);
+  const localModelPath = (): string | undefined => {
+    const p = modelIsFile ? modelFlag : raw('SLUICE_MODEL');
+    return p === undefined ? undefined : isAbsolute(p) ? p : resolve(input.cwd, p);
+  };
+  const local = (implicit: boolean): ResolvedConfig => ({
+    target: { kind: 'local', modelPath: localModelPath(), threads, implicit },
+    secrets: collectSecrets(input),
+    names,
+    profile: profileFlag?.toUpperCase(),
+  });
+
+  if (flags.local === true || modelIsFile) {
+    if (str(flags.endpoint) || str(flags['base-url'])) {
+      throw new UsageError(
+        `${flags.local === true ? '--local' : '--model with a GGUF file'} runs the local model; drop --endpoint/--base-url`,
+        { setting: flags.local === true ? '--local' : '--model' },
+      );
+    }
+    return local(false);
+  }
+
+  const endpoint = str(flags.endpoint) ?? get('AZURE_OPENAI_ENDPOINT');
+  const baseURLFlag = str(flags['base-url']);
+  const apiVersion =
+    str(flags['api-version']) ??
+    get('OPENAI_API_VERSION') ??
+    get('AZURE_OPENAI_API_VERSION') ??
+    raw('OPENAI_API_VERSION') ??
+    raw('AZURE_OPENAI_API_VERSION');
+  if (apiVersion !== undefined && !/^[\w.-]+$/.test(apiVersion)) {
+    throw new UsageError(`--api-version must look like 2024-10-21 or 2025-04-01-preview, got ${quote(apiVersion)}`, {
+      setting: '--api-version',
+    });
+  }
+
+  if (endpoint !== undefined && baseURLFlag === undefined) {
+    const url = parseUrl(endpoint, str(flags.endpoint) ? '--endpoint' : names.endpoint);
+    // A pasted v1 base (https://x.openai.azure.com/openai/v1) selects the v1 route.
+    const v1 = /\/openai\/v1\/?$/.test(url.pathname);
+    const base = v1 ? url.href.replace(/\/openai\/v1\/?$/, '') : url.href.replace(/\/+$/, '');
+    const deployment = deploymentFlag ?? get('AZURE_OPENAI_DEPLOYMENT') ?? get('AZURE_OPENAI_DEPLOYMENT_NAME');
+    if (deployment === undefined) {
+      throw new UsageError(
+        `No deployment for ${base}: set ${names.deployment} (or ${names.deployment}_NAME), or pass --deployment NAME`,
+        { setting: names.deployment },
+      );
+    }
+    const apiKey = get('AZURE_OPENAI_API_KEY');
+    if (apiKey === undefined && !isLoopback(url)) {
+      throw new UsageError(`No key for ${base}: set ${names.apiKey} (in the environment or .env)`, {
+        setting: names.apiKey,
+      });
+    }
+    return {
+      target: { kind: 'azure', endpoint: base, route: v1 ? 'v1' : 'deployments', apiKey, deployment, apiVersion },
+      secrets: collectSecrets(input),
+      names,
+      profile: profileFlag?.toUpperCase(),
+    };
+  }
+
+  const baseURL = baseURLFlag ?? get('OPENAI_BASE_URL');
+  const openaiKey = get('OPENAI_API_KEY');
+  if (baseURL !== undefined || openaiKey !== undefined) {
+    const resolvedBase = baseURL ?? 'https://api.openai.com/v1';
+    const url = parseUrl(resolvedBase, baseURLFlag ? '--base-url' : names.baseURL);
+    const model = deploymentFlag ?? get('OPENAI_MODEL');
+    if (model === undefined) {
+      throw new UsageError(`No model for ${url.href.replace(/\/+$/, '')}: pass --model NAME (or set OPENAI_MODEL)`, {
+        setting: '--model',
+      });
+    }
+    if (openaiKey === undefined && baseURL === undefined) {
+      throw new UsageError(`No key for the OpenAI API: set ${names.openaiKey}`, { setting: names.openaiKey });
+    }
+    return {
+      target: { kind: 'openai', baseURL: url.href.replace(/\/+$/, ''), apiKey: openaiKey, model },
+      secrets: collectSecrets(input),
+      names,
+      profile: profileFlag?.toUpperCase(),
+    };
+  }
+
+  // Half an Azure configuration is a mistake worth naming, not a reason to go local.
+  const stray = ['AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_DEPLOYMENT', 'AZURE_OPENAI_DEPLOYMENT_NAME'].find(
+    (n) => get(n) !== undefined,
+  );
+  if (stray !== undefined) {
+    throw new UsageError(`${stray}${suffix} is set but ${names.endpoint} is not: set it, or pass --endpoint URL`, {
+      setting: names.endpoint,
+    });
+  }
+  if (profileFlag !== undefined) {
+    throw new UsageError(
+      `Profile ${quote(profileFlag)} has no settings: set ${names.endpoint}, ${names.apiKey} and ${names.deployment}_NAME (or ${names.baseURL})`,
+      { setting: '--profile' },
+    );
+  }
+  if (deploymentFlag !== undefined) {
+    throw new UsageError(
+      `${str(flags.deployment) !== undefined ? '--deployment' : '--model'} ${quote(deploymentFlag)} needs an endpoint: set AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL (a local model needs a .gguf path)`,
+      { setting: '--model' },
+    );
+  }
+  return local(true);
+}
+
+/** The one line printed when nothing is configured and the local model answers. */
+export function localNotice(): string {
+  return (
+    'sluice: no Azure OpenAI settings found, so the embedded local model answers. ' +
+    'To use Azure, set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT ' +
+    '(environment or .env) or pass --profile NAME; --local hides this note.'
+  );
+}
+
+/**
+ * Reads `.env` from `cwd`; a missing file is an empty one. Uses node:util parseEnv
+ * (Node 20.12+) and a small compatible parser on older Node 20 releases.
+ */
+export function readDotEnv(cwd: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(join(cwd, '.env'), 'utf8');
+  } catch {
+    return {};
+  }
+  return parseDotEnv(text);
+}
+
+/**
+ * `KEY=value` lines, `#` comments, optional `export `, single/double/back quotes.
+ * @example
+ * parseDotEnv('A=1\n# note\nexport B="x y"') // { A: '1', B: 'x y' }
+ */
+export function parseDotEnv(text: string): Record<string, string> {
+  const builtin = (util as { parseEnv?: (content: string) => Record<string, string | undefined> }).parseEnv;
+  if (builtin) {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(builtin(text))) if (v !== undefined) out[k] = v;
+    return out;
+  }
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([\w.-]+)\s*=\s*(.*)?\s*$/.exec(line);
+    if (!m?.[1]) continue;
+    let value = (m[2] ?? '').trim();
+    const q = value[0];
+    if ((q === '"' || q === "'" || q === '`') && value.lastIndexOf(q) > 0) {
+      value = value.slice(1, value.lastIndexOf(q));
+      if (q === '"') value = value.replace(/\\n/g, '\n');
+    } else {
+      value = value.replace(/\s+#.*$/, '');
+    }
+    out[m[1]] = value;
+  }
+  return out;
+}
+
+// --- internal ---
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function quote(s: string): string {
+  return JSON.stringify(s);
+}
+
+function looksLikeModelFile(value: string, input: ConfigInput): boolean {
+  if (/\.gguf$/i.test(value)) return true;
+  // A deployment name never contains a path separator; an existing file is a model.
+  if (!/[/\\]/.test(value) && !value.startsWith('.')) return false;
+  return input.fileExists(isAbsolute(value) ? value : resolve(input.cwd, value));
+}
+
+function readThreads(flag: string | undefined, env: string | undefined): number | undefined {
+  const value = flag ?? env;
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 256) {
+    throw new UsageError(
+      `${flag !== undefined ? '--threads' : 'SLUICE_THREADS'} must be an integer from 1 to 256, got ${quote(value)}`,
+      { setting: flag !== undefined ? '--threads' : 'SLUICE_THREADS' },
+    );
+  }
+  return n;
+}
+
+function parseUrl(value: string, setting: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${setting} must be a URL such as https://x.openai.azure.com, got ${quote(value)}`, {
+      setting,
+    });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UsageError(`${setting} must be an http(s) URL, got ${quote(value)}`, { setting });
+  }
+  if (url.username || url.password) {
+    throw new UsageError(`${setting} must not contain credentials; put the key in its own setting`, { setting });
+  }
+  return url;
+}
+
+function isLoopback(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\./.test(url.hostname);
+}
+
+/** Every key-like value we can see, so error output can be scrubbed of all of them. */
+function collectSecrets(input: ConfigInput): string[] {
+  const out = new Set<string>();
+  for (const source of [input.env, input.dotenv]) {
+    for (const [k, v] of Object.entries(source)) {
+      if (v && v.length >= 6 && /(KEY|TOKEN|SECRET|PASSWORD)/i.test(k)) out.add(v.trim());
+    }
+  }
+  return [...out];
+}

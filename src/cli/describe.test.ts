@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  AuthenticationError,
+  BadRequestError,
+  ConnectionError,
+  ModelLoadError,
+  NotFoundError,
+  RateLimitError,
+  StreamErrorFrame,
+  TimeoutError,
+} from '../errors.js';
+import type { SettingNames } from './config.js';
+import { describeEnd, describeError, scrub } from './describe.js';
+
+const names: SettingNames = {
+  endpoint: 'AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT',
+  apiKey: 'AZURE_OPENAI_API_KEY_FOR_INSTRUCT',
+  deployment: 'AZURE_OPENAI_DEPLOYMENT_FOR_INSTRUCT',
+  baseURL: 'OPENAI_BASE_URL',
+  openaiKey: 'OPENAI_API_KEY',
+};
+const target = {
+  kind: 'azure' as const,
+  endpoint: 'https://x.openai.azure.com',
+  route: 'deployments' as const,
+  deployment: 'gpt-35-turbo-instruct',
+};
+
+describe('describeError', () => {
+  it('auth: Azure code and message, request id, and the settings to check (profile names)', () => {
+    const line = describeError(
+      new AuthenticationError('Access denied', {
+        status: 401,
+        requestId: 'apim-7',
+        body: { error: { code: '401', message: 'Access denied due to invalid subscription key' } },
+      }),
+      { names, target },
+    );
+    assert.equal(
+      line,
+      'sluice: authentication failed (HTTP 401: Access denied due to invalid subscription key; request id apim-7). Check AZURE_OPENAI_API_KEY_FOR_INSTRUCT and AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT (https://x.openai.azure.com, deployment gpt-35-turbo-instruct).',
+    );
+  });
+
+  it('every line is one line, starts with "sluice: " and says what to do', () => {
+    const cases = [
+      new NotFoundError('nf', {
+        status: 404,
+        body: { error: { code: 'DeploymentNotFound', message: 'The API\ndeployment does not exist.' } },
+      }),
+      new RateLimitError('rl', {
+        status: 429,
+        rateLimit: { retryAfterMs: 2500 },
+        body: { error: { code: '429', message: 'Retry later' } },
+      }),
+      new BadRequestError('br', {
+        status: 400,
+        body: { error: { code: 'unknown_parameter', message: 'bad', param: 'stream_options' } },
+      }),
+      new ConnectionError('connect ECONNREFUSED 127.0.0.1:9'),
+      new TimeoutError('idle', 300),
+      new StreamErrorFrame('frame', { error: { code: 'server_error', message: 'The model crashed' } }),
+      new ModelLoadError('Cannot read model file /nope.gguf', '/nope.gguf'),
+    ];
+    const lines = cases.map((e) => describeError(e, { names, target, retries: 1 }));
+    for (const l of lines) {
+      assert.ok(l.startsWith('sluice: ') && !l.includes('\n'), l);
+      assert.ok(!/\bat .*\(.*:\d+:\d+\)/.test(l), 'no stack frames');
+    }
+    assert.match(
+      lines[0] ?? '',
+      /DeploymentNotFound: The API deployment does not exist\..*AZURE_OPENAI_DEPLOYMENT_FOR_INSTRUCT or --deployment/,
+    );
+    assert.match(lines[1] ?? '', /after 1 retry\. Wait 3 s and try again, raise --retries/);
+    assert.match(lines[2] ?? '', /Check --api-version \(stream_options needs/);
+    assert.match(
+      lines[3] ?? '',
+      /could not reach the service .*ECONNREFUSED.*Check AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT/,
+    );
+    assert.match(lines[4] ?? '', /no chunk arrived for 0.3 s \(--idle-timeout\)/);
+    assert.match(lines[5] ?? '', /mid-stream \(server_error: The model crashed\)/);
+    assert.match(lines[6] ?? '', /\/nope\.gguf.*SLUICE_MODEL/);
+  });
+
+  it('a chat-only deployment asked for Completions points at `sluice chat`', () => {
+    const line = describeError(
+      new BadRequestError('x', {
+        status: 400,
+        body: {
+          error: {
+            code: 'OperationNotSupported',
+            message: 'The completion operation does not work with the specified model',
+          },
+        },
+      }),
+      { kind: 'completions' },
+    );
+    assert.match(line, /does not support legacy Completions.*sluice chat/);
+  });
+
+  it('never prints a key: configured secrets and key-looking values are scrubbed', () => {
+    const line = describeError(
+      new ConnectionError('failed https://x/?api-key=abcdef123456 with key sk-live-SECRET99'),
+      {
+        secrets: ['sk-live-SECRET99'],
+      },
+    );
+    assert.ok(!line.includes('abcdef123456') && !line.includes('sk-live-SECRET99'), line);
+    assert.equal(scrub('Bearer abcdefghijk12345'), 'Bearer [redacted]');
+  });
+
+  it('anything unexpected says so without a stack', () => {
+    const line = describeError(new TypeError('x is not a function'));
+    assert.match(line, /^sluice: unexpected error: x is not a function\. Please report it/);
+  });
+});
+
+describe('describeEnd', () => {
+  it('explains every unhappy end state; none for completed', () => {
+    assert.equal(describeEnd({ state: 'completed' }), undefined);
+    assert.match(describeEnd({ state: 'truncated', reason: 'no-done', unfinished: [0] }) ?? '', /before \[DONE\]/);
+    assert.match(
+      describeEnd({ state: 'filtered', where: 'completion', categories: ['violence'], choices: [0] }) ?? '',
+      /stopped by the content filter: violence/,
+    );
+    assert.match(describeEnd({ state: 'aborted' }) ?? '', /interrupted/);
+  });
+});

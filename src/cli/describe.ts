@@ -1,0 +1,211 @@
+/**
+ * Errors and end states as one line for stderr: what happened, then what to do. Never a
+ * stack trace, never a key: every line is scrubbed of the configured secrets and of
+ * anything that looks like a credential. Pure.
+ * @module
+ */
+import { ErrorCodes } from '../errors.js';
+import { redactSecrets } from '../protocol/excerpt.js';
+import type { EndState } from '../protocol/types.js';
+import type { SettingNames, Target } from './config.js';
+import { UsageError } from './usage-error.js';
+
+export interface DescribeContext {
+  /** Setting names to mention (profile-suffixed when a profile is used). */
+  names?: SettingNames;
+  target?: Target;
+  /** The API in use, for hints (`complete` uses legacy Completions). */
+  kind?: 'chat' | 'completions';
+  /** Retries configured, for the rate-limit message. */
+  retries?: number;
+  /** Values never to print. */
+  secrets?: readonly string[];
+}
+
+interface ErrorLike {
+  code?: string;
+  message?: string;
+  status?: number;
+  requestId?: string;
+  body?: { error?: { code?: string | null; message?: string; param?: string | null } };
+  phase?: string;
+  timeoutMs?: number;
+  reason?: string;
+  categories?: string[];
+  where?: string;
+  rateLimit?: { retryAfterMs?: number };
+  retryAfterMs?: number;
+  setting?: string;
+}
+
+/**
+ * @example
+ * describeError(new AuthenticationError('Access denied', { status: 401, requestId: 'r1' }), {})
+ * // 'sluice: authentication failed (HTTP 401: Access denied; request id r1). Check AZURE_OPENAI_API_KEY ...'
+ */
+export function describeError(error: unknown, ctx: DescribeContext = {}): string {
+  return finish(describeRaw(error, ctx), ctx);
+}
+
+/**
+ * The line for a stream that did not complete; undefined for `completed`.
+ * @example
+ * describeEnd({ state: 'truncated', reason: 'no-done', unfinished: [] }) // 'sluice: the stream ended ...'
+ */
+export function describeEnd(end: EndState, ctx: DescribeContext = {}): string | undefined {
+  switch (end.state) {
+    case 'completed':
+      return undefined;
+    case 'aborted':
+      return 'sluice: interrupted; what arrived was kept.';
+    case 'filtered': {
+      const cats = end.categories.length > 0 ? `: ${end.categories.join(', ')}` : '';
+      if (end.where === 'prompt') {
+        return finish(`the prompt was blocked by the content filter${cats}. Rephrase it and try again.`, ctx);
+      }
+      const which = end.choices.length > 1 ? ` (choices ${end.choices.join(', ')})` : '';
+      return finish(`the answer was stopped by the content filter${cats}${which}; what arrived is shown above.`, ctx);
+    }
+    case 'truncated':
+      return finish(
+        end.reason === 'no-done'
+          ? 'the stream ended before [DONE]: the answer above is incomplete. Try again.'
+          : `the stream ended with unfinished choice(s) ${end.unfinished.join(', ')}: the answer above is incomplete. Try again.`,
+        ctx,
+      );
+    case 'failed':
+      return describeError(end.error, ctx);
+  }
+}
+
+/**
+ * Removes secrets: every configured value, then credential-looking patterns.
+ * @example
+ * scrub('key sk-123456 leaked', ['sk-123456']) // 'key [redacted] leaked'
+ */
+export function scrub(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
+  return redactSecrets(out);
+}
+
+// --- internal ---
+
+function finish(line: string, ctx: DescribeContext): string {
+  const one = line.replace(/\s+/g, ' ').trim();
+  const text = one.startsWith('sluice: ') ? one : `sluice: ${one}`;
+  const clipped = text.length > 600 ? `${text.slice(0, 597)}...` : text;
+  return scrub(clipped, ctx.secrets);
+}
+
+function describeRaw(error: unknown, ctx: DescribeContext): string {
+  if (!(error instanceof Error)) return `unexpected error: ${String(error)}. Please report it.`;
+  const e = error as Error & ErrorLike;
+  const names = ctx.names;
+  const remote = describeTarget(ctx.target);
+  const keyName = ctx.target?.kind === 'openai' ? names?.openaiKey : names?.apiKey;
+  const endpointName = ctx.target?.kind === 'openai' ? names?.baseURL : names?.endpoint;
+  switch (e.code) {
+    case ErrorCodes.CONFIG:
+      return error instanceof UsageError
+        ? `${e.message}. Run "sluice${error.command && error.command !== 'complete' ? ` ${error.command}` : ''} --help" for usage.`
+        : `${e.message}.`;
+    case ErrorCodes.AUTH:
+      return `authentication failed (${http(e)}). Check ${keyName ?? 'the key'} and ${endpointName ?? 'the endpoint'}${remote}.`;
+    case ErrorCodes.NOT_FOUND:
+      return `not found (${http(e)}). Check the deployment name (${names?.deployment ?? 'AZURE_OPENAI_DEPLOYMENT'} or --deployment) and the endpoint${remote}.`;
+    case ErrorCodes.RATE_LIMIT: {
+      const wait = e.rateLimit?.retryAfterMs;
+      const retries = ctx.retries ?? 2;
+      return `rate limited (${http(e)}) after ${retries} ${retries === 1 ? 'retry' : 'retries'}. ${
+        wait ? `Wait ${Math.ceil(wait / 1000)} s and try again` : 'Try again later'
+      }, raise --retries, or ask for more quota.`;
+    }
+    case ErrorCodes.CONTENT_FILTER: {
+      const cats = e.categories?.length ? `: ${e.categories.join(', ')}` : '';
+      return e.where === 'completion'
+        ? `the answer was stopped by the content filter${cats}; what arrived is shown above.`
+        : `the prompt was blocked by the content filter${cats} (${http(e)}). Rephrase it and try again.`;
+    }
+    case ErrorCodes.BAD_REQUEST: {
+      const apiCode = e.body?.error?.code;
+      if (apiCode === 'OperationNotSupported' && ctx.kind === 'completions') {
+        return `this deployment does not support legacy Completions (${http(e)}). Use "sluice chat", or a completions model such as gpt-35-turbo-instruct.`;
+      }
+      const param = e.body?.error?.param ? ` Check ${flagFor(e.body.error.param)}.` : ' Check the request flags.';
+      return `the request was rejected (${http(e)}).${param}`;
+    }
+    case ErrorCodes.SERVER:
+    case ErrorCodes.API:
+      return `the service failed (${http(e)}). Try again later.`;
+    case ErrorCodes.CONNECTION:
+      return `could not reach the service${remote}: ${e.message}. Check ${endpointName ?? 'the endpoint'} and your network.`;
+    case ErrorCodes.TIMEOUT:
+      return timeoutLine(e);
+    case ErrorCodes.STREAM_TRUNCATED:
+      return `the stream ended early (${e.message}): the answer above is incomplete. Try again.`;
+    case ErrorCodes.STREAM_ERROR: {
+      const body = e.body?.error;
+      const detail = body ? `${body.code ? `${body.code}: ` : ''}${body.message ?? ''}` : e.message;
+      return `the service reported an error mid-stream (${detail}); what arrived is shown above. Try again.`;
+    }
+    case ErrorCodes.PROTOCOL:
+    case ErrorCodes.SSE_LINE_TOO_LONG:
+      return `the answer was not a valid OpenAI event stream (${e.message}). Is ${endpointName ?? 'the endpoint'}${remote} an Azure OpenAI or OpenAI-compatible endpoint?`;
+    case ErrorCodes.MODEL_LOAD:
+      return `${e.message}. Set --model PATH or SLUICE_MODEL to a readable GGUF file.`;
+    case ErrorCodes.OVERLOADED:
+      return `the local model is busy (${e.message}).`;
+    case ErrorCodes.ABORTED:
+      return 'interrupted; what arrived was kept.';
+    default:
+      return `unexpected error: ${e.message || e.name}. Please report it (SLUICE_DEBUG=1 shows the stack).`;
+  }
+}
+
+/** `HTTP 401 code: message; request id X` */
+function http(e: ErrorLike): string {
+  const parts: string[] = [];
+  const apiCode = e.body?.error?.code;
+  const status = e.status !== undefined ? `HTTP ${e.status}` : '';
+  const head = [status, apiCode && apiCode !== String(e.status) ? apiCode : ''].filter(Boolean).join(' ');
+  const message = e.body?.error?.message ?? e.message;
+  parts.push(head ? `${head}: ${message}` : (message ?? ''));
+  if (e.requestId) parts.push(`request id ${e.requestId}`);
+  return parts.join('; ');
+}
+
+function timeoutLine(e: ErrorLike): string {
+  const s = e.timeoutMs !== undefined ? `${+(e.timeoutMs / 1000).toFixed(3)} s` : 'the limit';
+  switch (e.phase) {
+    case 'idle':
+      return `no chunk arrived for ${s} (--idle-timeout): the answer above is incomplete. Try again or raise --idle-timeout.`;
+    case 'total':
+      return `the answer took longer than ${s} (--timeout): what arrived is shown above. Raise --timeout or ask for fewer tokens.`;
+    case 'first-token':
+      return `no first token after ${s}. The service may be overloaded; try again.`;
+    default:
+      return `no response after ${s}. The service may be overloaded or unreachable; try again.`;
+  }
+}
+
+function describeTarget(target: Target | undefined): string {
+  if (!target) return '';
+  if (target.kind === 'azure') return ` (${target.endpoint}, deployment ${target.deployment})`;
+  if (target.kind === 'openai') return ` (${target.baseURL})`;
+  return '';
+}
+
+function flagFor(param: string): string {
+  const flags: Record<string, string> = {
+    max_tokens: '--max-tokens',
+    temperature: '--temperature',
+    top_p: '--top-p',
+    stop: '--stop',
+    seed: '--seed',
+    n: '-n',
+    stream_options: '--api-version (stream_options needs 2024-09-01-preview or later)',
+    model: '--model / --deployment',
+  };
+  return flags[param] ?? `the "${param}" parameter`;
+}

@@ -1,0 +1,89 @@
+/**
+ * The `sluice` command line: argv and IO in, an exit code out. Parsing and help are cheap;
+ * each command's module (and the client, and node-llama-cpp) loads only when that command
+ * runs.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { COMMANDS, type CommandName, parseCommandArgs } from './args.js';
+import { describeError } from './describe.js';
+import { ExitCode, exitCodeForError } from './exit-codes.js';
+import type { CliIO } from './io.js';
+import { renderCommandUsage, renderMainUsage } from './usage.js';
+
+export type { CliIO } from './io.js';
+export { nodeIO } from './io.js';
+
+/** What a command module exports. */
+export interface CommandModule {
+  run(context: CommandContext): Promise<number>;
+}
+
+export interface CommandContext {
+  io: CliIO;
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
+  complete: () => import('./commands/complete.js'),
+  chat: () => import('./commands/chat.js'),
+  serve: () => import('./commands/serve.js'),
+};
+
+/**
+ * Runs the CLI. Never throws and never exits the process (except for a second Ctrl-C,
+ * through `io.exit`): it returns the exit code.
+ * @example
+ * process.exitCode = await main(['chat', 'Hello'], nodeIO());
+ */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const first = argv[0];
+  try {
+    if (first === '--version' || first === '-V') {
+      io.stdout.write(`sluice ${version()}\n`);
+      return ExitCode.OK;
+    }
+    if (first === undefined && io.stdinKind === 'tty') {
+      io.stdout.write(renderMainUsage(version()));
+      return ExitCode.USAGE;
+    }
+    if (first === '--help' || first === '-h' || first === 'help') {
+      const topic = first === 'help' ? argv[1] : undefined;
+      io.stdout.write(isCommand(topic) ? renderCommandUsage(COMMANDS[topic]) : renderMainUsage(version()));
+      return ExitCode.OK;
+    }
+    const name: CommandName = isCommand(first) ? first : 'complete';
+    const rest = isCommand(first) ? argv.slice(1) : argv;
+    const def = COMMANDS[name];
+    const { values, positionals } = parseCommandArgs(def, rest);
+    if (values.help === true) {
+      io.stdout.write(renderCommandUsage(def));
+      return ExitCode.OK;
+    }
+    const command = await LOADERS[name]();
+    return await command.run({ io, values, positionals });
+  } catch (error) {
+    io.stderr.write(`${describeError(error)}\n`);
+    if (io.env.SLUICE_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    return exitCodeForError(error);
+  }
+}
+
+/** The package version, from package.json next to src/ or dist/. */
+export function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+// --- internal ---
+
+function isCommand(value: string | undefined): value is CommandName {
+  return value === 'complete' || value === 'chat' || value === 'serve';
+}

@@ -1,0 +1,125 @@
+/**
+ * Request flags, validated: each bad value is a UsageError naming the flag and the values
+ * it accepts. Pure.
+ * @module
+ */
+import type { CommonRequestFields } from '../protocol/types.js';
+import type { ParsedValues } from './args.js';
+import { UsageError } from './usage-error.js';
+
+export interface RequestOptions {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+  /** Number of choices; 1 unless `-n` says otherwise. */
+  n: number;
+  /** `--timeout`: the whole request, ms. */
+  totalTimeoutMs?: number;
+  /** `--idle-timeout`: the longest gap between chunks, ms. */
+  idleTimeoutMs?: number;
+  retries?: number;
+  stream: boolean;
+}
+
+/** Azure accepts at most four stop sequences. */
+export const MAX_STOP_SEQUENCES = 4;
+
+/**
+ * @example
+ * readRequestOptions({ temperature: '0.5', n: '2' }, 'chat') // { temperature: 0.5, n: 2, stream: true }
+ */
+export function readRequestOptions(values: ParsedValues, command: string): RequestOptions {
+  const flag = { command };
+  const options: RequestOptions = { n: 1, stream: values['no-stream'] !== true };
+  options.maxTokens = int(values['max-tokens'], '--max-tokens', 1, 1_000_000, flag);
+  options.temperature = num(values.temperature, '--temperature', 0, 2, flag);
+  options.topP = num(values['top-p'], '--top-p', 0, 1, flag);
+  options.seed = int(values.seed, '--seed', -(2 ** 53 - 1), 2 ** 53 - 1, flag);
+  options.n = int(values.n, '-n', 1, 128, flag) ?? 1;
+  options.retries = int(values.retries, '--retries', 0, 10, flag);
+  const timeout = num(values.timeout, '--timeout', 0, 86_400, flag);
+  const idle = num(values['idle-timeout'], '--idle-timeout', 0, 86_400, flag);
+  // 0 switches a limit off, as in the client.
+  if (timeout !== undefined) options.totalTimeoutMs = Math.round(timeout * 1000);
+  if (idle !== undefined) options.idleTimeoutMs = Math.round(idle * 1000);
+  const stop = values.stop;
+  if (Array.isArray(stop) && stop.length > 0) {
+    if (stop.length > MAX_STOP_SEQUENCES) {
+      throw new UsageError(`--stop can be given at most ${MAX_STOP_SEQUENCES} times, got ${stop.length}`, {
+        setting: '--stop',
+        command,
+      });
+    }
+    options.stop = stop.map((s) => {
+      const value = unescapeStop(s);
+      if (value === '') throw new UsageError('--stop must not be empty', { setting: '--stop', command });
+      return value;
+    });
+  }
+  return options;
+}
+
+/**
+ * The wire fields for these options (only the ones set, so the server's defaults apply).
+ * @example
+ * requestFields({ n: 1, stream: true, temperature: 0 }) // { temperature: 0 }
+ */
+export function requestFields(o: RequestOptions): Partial<CommonRequestFields> {
+  const out: Partial<CommonRequestFields> = {};
+  if (o.maxTokens !== undefined) out.max_tokens = o.maxTokens;
+  if (o.temperature !== undefined) out.temperature = o.temperature;
+  if (o.topP !== undefined) out.top_p = o.topP;
+  if (o.stop !== undefined) out.stop = o.stop;
+  if (o.seed !== undefined) out.seed = o.seed;
+  if (o.n !== 1) out.n = o.n;
+  return out;
+}
+
+/**
+ * `stream_options` arrived in api-version 2024-09-01-preview (and 2024-10-21 GA); older
+ * Azure versions reject it with 400 unknown_parameter, so usage is only asked for when the
+ * version is known to accept it. Non-dated versions (`v1`, `latest`, `preview`) accept it.
+ * @example
+ * acceptsStreamOptions('2024-02-01') // false
+ */
+export function acceptsStreamOptions(apiVersion: string | undefined): boolean {
+  if (apiVersion === undefined) return true;
+  const m = /^(\d{4}-\d{2}-\d{2})/.exec(apiVersion);
+  return m?.[1] === undefined || m[1] >= '2024-09-01';
+}
+
+// --- internal ---
+
+function unescapeStop(s: string): string {
+  return s.replace(/\\(n|t|r|\\)/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c] ?? c);
+}
+
+function num(raw: unknown, name: string, min: number, max: number, ctx: { command: string }): number | undefined {
+  if (raw === undefined) return undefined;
+  const s = String(raw).trim();
+  const n = Number(s);
+  if (s === '' || !Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(String(raw))}`, {
+      setting: name,
+      command: ctx.command,
+    });
+  }
+  return n;
+}
+
+function int(raw: unknown, name: string, min: number, max: number, ctx: { command: string }): number | undefined {
+  if (raw === undefined) return undefined;
+  const s = String(raw).trim();
+  const n = Number(s);
+  if (!/^-?\d+$/.test(s) || n < min || n > max) {
+    const range =
+      max > 1e12 ? (min < 0 ? 'an integer' : `an integer of at least ${min}`) : `an integer from ${min} to ${max}`;
+    throw new UsageError(`${name} must be ${range}, got ${JSON.stringify(String(raw))}`, {
+      setting: name,
+      command: ctx.command,
+    });
+  }
+  return n;
+}
