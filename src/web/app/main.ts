@@ -1,0 +1,534 @@
+/**
+ * The chat page: wires index.html's elements to the state (conversations, settings, the
+ * completion workspace) and runs one generation at a time against Sluice's own API.
+ * @module
+ */
+import './style.css';
+import { type StreamAnswerResult, streamAnswer } from './api.js';
+import { createThreadView, retryButton, tickRetryButtons } from './chat-view.js';
+import { byId, h } from './dom.js';
+import { badgeFor, formatStats, noticeFor } from './format.js';
+import { renderSidebar } from './sidebar.js';
+import { createStore, KEYS, newConversation, titleFrom } from './store.js';
+import type { AssistantMessage, Conversation, Settings } from './types.js';
+
+// --- state ---
+
+const store = createStore(localStorage);
+let conversations: Conversation[] = store.loadConversations();
+let currentId: string | undefined = store.loadCurrentId() ?? undefined;
+let settings: Settings = store.loadSettings();
+const completion = store.loadCompletion();
+/** First model the server lists; used when Settings leaves the model empty. */
+let serverModel: string | undefined;
+let apiKey = sessionStorage.getItem(KEYS.apiKey) ?? '';
+let mode: 'chat' | 'completion' = 'chat';
+let editing = false;
+
+/** The one running generation. */
+let running:
+  | { controller: AbortController; mode: 'chat'; conversation: Conversation; message: AssistantMessage }
+  | { controller: AbortController; mode: 'completion' }
+  | undefined;
+
+if (!conversations.some((c) => c.id === currentId)) currentId = conversations[0]?.id;
+
+// --- elements ---
+
+const app = byId('app');
+const messagesEl = byId('messages');
+const threadEl = byId('thread');
+const emptyState = byId('empty-state');
+const composer = byId<HTMLFormElement>('composer');
+const promptEl = byId<HTMLTextAreaElement>('prompt');
+const sendBtn = byId<HTMLButtonElement>('send');
+const stopBtn = byId<HTMLButtonElement>('stop');
+const announcer = byId('announcer');
+const modelLabel = byId('model-label');
+const sidebarToggle = byId<HTMLButtonElement>('toggle-sidebar');
+const backdrop = byId('backdrop');
+const tabChat = byId<HTMLButtonElement>('tab-chat');
+const tabCompletion = byId<HTMLButtonElement>('tab-completion');
+const chatPanel = byId('chat-panel');
+const completionPanel = byId('completion-panel');
+const completionPrompt = byId<HTMLTextAreaElement>('completion-prompt');
+const completeBtn = byId<HTMLButtonElement>('complete');
+const completeStop = byId<HTMLButtonElement>('complete-stop');
+const completeAppend = byId<HTMLButtonElement>('complete-append');
+const completionResult = byId('completion-result');
+const completionEcho = byId('completion-echo');
+const completionGenerated = byId('completion-generated');
+const completionNotice = byId('completion-notice');
+const completionMeta = byId('completion-meta');
+const dialog = byId<HTMLDialogElement>('settings-dialog');
+const settingsForm = byId<HTMLFormElement>('settings-form');
+
+const thread = createThreadView(messagesEl, threadEl, {
+  retry: () => regenerate(),
+  edit: () => {
+    editing = true;
+    renderChat();
+  },
+  finishEdit: (text) => {
+    editing = false;
+    if (text === null || !text.trim()) return renderChat();
+    resendEdited(text);
+  },
+  openSettings: () => openSettings(),
+});
+
+// --- chat ---
+
+const current = (): Conversation | undefined => conversations.find((c) => c.id === currentId);
+
+function send(text: string): void {
+  if (running || !text.trim()) return;
+  let conversation = current();
+  if (!conversation) {
+    conversation = newConversation();
+    conversations.push(conversation);
+    currentId = conversation.id;
+    store.saveCurrentId(currentId);
+  }
+  if (conversation.messages.length === 0) conversation.title = titleFrom(text);
+  conversation.messages.push({ role: 'user', content: text });
+  promptEl.value = '';
+  autosize(promptEl);
+  generate(conversation);
+}
+
+/** Drops the last answer (whatever its state) and asks again. */
+function regenerate(): void {
+  const conversation = current();
+  if (running || !conversation) return;
+  if (conversation.messages.at(-1)?.role === 'assistant') conversation.messages.pop();
+  if (conversation.messages.length === 0) return;
+  generate(conversation);
+}
+
+/** Replaces the last user message, drops what followed it, asks again. */
+function resendEdited(text: string): void {
+  const conversation = current();
+  if (running || !conversation) return;
+  let i = conversation.messages.length - 1;
+  while (i >= 0 && conversation.messages[i]?.role !== 'user') i--;
+  if (i < 0) return;
+  conversation.messages.splice(i);
+  if (i === 0) conversation.title = titleFrom(text);
+  conversation.messages.push({ role: 'user', content: text });
+  generate(conversation);
+}
+
+async function generate(conversation: Conversation): Promise<void> {
+  const history = conversation.messages
+    .filter((m) => m.content.length > 0)
+    .map((m) => ({ role: m.role, content: m.content }));
+  const messages = settings.systemMessage ? [{ role: 'system', content: settings.systemMessage }, ...history] : history;
+  const message: AssistantMessage = { role: 'assistant', content: '' };
+  conversation.messages.push(message);
+  conversation.updatedAt = Date.now();
+  const controller = new AbortController();
+  running = { controller, mode: 'chat', conversation, message };
+  saveConversations();
+  renderAll();
+  announce('Generating an answer…');
+
+  const result = await streamAnswer({
+    kind: 'chat',
+    body: requestBody({ messages }),
+    signal: controller.signal,
+    apiKey,
+    onText(text) {
+      message.content += text;
+      if (conversation.id === currentId) thread.streamed();
+      saveSoon();
+    },
+    onRetract() {
+      message.content = '';
+    },
+  });
+  message.end = result.end;
+  message.stats = result.stats;
+  conversation.updatedAt = Date.now();
+  running = undefined;
+  saveConversations();
+  renderAll();
+  announceEnd(result);
+}
+
+function stop(): void {
+  running?.controller.abort();
+}
+
+function requestBody(extra: Record<string, unknown>): Record<string, unknown> {
+  const model = settings.model || serverModel;
+  return {
+    ...(model ? { model } : {}),
+    ...extra,
+    max_tokens: settings.maxTokens,
+    temperature: settings.temperature,
+    ...(settings.includeUsage ? { stream_options: { include_usage: true } } : {}),
+  };
+}
+
+// --- persistence ---
+
+let saveTimer = 0;
+/** While streaming, save at most once a second: a reload then keeps most of the answer. */
+function saveSoon(): void {
+  if (!saveTimer) saveTimer = window.setTimeout(saveConversations, 1000);
+}
+
+let storageWarned = false;
+function saveConversations(): void {
+  clearTimeout(saveTimer);
+  saveTimer = 0;
+  // Empty conversations are not worth keeping.
+  const keep = conversations.filter((c) => c.messages.length > 0);
+  if (!store.saveConversations(keep) && !storageWarned) {
+    storageWarned = true;
+    announce('This browser refused to save the conversation (storage full?). Delete old conversations to free space.');
+  }
+}
+
+// --- rendering ---
+
+function renderAll(): void {
+  renderChat();
+  renderList();
+  renderCompletion();
+  renderControls();
+}
+
+function renderChat(): void {
+  const conversation = current();
+  emptyState.hidden = (conversation?.messages.length ?? 0) > 0;
+  thread.render({
+    conversation,
+    streaming: running?.mode === 'chat' && running.conversation === conversation ? running.message : undefined,
+    busy: running !== undefined,
+    editing,
+    maxTokens: settings.maxTokens,
+  });
+}
+
+function renderList(): void {
+  renderSidebar(
+    byId('conversation-list'),
+    byId('conversation-empty'),
+    conversations.filter((c) => c.messages.length > 0),
+    currentId,
+    {
+      select(id) {
+        currentId = id;
+        editing = false;
+        store.saveCurrentId(id);
+        closeSidebar();
+        renderAll();
+        promptEl.focus();
+      },
+      remove(id) {
+        if (running?.mode === 'chat' && running.conversation.id === id) stop();
+        conversations = conversations.filter((c) => c.id !== id);
+        if (currentId === id) currentId = [...conversations].sort((a, b) => b.updatedAt - a.updatedAt)[0]?.id;
+        store.saveCurrentId(currentId ?? null);
+        saveConversations();
+        renderAll();
+        announce('Conversation deleted.');
+      },
+    },
+  );
+}
+
+function renderControls(): void {
+  const busy = running !== undefined;
+  sendBtn.hidden = running?.mode === 'chat';
+  stopBtn.hidden = running?.mode !== 'chat';
+  sendBtn.disabled = busy;
+  completeBtn.hidden = running?.mode === 'completion';
+  completeStop.hidden = running?.mode !== 'completion';
+  completeBtn.disabled = busy;
+  completeAppend.hidden = busy || !completion.output;
+  modelLabel.textContent = settings.model || serverModel || 'server default';
+}
+
+// --- completion mode ---
+
+async function complete(): Promise<void> {
+  const prompt = completionPrompt.value;
+  if (running || !prompt) return;
+  const controller = new AbortController();
+  running = { controller, mode: 'completion' };
+  completion.prompt = prompt;
+  completion.outputPrompt = prompt;
+  completion.output = '';
+  delete completion.end;
+  delete completion.stats;
+  store.saveCompletion(completion);
+  renderAll();
+  announce('Generating…');
+  const result = await streamAnswer({
+    kind: 'completions',
+    body: requestBody({ prompt }),
+    signal: controller.signal,
+    apiKey,
+    onText(text) {
+      completion.output += text;
+      // Plain text: appending to the text node is all a token costs.
+      completionGenerated.append(text);
+      keepCompletionInView();
+    },
+    onRetract() {
+      completion.output = '';
+      completionGenerated.textContent = '';
+    },
+  });
+  completion.end = result.end;
+  completion.stats = result.stats;
+  running = undefined;
+  store.saveCompletion(completion);
+  renderAll();
+  announceEnd(result);
+}
+
+function renderCompletion(): void {
+  const streaming = running?.mode === 'completion';
+  completionResult.hidden = !streaming && !completion.output && !completion.end;
+  completionEcho.textContent = completion.outputPrompt;
+  completionGenerated.textContent = completion.output;
+  completionResult.classList.toggle('streaming', streaming);
+  completionResult.setAttribute('aria-busy', String(streaming));
+  const notice = streaming ? undefined : noticeFor(completion.end, settings.maxTokens);
+  completionNotice.replaceChildren();
+  if (notice) {
+    const action =
+      notice.action === 'retry' && !running
+        ? retryButton(notice.retryAt, () => {
+            completionPrompt.value = completion.outputPrompt;
+            complete();
+          })
+        : undefined;
+    completionNotice.append(
+      h(
+        'div',
+        { class: `notice notice-${notice.tone}`, attrs: { role: notice.tone === 'error' ? 'alert' : 'status' } },
+        h('strong', { text: notice.title }),
+        h('span', { text: ` ${notice.detail}` }),
+        action,
+      ),
+    );
+  }
+  const badge = badgeFor(streaming ? undefined : completion.end);
+  const finish = completion.end?.kind === 'done' ? completion.end.finishReason : undefined;
+  const figures = formatStats(completion.stats, finish);
+  completionMeta.replaceChildren(
+    ...(badge ? [h('span', { class: `badge badge-${badge.replace(' ', '-')}`, text: badge })] : []),
+    ...(figures.length ? [h('span', { class: 'figures', text: figures.join(' · ') })] : []),
+  );
+}
+
+function keepCompletionInView(): void {
+  const scroller = completionPanel.querySelector('.completion-scroll');
+  if (scroller && scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80) {
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+}
+
+// --- settings ---
+
+function openSettings(): void {
+  const field = (name: string) => settingsForm.elements.namedItem(name) as HTMLInputElement;
+  field('model').value = settings.model;
+  field('systemMessage').value = settings.systemMessage;
+  field('maxTokens').value = String(settings.maxTokens);
+  field('temperature').value = String(settings.temperature);
+  field('includeUsage').checked = settings.includeUsage;
+  field('apiKey').value = apiKey;
+  dialog.showModal();
+}
+
+settingsForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const field = (name: string) => settingsForm.elements.namedItem(name) as HTMLInputElement;
+  settings = {
+    model: field('model').value.trim(),
+    systemMessage: field('systemMessage').value,
+    maxTokens: Math.max(1, Math.round(Number(field('maxTokens').value))),
+    temperature: Math.min(2, Math.max(0, Number(field('temperature').value))),
+    includeUsage: field('includeUsage').checked,
+  };
+  apiKey = field('apiKey').value.trim();
+  if (apiKey) sessionStorage.setItem(KEYS.apiKey, apiKey);
+  else sessionStorage.removeItem(KEYS.apiKey);
+  store.saveSettings(settings);
+  dialog.close();
+  renderAll();
+  announce('Settings saved.');
+});
+byId('settings-cancel').addEventListener('click', () => dialog.close());
+byId('open-settings').addEventListener('click', openSettings);
+dialog.addEventListener('click', (e) => {
+  // A click on the backdrop (outside the form) closes the dialog.
+  if (e.target === dialog) dialog.close();
+});
+
+/** Fills the model suggestions from the server; the first one is the default. */
+async function loadModels(): Promise<void> {
+  try {
+    const res = await fetch('/v1/models', { headers: apiKey ? { 'api-key': apiKey } : {}, cache: 'no-store' });
+    if (!res.ok) return;
+    const body = (await res.json()) as { data?: Array<{ id?: unknown }> };
+    const ids = (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
+    serverModel = ids[0];
+    byId('model-options').replaceChildren(...ids.map((id) => h('option', { attrs: { value: id } })));
+    renderControls();
+  } catch {
+    // The page works without the list.
+  }
+}
+
+// --- sidebar, mode, keyboard ---
+
+function openSidebar(): void {
+  app.classList.add('sidebar-open');
+  backdrop.hidden = false;
+  sidebarToggle.setAttribute('aria-expanded', 'true');
+  byId('new-chat').focus();
+}
+function closeSidebar(): void {
+  if (!app.classList.contains('sidebar-open')) return;
+  app.classList.remove('sidebar-open');
+  backdrop.hidden = true;
+  sidebarToggle.setAttribute('aria-expanded', 'false');
+}
+sidebarToggle.addEventListener('click', () =>
+  app.classList.contains('sidebar-open') ? closeSidebar() : openSidebar(),
+);
+backdrop.addEventListener('click', closeSidebar);
+
+byId('new-chat').addEventListener('click', () => {
+  const existing = conversations.find((c) => c.messages.length === 0);
+  const conversation = existing ?? newConversation();
+  if (!existing) conversations.push(conversation);
+  currentId = conversation.id;
+  editing = false;
+  store.saveCurrentId(currentId);
+  setMode('chat');
+  closeSidebar();
+  renderAll();
+  promptEl.focus();
+});
+
+function setMode(next: 'chat' | 'completion'): void {
+  mode = next;
+  const chat = next === 'chat';
+  tabChat.setAttribute('aria-selected', String(chat));
+  tabCompletion.setAttribute('aria-selected', String(!chat));
+  tabChat.tabIndex = chat ? 0 : -1;
+  tabCompletion.tabIndex = chat ? -1 : 0;
+  chatPanel.hidden = !chat;
+  completionPanel.hidden = chat;
+  app.dataset.mode = next;
+}
+tabChat.addEventListener('click', () => {
+  setMode('chat');
+  promptEl.focus();
+});
+tabCompletion.addEventListener('click', () => {
+  setMode('completion');
+  completionPrompt.focus();
+});
+// Arrow keys move between tabs (WAI-ARIA tabs pattern).
+for (const tab of [tabChat, tabCompletion]) {
+  tab.addEventListener('keydown', (e) => {
+    if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+    e.preventDefault();
+    const next = mode === 'chat' ? 'completion' : 'chat';
+    setMode(next);
+    (next === 'chat' ? tabChat : tabCompletion).focus();
+  });
+}
+
+composer.addEventListener('submit', (e) => {
+  e.preventDefault();
+  send(promptEl.value);
+});
+promptEl.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    if (!running) send(promptEl.value);
+  }
+});
+promptEl.addEventListener('input', () => autosize(promptEl));
+stopBtn.addEventListener('click', () => {
+  stop();
+  promptEl.focus();
+});
+
+completeBtn.addEventListener('click', () => complete());
+completeStop.addEventListener('click', stop);
+completeAppend.addEventListener('click', () => {
+  completionPrompt.value = completion.outputPrompt + completion.output;
+  completion.prompt = completionPrompt.value;
+  store.saveCompletion(completion);
+  completionPrompt.focus();
+});
+completionPrompt.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    complete();
+  }
+});
+completionPrompt.addEventListener('input', () => {
+  completion.prompt = completionPrompt.value;
+  store.saveCompletion(completion);
+});
+
+document.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape' || dialog.open || e.defaultPrevented) return;
+  if (running) {
+    e.preventDefault();
+    stop();
+  } else if (app.classList.contains('sidebar-open')) {
+    closeSidebar();
+    sidebarToggle.focus();
+  }
+});
+
+// Another tab changed the conversations: follow it unless this tab is streaming.
+window.addEventListener('storage', (e) => {
+  if (e.key !== KEYS.conversations || running) return;
+  conversations = store.loadConversations();
+  if (!conversations.some((c) => c.id === currentId)) currentId = conversations[0]?.id;
+  renderAll();
+});
+
+// A Retry button counting down a rate limit.
+setInterval(() => tickRetryButtons(document, Date.now()), 1000);
+
+// --- helpers ---
+
+function announce(text: string): void {
+  announcer.textContent = text;
+}
+
+function announceEnd({ end }: StreamAnswerResult): void {
+  const notice = noticeFor(end, settings.maxTokens);
+  announce(notice ? `${notice.title}. ${notice.detail}` : 'Answer complete.');
+}
+
+const fieldSizing = CSS.supports('field-sizing', 'content');
+/** Grows the message box with its text where CSS field-sizing is not supported. */
+function autosize(area: HTMLTextAreaElement): void {
+  if (fieldSizing) return;
+  area.style.height = 'auto';
+  area.style.height = `${Math.min(area.scrollHeight, window.innerHeight * 0.4)}px`;
+}
+
+// --- start ---
+
+completionPrompt.value = completion.prompt;
+setMode('chat');
+renderAll();
+promptEl.focus();
+void loadModels();

@@ -1,0 +1,103 @@
+/**
+ * Data the page keeps: conversations, answers and how they ended, settings. Plain JSON so it
+ * round-trips through localStorage. No DOM types here (Node tests import this module).
+ * @module
+ */
+
+/**
+ * How an answer ended, as the user should read it. Every state but `streaming` is final;
+ * the text that arrived is always kept beside it.
+ */
+export type AnswerEnd =
+  /** `[DONE]` arrived. `finishReason` `length` means max tokens was reached. */
+  | { kind: 'done'; finishReason: string | null }
+  /** The user pressed Stop (or Esc). */
+  | { kind: 'stopped' }
+  /** The stream ended without `[DONE]`: connection cut, server crash, proxy time-out. */
+  | { kind: 'truncated'; message: string }
+  /** The content filter blocked the prompt (HTTP 400) or the completion (finish_reason). */
+  | { kind: 'filtered'; where: 'prompt' | 'completion'; categories: string[]; message: string }
+  /** HTTP 429. `retryAfterMs` comes from retry-after-ms / retry-after. */
+  | { kind: 'rate-limited'; retryAfterMs: number | undefined; message: string; at: number }
+  /** HTTP errors, error frames, network failures, malformed data. */
+  | {
+      kind: 'failed';
+      message: string;
+      status?: number;
+      code?: string;
+      requestId?: string;
+      /** True when trying the same request again may help (5xx, network, error frame). */
+      retryable: boolean;
+    }
+  /** The page was closed or reloaded while this answer streamed. */
+  | { kind: 'interrupted' };
+
+export type AnswerEndKind = AnswerEnd['kind'];
+
+/** Per-answer figures, all optional: a failed request may have none. */
+export interface AnswerStats {
+  /** Request sent -> first text, ms. */
+  ttftMs?: number;
+  /** Request sent -> end, ms. */
+  durationMs?: number;
+  /** From the usage chunk when the server sent one, else the number of text chunks. */
+  tokens?: number;
+  /** True when `tokens` came from the usage chunk (exact), false when counted from chunks. */
+  tokensExact?: boolean;
+  /** Tokens per second over the generation (first text -> end). */
+  tokensPerSecond?: number;
+  /** The `model` field of the chunks (model version, not the deployment). */
+  model?: string;
+}
+
+export interface UserMessage {
+  role: 'user';
+  content: string;
+}
+
+export interface AssistantMessage {
+  role: 'assistant';
+  content: string;
+  /** Absent while streaming. */
+  end?: AnswerEnd;
+  stats?: AnswerStats;
+}
+
+export type Message = UserMessage | AssistantMessage;
+
+export interface Conversation {
+  id: string;
+  title: string;
+  createdAt: number;
+  updatedAt: number;
+  messages: Message[];
+}
+
+export interface Settings {
+  /** Deployment or model name sent as `model`; empty = let the server choose. */
+  model: string;
+  /** Empty = no system message. */
+  systemMessage: string;
+  maxTokens: number;
+  temperature: number;
+  /** Ask for the usage chunk (`stream_options.include_usage`) for exact token counts. */
+  includeUsage: boolean;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  model: '',
+  systemMessage: '',
+  maxTokens: 256,
+  temperature: 0.7,
+  includeUsage: true,
+};
+
+/** The completion workspace: one prompt, its last result. */
+export interface CompletionState {
+  prompt: string;
+  output: string;
+  /** The prompt the output continues (the textarea may have changed since). */
+  outputPrompt: string;
+  end?: AnswerEnd;
+  stats?: AnswerStats;
+}

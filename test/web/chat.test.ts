@@ -1,0 +1,436 @@
+/**
+ * The chat page end to end: the real Sluice server (scripted backends) serving the built page
+ * to headless Chromium. Each test scripts its backend, drives the page like a user (keyboard
+ * and clicks), and checks what the user sees and what the server did.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createScriptedBackend, textScript } from '../../src/backends/index.js';
+import { ContentFilterError, OverloadedError, ServerError } from '../../src/errors.js';
+import {
+  type Browsing,
+  gatedBackend,
+  launch,
+  metric,
+  type OpenPage,
+  screenshot,
+  startWebServer,
+  switchBackend,
+  until,
+  type WebServer,
+} from './harness.js';
+
+const backend = switchBackend(createScriptedBackend(textScript('chat', 'Hello.')));
+let web: WebServer;
+let browsing: Browsing;
+
+before(async () => {
+  web = await startWebServer({ backend });
+  browsing = await launch();
+});
+after(async () => {
+  await browsing?.close();
+  await web?.close();
+});
+
+/** Types a message and presses Enter, as a user would. */
+async function sendMessage(p: OpenPage, text: string): Promise<void> {
+  await p.page.locator('#prompt').fill(text);
+  await p.page.locator('#prompt').press('Enter');
+}
+
+const lastAnswer = (p: OpenPage) => p.page.locator('article.msg.assistant').last();
+
+function assertNoProblems(p: OpenPage): void {
+  assert.deepEqual(p.problems, [], 'no console errors, page errors or CSP violations');
+}
+
+describe('chat page', () => {
+  test('the answer appears token by token while the stream is open', async () => {
+    const pieces = ['Once', ' upon', ' a', ' time', ' there', ' was', ' a', ' **river**.'];
+    const gated = gatedBackend(pieces);
+    backend.use(gated);
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Tell me a story');
+    const body = lastAnswer(p).locator('.msg-body');
+
+    // Each sample is taken while the server still holds the rest of the answer back.
+    const samples: string[] = [];
+    for (let i = 0; i < pieces.length; i++) {
+      const expected = pieces
+        .slice(0, i + 1)
+        .join('')
+        .replaceAll('**', '');
+      await until(async () => ((await body.textContent()) ?? '').trim() === expected.trim(), `piece ${i} on screen`);
+      assert.equal(gated.finished, false, 'the stream is still open');
+      assert.equal(gated.sent, i + 1, 'the server has not sent more yet');
+      samples.push((await body.textContent()) ?? '');
+      if (i === 3) {
+        assert.equal(await lastAnswer(p).getAttribute('aria-busy'), 'true');
+        assert.equal(await p.page.locator('#stop').isVisible(), true, 'Stop is offered while streaming');
+        await screenshot(p.page, 'chat-streaming');
+      }
+      gated.release();
+    }
+    for (let i = 1; i < samples.length; i++) {
+      assert.ok(samples[i]!.length > samples[i - 1]!.length, `text grew between samples ${i - 1} and ${i}`);
+    }
+    await lastAnswer(p).locator('.meta .figures').waitFor();
+    assert.equal(gated.finished, true);
+    // Markdown rendered, figures shown, Send is back.
+    assert.equal(await lastAnswer(p).locator('.msg-body strong').textContent(), 'river');
+    const figures = (await lastAnswer(p).locator('.meta .figures').textContent()) ?? '';
+    assert.match(figures, /first token \d+(\.\d)? (ms|s)/);
+    assert.match(figures, /tok\/s/);
+    assert.match(figures, /finish: stop/);
+    assert.equal(await p.page.locator('#send').isVisible(), true);
+    assertNoProblems(p);
+  });
+
+  test('Stop aborts the generation on the server and keeps the partial answer, marked stopped', async () => {
+    const scripted = createScriptedBackend([
+      ...textScript('chat', 'The beginning of a long answer', { delayMs: 5 }).slice(0, -2),
+      { hang: true },
+    ]);
+    backend.use(scripted);
+    const disconnectsBefore = await metric(web.url, 'sluice_client_disconnects_total');
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Write a long answer');
+    const body = lastAnswer(p).locator('.msg-body');
+    await until(async () => ((await body.textContent()) ?? '').includes('long answer'), 'the partial answer');
+    assert.equal(scripted.calls[0]?.outcome, 'running');
+
+    await p.page.keyboard.press('Escape');
+    await until(() => scripted.calls[0]?.outcome === 'aborted', 'the backend to see the abort');
+    assert.equal(scripted.aborts, 1);
+    await until(
+      async () => (await metric(web.url, 'sluice_client_disconnects_total')) === disconnectsBefore + 1,
+      '/metrics to count the disconnect',
+    );
+    await lastAnswer(p).locator('.badge-stopped').waitFor();
+    assert.equal((await body.textContent())?.trim(), 'The beginning of a long answer');
+    assert.match((await lastAnswer(p).locator('.notice').textContent()) ?? '', /Stopped/);
+    await screenshot(p.page, 'chat-stopped');
+
+    // Regenerate replaces the stopped answer with a new one.
+    backend.use(createScriptedBackend(textScript('chat', 'A short answer.')));
+    await lastAnswer(p).getByRole('button', { name: 'Regenerate' }).click();
+    await until(async () => ((await body.textContent()) ?? '').trim() === 'A short answer.', 'the regenerated answer');
+    assert.equal(await p.page.locator('article.msg.assistant').count(), 1);
+    assertNoProblems(p);
+  });
+
+  test('a reply with <img onerror> and <script> renders inert', async () => {
+    const payload = [
+      'Here you go: <img src=x onerror="alert(1)"> and <script>alert(2)</script>',
+      '',
+      '<iframe src="https://example.com/"></iframe> <a href="javascript:alert(3)">click</a>',
+      '',
+      '![tracker](https://example.com/pixel.png) [ok](https://example.com/ "t")',
+      '',
+      '<svg onload=alert(4)><style>body{display:none}</style>',
+    ].join('\n');
+    const scripted = createScriptedBackend(textScript('chat', payload));
+    backend.use(scripted);
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Show me some HTML');
+    await lastAnswer(p).locator('.meta .figures').waitFor();
+    const body = lastAnswer(p).locator('.msg-body');
+
+    // The markup is shown as text...
+    const text = (await body.textContent()) ?? '';
+    assert.ok(text.includes('<img src=x onerror="alert(1)">'), 'the img tag is visible as text');
+    assert.ok(text.includes('<script>alert(2)</script>'), 'the script tag is visible as text');
+    // ...and nothing of it became live.
+    // Browser-side code as a string: the Node tsconfig has no DOM types.
+    const live = await p.page.evaluate(`({
+      handlers: [...document.querySelectorAll('*')].filter((el) =>
+        [...el.attributes].some((a) => a.name.toLowerCase().startsWith('on'))).length,
+      images: document.querySelectorAll('.thread img').length,
+      scripts: document.querySelectorAll('.thread script, .thread iframe, .thread svg, .thread style').length,
+      jsLinks: [...document.querySelectorAll('.thread a')].filter((a) => a.href.startsWith('javascript:')).length,
+    })`);
+    assert.deepEqual(live, { handlers: 0, images: 0, scripts: 0, jsLinks: 0 });
+    // The safe link survives, hardened.
+    const link = body.locator('a', { hasText: 'ok' });
+    assert.equal(await link.getAttribute('href'), 'https://example.com/');
+    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer nofollow');
+    // The image became its alt text.
+    assert.match(text, /\[image: tracker\]/);
+    // Give any handler a moment to fire, then check nothing ran and nothing was fetched.
+    await p.page.waitForTimeout(200);
+    assert.deepEqual(p.dialogs, []);
+    assert.deepEqual(
+      p.requests.filter((u) => !u.startsWith(web.url)),
+      [],
+      'no request left the origin',
+    );
+    assert.ok(!p.requests.some((u) => u === `${web.url}/x`), 'no request for the img src');
+    await screenshot(p.page, 'chat-xss-inert');
+    assertNoProblems(p);
+  });
+
+  test('conversations survive a reload; the list switches, creates and deletes them', async () => {
+    backend.use(createScriptedBackend((req) => textScript('chat', `Answer ${lastUserText(req.body).length}`)));
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'First conversation');
+    await lastAnswer(p).locator('.meta .figures').waitFor();
+    await p.page.getByRole('button', { name: 'New chat' }).click();
+    await sendMessage(p, 'Second conversation');
+    await lastAnswer(p).locator('.meta .figures').waitFor();
+
+    await p.page.reload();
+    await p.page.locator('.conv-item').first().waitFor();
+    const titles = await p.page.locator('.conv-select').allTextContents();
+    assert.deepEqual(titles, ['Second conversation', 'First conversation'], 'newest first');
+    assert.equal(await p.page.locator('article.msg.user .msg-body').textContent(), 'Second conversation');
+    assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), 'Answer 19');
+    assert.match((await lastAnswer(p).locator('.meta').textContent()) ?? '', /finish: stop/, 'figures are kept');
+
+    await p.page.getByRole('button', { name: 'First conversation', exact: true }).click();
+    assert.equal(await p.page.locator('article.msg.user .msg-body').textContent(), 'First conversation');
+    await screenshot(p.page, 'chat-conversations');
+
+    // Delete takes two clicks (no confirm dialog).
+    const remove = p.page.getByRole('button', { name: 'Delete conversation: Second conversation' });
+    await remove.click();
+    await p.page.getByRole('button', { name: 'Confirm delete: Second conversation' }).click();
+    assert.deepEqual(await p.page.locator('.conv-select').allTextContents(), ['First conversation']);
+    await p.page.reload();
+    await p.page.locator('.conv-item').first().waitFor();
+    assert.deepEqual(await p.page.locator('.conv-select').allTextContents(), ['First conversation']);
+    assertNoProblems(p);
+  });
+
+  test('an upstream error mid-stream shows a notice, keeps the partial text, and Retry works', async () => {
+    const failing = createScriptedBackend([
+      ...textScript('chat', 'Partial text before').slice(0, -2),
+      {
+        error: new ServerError('upstream failed', {
+          status: 500,
+          body: { error: { code: 'InternalServerError', message: 'The upstream model crashed.' } },
+        }),
+      },
+    ]);
+    backend.use(failing);
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Hello?');
+    const notice = lastAnswer(p).locator('.notice');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /Failed.*The upstream model crashed\./);
+    assert.equal(await notice.getAttribute('role'), 'alert');
+    assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), 'Partial text before');
+    await screenshot(p.page, 'chat-upstream-error');
+
+    backend.use(createScriptedBackend(textScript('chat', 'Recovered.')));
+    await notice.getByRole('button', { name: 'Retry' }).click();
+    await until(
+      async () => ((await lastAnswer(p).locator('.msg-body').textContent()) ?? '').trim() === 'Recovered.',
+      'the retried answer',
+    );
+    assert.equal(await lastAnswer(p).locator('.notice').count(), 0);
+    assertNoProblems(p);
+  });
+
+  test('an error before the first token (HTTP 502) shows a notice with the status', async () => {
+    backend.use(
+      createScriptedBackend([
+        {
+          error: new ServerError('bad gateway', {
+            status: 502,
+            body: { error: { code: '502', message: 'Bad gateway.' } },
+          }),
+        },
+      ]),
+    );
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Hello?');
+    const notice = lastAnswer(p).locator('.notice');
+    await notice.waitFor();
+    const text = (await notice.textContent()) ?? '';
+    assert.match(text, /Bad gateway\./);
+    assert.match(text, /HTTP 502/);
+    assert.match(text, /request [0-9a-f-]{36}/, 'the request id, for support');
+    assert.equal(await notice.getByRole('button', { name: 'Retry' }).count(), 1);
+    // The browser logs failed fetches; nothing else may appear.
+    assert.deepEqual(
+      p.problems.filter((m) => !m.includes('502')),
+      [],
+    );
+  });
+
+  test('429 shows the retry delay, counts down, then Retry succeeds', async () => {
+    backend.use(createScriptedBackend([{ error: new OverloadedError(2000) }]));
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Busy?');
+    const notice = lastAnswer(p).locator('.notice');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /Rate limited.*Retry after 2 s/);
+    const retry = notice.locator('button.retry');
+    assert.equal(await retry.isDisabled(), true, 'Retry waits for the delay');
+    assert.match((await retry.textContent()) ?? '', /Retry in [12] s/);
+    await screenshot(p.page, 'chat-rate-limited');
+
+    backend.use(createScriptedBackend(textScript('chat', 'Now it works.')));
+    await retry.waitFor({ state: 'visible' });
+    await until(async () => !(await retry.isDisabled()), 'Retry to become available', 4000);
+    assert.equal(await retry.textContent(), 'Retry');
+    await retry.click();
+    await until(
+      async () => ((await lastAnswer(p).locator('.msg-body').textContent()) ?? '').trim() === 'Now it works.',
+      'the retried answer',
+    );
+    assert.deepEqual(
+      p.problems.filter((m) => !m.includes('429')),
+      [],
+    );
+  });
+
+  test('a prompt blocked by the content filter says so and offers to edit', async () => {
+    backend.use(
+      createScriptedBackend([
+        {
+          error: new ContentFilterError('filtered', {
+            status: 400,
+            where: 'prompt',
+            categories: ['violence'],
+            body: {
+              error: {
+                code: 'content_filter',
+                message: 'The response was filtered.',
+                param: 'prompt',
+                innererror: {
+                  code: 'ResponsibleAIPolicyViolation',
+                  content_filter_result: { violence: { filtered: true, severity: 'medium' } },
+                },
+              },
+            },
+          }),
+        },
+      ]),
+    );
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Something violent');
+    const notice = lastAnswer(p).locator('.notice');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /Blocked by the content filter.*\(violence\)/);
+    await notice.getByRole('button', { name: 'Edit message' }).click();
+    const editor = p.page.getByRole('textbox', { name: 'Edit your message' });
+    assert.equal(await editor.inputValue(), 'Something violent');
+    backend.use(createScriptedBackend(textScript('chat', 'A calm answer.')));
+    await editor.fill('Something calm');
+    await editor.press('Enter');
+    await until(
+      async () => ((await lastAnswer(p).locator('.msg-body').textContent()) ?? '').trim() === 'A calm answer.',
+      'the answer to the edited message',
+    );
+    assert.deepEqual(await p.page.locator('article.msg.user .msg-body').allTextContents(), ['Something calm']);
+  });
+
+  test('a completion cut by the content filter is marked filtered', async () => {
+    backend.use(createScriptedBackend(textScript('chat', 'Some text', { finishReason: 'content_filter' })));
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Hi');
+    const notice = lastAnswer(p).locator('.notice');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /Filtered.*content filter stopped this answer/);
+    await lastAnswer(p).locator('.badge-filtered').waitFor();
+  });
+
+  test('edit and resend the last message; Shift+Enter makes a new line; settings go into the request', async () => {
+    const scripted = createScriptedBackend((req) => textScript('chat', `You said: ${lastUserText(req.body)}`));
+    backend.use(scripted);
+    const p = await browsing.open(web.url);
+
+    await p.page.getByRole('button', { name: 'Settings' }).click();
+    await p.page.getByLabel('Max tokens').fill('42');
+    await p.page.getByLabel('Temperature').fill('0.3');
+    await p.page.getByLabel('System message').fill('Be brief.');
+    await p.page.getByLabel('Model or deployment').fill('my-deployment');
+    await screenshot(p.page, 'settings');
+    await p.page.getByRole('button', { name: 'Save' }).click();
+    assert.equal(await p.page.locator('#model-label').textContent(), 'my-deployment');
+
+    const prompt = p.page.locator('#prompt');
+    await prompt.fill('line one');
+    await prompt.press('Shift+Enter');
+    await prompt.pressSequentially('line two');
+    assert.equal(await prompt.inputValue(), 'line one\nline two', 'Shift+Enter adds a line, does not send');
+    await prompt.press('Enter');
+    await until(async () => scripted.calls[0]?.outcome === 'done', 'the first answer');
+    const body = scripted.requests[0]!.body as Record<string, unknown>;
+    assert.equal(body.max_tokens, 42);
+    assert.equal(body.temperature, 0.3);
+    assert.equal(body.model, 'my-deployment');
+    assert.deepEqual(body.messages, [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'line one\nline two' },
+    ]);
+
+    await p.page.locator('article.msg.user').getByRole('button', { name: 'Edit and resend' }).click();
+    const editor = p.page.getByRole('textbox', { name: 'Edit your message' });
+    await editor.fill('edited');
+    await p.page.locator('article.msg.user').getByRole('button', { name: 'Send' }).click();
+    await until(
+      async () => ((await lastAnswer(p).locator('.msg-body').textContent()) ?? '').trim() === 'You said: edited',
+      'the answer to the edited message',
+    );
+    assert.equal(await p.page.locator('article.msg').count(), 2, 'the old pair was replaced');
+    const second = scripted.requests[1]!.body as Record<string, unknown>;
+    assert.deepEqual(second.messages, [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'edited' },
+    ]);
+    assertNoProblems(p);
+  });
+
+  test('completion mode streams a continuation of the prompt from /v1/completions', async () => {
+    const scripted = createScriptedBackend(textScript('completions', ' there was a little fox.'));
+    backend.use(scripted);
+    const p = await browsing.open(web.url);
+    await p.page.getByRole('tab', { name: 'Completion' }).click();
+    await p.page.getByLabel('Prompt').fill('Once upon a time');
+    await p.page.getByLabel('Prompt').press('Control+Enter');
+    const output = p.page.locator('#completion-output');
+    await until(
+      async () => (await output.textContent()) === 'Once upon a time there was a little fox.',
+      'the completion',
+    );
+    await p.page.locator('#completion-meta .figures').waitFor();
+    assert.equal(scripted.requests[0]?.kind, 'completions');
+    assert.equal((scripted.requests[0]!.body as Record<string, unknown>).prompt, 'Once upon a time');
+    await screenshot(p.page, 'completion');
+    assertNoProblems(p);
+  });
+
+  test('phone-sized screen in dark mode: the list opens from the menu button', async () => {
+    backend.use(
+      createScriptedBackend(
+        textScript(
+          'chat',
+          'Sure! Here is a function:\n\n```ts\nexport function add(a: number, b: number): number {\n  // sum\n  return a + b;\n}\n```\n\n- one\n- two with `code`',
+        ),
+      ),
+    );
+    const p = await browsing.open(web.url, { viewport: { width: 390, height: 760 }, dark: true });
+    await sendMessage(p, 'Write a function that adds two numbers');
+    await lastAnswer(p).locator('.meta .figures').waitFor();
+    assert.ok((await lastAnswer(p).locator('pre code .hljs-keyword').count()) > 0, 'code is highlighted');
+    const overflow = await p.page.evaluate('document.documentElement.scrollWidth > window.innerWidth');
+    assert.equal(overflow, false, 'nothing sticks out sideways');
+    await screenshot(p.page, 'phone-dark-chat');
+    assert.equal(await p.page.locator('#sidebar').isVisible(), false);
+    await p.page.getByRole('button', { name: 'Conversations' }).click();
+    await p.page.locator('#sidebar').waitFor({ state: 'visible' });
+    await p.page.waitForTimeout(50);
+    await screenshot(p.page, 'phone-dark-sidebar');
+    await p.page.keyboard.press('Escape');
+    await p.page.locator('#sidebar').waitFor({ state: 'hidden' });
+    assertNoProblems(p);
+  });
+});
+
+function lastUserText(body: unknown): string {
+  const messages = (body as { messages?: Array<{ role: string; content: string }> }).messages ?? [];
+  return messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
+}
