@@ -1,0 +1,4 @@
+import { runBackendConformance } from '../conformance.js';
+import { createLocalBackend } from './local-backend.js';
+
+runBackendConformance('local (tiny model)', () => createLocalBackend({ sequences: 2 }));
