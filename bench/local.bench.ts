@@ -1,0 +1,182 @@
+// The local backend in-process: tokens/s and time to first chunk against raw node-llama-cpp
+// (`sequence.evaluate`, the floor) and `LlamaCompletion`, same model, prompt, seed and
+// sampling; plus threads 1 vs 2, read-ahead 0/1/8 and 1/4 concurrent streams.
+//
+// Output check: the backend and the raw loop must produce the very same text for the same
+// seed, and every backend run exactly --tokens completion tokens; else exit 1.
+//
+//   node --import tsx bench/local.bench.ts [--tokens 256] [--rounds 7]
+import { getLlama, LlamaCompletion, LlamaLogLevel, type Token } from 'node-llama-cpp';
+import { createLocalBackend, DEFAULT_MODEL_PATH, type LocalBackend } from '../src/backends/local/index.js';
+import type { CompletionChunk } from '../src/protocol/types.js';
+import { marginOfErrorPercent, median, table } from './util.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i === -1 ? fallback : Number(args[i + 1]);
+};
+const TOKENS = arg('--tokens', 256);
+const ROUNDS = arg('--rounds', 7);
+const PROMPT = 'Once upon a time';
+const SAMPLING = { temperature: 1, topP: 1, topK: 0, minP: 0 };
+
+interface Sample {
+  tokPerS: number;
+  firstMs: number;
+  text: string;
+  tokens: number;
+}
+
+// --- raw node-llama-cpp, the floor ------------------------------------------------------
+
+const llama = await getLlama({
+  gpu: false,
+  build: 'never',
+  usePrebuiltBinaries: true,
+  skipDownload: true,
+  progressLogs: false,
+  logLevel: LlamaLogLevel.warn,
+});
+const model = await llama.loadModel({ modelPath: DEFAULT_MODEL_PATH, gpuLayers: 0 });
+
+/** One warm context per thread count, like the backend's (created once, cleared per run). */
+const rawContexts = new Map<number, Awaited<ReturnType<typeof model.createContext>>>();
+
+async function rawRun(threads: number, seed: number, tokens = TOKENS): Promise<Sample> {
+  let context = rawContexts.get(threads);
+  if (!context) {
+    context = await model.createContext({ contextSize: 512, sequences: 1, threads });
+    rawContexts.set(threads, context);
+  }
+  const sequence = context.getSequence();
+  const prompt = [model.tokens.bos as Token, ...model.tokenize(PROMPT)];
+  const start = performance.now();
+  let firstMs = 0;
+  const out: Token[] = [];
+  let text = '';
+  for await (const token of sequence.evaluate(prompt, { ...SAMPLING, seed })) {
+    if (out.length === 0) firstMs = performance.now() - start;
+    text += model.detokenize([token], false, out.length > 0 ? out : prompt);
+    out.push(token);
+    if (out.length >= tokens) break;
+  }
+  const ms = performance.now() - start;
+  await sequence.dispose();
+  return { tokPerS: (out.length / ms) * 1000, firstMs, text, tokens: out.length };
+}
+
+const completionContext = await model.createContext({ contextSize: 512, sequences: 1, threads: 1 });
+
+async function completionRun(seed: number): Promise<Sample> {
+  const sequence = completionContext.getSequence();
+  const completion = new LlamaCompletion({ contextSequence: sequence });
+  const start = performance.now();
+  let firstMs = 0;
+  let text = '';
+  const res = await completion.generateCompletionWithMeta(PROMPT, {
+    maxTokens: TOKENS,
+    ...SAMPLING,
+    seed,
+    onTextChunk(chunk) {
+      if (!text) firstMs = performance.now() - start;
+      text += chunk;
+    },
+  });
+  const ms = performance.now() - start;
+  completion.dispose({ disposeSequence: true });
+  return { tokPerS: (TOKENS / ms) * 1000, firstMs, text: res.response, tokens: TOKENS };
+}
+
+// --- the backend ----------------------------------------------------------------------------
+
+async function backendRun(backend: LocalBackend, seed: number): Promise<Sample> {
+  const start = performance.now();
+  let firstMs = 0;
+  let text = '';
+  let tokens = 0;
+  const body = {
+    prompt: PROMPT,
+    max_tokens: TOKENS,
+    temperature: 1,
+    top_p: 1,
+    seed,
+    stream_options: { include_usage: true },
+  };
+  for await (const chunk of backend.stream({ kind: 'completions', body }, new AbortController().signal)) {
+    const piece = (chunk as CompletionChunk).choices[0]?.text;
+    if (piece && !text) firstMs = performance.now() - start;
+    text += piece ?? '';
+    if (chunk.usage) tokens = chunk.usage.completion_tokens;
+  }
+  return { tokPerS: (tokens / (performance.now() - start)) * 1000, firstMs, text, tokens };
+}
+
+async function concurrentRun(backend: LocalBackend, streams: number, seed: number): Promise<Sample> {
+  const start = performance.now();
+  const runs = await Promise.all(Array.from({ length: streams }, (_, i) => backendRun(backend, seed + i)));
+  const ms = performance.now() - start;
+  const tokens = runs.reduce((a, r) => a + r.tokens, 0);
+  return { tokPerS: (tokens / ms) * 1000, firstMs: median(runs.map((r) => r.firstMs)), text: '', tokens };
+}
+
+// --- run ------------------------------------------------------------------------------------
+
+const backends = {
+  ra0: createLocalBackend({ threads: 1, sequences: 4, readAhead: 0 }),
+  ra1: createLocalBackend({ threads: 1, sequences: 4, readAhead: 1 }),
+  ra8: createLocalBackend({ threads: 1, sequences: 4, readAhead: 8 }),
+};
+for (const b of Object.values(backends)) await b.load();
+
+const results = new Map<string, Sample[]>();
+const add = (name: string, s: Sample) => results.set(name, [...(results.get(name) ?? []), s]);
+let failures = 0;
+const check = (ok: boolean, what: string) => {
+  if (!ok) {
+    failures++;
+    console.error(`✖ output check: ${what}`);
+  }
+};
+
+// Warm-up, then interleaved rounds so machine drift hits every variant alike.
+await rawRun(1, 0, 32);
+await backendRun(backends.ra1, 0);
+for (let round = 0; round < ROUNDS; round++) {
+  const seed = 1000 + round;
+  const raw = await rawRun(1, seed);
+  add('raw evaluate, threads 1', raw);
+  add('LlamaCompletion, threads 1', await completionRun(seed));
+  for (const [name, backend] of Object.entries(backends)) {
+    const s = await backendRun(backend, seed);
+    add(`backend, readAhead ${name.slice(2)}`, s);
+    check(s.tokens === TOKENS, `${name}: ${s.tokens} completion tokens, expected ${TOKENS}`);
+    check(s.text === raw.text, `${name}: text differs from raw evaluate with seed ${seed}`);
+  }
+  const four = await concurrentRun(backends.ra1, 4, seed);
+  add('backend, 4 concurrent streams (total)', four);
+  check(four.tokens === 4 * TOKENS, `4 streams: ${four.tokens} tokens`);
+}
+// Two threads are ~20x slower on this machine: a short run is enough to show it.
+for (let round = 0; round < 3; round++) add('raw evaluate, threads 2', await rawRun(2, 2000 + round, 32));
+
+const rows: string[][] = [['variant', 'tok/s (median)', '±%', 'first chunk ms', 'vs raw']];
+const floor = median((results.get('raw evaluate, threads 1') ?? []).map((s) => s.tokPerS));
+for (const [name, samples] of results) {
+  const rates = samples.map((s) => s.tokPerS);
+  rows.push([
+    name,
+    median(rates).toFixed(0),
+    marginOfErrorPercent(rates).toFixed(1),
+    median(samples.map((s) => s.firstMs)).toFixed(2),
+    `${((median(rates) / floor) * 100).toFixed(0)}%`,
+  ]);
+}
+console.log(`local backend, ${TOKENS} tokens per stream, ${ROUNDS} rounds, tiny model (${DEFAULT_MODEL_PATH})`);
+console.log(table(rows));
+
+for (const b of Object.values(backends)) await b.close();
+for (const c of [...rawContexts.values(), completionContext]) await c.dispose();
+await model.dispose();
+await llama.dispose();
+if (failures > 0) process.exit(1);
