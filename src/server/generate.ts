@@ -250,19 +250,14 @@ function countUsage(metrics: ServerMetrics, chunk: AnyChunk): void {
 
 /**
  * Azure puts `content_filter_results` on every choice; we ran no filter, so `{}` (never a
- * claim that something was checked). Copies only when a choice lacks it.
+ * claim that something was checked). Added in place, as copying per token costs more: every
+ * backend here yields a fresh object per chunk (scripted clones, local builds, remote parses).
  */
 function withFilterResults<C extends AnyChunk>(chunk: C): C {
   const choices = chunk.choices;
   for (let i = 0; i < choices.length; i++) {
-    if (choices[i]!.content_filter_results === undefined) {
-      return {
-        ...chunk,
-        choices: choices.map((c) =>
-          c.content_filter_results === undefined ? { ...c, content_filter_results: {} } : c,
-        ),
-      };
-    }
+    const choice = choices[i]!;
+    if (choice.content_filter_results === undefined) choice.content_filter_results = {};
   }
   return chunk;
 }

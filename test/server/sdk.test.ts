@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
-import { OverloadedError } from '../../src/errors.js';
+import { OverloadedError, ServerError } from '../../src/errors.js';
 import { start } from './support.js';
 
 const TEXT = 'Once upon a time there was a fox';
@@ -114,6 +114,31 @@ describe('AzureOpenAI', () => {
       (e: unknown) =>
         e instanceof OpenAI.RateLimitError && e.status === 429 && e.headers?.get('retry-after-ms') === '250',
     );
+  });
+});
+
+describe('mid-stream errors', () => {
+  test('the SDK yields the chunks before the error frame, then throws an APIError carrying its body', async (t) => {
+    const steps = textScript('chat', 'one two three');
+    const backend = createScriptedBackend([
+      ...steps.slice(0, 3),
+      { error: new ServerError('the model crashed', { status: 500 }) },
+    ]);
+    const { url } = await start(t, { backend });
+    const azure = new AzureOpenAI({ endpoint: url, apiKey: 'x', apiVersion: '2024-10-21', maxRetries: 0 });
+    const stream = await azure.chat.completions.create({
+      model: 'd',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+    });
+    let text = '';
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      })(),
+      (e: unknown) => e instanceof OpenAI.APIError && /the model crashed/.test(e.message),
+    );
+    assert.equal(text, 'one two');
   });
 });
 
