@@ -478,6 +478,41 @@ describe('local backend: model path and loading', () => {
     await assert.rejects(completions(backend, { prompt: 'x' }), AbortError);
   });
 
+  test('an abort while the model is still loading ends the request at once', async () => {
+    const backend = createLocalBackend({ sequences: 1 });
+    const ac = new AbortController();
+    const pending = completions(backend, { prompt: 'x', max_tokens: 2 }, ac.signal);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(backend.stats().loaded, false, 'still loading');
+    ac.abort();
+    await assert.rejects(pending, AbortError);
+    assert.deepEqual([backend.stats().active, backend.stats().aborted], [0, 1]);
+    // The load itself went on and the next request uses it.
+    assert.deepEqual((await completions(backend, { prompt: 'x', max_tokens: 2 })).finishes, [['length']]);
+    await backend.close();
+  });
+
+  test('a long-lived caller signal collects no listeners, however many requests use it', async () => {
+    const backend = createLocalBackend({ sequences: 1 });
+    const ac = new AbortController();
+    let listeners = 0;
+    const { signal } = ac;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...a: Parameters<typeof add>) => {
+      listeners++;
+      add(...a);
+    }) as typeof add;
+    signal.removeEventListener = ((...a: Parameters<typeof remove>) => {
+      listeners--;
+      remove(...a);
+    }) as typeof remove;
+    for (let i = 0; i < 5; i++) await completions(backend, { prompt: 'x', max_tokens: 2 }, signal);
+    for await (const _ of backend.stream({ kind: 'completions', body: { prompt: 'y', max_tokens: 50 } }, signal)) break;
+    assert.equal(listeners, 0);
+    await backend.close();
+  });
+
   test('bad options are ConfigErrors', () => {
     assert.throws(() => createLocalBackend({ sequences: 0 }), /sequences must be a positive integer/);
     assert.throws(() => createLocalBackend({ threads: 1.5 }), /threads/);

@@ -174,8 +174,8 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     try {
       const plan = planRequest(request);
       slot = await pool.acquire(signal);
-      const loaded = await getEngine();
-      throwIfAborted(signal);
+      // The first request waits for the model (0.3-3 s): an abort must not wait with it.
+      const loaded = await untilAborted(getEngine(), signal);
       const sequence = loaded.sequences[slot];
       if (!sequence) throw new Error(`No sequence for slot ${slot}`);
       // Each request starts clean, so the same seed gives the same text on any sequence.
@@ -263,7 +263,8 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
 
   async function* run(request: BackendRequest, callerSignal: AbortSignal): AsyncGenerator<AnyChunk> {
     // Closing the backend aborts every request too.
-    const signal = AbortSignal.any([callerSignal, closing.signal]);
+    const link = linkSignals(callerSignal, closing.signal);
+    const signal = link.signal;
     const channel = new ChunkChannel<AnyChunk>(readAhead, signal);
     const producing = produce(request, signal, channel);
     running.add(producing);
@@ -279,6 +280,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
       channel.close();
       await producing;
       channel.dispose();
+      link.dispose();
       running.delete(producing);
     }
   }
@@ -387,8 +389,46 @@ function classify(error: unknown, signal: AbortSignal): Ending {
   };
 }
 
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new AbortError(undefined, { cause: signal.reason });
+/**
+ * One signal that aborts when either input does. Unlike AbortSignal.any, its listeners are
+ * removed by dispose(), so a long-lived signal (the backend's close) collects none.
+ */
+function linkSignals(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const fromA = () => controller.abort(a.reason);
+  const fromB = () => controller.abort(b.reason);
+  if (a.aborted) fromA();
+  else if (b.aborted) fromB();
+  else {
+    a.addEventListener('abort', fromA, { once: true });
+    b.addEventListener('abort', fromB, { once: true });
+  }
+  return {
+    signal: controller.signal,
+    dispose() {
+      a.removeEventListener('abort', fromA);
+      b.removeEventListener('abort', fromB);
+    },
+  };
+}
+
+/** Resolves like `promise`, or rejects with AbortError as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError(undefined, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function contextExceeded(promptTokens: number, contextSize: number, param: string): BadRequestError {
