@@ -4,11 +4,16 @@
  * and clicks), and checks what the user sees and what the server did.
  */
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
 import { ContentFilterError, OverloadedError, ServerError } from '../../src/errors.js';
+import { createStaticHandler } from '../../src/web/serve-static.js';
 import {
   type Browsing,
+  builtPage,
+  chatChunk,
   gatedBackend,
   launch,
   metric,
@@ -400,7 +405,129 @@ describe('chat page', () => {
     assert.equal(scripted.requests[0]?.kind, 'completions');
     assert.equal((scripted.requests[0]!.body as Record<string, unknown>).prompt, 'Once upon a time');
     await screenshot(p.page, 'completion');
+
+    // Stop works here too (Esc), and the server-side generation ends.
+    const hanging = createScriptedBackend([...textScript('completions', ' And then').slice(0, -2), { hang: true }]);
+    backend.use(hanging);
+    await p.page.getByRole('button', { name: 'Generate' }).click();
+    await until(async () => ((await output.textContent()) ?? '').endsWith('And then'), 'the partial completion');
+    await p.page.keyboard.press('Escape');
+    await until(() => hanging.calls[0]?.outcome === 'aborted', 'the backend abort');
+    await p.page.locator('#completion-meta .badge-stopped').waitFor();
+    assert.equal(await output.textContent(), 'Once upon a time And then');
     assertNoProblems(p);
+  });
+
+  test('Markdown renders progressively: an unclosed code block is already highlighted', async () => {
+    const gated = gatedBackend(['Here:\n\n```ts\n', 'const answer = 42;\n', 'return answer;\n', '```\n\nDone.']);
+    backend.use(gated);
+    const p = await browsing.open(web.url, { dark: true });
+    await sendMessage(p, 'Some code please');
+    gated.release();
+    const code = lastAnswer(p).locator('pre code');
+    await until(async () => ((await code.textContent()) ?? '').includes('const answer = 42;'), 'the code so far');
+    assert.equal(gated.finished, false, 'the fence is still open');
+    assert.ok((await code.locator('.hljs-keyword').count()) > 0, 'highlighted before the fence closed');
+    assert.equal(await code.getAttribute('class'), 'hljs language-ts');
+    gated.release();
+    gated.release();
+    gated.release();
+    await lastAnswer(p).locator('.meta .figures').waitFor();
+    assert.equal(await lastAnswer(p).locator('pre').count(), 1);
+    assert.equal((await lastAnswer(p).locator('.msg-body > p').last().textContent())?.trim(), 'Done.');
+    await screenshot(p.page, 'desktop-dark-code');
+    assertNoProblems(p);
+  });
+
+  test('a reload mid-stream keeps what arrived, marked interrupted, and the server stops generating', async () => {
+    const gated = gatedBackend(['Saved', ' before', ' the reload']);
+    backend.use(gated);
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Keep this');
+    gated.release();
+    gated.release();
+    await until(
+      async () => ((await lastAnswer(p).locator('.msg-body').textContent()) ?? '').includes('the reload'),
+      'all pieces',
+    );
+    // The page saves a streaming answer at most once a second.
+    await p.page.waitForTimeout(1200);
+    await p.page.reload();
+    await until(() => gated.aborted, 'the server to abort the orphaned generation');
+    const notice = lastAnswer(p).locator('.notice');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /Interrupted/);
+    assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), 'Saved before the reload');
+    assertNoProblems(p);
+  });
+
+  test('keyboard and labels: every control has a name, focus is visible, Enter does not double-send', async () => {
+    const gated = gatedBackend(['Busy']);
+    backend.use(gated);
+    const p = await browsing.open(web.url);
+    const unnamed = await p.page.evaluate(`[...document.querySelectorAll('button, input, textarea, select')]
+      .filter((el) => !el.closest('[hidden]') && !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim()))
+      .map((el) => el.outerHTML)`);
+    assert.deepEqual(unnamed, [], 'no unnamed control');
+
+    await sendMessage(p, 'First');
+    await until(
+      async () => (await lastAnswer(p).locator('.msg-body').textContent())?.trim() === 'Busy',
+      'the first piece',
+    );
+    await p.page.locator('#prompt').fill('Second');
+    await p.page.locator('#prompt').press('Enter');
+    await p.page.waitForTimeout(100);
+    assert.equal(await p.page.locator('article.msg.user').count(), 1, 'Enter while streaming sends nothing');
+    assert.equal(await p.page.locator('#prompt').inputValue(), 'Second', 'the draft is kept');
+    gated.release();
+    await lastAnswer(p).locator('.meta .figures').waitFor();
+
+    // Tab from the message box reaches Send, with a visible focus ring.
+    await p.page.locator('#prompt').focus();
+    await p.page.keyboard.press('Tab');
+    const focused = await p.page.evaluate(
+      `({ id: document.activeElement.id, outline: getComputedStyle(document.activeElement).outlineStyle })`,
+    );
+    assert.deepEqual(focused, { id: 'send', outline: 'solid' });
+
+    // The settings dialog opens from the keyboard and Esc closes it.
+    await p.page.getByRole('button', { name: 'Settings' }).focus();
+    await p.page.keyboard.press('Enter');
+    await p.page.locator('#settings-dialog').waitFor();
+    await p.page.keyboard.press('Escape');
+    await p.page.locator('#settings-dialog').waitFor({ state: 'hidden' });
+    // Arrow keys move between the Chat and Completion tabs.
+    await p.page.getByRole('tab', { name: 'Chat' }).focus();
+    await p.page.keyboard.press('ArrowRight');
+    assert.equal(await p.page.getByRole('tab', { name: 'Completion' }).getAttribute('aria-selected'), 'true');
+    assert.equal(await p.page.locator('#completion-panel').isVisible(), true);
+    assertNoProblems(p);
+  });
+
+  test('the CSP is enforced in the page: inline script and HTML sinks outside DOMPurify are refused', async () => {
+    const p = await browsing.open(web.url);
+    await screenshot(p.page, 'chat-empty');
+    const outcome = await p.page.evaluate(`(() => {
+      const result = {};
+      try { document.createElement('div').innerHTML = '<b>x</b>'; result.innerHTML = 'allowed'; }
+      catch (e) { result.innerHTML = e.name; }
+      window.__ran = false;
+      try {
+        const s = document.createElement('script');
+        s.text = 'window.__ran = true';
+        document.body.append(s);
+        result.inlineScript = 'appended';
+      } catch (e) { result.inlineScript = e.name; }
+      result.ran = window.__ran;
+      return result;
+    })()`);
+    assert.deepEqual(outcome, { innerHTML: 'TypeError', inlineScript: 'TypeError', ran: false });
+    // The refusals were reported as violations, nothing else was.
+    assert.ok(
+      p.problems.length > 0 && p.problems.every((m) => /Trusted Type|TrustedHTML|TrustedScript/i.test(m)),
+      p.problems.join('\n'),
+    );
   });
 
   test('phone-sized screen in dark mode: the list opens from the menu button', async () => {
@@ -434,3 +561,39 @@ function lastUserText(body: unknown): string {
   const messages = (body as { messages?: Array<{ role: string; content: string }> }).messages ?? [];
   return messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
 }
+
+describe('chat page on a misbehaving server', () => {
+  test('a stream cut before [DONE] shows "Cut off", keeps the text and offers Retry', async () => {
+    // The Sluice server always ends its streams properly; a proxy or a crash may not.
+    const serveStatic = createStaticHandler({ dir: await builtPage() });
+    let calls = 0;
+    const server = createHttpServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/v1/chat/completions') {
+        calls++;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify(chatChunk('The first half'))}\n\n`);
+        setTimeout(() => res.socket?.destroy(), 50);
+        return;
+      }
+      if (!serveStatic(req, res)) {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const p = await browsing.open(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      await sendMessage(p, 'Hello');
+      const notice = lastAnswer(p).locator('.notice');
+      await notice.waitFor();
+      assert.match((await notice.textContent()) ?? '', /Cut off.*connection was lost.*What arrived is kept/);
+      assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), 'The first half');
+      await lastAnswer(p).locator('.badge-truncated').waitFor();
+      await screenshot(p.page, 'chat-truncated');
+      await notice.getByRole('button', { name: 'Retry' }).click();
+      await until(() => calls === 2, 'the retried request');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -9,19 +9,20 @@ import { createThreadView, retryButton, tickRetryButtons } from './chat-view.js'
 import { byId, h } from './dom.js';
 import { badgeFor, formatStats, noticeFor } from './format.js';
 import { renderSidebar } from './sidebar.js';
-import { createStore, KEYS, newConversation, titleFrom } from './store.js';
+import { createStore, KEYS, type KeyValueStorage, newConversation, titleFrom } from './store.js';
 import type { AssistantMessage, Conversation, Settings } from './types.js';
 
 // --- state ---
 
-const store = createStore(localStorage);
+const store = createStore(storageOr('localStorage'));
+const session = storageOr('sessionStorage');
 let conversations: Conversation[] = store.loadConversations();
 let currentId: string | undefined = store.loadCurrentId() ?? undefined;
 let settings: Settings = store.loadSettings();
 const completion = store.loadCompletion();
 /** First model the server lists; used when Settings leaves the model empty. */
 let serverModel: string | undefined;
-let apiKey = sessionStorage.getItem(KEYS.apiKey) ?? '';
+let apiKey = session.getItem(KEYS.apiKey) ?? '';
 let mode: 'chat' | 'completion' = 'chat';
 let editing = false;
 
@@ -358,8 +359,8 @@ settingsForm.addEventListener('submit', (e) => {
     includeUsage: field('includeUsage').checked,
   };
   apiKey = field('apiKey').value.trim();
-  if (apiKey) sessionStorage.setItem(KEYS.apiKey, apiKey);
-  else sessionStorage.removeItem(KEYS.apiKey);
+  if (apiKey) session.setItem(KEYS.apiKey, apiKey);
+  else session.removeItem(KEYS.apiKey);
   store.saveSettings(settings);
   dialog.close();
   renderAll();
@@ -507,6 +508,25 @@ window.addEventListener('storage', (e) => {
 setInterval(() => tickRetryButtons(document, Date.now()), 1000);
 
 // --- helpers ---
+
+/**
+ * The browser's storage, or a memory stand-in where it is blocked (privacy settings make
+ * merely reading `localStorage` throw): the page still works, it just forgets on reload.
+ */
+function storageOr(name: 'localStorage' | 'sessionStorage'): KeyValueStorage {
+  try {
+    const storage = window[name];
+    storage.getItem('probe');
+    return storage;
+  } catch {
+    const memory = new Map<string, string>();
+    return {
+      getItem: (k) => memory.get(k) ?? null,
+      setItem: (k, v) => void memory.set(k, v),
+      removeItem: (k) => void memory.delete(k),
+    };
+  }
+}
 
 function announce(text: string): void {
   announcer.textContent = text;
