@@ -109,6 +109,26 @@ describe('streaming, Azure dialect', () => {
   });
 });
 
+describe('text integrity', () => {
+  test('multi-byte text (accents, CJK, emoji) arrives intact however the bytes are split', async (t) => {
+    const text = 'héllo 世界 🎉 naïve ünïcödé 👩‍👩‍👧 end';
+    const { url } = await start(t, { backend: createScriptedBackend(textScript('completions', text)) });
+    const res = await post(azureUrl(url, 'd', 'completions'), { ...completionBody, stream: true });
+    // Collect raw bytes, then decode once: a character split by the server would not survive.
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const frames = bytes
+      .toString('utf8')
+      .split('\n\n')
+      .filter((f) => f.startsWith('data: {'));
+    const got = frames
+      .map((f) => JSON.parse(f.slice(6)) as AnyChunk)
+      .flatMap((c) => c.choices.map((ch) => (ch as { text?: string }).text ?? ''))
+      .join('');
+    assert.equal(got, text);
+    assert.equal(bytes.includes(Buffer.from('\ufffd')), false);
+  });
+});
+
 describe('streaming, OpenAI dialect', () => {
   for (const kind of ['chat', 'completions'] as const) {
     test(`${kind}: the backend's chunks unchanged, no prompt-filter chunk, [DONE]`, async (t) => {
