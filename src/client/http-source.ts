@@ -22,9 +22,15 @@ import type { ChunkSource, ResponseMeta, SourceContext, SourceEnd } from './resp
 export function httpSource<K extends ApiKind>(start: (signal: AbortSignal) => Promise<Sent>): ChunkSource<K> {
   return (ctx) => {
     const sent = start(ctx.signal);
-    // Observed by the generator below; this only keeps an early failure from being "unhandled"
-    // when nobody iterates.
-    sent.catch(() => {});
+    // `meta` resolves when the headers arrive, whether or not anyone iterates yet. (A failure
+    // is reported by the generator below; this only keeps it from being "unhandled".)
+    sent.then(
+      (s) => {
+        s.settled();
+        ctx.opened(metaOf(s));
+      },
+      () => {},
+    );
     return readSse<K>(sent, ctx);
   };
 }
@@ -53,9 +59,7 @@ async function* readSse<K extends ApiKind>(
   ctx: SourceContext,
 ): AsyncGenerator<ApiTypes[K]['chunk'], SourceEnd, undefined> {
   const sent = await pending;
-  sent.settled();
   const response = sent.response;
-  ctx.opened(metaOf(sent));
   if (!EVENT_STREAM.test(response.headers.get('content-type') ?? '')) throw await notEventStream(response);
   const body = response.body;
   if (body === null) return { sawDone: false };
@@ -71,7 +75,16 @@ async function* readSse<K extends ApiKind>(
   });
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      let read: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        read = await reader.read();
+      } catch (cause) {
+        // Our own abort or time-out: ResponseStream reports it. Anything else is the
+        // connection dying mid-body, the common way streams fail: a truncation, not a crash.
+        if (ctx.signal.aborted) throw cause;
+        return { sawDone: false, cause };
+      }
+      const { value, done } = read;
       if (done) break;
       decoder.feed(value);
       if (events.length === 0) continue;

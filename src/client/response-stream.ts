@@ -67,6 +67,8 @@ export interface SourceContext {
 /** How a source ended normally: `sawDone: false` means the stream stopped without `[DONE]`. */
 export interface SourceEnd {
   sawDone: boolean;
+  /** Why reading stopped early (e.g. the connection was cut), kept as the error's `cause`. */
+  cause?: unknown;
 }
 
 /**
@@ -305,7 +307,7 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
       const sawDone = r.value ? r.value.sawDone : true;
       const end = this.#acc.finish({ sawDone });
       if (end.state === 'truncated') {
-        const err = truncationError(end, this.#acc.response());
+        const err = truncationError(end, this.#acc.response(), r.value?.cause);
         this.#settle(end, now, err);
         throw err;
       }
