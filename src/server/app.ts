@@ -103,14 +103,16 @@ export function createApp(options: ServerOptions): App {
     if (cors) applyCors(res, cors);
     const state: { label: RouteLabel } = { label: 'unmatched' };
     res.once('close', () => {
-      metrics.countRequest(state.label, res.statusCode);
+      // 499 (nginx's "client closed request"): the client left before any status was sent.
+      const status = res.headersSent ? res.statusCode : 499;
+      metrics.countRequest(state.label, status);
       if (log) {
         const url = req.url ?? '';
         const q = url.indexOf('?');
         const path = q === -1 ? url : url.slice(0, q);
         const ms = (performance.now() - startedAt).toFixed(1);
         const cut = res.writableFinished ? '' : ' (client closed)';
-        log(`${req.method} ${path} ${res.statusCode} ${ms}ms ${requestId}${cut}`);
+        log(`${req.method} ${path} ${status} ${ms}ms ${requestId}${cut}`);
       }
     });
     dispatch(req, res, state, startedAt).catch((error: unknown) => {

@@ -77,7 +77,9 @@ describe('client hang-up', () => {
     ac.abort();
     await assert.rejects(pending);
     await waitFor(() => backend.aborts === 1);
-    assert.equal((await metrics(url)).get('sluice_client_disconnects_total'), 1);
+    const m = await metrics(url);
+    assert.equal(m.get('sluice_client_disconnects_total'), 1);
+    assert.equal(m.get('sluice_http_requests_total{route="azure_chat",status="499"}'), 1);
   });
 });
 
