@@ -1,0 +1,423 @@
+/**
+ * An incremental, byte-level `text/event-stream` decoder that follows the WHATWG rules
+ * exactly: https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+ *
+ * Push-based and synchronous: `feed(bytes)` calls your handlers for every event completed by
+ * those bytes. Network chunks may be cut anywhere — inside a line, inside a multi-byte
+ * character, inside the first BOM, between the CR and LF of a CRLF.
+ *
+ * How it stays fast: lines are found with `indexOf` on the bytes (memchr on Node), and only
+ * field values are decoded, one UTF-8 decode per line, so ASCII lines become compact one-byte
+ * strings however much non-ASCII text their neighbours carry. Lines never split a character
+ * (CR and LF never occur inside a UTF-8 sequence), so decoding per line is the same as
+ * decoding the whole stream at once. A line spread over many chunks is gathered in one buffer
+ * that grows by doubling, so it costs O(n), not O(n²), and no chunk boundary allocates.
+ * @module
+ */
+import { SseDecodeError } from '../errors.js';
+import { type ByteOps, defaultByteOps } from './bytes.js';
+
+/** One dispatched event. */
+export interface SseEvent {
+  /** The `event` field, or `'message'` when absent or empty. */
+  type: string;
+  /** The `data` lines joined with LF. */
+  data: string;
+  /** The last event ID: the latest `id` field seen so far in the stream (it persists), or `''`. */
+  id: string;
+}
+
+export interface DecoderHandlers {
+  /** Called for every dispatched event, in order. */
+  onEvent(event: SseEvent): void;
+  /** Called for every `retry` field whose value is all ASCII digits, with that number (ms). */
+  onRetry?(ms: number): void;
+  /** Called for every comment line (`:text`), with one leading space removed. */
+  onComment?(text: string): void;
+}
+
+export interface DecoderOptions {
+  /**
+   * Longest line accepted, in bytes, not counting its line ending. A longer line makes
+   * `feed` throw `SseDecodeError` (type `'line-too-long'`) instead of buffering without
+   * bound. Default 16 MiB (16 777 216).
+   */
+  maxLineLength?: number;
+}
+
+/** What `end()` found when the input stopped. */
+export interface DecoderEnd {
+  /**
+   * True when the input stopped mid-line, or after field lines (anything but comments)
+   * whose blank line never came. That event was not dispatched (the spec discards it).
+   */
+  unterminated: boolean;
+  /**
+   * The data the undispatched event would have carried, counting a final line that lacks
+   * its line ending. Lets a client accept an Azure `data: [DONE]` sent without its blank line.
+   */
+  pendingData?: string;
+}
+
+export interface SseDecoder {
+  /** Decodes the next bytes; calls the handlers for every event they complete. */
+  feed(bytes: Uint8Array): void;
+  /**
+   * The input ended: discards the undispatched event (per spec) and reports it. The decoder
+   * is then ready for a new stream (a reconnection): the BOM check restarts, `lastEventId` is kept.
+   */
+  end(): DecoderEnd;
+  /** Forgets everything, `lastEventId` and a `line-too-long` failure included. */
+  reset(): void;
+  /** The last event ID so far, to send as `Last-Event-ID` when reconnecting. */
+  readonly lastEventId: string;
+}
+
+/** 16 MiB: far above any real event, far below what would exhaust memory. */
+export const DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const COLON = 0x3a;
+const LOWER_D = 0x64;
+const LOWER_A = 0x61;
+const LOWER_T = 0x74;
+const BOM = [0xef, 0xbb, 0xbf] as const;
+const DIGITS = /^[0-9]+$/;
+const EMPTY = new Uint8Array(0);
+/** Carry buffer: initial size, and the size above which it is released after use. */
+const CARRY_INITIAL = 4 * 1024;
+const CARRY_KEEP = 1024 * 1024;
+
+/**
+ * Creates a decoder.
+ *
+ * @example
+ * ```ts
+ * import { createDecoder } from 'sluice/sse';
+ *
+ * const decoder = createDecoder({ onEvent: (e) => console.log(e.type, e.data) });
+ * const bytes = new TextEncoder().encode('data: {"a":1}\n\nevent: ping\ndata: x\n\n');
+ * decoder.feed(bytes.subarray(0, 7)); // nothing yet
+ * decoder.feed(bytes.subarray(7)); // logs: message {"a":1} / ping x
+ * decoder.end(); // { unterminated: false }
+ * ```
+ */
+export function createDecoder(handlers: DecoderHandlers, options: DecoderOptions = {}): SseDecoder {
+  return createDecoderWith(defaultByteOps, handlers, options);
+}
+
+/** @internal The decoder over given byte operations (tests run both the Node and the portable ones). */
+export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, options: DecoderOptions = {}): SseDecoder {
+  if (handlers === null || typeof handlers !== 'object' || typeof handlers.onEvent !== 'function') {
+    throw new TypeError('createDecoder needs handlers with an onEvent function: createDecoder({ onEvent(e) {...} })');
+  }
+  const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+  if (!(maxLineLength >= 0) || (!Number.isInteger(maxLineLength) && maxLineLength !== Number.POSITIVE_INFINITY)) {
+    throw new TypeError(`maxLineLength must be a whole number of bytes >= 0, got ${String(options.maxLineLength)}`);
+  }
+  const { view, text } = ops;
+
+  // Stream state.
+  let started = false; // the leading-BOM check is done
+  let held: Uint8Array = EMPTY; // the first bytes while they could still be a BOM
+  let skipLF = false; // the previous chunk ended with CR: an LF starting this one is its pair
+  // The current unterminated line, copied into one reusable buffer that grows by doubling:
+  // no allocation per chunk, and O(n) for a line spread over many chunks.
+  let carry = new Uint8Array(CARRY_INITIAL);
+  let carryView = view(carry);
+  let carryLength = 0;
+  let failure: SseDecodeError | undefined;
+  // Event state.
+  let data = '';
+  let dataLines = 0;
+  let eventType = '';
+  let lastEventId = '';
+  let inEvent = false; // a field line arrived since the last blank line
+
+  function fail(length: number): never {
+    failure = new SseDecodeError(
+      'line-too-long',
+      `An SSE line of at least ${length} bytes exceeds maxLineLength (${maxLineLength} bytes); ` +
+        'raise the decoder option maxLineLength if the server really sends lines this long',
+    );
+    dropCarry();
+    data = '';
+    dataLines = 0;
+    throw failure;
+  }
+
+  function dispatch(): void {
+    inEvent = false;
+    if (dataLines === 0) {
+      // Spec: an empty data buffer dispatches nothing and resets the event type.
+      eventType = '';
+      return;
+    }
+    const event: SseEvent = { type: eventType === '' ? 'message' : eventType, data, id: lastEventId };
+    data = '';
+    dataLines = 0;
+    eventType = '';
+    handlers.onEvent(event);
+  }
+
+  function appendData(value: string): void {
+    data = dataLines === 0 ? value : `${data}\n${value}`;
+    dataLines++;
+    inEvent = true;
+  }
+
+  /** Interprets one complete line `b[s, e)` (line ending excluded). */
+  function line(b: Uint8Array, s: number, e: number): void {
+    if (s === e) {
+      dispatch();
+      return;
+    }
+    const first = b[s];
+    if (first === LOWER_D && s + 4 <= e && b[s + 1] === LOWER_A && b[s + 2] === LOWER_T && b[s + 3] === LOWER_A) {
+      if (s + 4 === e) {
+        appendData(''); // `data` with no colon: the value is empty
+        return;
+      }
+      if (b[s + 4] === COLON) {
+        const v = s + 5 < e && b[s + 5] === SPACE ? s + 6 : s + 5;
+        appendData(v < e ? text(b, v, e) : '');
+        return;
+      }
+    }
+    if (first === COLON) {
+      if (handlers.onComment !== undefined) {
+        const c = s + 1 < e && b[s + 1] === SPACE ? s + 2 : s + 1;
+        handlers.onComment(c < e ? text(b, c, e) : '');
+      }
+      return;
+    }
+    field(text(b, s, e));
+  }
+
+  /** The rarer fields (`event`, `id`, `retry`, unknown ones), from the decoded line. */
+  function field(lineText: string): void {
+    inEvent = true;
+    const colon = lineText.indexOf(':');
+    const name = colon === -1 ? lineText : lineText.slice(0, colon);
+    const value = colon === -1 ? '' : lineText.slice(lineText.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1);
+    switch (name) {
+      case 'event':
+        eventType = value;
+        break;
+      case 'data':
+        appendData(value);
+        break;
+      case 'id':
+        // Spec: an id containing NULL is ignored.
+        if (!value.includes('\0')) lastEventId = value;
+        break;
+      case 'retry':
+        if (DIGITS.test(value)) handlers.onRetry?.(Number.parseInt(value, 10));
+        break;
+      default:
+      // Spec: any other field is ignored.
+    }
+  }
+
+  /** Appends `b[from, to)` to the carried line (copied: callers may reuse their buffers). */
+  function carryAppend(b: Uint8Array, from: number, to: number): void {
+    const length = to - from;
+    if (length === 0) return;
+    if (carryLength + length > maxLineLength) fail(carryLength + length);
+    if (carryLength + length > carry.length) {
+      let size = carry.length * 2;
+      while (size < carryLength + length) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(carry.subarray(0, carryLength));
+      carry = grown;
+      carryView = view(carry);
+    }
+    carry.set(b.subarray(from, to), carryLength);
+    carryLength += length;
+  }
+
+  /** Empties the carried line, giving back the memory of a very long one. */
+  function dropCarry(): void {
+    carryLength = 0;
+    if (carry.length > CARRY_KEEP) {
+      carry = new Uint8Array(CARRY_INITIAL);
+      carryView = view(carry);
+    }
+  }
+
+  /** Finishes the carried line; returns where scanning resumes, or -1 if `b` had no line ending. */
+  function completeLine(b: Uint8Array, from: number): number {
+    const lf = b.indexOf(LF, from);
+    const cr = b.indexOf(CR, from);
+    const end = lf === -1 ? cr : cr === -1 || lf < cr ? lf : cr;
+    if (end === -1) {
+      carryAppend(b, from, b.length);
+      return -1;
+    }
+    carryAppend(b, from, end);
+    const length = carryLength;
+    carryLength = 0; // before line(): a throwing handler must not leave the line carried
+    line(carryView, 0, length);
+    if (carry.length > CARRY_KEEP) dropCarry();
+    return afterEnding(b, end);
+  }
+
+  /** The index after the line ending at `end` (CR, LF or CRLF). */
+  function afterEnding(b: Uint8Array, end: number): number {
+    if (b[end] === LF) return end + 1;
+    if (end + 1 === b.length) {
+      skipLF = true; // half of a CRLF may follow in the next chunk
+      return end + 1;
+    }
+    return b[end + 1] === LF ? end + 2 : end + 1;
+  }
+
+  /** The common case: no CR in the chunk, so every line ends at the next LF. */
+  function scanLF(b: Uint8Array, pos: number): void {
+    let lf = b.indexOf(LF, pos);
+    while (lf !== -1) {
+      if (lf - pos > maxLineLength) fail(lf - pos);
+      if (lf === pos) {
+        dispatch();
+      } else if (
+        b[pos] === LOWER_D &&
+        b[pos + 1] === LOWER_A &&
+        b[pos + 2] === LOWER_T &&
+        b[pos + 3] === LOWER_A &&
+        b[pos + 4] === COLON
+      ) {
+        // `data:` (the LF itself guards every index above: it matches none of those bytes).
+        const v = b[pos + 5] === SPACE ? pos + 6 : pos + 5;
+        const value = v < lf ? text(b, v, lf) : '';
+        if (dataLines === 0 && b[lf + 1] === LF) {
+          // Fast path, exact: a lone `data:` line followed by a blank line is a whole event.
+          const event: SseEvent = { type: eventType === '' ? 'message' : eventType, data: value, id: lastEventId };
+          eventType = '';
+          inEvent = false;
+          pos = lf + 2;
+          lf = b.indexOf(LF, pos);
+          handlers.onEvent(event);
+          continue;
+        }
+        appendData(value);
+      } else {
+        line(b, pos, lf);
+      }
+      pos = lf + 1;
+      lf = b.indexOf(LF, pos);
+    }
+    carryAppend(b, pos, b.length);
+  }
+
+  /** Any mix of CR, LF and CRLF. */
+  function scanAny(b: Uint8Array, pos: number): void {
+    let cr = b.indexOf(CR, pos);
+    let lf = b.indexOf(LF, pos);
+    while (cr !== -1 || lf !== -1) {
+      const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      if (end - pos > maxLineLength) fail(end - pos);
+      line(b, pos, end);
+      pos = afterEnding(b, end);
+      if (cr !== -1 && cr < pos) cr = b.indexOf(CR, pos);
+      if (lf !== -1 && lf < pos) lf = b.indexOf(LF, pos);
+    }
+    carryAppend(b, pos, b.length);
+  }
+
+  /** Strips one leading BOM, even when it arrives split; returns the bytes to decode, or undefined to wait. */
+  function stripBom(chunk: Uint8Array): Uint8Array | undefined {
+    let bytes = chunk;
+    if (held.length > 0) {
+      bytes = new Uint8Array(held.length + chunk.length);
+      bytes.set(held);
+      bytes.set(chunk, held.length);
+    }
+    const n = Math.min(bytes.length, 3);
+    let matches = true;
+    for (let i = 0; i < n; i++) if (bytes[i] !== BOM[i]) matches = false;
+    if (matches && n < 3) {
+      held = bytes.slice();
+      return undefined;
+    }
+    started = true;
+    held = EMPTY;
+    return matches ? bytes.subarray(3) : bytes;
+  }
+
+  function feed(chunk: Uint8Array): void {
+    if (failure !== undefined) throw failure;
+    if (!started) {
+      const rest = stripBom(chunk);
+      if (rest === undefined) return;
+      chunk = rest;
+    }
+    if (chunk.length === 0) return;
+    const b = view(chunk);
+    let pos = 0;
+    if (skipLF) {
+      skipLF = false;
+      if (b[0] === LF) pos = 1;
+    }
+    if (carryLength > 0) {
+      pos = completeLine(b, pos);
+      if (pos === -1) return;
+    }
+    if (b.indexOf(CR, pos) === -1) scanLF(b, pos);
+    else scanAny(b, pos);
+  }
+
+  /** The data of a final line that never got its line ending, if it is a `data` field. */
+  function dataOfPartialLine(bytes: Uint8Array, length: number): string | undefined {
+    const lineText = text(bytes, 0, length);
+    const colon = lineText.indexOf(':');
+    if (colon === -1) return lineText === 'data' ? '' : undefined;
+    if (lineText.slice(0, colon) !== 'data') return undefined;
+    return lineText.slice(lineText.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1);
+  }
+
+  function clearStream(): void {
+    started = false;
+    held = EMPTY;
+    skipLF = false;
+    dropCarry();
+    failure = undefined;
+    data = '';
+    dataLines = 0;
+    eventType = '';
+    inEvent = false;
+  }
+
+  function end(): DecoderEnd {
+    if (failure !== undefined) {
+      clearStream();
+      return { unterminated: true };
+    }
+    let unterminated = inEvent;
+    let pendingData = dataLines > 0 ? data : undefined;
+    const partial = !started ? view(held) : carryView;
+    const partialLength = !started ? held.length : carryLength;
+    if (partialLength > 0) {
+      unterminated = true;
+      const value = dataOfPartialLine(partial, partialLength);
+      if (value !== undefined) pendingData = pendingData === undefined ? value : `${pendingData}\n${value}`;
+    }
+    clearStream();
+    return pendingData === undefined ? { unterminated } : { unterminated, pendingData };
+  }
+
+  function reset(): void {
+    clearStream();
+    lastEventId = '';
+  }
+
+  return {
+    feed,
+    end,
+    reset,
+    get lastEventId() {
+      return lastEventId;
+    },
+  };
+}
