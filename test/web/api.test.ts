@@ -370,6 +370,27 @@ describe('streamAnswer on wire faults', () => {
     assert.equal(end.kind, 'done');
   });
 
+  test('an upstream refusing stream_options (old Azure API version) points to the setting', async () => {
+    const url = await raw((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: {
+            type: 'invalid_request_error',
+            param: 'stream_options',
+            code: 'unknown_parameter',
+            message: 'Unrecognized request argument supplied: stream_options',
+          },
+        }),
+      );
+    });
+    const { end } = await run(url).promise;
+    assert.ok(end.kind === 'failed');
+    assert.equal(end.code, 'unknown_parameter');
+    assert.equal(end.retryable, false);
+    assert.match(end.message, /Turn off "exact token counts" in Settings/);
+  });
+
   test('a 429 body in plain text still yields the delay from retry-after', async () => {
     const url = await raw((_req, res) => {
       res.writeHead(429, { 'retry-after': '7', 'content-type': 'text/plain' });

@@ -162,6 +162,10 @@ describe('format', () => {
     assert.equal(failed?.action, 'settings');
     assert.equal(failed?.detail, 'Nope. (HTTP 401 · request r1)');
     assert.equal(noticeFor({ kind: 'failed', message: 'x', status: 400, retryable: false })?.action, undefined);
+    assert.equal(
+      noticeFor({ kind: 'failed', message: 'x', status: 400, code: 'unknown_parameter', retryable: false })?.action,
+      'settings',
+    );
     assert.equal(noticeFor({ kind: 'failed', message: 'x', retryable: true })?.action, 'retry');
   });
 

@@ -257,10 +257,16 @@ export function endFromHttpError(
       retryable: false,
     };
   }
+  // Azure API versions before 2024-09-01 reject the usage request (reference: Azure streaming notes).
+  const param = typeof error?.param === 'string' ? error.param : '';
+  const usageRefused = status === 400 && (param.startsWith('stream_options') || /stream_options/.test(message ?? ''));
   return {
     kind: 'failed',
     ...base,
-    message: message ?? `The server answered HTTP ${status}.`,
+    ...(usageRefused ? { code: code ?? 'unknown_parameter' } : {}),
+    message: usageRefused
+      ? `${message ?? 'The upstream rejected stream_options.'} Turn off "exact token counts" in Settings.`
+      : (message ?? `The server answered HTTP ${status}.`),
     retryable: status >= 500 || status === 408,
   };
 }

@@ -104,7 +104,9 @@ export function noticeFor(end: AnswerEnd | undefined, maxTokens?: number): Notic
         detail: facts ? `${end.message} (${facts})` : end.message,
       };
       if (end.retryable) notice.action = 'retry';
-      else if (end.status === 401 || end.status === 403 || end.status === 404) notice.action = 'settings';
+      else if (end.status === 401 || end.status === 403 || end.status === 404 || end.code === 'unknown_parameter') {
+        notice.action = 'settings';
+      }
       return notice;
     }
   }
