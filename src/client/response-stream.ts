@@ -295,6 +295,8 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
       if (this.#result.error) throw this.#result.error;
       return DONE_RESULT;
     }
+    // Chunks already parsed must not slip out after an abort or time-out.
+    if (this.#controller.signal.aborted) throw this.#fail(this.#controller.signal.reason);
     this.#watchdog.pull(performance.now());
     let r: IteratorResult<Chunk<K>, SourceEnd | undefined>;
     try {

@@ -1,0 +1,60 @@
+/**
+ * The remote backend: Azure OpenAI, OpenAI or any OpenAI-compatible server behind the
+ * Backend seam, streamed with the Sluice client (retries, time-outs, abort, end states).
+ * The server's upstream mode uses it.
+ * @module
+ */
+import { createClient, type SluiceClient } from '../../client/client.js';
+import type { ClientOptions } from '../../client/options.js';
+import type { ApiKind, ApiTypes } from '../../protocol/types.js';
+import type { Backend, BackendRequest, ModelInfo } from '../backend.js';
+
+export interface RemoteBackendOptions extends ClientOptions {
+  /** Shown in logs and `/v1/models`; default `azure:<endpoint>` or `openai:<baseURL>`. */
+  name?: string;
+  /** What `models()` lists; default the configured deployment, if any. */
+  models?: string[];
+}
+
+/**
+ * A Backend that forwards each request upstream and yields the upstream chunks unchanged
+ * (Azure filter chunks included). Errors are the client's typed errors; aborting the
+ * signal closes the upstream connection at once and ends the iterator with AbortError.
+ *
+ * The request's `deployment` (what the caller addressed) overrides the configured one.
+ *
+ * @example
+ * const upstream = createRemoteBackend({ endpoint: 'https://x.openai.azure.com', apiKey, deployment: 'gpt-4o' });
+ * for await (const chunk of upstream.stream({ kind: 'chat', body: { messages } }, signal)) console.log(chunk);
+ */
+export function createRemoteBackend(options: RemoteBackendOptions): Backend & { readonly client: SluiceClient } {
+  const client = createClient(options);
+  const name =
+    options.name ?? (client.target.kind === 'openai' ? `openai:${client.target.base}` : `azure:${client.target.base}`);
+  const models = options.models ?? (options.deployment ? [options.deployment] : []);
+  return {
+    name,
+    client,
+    stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']> {
+      try {
+        return client.stream(request.kind, request.body, {
+          signal,
+          ...(request.deployment !== undefined ? { deployment: request.deployment } : {}),
+        });
+      } catch (err) {
+        // A request that cannot be addressed (no deployment) fails when iterated, like any other.
+        return failing(err);
+      }
+    },
+    async models(): Promise<ModelInfo[]> {
+      return models.map((id) => ({ id, object: 'model', created: 0, owned_by: name }));
+    },
+    async close(): Promise<void> {
+      // Nothing pooled per backend: connections belong to fetch's global dispatcher.
+    },
+  };
+}
+
+async function* failing(err: unknown): AsyncGenerator<never> {
+  throw err;
+}
