@@ -55,6 +55,8 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
   };
 }
 
-async function* failing(err: unknown): AsyncGenerator<never> {
-  throw err;
+function failing(err: unknown): AsyncIterable<never> {
+  return {
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
+  };
 }
