@@ -190,6 +190,18 @@ describe('local backend (real model)', () => {
     assert.equal(r.usage?.completion_tokens, 16);
   });
 
+  test('an empty prompt starts from BOS alone and still generates', async () => {
+    const r = await completions(backend, {
+      prompt: '',
+      max_tokens: 10,
+      seed: 5,
+      stream_options: { include_usage: true },
+    });
+    assert.equal(r.usage?.prompt_tokens, 1);
+    assert.equal(r.usage?.completion_tokens, 10);
+    assert.ok((r.texts[0] ?? '').trim().length > 0);
+  });
+
   test('echo sends the prompt first', async () => {
     const r = await completions(backend, { prompt: 'Once upon a time', max_tokens: 5, seed: 2, echo: true });
     assert.ok(r.texts[0]?.startsWith('Once upon a time'));
@@ -266,6 +278,13 @@ describe('local backend (real model)', () => {
       (e: unknown) => e instanceof BadRequestError && e.body?.error.code === 'context_length_exceeded',
     );
     assert.equal(backend.stats().active, 0);
+    // In a prompt array, a too-long second prompt fails the request before any chunk.
+    let chunks = 0;
+    await assert.rejects(async () => {
+      for await (const _ of backend.stream({ kind: 'completions', body: { prompt: ['Hi', prompt] } }, never()))
+        chunks++;
+    }, BadRequestError);
+    assert.equal(chunks, 0);
   });
 
   test('bad input is a BadRequestError from the first next(), and holds no sequence', async () => {

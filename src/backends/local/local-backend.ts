@@ -209,10 +209,13 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     const prompts = buildPrompts(plan, loaded);
     const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
-    for (const [p, prompt] of prompts.entries()) {
+    // Every prompt must fit before any is answered: a 400 belongs before the first chunk.
+    for (const prompt of prompts) {
       if (prompt.tokens.length >= loaded.contextSize) {
         throw contextExceeded(prompt.tokens.length, loaded.contextSize, plan.kind === 'chat' ? 'messages' : 'prompt');
       }
+    }
+    for (const [p, prompt] of prompts.entries()) {
       usage.prompt_tokens += prompt.tokens.length;
       counters.promptTokens += prompt.tokens.length;
       const room = loaded.contextSize - prompt.tokens.length;
