@@ -71,7 +71,8 @@ describe('iterateSse', () => {
     const { stream, state } = trackedStream(['data: first\n\n', 'data: second\n\n']);
     const it = iterateSse(stream);
     const first = await it.next();
-    assert.equal(first.value?.data, 'first');
+    assert.ok(!first.done);
+    assert.equal(first.value.data, 'first');
     assert.equal(state.pulls, 1, 'only the first chunk has been produced');
     const rest = await drain(it);
     assert.deepEqual(
