@@ -1,0 +1,70 @@
+/**
+ * `sluice`: stream LLM responses from Azure OpenAI, OpenAI, any OpenAI-compatible server or
+ * any Backend, with honest end states, time-outs between chunks, abort, metrics and relays.
+ *
+ * @example
+ * import { createClient } from 'sluice';
+ * const client = createClient({ endpoint: 'https://x.openai.azure.com', apiKey, deployment: 'gpt-35-turbo-instruct' });
+ * for await (const { text } of client.completions.stream({ prompt: 'Once upon a time' }).textDeltas()) {
+ *   process.stdout.write(text);
+ * }
+ * @module
+ */
+
+export type { Backend, BackendRequest, ModelInfo } from './backends/backend.js';
+export type { RemoteBackendOptions } from './backends/remote/index.js';
+// Upstream servers behind the Backend seam
+export { createRemoteBackend } from './backends/remote/index.js';
+export type { BackendStreamOptions } from './client/backend-source.js';
+export { streamFromBackend } from './client/backend-source.js';
+export type { ApiCalls, RetryTuning, SluiceClient, WithMeta } from './client/client.js';
+// The client
+export { createClient } from './client/client.js';
+export type { StreamMetrics } from './client/metrics.js';
+export type { CallOptions, ClientOptions, Timeouts } from './client/options.js';
+export {
+  DEFAULT_API_VERSION,
+  DEFAULT_CREATE_TIMEOUTS,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_MAX_RETRY_DELAY_MS,
+  DEFAULT_STREAM_TIMEOUTS,
+} from './client/options.js';
+export type { ChunkSource, ResponseMeta, SourceContext, SourceEnd, StreamResult } from './client/response-stream.js';
+// The stream object, over HTTP or any backend
+export { ResponseStream } from './client/response-stream.js';
+export type {
+  ApiErrorDetails,
+  ErrorCode,
+  ProtocolErrorType,
+  RateLimitInfo,
+  SluiceErrorOptions,
+  SseDecodeErrorType,
+  TimeoutPhase,
+  TruncationReason,
+} from './errors.js';
+// Errors: match on `code`
+export {
+  AbortError,
+  ApiError,
+  AuthenticationError,
+  BadRequestError,
+  ConfigError,
+  ConnectionError,
+  ContentFilterError,
+  ErrorCodes,
+  isSluiceError,
+  ModelLoadError,
+  NotFoundError,
+  OverloadedError,
+  ProtocolError,
+  RateLimitError,
+  ServerError,
+  SluiceError,
+  SseDecodeError,
+  StreamErrorFrame,
+  StreamTruncatedError,
+  TimeoutError,
+} from './errors.js';
+
+// Wire types (Azure's fields included)
+export type * from './protocol/types.js';
