@@ -6,6 +6,7 @@
  * No DOM types: this module also runs under Node in the tests.
  * @module
  */
+import { SseDecodeError } from '../../errors.js';
 import { createDecoder, type SseEvent } from '../../sse/decoder.js';
 import type { AnswerEnd, AnswerStats } from './types.js';
 
@@ -184,12 +185,12 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
     }
     // Azure may send its last `data: [DONE]` without the blank line that dispatches it.
     if (!sawDone && !failure && decoder.end().pendingData === '[DONE]') sawDone = true;
-  } catch {
+  } catch (error) {
     if (options.signal.aborted) return finish({ kind: 'stopped' });
-    failure ??= {
-      kind: 'truncated',
-      message: 'The connection was lost before the answer finished.',
-    };
+    failure ??=
+      error instanceof SseDecodeError
+        ? { kind: 'failed', message: 'The server sent an event line over 16 MiB.', code: error.code, retryable: false }
+        : { kind: 'truncated', message: 'The connection was lost before the answer finished.' };
   } finally {
     // After [DONE] (or a failure) stop reading: a proxy may keep the socket open.
     reader.cancel().catch(() => {});
