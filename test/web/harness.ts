@@ -145,7 +145,7 @@ export async function metric(url: string, name: string): Promise<number> {
 }
 
 /** Resolves when `test` holds, polling; rejects with `what` after `timeoutMs`. */
-export async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+export async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await test())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
