@@ -1,0 +1,307 @@
+/**
+ * SSE decoding benchmark: bytes of realistic Azure chat streams -> parsed chunk objects.
+ *
+ * Contenders, all in one run, rounds interleaved (the order rotates each round) so machine
+ * noise falls on all of them alike:
+ *   - sluice: createDecoder + JSON.parse (synchronous core)
+ *   - sluice iterateSse: the async wrapper over a ReadableStream, as a fetch body is read
+ *   - eventsource-parser: TextDecoder (stream mode) + createParser + JSON.parse
+ *   - openai 6.49.0: Stream.fromSSEResponse over a Response, as the SDK reads a body
+ *   - floor: JSON.parse alone on the payloads, extracted beforehand; no decoder can beat it
+ * Every contender must produce the expected chunk count and content checksum, or the bench
+ * exits non-zero. Then peak memory is measured in fresh processes for a 10 MB and a 50 MB
+ * stream generated lazily, to show it does not grow with stream length.
+ *
+ * Run: npm run bench -- sse   (SSE_BENCH_ROUNDS=n to change the round count, default 9)
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createParser } from 'eventsource-parser';
+import { Stream } from 'openai/streaming';
+import { createDecoder, iterateSse } from '../src/sse/index.js';
+import { azureNetworkChunks, buildCorpus, type Corpus, type CorpusExpectation, contentLengthOf } from './fixtures.js';
+import { collectGarbage, marginOfErrorPercent, median, mib, table } from './util.js';
+
+const SEED = 0x5105ce;
+const TARGET_BYTES = 50 * 1024 * 1024;
+const ROUNDS = Number(process.env.SSE_BENCH_ROUNDS ?? 9);
+
+interface Tally {
+  chunks: number;
+  dones: number;
+  contentLength: number;
+}
+
+function newTally(): Tally {
+  return { chunks: 0, dones: 0, contentLength: 0 };
+}
+
+/** What every contender does with one event's data: `[DONE]` counted, anything else parsed. */
+function consume(t: Tally, data: string): void {
+  if (data === '[DONE]') {
+    t.dones++;
+    return;
+  }
+  t.chunks++;
+  t.contentLength += contentLengthOf(JSON.parse(data));
+}
+
+/** A fresh response body per stream, handing out its network chunks one read at a time. */
+function bodyOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = chunks[i++];
+      if (chunk === undefined) controller.close();
+      else controller.enqueue(chunk);
+    },
+  });
+}
+
+interface Contender {
+  name: string;
+  /** openai hides `[DONE]`, so its done count cannot be checked. */
+  seesDone: boolean;
+  run(corpus: Corpus): Tally | Promise<Tally>;
+}
+
+const contenders: Contender[] = [
+  {
+    name: 'floor: JSON.parse alone',
+    seesDone: false,
+    run(corpus) {
+      const t = newTally();
+      for (const p of corpus.payloads) consume(t, p);
+      return t;
+    },
+  },
+  {
+    name: 'sluice createDecoder',
+    seesDone: true,
+    run(corpus) {
+      const t = newTally();
+      for (const chunks of corpus.streams) {
+        const decoder = createDecoder({ onEvent: (e) => consume(t, e.data) });
+        for (const chunk of chunks) decoder.feed(chunk);
+        decoder.end();
+      }
+      return t;
+    },
+  },
+  {
+    name: 'sluice iterateSse (async)',
+    seesDone: true,
+    async run(corpus) {
+      const t = newTally();
+      for (const chunks of corpus.streams) {
+        for await (const e of iterateSse(bodyOf(chunks))) consume(t, e.data);
+      }
+      return t;
+    },
+  },
+  {
+    name: 'eventsource-parser 4.1.3',
+    seesDone: true,
+    run(corpus) {
+      const t = newTally();
+      for (const chunks of corpus.streams) {
+        const text = new TextDecoder();
+        const parser = createParser({ onEvent: (e) => consume(t, e.data) });
+        for (const chunk of chunks) parser.feed(text.decode(chunk, { stream: true }));
+        parser.feed(text.decode());
+      }
+      return t;
+    },
+  },
+  {
+    name: 'openai 6.49.0 Stream',
+    seesDone: false,
+    async run(corpus) {
+      const t = newTally();
+      for (const chunks of corpus.streams) {
+        // As the SDK does (internal/parse.mjs): Stream.fromSSEResponse(response, controller).
+        const stream = Stream.fromSSEResponse<unknown>(new Response(bodyOf(chunks)), new AbortController());
+        for await (const chunk of stream) {
+          t.chunks++;
+          t.contentLength += contentLengthOf(chunk);
+        }
+      }
+      return t;
+    },
+  },
+];
+
+function check(name: string, seesDone: boolean, got: Tally, expected: CorpusExpectation): string | undefined {
+  const problems: string[] = [];
+  if (got.chunks !== expected.chunks) problems.push(`chunks ${got.chunks} != ${expected.chunks}`);
+  if (got.contentLength !== expected.contentLength) {
+    problems.push(`content checksum ${got.contentLength} != ${expected.contentLength}`);
+  }
+  if (seesDone && got.dones !== expected.dones) problems.push(`[DONE] ${got.dones} != ${expected.dones}`);
+  return problems.length > 0 ? `${name}: ${problems.join(', ')}` : undefined;
+}
+
+async function speed(): Promise<boolean> {
+  const corpus = buildCorpus({ seed: SEED, targetBytes: TARGET_BYTES });
+  const { expected } = corpus;
+  const chunkCount = corpus.streams.reduce((n, s) => n + s.length, 0);
+  console.log(
+    `Corpus: ${mib(expected.bytes)} (${expected.bytes} bytes), ${expected.streams} Azure chat streams, ` +
+      `${chunkCount} network chunks of 1-16 KiB, ${expected.chunks} JSON chunks + ${expected.dones} [DONE]; ` +
+      `${ROUNDS} rounds after 1 warm-up`,
+  );
+
+  const seconds = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const failures: string[] = [];
+  for (let round = -1; round < ROUNDS; round++) {
+    // Rotate the order so no contender always runs first (or right after a heavy one).
+    const start = ((round % contenders.length) + contenders.length) % contenders.length;
+    const order = [...contenders.slice(start), ...contenders.slice(0, start)];
+    for (const c of order) {
+      collectGarbage();
+      const t0 = performance.now();
+      const tally = await c.run(corpus);
+      const elapsed = (performance.now() - t0) / 1000;
+      const problem = check(c.name, c.seesDone, tally, expected);
+      if (problem !== undefined && !failures.includes(problem)) failures.push(problem);
+      if (round >= 0) seconds.get(c.name)?.push(elapsed);
+    }
+  }
+
+  const mbps = (s: number) => expected.bytes / 1e6 / s;
+  const floor = seconds.get('floor: JSON.parse alone') ?? [];
+  const openai = seconds.get('openai 6.49.0 Stream') ?? [];
+  // Ratios are paired per round (same round, same machine state), then the median is taken.
+  const pairedRatio = (mine: number[], other: number[]) => median(mine.map((s, i) => (other[i] ?? Number.NaN) / s));
+  const rows: string[][] = [['contender', 'MB/s (median)', '±%', 'x floor', 'x openai', 'output']];
+  const ratios = new Map<string, { floor: number; openai: number }>();
+  for (const c of contenders) {
+    const s = seconds.get(c.name) ?? [];
+    const speeds = s.map(mbps);
+    const r = { floor: pairedRatio(s, floor), openai: pairedRatio(s, openai) };
+    ratios.set(c.name, r);
+    rows.push([
+      c.name,
+      median(speeds).toFixed(1),
+      `±${marginOfErrorPercent(speeds).toFixed(1)}`,
+      r.floor.toFixed(2),
+      r.openai.toFixed(2),
+      failures.some((f) => f.startsWith(`${c.name}:`)) ? 'WRONG' : 'ok',
+    ]);
+  }
+  console.log(`\n${table(rows)}`);
+  console.log('MB = 10^6 bytes of SSE input. x floor / x openai: median over rounds of the per-round speed ratio.');
+
+  const sluice = ratios.get('sluice createDecoder');
+  if (sluice !== undefined) {
+    const meets = (v: number, target: number) => (v >= target ? 'met' : 'NOT met');
+    console.log(
+      `Targets for sluice createDecoder: >= 3x openai (${sluice.openai.toFixed(2)}x, ${meets(sluice.openai, 3)}), ` +
+        `>= 0.85 of floor (${sluice.floor.toFixed(2)}, ${meets(sluice.floor, 0.85)})`,
+    );
+  }
+  for (const f of failures) console.error(`✖ wrong output: ${f}`);
+  return failures.length === 0;
+}
+
+// --- memory: one lazily generated stream, decoded in a fresh process per size ---
+
+interface MemoryReport {
+  bytes: number;
+  peakHeapUsed: number;
+  peakRss: number;
+  maxRss: number;
+  ok: boolean;
+}
+
+/** Child-process side: decode `targetBytes` of one long stream through iterateSse, sampling memory. */
+async function memoryChild(targetBytes: number, decode: boolean): Promise<void> {
+  let peakHeapUsed = 0;
+  let peakRss = 0;
+  let n = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peakHeapUsed = Math.max(peakHeapUsed, m.heapUsed);
+    peakRss = Math.max(peakRss, m.rss);
+  };
+  const gen = azureNetworkChunks({ seed: SEED, targetBytes });
+  let expected: CorpusExpectation | undefined;
+  async function* source(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const r = gen.next();
+      if (r.done) {
+        expected = r.value;
+        return;
+      }
+      if (++n % 64 === 0) sample();
+      yield r.value;
+    }
+  }
+  const t = newTally();
+  if (decode) {
+    for await (const e of iterateSse(source())) consume(t, e.data);
+  } else {
+    for await (const _ of source()) t.chunks = 0;
+  }
+  sample();
+  const ok = !decode || (expected !== undefined && check('memory', true, t, expected) === undefined);
+  const report: MemoryReport = {
+    bytes: expected?.bytes ?? 0,
+    peakHeapUsed,
+    peakRss,
+    maxRss: process.resourceUsage().maxRSS * 1024,
+    ok,
+  };
+  process.stdout.write(JSON.stringify(report));
+}
+
+function runMemoryChild(targetBytes: number, decode: boolean): MemoryReport {
+  const self = fileURLToPath(import.meta.url);
+  const args = ['--import', 'tsx', self, '--memory', String(targetBytes), decode ? 'decode' : 'generate'];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`memory child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as MemoryReport;
+}
+
+function memory(): boolean {
+  const sizes = [10 * 1024 * 1024, TARGET_BYTES];
+  const rows: string[][] = [['run', 'input', 'peak heapUsed', 'peak RSS', 'max RSS (OS)']];
+  const reports: MemoryReport[] = [];
+  for (const decode of [false, true]) {
+    for (const size of sizes) {
+      const r = runMemoryChild(size, decode);
+      if (decode) reports.push(r);
+      rows.push([
+        decode ? 'generate + sluice iterateSse + JSON.parse' : 'generate only (baseline)',
+        mib(r.bytes),
+        mib(r.peakHeapUsed),
+        mib(r.peakRss),
+        mib(r.maxRss),
+      ]);
+    }
+  }
+  console.log(`\nPeak memory, one long stream generated lazily, fresh process per run:\n${table(rows)}`);
+  const [small, large] = reports;
+  if (small === undefined || large === undefined) return false;
+  if (!small.ok || !large.ok) {
+    console.error('✖ wrong output in the memory run');
+    return false;
+  }
+  // Holding the input or the events would add tens of MiB between 10 and 50 MiB of input.
+  const growth = large.peakHeapUsed - small.peakHeapUsed;
+  const bounded = growth < 16 * 1024 * 1024;
+  console.log(
+    `Peak heap growth from ${mib(small.bytes)} to ${mib(large.bytes)} of input: ${mib(growth)} ` +
+      `(${bounded ? 'independent of stream length' : 'GROWS with stream length'})`,
+  );
+  return bounded;
+}
+
+const memoryArg = process.argv.indexOf('--memory');
+if (memoryArg !== -1) {
+  await memoryChild(Number(process.argv[memoryArg + 1]), process.argv[memoryArg + 2] === 'decode');
+} else {
+  const speedOk = await speed();
+  const memoryOk = memory();
+  process.exitCode = speedOk && memoryOk ? 0 : 1;
+}

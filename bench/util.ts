@@ -1,0 +1,72 @@
+/**
+ * Small helpers shared by bench files: statistics over rounds and a plain-text table.
+ * @module
+ */
+
+/** The median of `values` (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * Relative margin of error in %, at 95 % confidence (Student's t): how far the mean of
+ * `values` could be off, as in benchmark.js / tinybench's "±%".
+ */
+export function marginOfErrorPercent(values: readonly number[]): number {
+  const n = values.length;
+  if (n < 2) return Number.NaN;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+  const t = T_95[Math.min(n - 1, T_95.length) - 1] ?? 1.96;
+  return ((t * Math.sqrt(variance / n)) / mean) * 100;
+}
+
+// Two-sided 95 % Student's t for 1..30 degrees of freedom; 1.96 beyond.
+const T_95 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/** Formats bytes as MiB with one decimal. */
+export function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export type Align = 'left' | 'right';
+
+/**
+ * Renders rows as an aligned plain-text table (first row = header). Columns align right
+ * unless `align` says otherwise.
+ *
+ * @example
+ * ```ts
+ * console.log(table([['name', 'MB/s'], ['a', '12.0']], ['left', 'right']));
+ * ```
+ */
+export function table(rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  }
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, i) => {
+        const w = widths[i] ?? 0;
+        return (align[i] ?? (i === 0 ? 'left' : 'right')) === 'left' ? cell.padEnd(w) : cell.padStart(w);
+      })
+      .join('  ')
+      .trimEnd();
+  const out = rows.map(line);
+  if (out.length > 1) out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return out.join('\n');
+}
+
+/** Runs the garbage collector when the process has `--expose-gc` (bench/index.ts passes it). */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
