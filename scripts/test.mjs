@@ -28,12 +28,15 @@ if (!existsSync(chromium)) {
       'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null',
     ]);
   } else {
-    process.stderr.write(`Chromium not found at ${chromium}: run "sudo apt-get install -y chromium" (browser tests need it).\n`);
+    process.stderr.write(
+      `Chromium not found at ${chromium}: run "sudo apt-get install -y chromium" (browser tests need it).\n`,
+    );
     process.exit(1);
   }
 }
 
 run('Type-checking (tsc)', 'npx', ['tsc', '-p', 'tsconfig.json']);
+run('Type-checking the web page (tsc)', 'npx', ['tsc', '-p', 'src/web/app/tsconfig.json']);
 run('Linting (biome)', 'npx', ['biome', 'check', '.']);
 run('Building', 'npm', ['run', '-s', 'build']);
 
@@ -49,4 +52,10 @@ function find(dir, out = []) {
 }
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : [...find('src'), ...find('test')].sort();
-run(`Running ${files.length} test files`, process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]);
+run(`Running ${files.length} test files`, process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-reporter=spec',
+  ...files,
+]);
