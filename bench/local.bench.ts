@@ -23,6 +23,8 @@ const SAMPLING = { temperature: 1, topP: 1, topK: 0, minP: 0 };
 
 interface Sample {
   tokPerS: number;
+  /** Process CPU time (all threads) per token, in µs: steadier than wall time on a busy machine. */
+  cpuUs?: number;
   firstMs: number;
   text: string;
   tokens: number;
@@ -131,6 +133,13 @@ for (const b of Object.values(backends)) await b.load();
 
 const results = new Map<string, Sample[]>();
 const add = (name: string, s: Sample) => results.set(name, [...(results.get(name) ?? []), s]);
+/** Runs `fn` and adds its process CPU time per token to the sample. */
+async function timed(fn: () => Promise<Sample>): Promise<Sample> {
+  const cpu = process.cpuUsage();
+  const s = await fn();
+  const used = process.cpuUsage(cpu);
+  return { ...s, cpuUs: (used.user + used.system) / Math.max(1, s.tokens) };
+}
 let failures = 0;
 const check = (ok: boolean, what: string) => {
   if (!ok) {
@@ -144,23 +153,23 @@ await rawRun(1, 0, 32);
 await backendRun(backends.ra1, 0);
 for (let round = 0; round < ROUNDS; round++) {
   const seed = 1000 + round;
-  const raw = await rawRun(1, seed);
+  const raw = await timed(() => rawRun(1, seed));
   add('raw evaluate, threads 1', raw);
-  add('LlamaCompletion, threads 1', await completionRun(seed));
+  add('LlamaCompletion, threads 1', await timed(() => completionRun(seed)));
   for (const [name, backend] of Object.entries(backends)) {
-    const s = await backendRun(backend, seed);
+    const s = await timed(() => backendRun(backend, seed));
     add(`backend, readAhead ${name.slice(2)}`, s);
     check(s.tokens === TOKENS, `${name}: ${s.tokens} completion tokens, expected ${TOKENS}`);
     check(s.text === raw.text, `${name}: text differs from raw evaluate with seed ${seed}`);
   }
-  const four = await concurrentRun(backends.ra1, 4, seed);
+  const four = await timed(() => concurrentRun(backends.ra1, 4, seed));
   add('backend, 4 concurrent streams (total)', four);
   check(four.tokens === 4 * TOKENS, `4 streams: ${four.tokens} tokens`);
 }
 // Two threads are ~20x slower on this machine: a short run is enough to show it.
-for (let round = 0; round < 3; round++) add('raw evaluate, threads 2', await rawRun(2, 2000 + round, 32));
+for (let round = 0; round < 3; round++) add('raw evaluate, threads 2', await timed(() => rawRun(2, 2000 + round, 32)));
 
-const rows: string[][] = [['variant', 'tok/s (median)', '±%', 'first chunk ms', 'vs raw']];
+const rows: string[][] = [['variant', 'tok/s (median)', '±%', 'first chunk ms', 'vs raw', 'CPU µs/token']];
 const floor = median((results.get('raw evaluate, threads 1') ?? []).map((s) => s.tokPerS));
 for (const [name, samples] of results) {
   const rates = samples.map((s) => s.tokPerS);
@@ -170,6 +179,7 @@ for (const [name, samples] of results) {
     marginOfErrorPercent(rates).toFixed(1),
     median(samples.map((s) => s.firstMs)).toFixed(2),
     `${((median(rates) / floor) * 100).toFixed(0)}%`,
+    median(samples.map((s) => s.cpuUs ?? Number.NaN)).toFixed(0),
   ]);
 }
 console.log(`local backend, ${TOKENS} tokens per stream, ${ROUNDS} rounds, tiny model (${DEFAULT_MODEL_PATH})`);
