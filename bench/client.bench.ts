@@ -1,0 +1,257 @@
+// Client overhead, HTTP on loopback included.
+//
+// 1. Per-chunk cost: Sluice's client vs `openai` 6.49.0's AzureOpenAI, both streaming the
+//    same Azure-shaped bytes (N chat chunks with content-filter results) from the same
+//    local server, plus raw fetch reading the bytes without parsing them (the floor).
+// 2. Time to first token: Sluice vs a raw fetch + reader.read() until the first data line.
+//
+// The server (test/support/azure-server.ts) runs in a child process, so its work is not
+// counted in this process; both clients use Node's global fetch and keep-alive connections.
+// Runs alternate between contestants so drift hits all alike. Output is verified (chunk and
+// text counts equal for every contestant); a mismatch exits non-zero.
+//
+//   node --import tsx --expose-gc bench/client.bench.ts [--chunks 20000] [--runs 15]
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { AzureOpenAI } from 'openai';
+import { createClient } from '../src/client/index.js';
+import { chatChunks, type StreamItem, startAzureServer, stream } from '../test/support/azure-server.js';
+
+const KEY = 'bench-key';
+const args = parseArgs({
+  options: {
+    serve: { type: 'boolean', default: false },
+    chunks: { type: 'string', default: '20000' },
+    runs: { type: 'string', default: '15' },
+    ttft: { type: 'string', default: '300' },
+  },
+});
+const CHUNKS = Number(args.values.chunks);
+const RUNS = Number(args.values.runs);
+const TTFT_RUNS = Number(args.values.ttft);
+
+if (args.values.serve) {
+  await serve();
+} else {
+  await main();
+}
+
+/** Child mode: the Azure-shaped server, its URL on stdout. */
+async function serve(): Promise<void> {
+  const words = Array.from({ length: CHUNKS }, (_, i) => ` w${i % 1000}`);
+  const items: StreamItem[] = chatChunks(words);
+  const server = await startAzureServer({
+    apiKey: KEY,
+    scenarios: {
+      long: stream(items),
+      // First token at once: one content chunk, finish, [DONE].
+      first: stream(chatChunks(['Hi'], { promptFilter: false })),
+    },
+  });
+  process.stdout.write(`${server.url}\n`);
+  process.on('disconnect', () => void server.close().then(() => process.exit(0)));
+  process.stdin.resume();
+  process.stdin.on('end', () => void server.close().then(() => process.exit(0)));
+}
+
+interface Result {
+  chunks: number;
+  text: number;
+}
+
+async function main(): Promise<void> {
+  const { url, child } = await startChild();
+  try {
+    const body = { messages: [{ role: 'user' as const, content: 'Tell me a long story' }] };
+    const sluice = createClient({ endpoint: url, apiKey: KEY, deployment: 'long', maxRetries: 0 });
+    const sdk = new AzureOpenAI({ endpoint: url, apiKey: KEY, apiVersion: '2024-10-21', maxRetries: 0 });
+
+    const contestants: Record<string, () => Promise<Result>> = {
+      'sluice client': async () => {
+        let chunks = 0;
+        let text = 0;
+        for await (const c of sluice.chat.stream(body)) {
+          chunks++;
+          const t = c.choices[0]?.delta?.content;
+          if (t) text += t.length;
+        }
+        return { chunks, text };
+      },
+      'openai AzureOpenAI': async () => {
+        let chunks = 0;
+        let text = 0;
+        const s = await sdk.chat.completions.create({ model: 'long', ...body, stream: true });
+        for await (const c of s) {
+          chunks++;
+          const t = c.choices[0]?.delta?.content;
+          if (t) text += t.length;
+        }
+        return { chunks, text };
+      },
+      'fetch, bytes only (floor)': async () => {
+        const res = await fetch(`${url}/openai/deployments/long/chat/completions?api-version=2024-10-21`, {
+          method: 'POST',
+          headers: { 'api-key': KEY, 'content-type': 'application/json' },
+          body: JSON.stringify({ ...body, stream: true }),
+        });
+        let bytes = 0;
+        for await (const b of res.body!) bytes += b.byteLength;
+        return { chunks: -1, text: bytes };
+      },
+    };
+
+    // Verify first: every parsing contestant must see every chunk and all the text.
+    const expected = await contestants['sluice client']!();
+    const theirs = await contestants['openai AzureOpenAI']!();
+    const chunkTotal = CHUNKS + 3; // prompt filter, role, content..., finish
+    if (expected.chunks !== chunkTotal || theirs.chunks !== chunkTotal || expected.text !== theirs.text) {
+      console.error(
+        `✖ output mismatch: sluice ${JSON.stringify(expected)}, openai ${JSON.stringify(theirs)}, expected ${chunkTotal} chunks`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+
+    const times = new Map<string, number[]>(Object.keys(contestants).map((k) => [k, []]));
+    for (let run = 0; run < RUNS + 2; run++) {
+      for (const [name, fn] of Object.entries(contestants)) {
+        globalThis.gc?.();
+        const t0 = performance.now();
+        const r = await fn();
+        const ms = performance.now() - t0;
+        if (r.chunks !== -1 && r.chunks !== chunkTotal) {
+          console.error(`✖ ${name} saw ${r.chunks} chunks, expected ${chunkTotal}`);
+          process.exitCode = 1;
+          return;
+        }
+        if (run >= 2) times.get(name)!.push(ms); // two warm-up rounds
+      }
+    }
+
+    console.log(`Streaming ${chunkTotal} Azure chat chunks (${RUNS} runs each, median; server in a child process)`);
+    const sluiceMedian = median(times.get('sluice client')!);
+    const rows = [...times].map(([name, ts]) => {
+      const m = median(ts);
+      return {
+        contestant: name,
+        'chunks/s': Math.round(chunkTotal / (m / 1000)).toLocaleString('en-US'),
+        'ms per 1k chunks': ((m / chunkTotal) * 1000).toFixed(3),
+        '±%': spread(ts).toFixed(1),
+        'vs sluice': (m / sluiceMedian).toFixed(2),
+      };
+    });
+    console.table(rows);
+    const openaiMedian = median(times.get('openai AzureOpenAI')!);
+    const ratio = openaiMedian / sluiceMedian;
+    console.log(
+      `Sluice per chunk: ${ratio.toFixed(2)}x the speed of openai (${ratio >= 1 ? 'target met: no slower' : 'TARGET MISSED: slower than openai'})`,
+    );
+
+    // Time to first token.
+    const first = createClient({ endpoint: url, apiKey: KEY, deployment: 'first', maxRetries: 0 });
+    const firstUrl = `${url}/openai/deployments/first/chat/completions?api-version=2024-10-21`;
+    const ttft: Record<string, () => Promise<number>> = {
+      'raw fetch + reader.read()': async () => {
+        const t0 = performance.now();
+        const res = await fetch(firstUrl, {
+          method: 'POST',
+          headers: { 'api-key': KEY, 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ ...body, stream: true }),
+        });
+        const reader = res.body!.getReader();
+        const decoder = new TextDecoder();
+        let seen = '';
+        let at = -1;
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          if (at < 0) {
+            seen += decoder.decode(value, { stream: true });
+            if (seen.includes('data: ') && seen.includes('\n')) at = performance.now() - t0;
+          }
+        }
+        return at;
+      },
+      'sluice client': async () => {
+        const t0 = performance.now();
+        let at = -1;
+        for await (const c of first.chat.stream(body)) {
+          if (at < 0 && c.choices[0]?.delta?.content) at = performance.now() - t0;
+        }
+        return at;
+      },
+      'openai AzureOpenAI': async () => {
+        const t0 = performance.now();
+        let at = -1;
+        for await (const c of await sdk.chat.completions.create({ model: 'first', ...body, stream: true })) {
+          if (at < 0 && c.choices[0]?.delta?.content) at = performance.now() - t0;
+        }
+        return at;
+      },
+    };
+    const firstTimes = new Map<string, number[]>(Object.keys(ttft).map((k) => [k, []]));
+    for (let run = 0; run < TTFT_RUNS + 20; run++) {
+      for (const [name, fn] of Object.entries(ttft)) {
+        const ms = await fn();
+        if (ms < 0) {
+          console.error(`✖ ${name}: no first token`);
+          process.exitCode = 1;
+          return;
+        }
+        if (run >= 20) firstTimes.get(name)!.push(ms);
+      }
+    }
+    console.log(`\nTime to first token (${TTFT_RUNS} runs each, loopback)`);
+    const rawMedian = median(firstTimes.get('raw fetch + reader.read()')!);
+    console.table(
+      [...firstTimes].map(([name, ts]) => ({
+        contestant: name,
+        'median ms': median(ts).toFixed(3),
+        'p90 ms': quantile(ts, 0.9).toFixed(3),
+        'vs raw fetch, ms': (median(ts) - rawMedian).toFixed(3),
+      })),
+    );
+    const diff = median(firstTimes.get('sluice client')!) - rawMedian;
+    console.log(
+      `Sluice time to first token: ${diff >= 0 ? '+' : ''}${diff.toFixed(3)} ms vs raw fetch (${Math.abs(diff) <= 1 ? 'target met: within 1 ms' : 'TARGET MISSED'})`,
+    );
+  } finally {
+    child.stdin?.end();
+    child.kill();
+  }
+}
+
+async function startChild(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve', '--chunks', String(CHUNKS)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => {
+    out += d;
+  });
+  while (!out.includes('\n')) {
+    const exited = once(child, 'exit');
+    const data = once(child.stdout!, 'data');
+    const winner = await Promise.race([data.then(() => 'data'), exited.then(() => 'exit')]);
+    if (winner === 'exit') throw new Error('the bench server exited');
+  }
+  return { url: out.trim(), child };
+}
+
+function median(xs: number[]): number {
+  return quantile(xs, 0.5);
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+}
+
+/** Half the interquartile range, as a percentage of the median. */
+function spread(xs: number[]): number {
+  return ((quantile(xs, 0.75) - quantile(xs, 0.25)) / 2 / median(xs)) * 100;
+}
