@@ -58,8 +58,7 @@ describe('textScript', () => {
     const finishes = [0, 0];
     for (const c of chunks) {
       for (const choice of c.choices) {
-        // `as number`: CompletionChunkChoice's Omit<> over an index signature loses `index`'s type.
-        const index = choice.index as number;
+        const index = choice.index;
         texts[index] += choice.text ?? '';
         if (choice.finish_reason) {
           assert.equal(choice.finish_reason, 'length');
