@@ -46,7 +46,9 @@ const DONE = 'data: [DONE]\n\n';
  * error before any chunk (overloaded, model load failure, upstream 4xx) is an HTTP error
  * answer. If the first chunk takes longer than `heartbeatMs`, the 200 headers are sent with
  * a `: keep-alive` comment, and later errors become a `data: {"error": ...}` frame followed
- * by the end of the response without `[DONE]`.
+ * by the end of the response without `[DONE]`. On the Azure dialect the prompt-filter chunk
+ * precedes the first chunk (a backend's own, if it sends one, else ours); on the OpenAI
+ * dialect a backend's prompt-filter chunk is dropped.
  */
 export async function streamGeneration(res: ServerResponse, g: Generation): Promise<void> {
   const { metrics } = g;
@@ -59,10 +61,11 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
 
   let headersSent = false;
   let wrote = false;
+  // Azure's prompt-filter chunk goes first, unless the backend (an Azure upstream) sends its own.
+  let filterPending = azure;
   const commit = () => {
     headersSent = true;
     res.writeHead(200, SSE_HEADERS);
-    if (azure) res.write(promptFilterFrame(g));
   };
   // Fires every heartbeatMs; writes a comment only if nothing else was written since the last tick.
   const heartbeat = setInterval(() => {
@@ -86,6 +89,17 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     while (!step.done) {
       if (tracker.gone) break;
       let chunk = step.value;
+      if (chunk.choices.length === 0 && isPromptFilterOnly(chunk)) {
+        // The backend's own prompt-filter chunk: Azure's to keep, not an OpenAI chunk.
+        filterPending = false;
+        if (!azure) {
+          step = await iterator.next();
+          continue;
+        }
+      } else if (filterPending) {
+        filterPending = false;
+        res.write(promptFilterFrame(g));
+      }
       if (!sawText && hasText(chunk)) {
         sawText = true;
         metrics.observeTimeToFirstToken((performance.now() - g.startedAt) / 1000);
@@ -98,7 +112,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       step = await iterator.next();
     }
     done = step.done === true;
-    if (!tracker.gone) res.end(DONE);
+    if (!tracker.gone) res.end(filterPending ? promptFilterFrame(g) + DONE : DONE);
   } catch (thrown) {
     if (!tracker.gone) {
       const error = reasonOf(thrown, controller);
@@ -136,10 +150,12 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
   metrics.generations++;
   try {
     const accumulator = createAccumulator(g.kind);
+    // Ours first; an Azure upstream's own results merge over these empty ones.
     if (azure) accumulator.push(JSON.parse(promptFilterJson(g)));
     const body = { ...g.body, stream: false, stream_options: { include_usage: true } };
     for await (const chunk of g.backend.stream(backendRequest(g, body), controller.signal)) {
       if (tracker.gone) break;
+      if (!azure && chunk.choices.length === 0 && isPromptFilterOnly(chunk)) continue;
       if (chunk.usage) countUsage(metrics, chunk);
       accumulator.push(azure ? withFilterResults(chunk) : chunk);
     }
@@ -260,6 +276,15 @@ function withFilterResults<C extends AnyChunk>(chunk: C): C {
     if (choice.content_filter_results === undefined) choice.content_filter_results = {};
   }
   return chunk;
+}
+
+/** Azure's prompt-filter chunk: no choices, no usage, prompt results (either spelling). */
+function isPromptFilterOnly(chunk: AnyChunk): boolean {
+  return (
+    chunk.choices.length === 0 &&
+    !chunk.usage &&
+    (chunk.prompt_filter_results !== undefined || chunk.prompt_annotations !== undefined)
+  );
 }
 
 const SINGLE_PROMPT_FILTER =
