@@ -175,12 +175,17 @@ function emptyExpectation(): CorpusExpectation {
   return { bytes: 0, streams: 0, chunks: 0, dones: 0, contentLength: 0 };
 }
 
-/** A corpus in memory: many separate responses, each as its network chunks. */
-export interface Corpus {
-  /** One entry per HTTP response: its body as network chunks. */
-  streams: Uint8Array[][];
-  /** Every JSON payload of every stream, in order (the floor parses these). */
+/** One HTTP response of a corpus. */
+export interface CorpusResponse {
+  /** The body as network chunks. */
+  chunks: Uint8Array[];
+  /** Its JSON payloads in order (what the floor parses). */
   payloads: string[];
+}
+
+/** A corpus in memory: many separate responses. */
+export interface Corpus {
+  responses: CorpusResponse[];
   expected: CorpusExpectation;
 }
 
@@ -192,12 +197,11 @@ export function buildCorpus(options: CorpusOptions): Corpus {
   const min = options.minChunk ?? 1024;
   const max = options.maxChunk ?? 16384;
   const rng = rngs(options.seed);
-  const corpus: Corpus = { streams: [], payloads: [], expected: emptyExpectation() };
+  const corpus: Corpus = { responses: [], expected: emptyExpectation() };
   while (corpus.expected.bytes < options.targetBytes) {
     const stream = generateAzureStream(rng.content);
     const bytes = encoder.encode(stream.text);
-    corpus.streams.push(splitIntoChunks(bytes, rng.chunking, min, max));
-    for (const p of stream.payloads) corpus.payloads.push(p);
+    corpus.responses.push({ chunks: splitIntoChunks(bytes, rng.chunking, min, max), payloads: stream.payloads });
     count(corpus.expected, stream, bytes.length);
   }
   return corpus;

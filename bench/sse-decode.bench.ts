@@ -19,12 +19,19 @@ import { fileURLToPath } from 'node:url';
 import { createParser } from 'eventsource-parser';
 import { Stream } from 'openai/streaming';
 import { createDecoder, iterateSse } from '../src/sse/index.js';
-import { azureNetworkChunks, buildCorpus, type Corpus, type CorpusExpectation, contentLengthOf } from './fixtures.js';
+import {
+  azureNetworkChunks,
+  buildCorpus,
+  type CorpusExpectation,
+  type CorpusResponse,
+  contentLengthOf,
+} from './fixtures.js';
 import { collectGarbage, marginOfErrorPercent, median, mib, table } from './util.js';
 
 const SEED = 0x5105ce;
 const TARGET_BYTES = 50 * 1024 * 1024;
 const ROUNDS = Number(process.env.SSE_BENCH_ROUNDS ?? 9);
+const BATCH_BYTES = 4 * 1024 * 1024;
 
 interface Tally {
   chunks: number;
@@ -62,71 +69,62 @@ interface Contender {
   name: string;
   /** openai hides `[DONE]`, so its done count cannot be checked. */
   seesDone: boolean;
-  run(corpus: Corpus): Tally | Promise<Tally>;
+  /** Decodes and parses every response of a batch into `t`. */
+  run(batch: readonly CorpusResponse[], t: Tally): void | Promise<void>;
 }
 
 const contenders: Contender[] = [
   {
     name: 'floor: JSON.parse alone',
     seesDone: false,
-    run(corpus) {
-      const t = newTally();
-      for (const p of corpus.payloads) consume(t, p);
-      return t;
+    run(batch, t) {
+      for (const r of batch) for (const p of r.payloads) consume(t, p);
     },
   },
   {
     name: 'sluice createDecoder',
     seesDone: true,
-    run(corpus) {
-      const t = newTally();
-      for (const chunks of corpus.streams) {
+    run(batch, t) {
+      for (const r of batch) {
         const decoder = createDecoder({ onEvent: (e) => consume(t, e.data) });
-        for (const chunk of chunks) decoder.feed(chunk);
+        for (const chunk of r.chunks) decoder.feed(chunk);
         decoder.end();
       }
-      return t;
     },
   },
   {
     name: 'sluice iterateSse (async)',
     seesDone: true,
-    async run(corpus) {
-      const t = newTally();
-      for (const chunks of corpus.streams) {
-        for await (const e of iterateSse(bodyOf(chunks))) consume(t, e.data);
+    async run(batch, t) {
+      for (const r of batch) {
+        for await (const e of iterateSse(bodyOf(r.chunks))) consume(t, e.data);
       }
-      return t;
     },
   },
   {
     name: 'eventsource-parser 4.1.3',
     seesDone: true,
-    run(corpus) {
-      const t = newTally();
-      for (const chunks of corpus.streams) {
+    run(batch, t) {
+      for (const r of batch) {
         const text = new TextDecoder();
         const parser = createParser({ onEvent: (e) => consume(t, e.data) });
-        for (const chunk of chunks) parser.feed(text.decode(chunk, { stream: true }));
+        for (const chunk of r.chunks) parser.feed(text.decode(chunk, { stream: true }));
         parser.feed(text.decode());
       }
-      return t;
     },
   },
   {
     name: 'openai 6.49.0 Stream',
     seesDone: false,
-    async run(corpus) {
-      const t = newTally();
-      for (const chunks of corpus.streams) {
+    async run(batch, t) {
+      for (const r of batch) {
         // As the SDK does (internal/parse.mjs): Stream.fromSSEResponse(response, controller).
-        const stream = Stream.fromSSEResponse<unknown>(new Response(bodyOf(chunks)), new AbortController());
+        const stream = Stream.fromSSEResponse<unknown>(new Response(bodyOf(r.chunks)), new AbortController());
         for await (const chunk of stream) {
           t.chunks++;
           t.contentLength += contentLengthOf(chunk);
         }
       }
-      return t;
     },
   },
 ];
@@ -141,30 +139,56 @@ function check(name: string, seesDone: boolean, got: Tally, expected: CorpusExpe
   return problems.length > 0 ? `${name}: ${problems.join(', ')}` : undefined;
 }
 
+/** Splits the responses into batches of about `bytes` each. */
+function batches(responses: readonly CorpusResponse[], bytes: number): CorpusResponse[][] {
+  const out: CorpusResponse[][] = [];
+  let current: CorpusResponse[] = [];
+  let size = 0;
+  for (const r of responses) {
+    current.push(r);
+    size += r.chunks.reduce((n, c) => n + c.length, 0);
+    if (size >= bytes) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 async function speed(): Promise<boolean> {
   const corpus = buildCorpus({ seed: SEED, targetBytes: TARGET_BYTES });
   const { expected } = corpus;
-  const chunkCount = corpus.streams.reduce((n, s) => n + s.length, 0);
+  const chunkCount = corpus.responses.reduce((n, r) => n + r.chunks.length, 0);
+  // Contenders take turns batch by batch (a few MB each), so a burst of load on a shared
+  // machine hits all of them alike instead of whichever ran during it.
+  const work = batches(corpus.responses, BATCH_BYTES);
   console.log(
     `Corpus: ${mib(expected.bytes)} (${expected.bytes} bytes), ${expected.streams} Azure chat streams, ` +
       `${chunkCount} network chunks of 1-16 KiB, ${expected.chunks} JSON chunks + ${expected.dones} [DONE]; ` +
-      `${ROUNDS} rounds after 1 warm-up`,
+      `${ROUNDS} rounds after 1 warm-up, contenders interleaved in ${work.length} batches of ~${mib(BATCH_BYTES)}`,
   );
 
   const seconds = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   const failures: string[] = [];
   for (let round = -1; round < ROUNDS; round++) {
-    // Rotate the order so no contender always runs first (or right after a heavy one).
-    const start = ((round % contenders.length) + contenders.length) % contenders.length;
-    const order = [...contenders.slice(start), ...contenders.slice(0, start)];
-    for (const c of order) {
-      collectGarbage();
-      const t0 = performance.now();
-      const tally = await c.run(corpus);
-      const elapsed = (performance.now() - t0) / 1000;
-      const problem = check(c.name, c.seesDone, tally, expected);
+    const elapsed = new Map<string, number>();
+    const tallies = new Map<string, Tally>(contenders.map((c) => [c.name, newTally()]));
+    for (const [i, batch] of work.entries()) {
+      // Rotate the order so no contender always runs first (or right after a heavy one).
+      const start = (i + round + 1) % contenders.length;
+      for (const c of [...contenders.slice(start), ...contenders.slice(0, start)]) {
+        collectGarbage();
+        const t0 = performance.now();
+        await c.run(batch, tallies.get(c.name) ?? newTally());
+        elapsed.set(c.name, (elapsed.get(c.name) ?? 0) + (performance.now() - t0) / 1000);
+      }
+    }
+    for (const c of contenders) {
+      const problem = check(c.name, c.seesDone, tallies.get(c.name) ?? newTally(), expected);
       if (problem !== undefined && !failures.includes(problem)) failures.push(problem);
-      if (round >= 0) seconds.get(c.name)?.push(elapsed);
+      if (round >= 0) seconds.get(c.name)?.push(elapsed.get(c.name) ?? Number.NaN);
     }
   }
 
@@ -210,7 +234,6 @@ interface MemoryReport {
   bytes: number;
   peakHeapUsed: number;
   peakRss: number;
-  maxRss: number;
   ok: boolean;
 }
 
@@ -249,7 +272,6 @@ async function memoryChild(targetBytes: number, decode: boolean): Promise<void> 
     bytes: expected?.bytes ?? 0,
     peakHeapUsed,
     peakRss,
-    maxRss: process.resourceUsage().maxRSS * 1024,
     ok,
   };
   process.stdout.write(JSON.stringify(report));
@@ -265,7 +287,7 @@ function runMemoryChild(targetBytes: number, decode: boolean): MemoryReport {
 
 function memory(): boolean {
   const sizes = [10 * 1024 * 1024, TARGET_BYTES];
-  const rows: string[][] = [['run', 'input', 'peak heapUsed', 'peak RSS', 'max RSS (OS)']];
+  const rows: string[][] = [['run', 'input', 'peak heapUsed', 'peak RSS']];
   const reports: MemoryReport[] = [];
   for (const decode of [false, true]) {
     for (const size of sizes) {
@@ -276,11 +298,12 @@ function memory(): boolean {
         mib(r.bytes),
         mib(r.peakHeapUsed),
         mib(r.peakRss),
-        mib(r.maxRss),
       ]);
     }
   }
-  console.log(`\nPeak memory, one long stream generated lazily, fresh process per run:\n${table(rows)}`);
+  console.log(
+    `\nPeak memory (sampled every 64 chunks), one long stream generated lazily, fresh process per run:\n${table(rows)}`,
+  );
   const [small, large] = reports;
   if (small === undefined || large === undefined) return false;
   if (!small.ok || !large.ok) {

@@ -36,16 +36,16 @@ describe('bench fixtures', () => {
     const a = buildCorpus(SMALL);
     const b = buildCorpus(SMALL);
     const c = buildCorpus({ ...SMALL, seed: 43 });
-    assert.deepEqual(a.streams, b.streams);
-    assert.notDeepEqual(a.streams[0], c.streams[0]);
+    assert.deepEqual(a.responses, b.responses);
+    assert.notDeepEqual(a.responses[0]?.chunks, c.responses[0]?.chunks);
   });
 
   it('reaches the target size and cuts every response into 1-16 KiB network chunks', () => {
     const corpus = buildCorpus(SMALL);
     assert.ok(corpus.expected.bytes >= SMALL.targetBytes);
-    assert.ok(corpus.streams.length > 1);
+    assert.ok(corpus.responses.length > 1);
     let total = 0;
-    for (const chunks of corpus.streams) {
+    for (const { chunks } of corpus.responses) {
       chunks.forEach((c, i) => {
         total += c.length;
         assert.ok(c.length <= 16384);
@@ -65,15 +65,14 @@ describe('bench fixtures', () => {
 
   it('decodes, with an independent parser, to exactly the reported payloads and one [DONE] per response', () => {
     const corpus = buildCorpus(SMALL);
-    const decoded = corpus.streams.flatMap((chunks) => independentlyDecoded(concat(chunks)));
-    assert.deepEqual(
-      decoded.filter((d) => d !== '[DONE]'),
-      corpus.payloads,
-    );
-    assert.equal(decoded.filter((d) => d === '[DONE]').length, corpus.expected.streams);
-    assert.equal(corpus.expected.chunks, corpus.payloads.length);
+    for (const r of corpus.responses) {
+      assert.deepEqual(independentlyDecoded(concat(r.chunks)), [...r.payloads, '[DONE]']);
+    }
+    const payloads = corpus.responses.flatMap((r) => r.payloads);
+    assert.equal(corpus.expected.streams, corpus.responses.length);
+    assert.equal(corpus.expected.chunks, payloads.length);
     assert.equal(corpus.expected.dones, corpus.expected.streams);
-    const checksum = corpus.payloads.reduce((n, p) => n + contentLengthOf(JSON.parse(p)), 0);
+    const checksum = payloads.reduce((n, p) => n + contentLengthOf(JSON.parse(p)), 0);
     assert.equal(checksum, corpus.expected.contentLength);
   });
 
@@ -124,6 +123,6 @@ describe('bench fixtures', () => {
       r = it.next();
     }
     assert.deepEqual(r.value, corpus.expected);
-    assert.deepEqual(concat(lazy), concat(corpus.streams.flat()));
+    assert.deepEqual(concat(lazy), concat(corpus.responses.flatMap((r) => r.chunks)));
   });
 });
