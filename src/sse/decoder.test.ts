@@ -449,6 +449,11 @@ describe('decoder: misuse', () => {
     assert.throws(() => createDecoder((() => {}) as never), /onEvent/);
   });
 
+  it('rejects text passed to feed() instead of bytes, with a hint', () => {
+    const d = createDecoder({ onEvent: () => {} });
+    assert.throws(() => d.feed('data: x\n\n' as never), { name: 'TypeError', message: /TextEncoder/ });
+  });
+
   it('works with the portable byte operations on their own', () => {
     const seen: string[] = [];
     const d = createDecoderWith(portableByteOps, { onEvent: (e) => seen.push(e.data) });

@@ -348,6 +348,9 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
 
   function feed(chunk: Uint8Array): void {
     if (failure !== undefined) throw failure;
+    if (!ArrayBuffer.isView(chunk)) {
+      throw new TypeError(`feed() takes bytes (a Uint8Array), got ${typeof chunk}; encode text with TextEncoder first`);
+    }
     if (!started) {
       const rest = stripBom(chunk);
       if (rest === undefined) return;

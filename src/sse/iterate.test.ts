@@ -169,4 +169,11 @@ describe('iterateSse', () => {
     assert.deepEqual(seen, ['ok']);
     assert.equal(state.cancelled, true);
   });
+
+  it('rejects a source that is neither a stream nor an async iterable, naming what it needs', async () => {
+    const response = new Response('data: x\n\n');
+    await assert.rejects(iterateSse(response as never).next(), { name: 'TypeError', message: /response\.body/ });
+    const { values } = await drain(iterateSse(response.body as ReadableStream<Uint8Array>));
+    assert.equal(values[0]?.data, 'x');
+  });
 });

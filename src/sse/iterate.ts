@@ -41,6 +41,14 @@ export async function* iterateSse(
 ): AsyncGenerator<SseEvent, DecoderEnd, undefined> {
   const queue: SseEvent[] = [];
   const decoder = createDecoder({ onEvent: (e) => queue.push(e) }, options);
+  if (
+    !isReadableStream(source) &&
+    typeof (source as AsyncIterable<Uint8Array>)?.[Symbol.asyncIterator] !== 'function'
+  ) {
+    throw new TypeError(
+      'iterateSse reads a ReadableStream<Uint8Array> or an AsyncIterable<Uint8Array>, e.g. response.body',
+    );
+  }
   const chunks = isReadableStream(source) ? readChunks(source) : source;
   for await (const chunk of chunks) {
     decoder.feed(chunk);
@@ -52,7 +60,7 @@ export async function* iterateSse(
 }
 
 function isReadableStream(source: unknown): source is ReadableStream<Uint8Array> {
-  return typeof (source as ReadableStream<Uint8Array>).getReader === 'function';
+  return typeof (source as ReadableStream<Uint8Array> | undefined)?.getReader === 'function';
 }
 
 /** Reads a stream with a reader (portable: not every browser makes streams async-iterable). */
