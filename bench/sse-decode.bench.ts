@@ -207,7 +207,7 @@ async function speed(): Promise<boolean> {
     rows.push([
       c.name,
       median(speeds).toFixed(1),
-      `±${marginOfErrorPercent(speeds).toFixed(1)}`,
+      speeds.length > 1 ? `±${marginOfErrorPercent(speeds).toFixed(1)}` : 'n/a',
       r.floor.toFixed(2),
       r.openai.toFixed(2),
       failures.some((f) => f.startsWith(`${c.name}:`)) ? 'WRONG' : 'ok',
