@@ -11,6 +11,8 @@ import type { CliIO } from './io.js';
 export interface Interrupt {
   readonly signal: AbortSignal;
   readonly interrupted: boolean;
+  /** Acts as if Ctrl-C arrived (the chat reads Ctrl-C as a key while an answer streams). */
+  trigger(): void;
   /** Stops listening (restores Node's default Ctrl-C behaviour). */
   dispose(): void;
 }
@@ -23,16 +25,18 @@ export interface Interrupt {
 export function listenForInterrupt(io: CliIO): Interrupt {
   const controller = new AbortController();
   let count = 0;
-  const off = io.onSignal('SIGINT', () => {
+  const onInterrupt = () => {
     count++;
     if (count > 1) {
       io.exit(ExitCode.INTERRUPTED);
       return;
     }
     controller.abort(new AbortError('Interrupted (Ctrl-C)'));
-  });
+  };
+  const off = io.onSignal('SIGINT', onInterrupt);
   return {
     signal: controller.signal,
+    trigger: onInterrupt,
     get interrupted() {
       return count > 0;
     },

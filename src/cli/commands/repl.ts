@@ -1,9 +1,10 @@
 /**
  * The interactive chat: node:readline for line editing and input history, the conversation
- * kept across turns, slash commands. Each turn gets its own readline interface, closed
- * while the answer streams, so the terminal is back in normal mode and Ctrl-C arrives as
- * SIGINT: it stops that answer (kept in the history, marked interrupted) and returns to
- * the prompt.
+ * kept across turns, slash commands. Each question gets its own readline interface, closed
+ * while the answer streams. Meanwhile the terminal stays in raw mode and keys are read
+ * here: Ctrl-C stops that answer (kept in the history, marked interrupted) and returns to
+ * the prompt; other keys are typed ahead into the next prompt instead of being echoed into
+ * the answer.
  * @module
  */
 import { basename } from 'node:path';
@@ -55,99 +56,115 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
   const total = { prompt: 0, completion: 0, answers: 0 };
   let ctrlC = 0;
 
-  say(`sluice chat: ${targetLabel(s)}. /help for commands, Ctrl-D to leave.`);
-  for (;;) {
-    const input = await ask(io, ui, color ? `${sgr.bold(sgr.green('›'))} ` : '> ', lines);
-    if ('eof' in input) {
-      ui.write('\n');
-      return ExitCode.OK;
-    }
-    if ('interrupt' in input) {
-      if (input.hadText) {
-        ctrlC = 0;
+  // Raw mode for the whole session (readline sets it too, and unsets it on close): a key
+  // typed at any moment is read as a key, never turned into a signal or an echo by the
+  // terminal. Restored on the way out.
+  io.stdin.setRawMode?.(true);
+  try {
+    say(`sluice chat: ${targetLabel(s)}. /help for commands, Ctrl-D to leave.`);
+    return await converse();
+  } finally {
+    io.stdin.setRawMode?.(false);
+  }
+
+  async function converse(): Promise<number> {
+    for (;;) {
+      const input = await ask(io, ui, color ? `${sgr.bold(sgr.green('›'))} ` : '> ', lines);
+      if ('eof' in input) {
+        ui.write('\n');
+        return ExitCode.OK;
+      }
+      if ('interrupt' in input) {
+        if (input.hadText) {
+          ctrlC = 0;
+          continue;
+        }
+        if (++ctrlC >= 2) return ExitCode.OK;
+        say('(press Ctrl-C again, or Ctrl-D, or type /exit to leave)');
         continue;
       }
-      if (++ctrlC >= 2) return ExitCode.OK;
-      say('(press Ctrl-C again, or Ctrl-D, or type /exit to leave)');
-      continue;
-    }
-    ctrlC = 0;
-    const line = input.line.trim();
-    if (line === '') continue;
-    if (line.startsWith('/')) {
-      const [command] = line.split(/\s+/);
-      switch (command) {
-        case '/exit':
-        case '/quit':
-          return ExitCode.OK;
-        case '/help':
-          for (const h of REPL_HELP) say(h);
-          break;
-        case '/reset':
-          turns.length = 0;
-          say(system === undefined ? 'Conversation forgotten.' : 'Conversation forgotten (the system message stays).');
-          break;
-        case '/usage':
-          say(
-            last
-              ? `last answer: ${last.prompt_tokens} prompt + ${last.completion_tokens} completion = ${last.total_tokens} tokens`
-              : 'last answer: usage not reported',
-          );
-          say(
-            `this session: ${total.prompt} prompt + ${total.completion} completion = ${total.prompt + total.completion} tokens over ${total.answers} answer(s)`,
-          );
-          break;
-        case '/history':
-          if (turns.length === 0) say('(empty)');
-          for (const t of turns) {
-            const text = t.content.replace(/\s+/g, ' ');
+      ctrlC = 0;
+      const line = input.line.trim();
+      if (line === '') continue;
+      if (line.startsWith('/')) {
+        const [command] = line.split(/\s+/);
+        switch (command) {
+          case '/exit':
+          case '/quit':
+            return ExitCode.OK;
+          case '/help':
+            for (const h of REPL_HELP) say(h);
+            break;
+          case '/reset':
+            turns.length = 0;
             say(
-              `${t.role === 'user' ? 'you' : 'assistant'}: ${text.length > 100 ? `${text.slice(0, 99)}…` : text}${t.interrupted ? ' [interrupted]' : ''}`,
+              system === undefined ? 'Conversation forgotten.' : 'Conversation forgotten (the system message stays).',
             );
-          }
-          break;
-        default:
-          say(`Unknown command ${command}; /help lists them.`);
+            break;
+          case '/usage':
+            say(
+              last
+                ? `last answer: ${last.prompt_tokens} prompt + ${last.completion_tokens} completion = ${last.total_tokens} tokens`
+                : 'last answer: usage not reported',
+            );
+            say(
+              `this session: ${total.prompt} prompt + ${total.completion} completion = ${total.prompt + total.completion} tokens over ${total.answers} answer(s)`,
+            );
+            break;
+          case '/history':
+            if (turns.length === 0) say('(empty)');
+            for (const t of turns) {
+              const text = t.content.replace(/\s+/g, ' ');
+              say(
+                `${t.role === 'user' ? 'you' : 'assistant'}: ${text.length > 100 ? `${text.slice(0, 99)}…` : text}${t.interrupted ? ' [interrupted]' : ''}`,
+              );
+            }
+            break;
+          default:
+            say(`Unknown command ${command}; /help lists them.`);
+        }
+        continue;
       }
-      continue;
-    }
 
-    turns.push({ role: 'user', content: input.line });
-    const messages: ChatMessage[] = [];
-    if (system !== undefined) messages.push({ role: 'system', content: system });
-    for (const t of turns) messages.push({ role: t.role, content: t.content });
-    const body: ChatCompletionRequest = { messages, ...commonBody(s) };
-    const interrupt = listenForInterrupt(io);
-    try {
-      const outcome = await answer({
-        io,
-        engine,
-        kind: 'chat',
-        body,
-        stream: s.request.stream,
-        signal: interrupt.signal,
-        timeouts: s.timeouts,
-        output: { ...s.output, n: s.output.n },
-        describe: s.describe,
-      });
-      if (outcome.text !== '') {
-        turns.push({
-          role: 'assistant',
-          content: outcome.text,
-          ...(outcome.end.state === 'completed' ? {} : { interrupted: true }),
+      turns.push({ role: 'user', content: input.line });
+      const messages: ChatMessage[] = [];
+      if (system !== undefined) messages.push({ role: 'system', content: system });
+      for (const t of turns) messages.push({ role: t.role, content: t.content });
+      const body: ChatCompletionRequest = { messages, ...commonBody(s) };
+      const interrupt = listenForInterrupt(io);
+      const keys = captureKeys(io, interrupt.trigger);
+      try {
+        const outcome = await answer({
+          io,
+          engine,
+          kind: 'chat',
+          body,
+          stream: s.request.stream,
+          signal: interrupt.signal,
+          timeouts: s.timeouts,
+          output: { ...s.output, n: s.output.n },
+          describe: s.describe,
         });
-      } else if (outcome.end.state !== 'completed') {
-        // Nothing arrived: forget the question so the conversation stays well-formed.
-        turns.pop();
+        if (outcome.text !== '') {
+          turns.push({
+            role: 'assistant',
+            content: outcome.text,
+            ...(outcome.end.state === 'completed' ? {} : { interrupted: true }),
+          });
+        } else if (outcome.end.state !== 'completed') {
+          // Nothing arrived: forget the question so the conversation stays well-formed.
+          turns.pop();
+        }
+        if (outcome.usage) {
+          last = outcome.usage;
+          total.prompt += outcome.usage.prompt_tokens;
+          total.completion += outcome.usage.completion_tokens;
+        } else last = undefined;
+        total.answers++;
+      } finally {
+        keys.stop();
+        interrupt.dispose();
       }
-      if (outcome.usage) {
-        last = outcome.usage;
-        total.prompt += outcome.usage.prompt_tokens;
-        total.completion += outcome.usage.completion_tokens;
-      } else last = undefined;
-      total.answers++;
-    } finally {
-      interrupt.dispose();
     }
   }
 }
@@ -172,6 +189,8 @@ function ask(io: CliIO, ui: CliOutput, prompt: string, history: string[]): Promi
       if (done) return;
       done = true;
       rl.close();
+      // readline leaves raw mode on close; the session keeps it (see runRepl).
+      io.stdin.setRawMode?.(true);
       resolve(result);
     };
     rl.on('history', (h: string[]) => {
@@ -187,6 +206,34 @@ function ask(io: CliIO, ui: CliOutput, prompt: string, history: string[]): Promi
     rl.setPrompt(prompt);
     rl.prompt();
   });
+}
+
+/**
+ * Reads keys while an answer streams: Ctrl-C interrupts; anything else (Ctrl-D included) is
+ * given back to stdin, typed ahead into the next prompt.
+ */
+function captureKeys(io: CliIO, onCtrlC: () => void): { stop(): void } {
+  const stdin = io.stdin;
+  if (!stdin.isTTY || !stdin.setRawMode) return { stop() {} };
+  const typed: number[] = [];
+  const onData = (data: Buffer | string) => {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (const b of bytes) {
+      if (b === 0x03) onCtrlC();
+      else typed.push(b);
+    }
+  };
+  stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.resume();
+  return {
+    stop() {
+      stdin.off('data', onData);
+      stdin.pause();
+      // Raw mode stays on: the next prompt's readline takes over at once.
+      if (typed.length > 0) stdin.unshift(Buffer.from(typed));
+    },
+  };
 }
 
 function targetLabel(s: Setup): string {
