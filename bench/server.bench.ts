@@ -15,6 +15,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import type { Backend } from '../src/backends/backend.js';
 import { createLocalBackend, DEFAULT_MODEL_PATH } from '../src/backends/local/index.js';
@@ -41,7 +42,7 @@ interface Run {
 type Body = Record<string, unknown>;
 /** What the parent asks the child to run in-process. */
 type Job =
-  | { op: 'local' | 'scripted'; body: Body }
+  | { op: 'local' | 'scripted' | 'socket'; body: Body }
   | { op: 'raw'; seed: number; maxTokens: number }
   | { op: 'concurrent'; bodies: Body[] };
 
@@ -63,6 +64,11 @@ async function serve(): Promise<void> {
   const server = createServer({ deployments: { local: backend, scripted } });
   const { url } = await server.listen(0, '127.0.0.1');
   const raw = await rawLlama();
+  // A bare TCP socket to a sink in the parent: what sending each token to another process
+  // costs by itself, without HTTP or the server.
+  const sink = connect(Number(process.env.SLUICE_BENCH_SINK), '127.0.0.1');
+  sink.setNoDelay(true);
+  await once(sink, 'connect');
   process.on('message', async (message: { id: number; job: Job | 'exit' }) => {
     const { id, job } = message;
     if (job === 'exit') {
@@ -73,6 +79,7 @@ async function serve(): Promise<void> {
     }
     let result: unknown;
     if (job.op === 'local') result = await inProcess(backend, job.body);
+    else if (job.op === 'socket') result = await inProcess(backend, job.body, sink);
     else if (job.op === 'scripted') result = await inProcess(scripted, job.body);
     else if (job.op === 'raw') result = await raw.run(job.seed, job.maxTokens);
     else if (job.op === 'concurrent') {
@@ -95,7 +102,25 @@ async function main(): Promise<void> {
       `max_tokens ${maxTokens}, ${rounds} rounds. One child process holds the model, the server and the ` +
       'in-process baselines; this process is the HTTP client (node:http keep-alive).',
   );
+  // The sink parses what it receives exactly as the HTTP client does, so both pay the same client cost.
+  const sinkServer = createNetServer((socket) => {
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      buffer += d;
+      let cut = buffer.indexOf('\n\n');
+      while (cut !== -1) {
+        const frame = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        cut = buffer.indexOf('\n\n');
+        if (frame.startsWith('data: {')) JSON.parse(frame.slice(6));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => sinkServer.listen(0, '127.0.0.1', resolve));
+  const sinkPort = (sinkServer.address() as AddressInfo).port;
   const child = fork(new URL(import.meta.url).pathname, ['--serve'], {
+    env: { ...process.env, SLUICE_BENCH_SINK: String(sinkPort) },
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -141,6 +166,7 @@ async function main(): Promise<void> {
 
     // --- one stream on the model: tokens/s and time to first token ---
     const local: Run[] = [];
+    const socket: Run[] = [];
     const viaServer: Run[] = [];
     const raw: Run[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -156,6 +182,7 @@ async function main(): Promise<void> {
         a = (await ask.run({ op: 'local', body: body(seed) })) as Run;
       }
       raw.push((await ask.run({ op: 'raw', seed, maxTokens })) as Run);
+      socket.push((await ask.run({ op: 'socket', body: body(seed) })) as Run);
       if (a.text !== b.text || a.tokens !== b.tokens) {
         failed = true;
         console.log(`✖ seed ${seed}: HTTP text differs from in-process (${b.tokens} vs ${a.tokens} tokens)`);
@@ -172,6 +199,7 @@ async function main(): Promise<void> {
     for (const [label, runs] of [
       ['raw node-llama-cpp (sequence.evaluate)', raw],
       ['local backend, in-process', local],
+      ['in-process + each chunk over a bare socket to a parsing reader', socket],
       ['through HTTP', viaServer],
     ] as const) {
       console.log(
@@ -195,6 +223,12 @@ async function main(): Promise<void> {
         'target >= 90%',
     );
     console.log(`  per round: ${ratios.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')}`);
+    const bare = median(socket.map((x, i) => local[i]!.totalMs / x.totalMs));
+    const serverOnly = median(viaServer.map((h, i) => socket[i]!.totalMs / h.totalMs));
+    console.log(
+      `  of which: in-process -> bare socket to another process ${(bare * 100).toFixed(1)}%, ` +
+        `bare socket -> through the HTTP server ${(serverOnly * 100).toFixed(1)}% (medians of per-round ratios)`,
+    );
     console.log(
       `added to first token: median of per-round differences ${addedMedian.toFixed(2)} ms (${verdict(addedMedian < 2)}), ` +
         `best vs best ${addedBest.toFixed(2)} ms (${verdict(addedBest < 2)}); target < 2 ms`,
@@ -243,6 +277,7 @@ async function main(): Promise<void> {
     await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 3000))]);
     if (child.exitCode === null) child.kill();
     agent.destroy();
+    sinkServer.close();
   }
   if (failed) {
     console.log('\n✖ output check failed');
@@ -276,7 +311,7 @@ function createAsk(child: ChildProcess) {
 }
 
 /** A backend called directly: the in-process baseline. */
-async function inProcess(backend: Backend, body: Body): Promise<Run> {
+async function inProcess(backend: Backend, body: Body, sink?: Socket): Promise<Run> {
   const t0 = performance.now();
   let ttftMs = -1;
   let text = '';
@@ -286,6 +321,7 @@ async function inProcess(backend: Backend, body: Body): Promise<Run> {
   const stream = backend.stream({ kind: 'completions', body: body as never }, new AbortController().signal);
   for await (const chunk of stream as AsyncIterable<CompletionChunk>) {
     chunks++;
+    if (sink && !sink.write(`data: ${JSON.stringify(chunk)}\n\n`)) await once(sink, 'drain');
     for (const c of chunk.choices) {
       if (c.text) {
         if (ttftMs < 0) ttftMs = performance.now() - t0;
