@@ -25,6 +25,8 @@ export interface Engine {
   stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallSettings): ResponseStream<K>;
   /** Non-streaming (`--no-stream`): the whole response at once. */
   create<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallSettings): Promise<CreateResult<K>>;
+  /** Starts loading what the first request needs (the local model), in the background. */
+  warm?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,9 @@ export async function openEngine(target: Target, options: EngineOptions): Promis
         if (result.end.state === 'failed') throw result.end.error;
         if (result.end.state === 'aborted') throw result.error ?? new (await import('../errors.js')).AbortError();
         return { response: result.response };
+      },
+      warm: async () => {
+        await backend.load();
       },
       close: () => backend.close?.() ?? Promise.resolve(),
     };

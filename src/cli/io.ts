@@ -11,7 +11,7 @@ export interface CliOutput {
   readonly isTTY?: boolean;
   readonly columns?: number;
   readonly rows?: number;
-  on?(event: 'error', listener: (error: Error) => void): unknown;
+  on?(event: 'error', listener: (error: NodeJS.ErrnoException) => void): unknown;
 }
 
 export interface CliInput extends NodeJS.ReadableStream {

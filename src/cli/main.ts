@@ -39,6 +39,13 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
  */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const first = argv[0];
+  // The reader went away (`sluice ... | head`): nothing more can be shown, so stop at once
+  // and quietly, as the tools in a pipeline do; exiting closes the request too.
+  io.stdout.on?.('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') io.stderr.write(`sluice: cannot write the output: ${error.message}\n`);
+    io.exit(error.code === 'EPIPE' ? ExitCode.OK : ExitCode.UNEXPECTED);
+  });
+  io.stderr.on?.('error', () => {});
   try {
     if (first === '--version' || first === '-V') {
       io.stdout.write(`sluice ${version()}\n`);

@@ -68,14 +68,16 @@ export function renderMainUsage(version: string): string {
 export function renderCommandUsage(def: CommandDef): string {
   const lines: string[] = [`sluice ${def.name}: ${def.summary}`, '', 'Usage:'];
   for (const u of def.usage) lines.push(`  ${u}`);
+  // One column width for every group, so the whole help lines up.
+  const labels = def.groups.flatMap((g) => Object.entries(g.options).map(([n, o]) => flagLabel(n, o)));
+  const width = Math.max(...labels.map((l) => l.length));
   for (const group of def.groups) {
     lines.push('', `${group.title}:`);
-    lines.push(
-      ...table(
-        Object.entries(group.options).map(([name, o]) => [flagLabel(name, o), o.description]),
-        2,
-      ),
-    );
+    const rows = Object.entries(group.options).map(([name, o]): [string, string] => [
+      flagLabel(name, o),
+      o.description,
+    ]);
+    lines.push(...table(rows, 2, width));
   }
   if (def.notes?.length) {
     lines.push('');
@@ -108,8 +110,8 @@ function flagLabel(name: string, o: OptionDef): string {
   return `${short}${long}${o.value ? ` ${o.value}` : ''}`;
 }
 
-function table(rows: ReadonlyArray<readonly [string, string]>, indent: number): string[] {
-  const width = Math.min(36, Math.max(...rows.map(([a]) => a.length)));
+function table(rows: ReadonlyArray<readonly [string, string]>, indent: number, minWidth = 0): string[] {
+  const width = Math.max(minWidth, Math.min(40, Math.max(...rows.map(([a]) => a.length))));
   const pad = ' '.repeat(indent);
   return rows.map(([a, b]) =>
     a.length > width ? `${pad}${a}\n${pad}${' '.repeat(width + 2)}${b}` : `${pad}${a.padEnd(width)}  ${b}`,

@@ -42,6 +42,13 @@ before(async () => {
         usage: USAGE,
       }),
       two: stream(twoChoices()),
+      headless: stream([
+        ...completionChunks(['first'], { done: false, finishReason: null }),
+        { wait: 'reader-gone' },
+        ...completionChunks([' more'], { promptFilter: false, done: false, finishReason: null }),
+        { wait: 'never' },
+      ]),
+      md: stream(completionChunks(['# Head\nA **b** c\n'])),
     },
   });
   azureEnv = cleanEnv({
@@ -167,6 +174,41 @@ describe('sluice complete (piped stdout)', { timeout: 60_000 }, () => {
     const done = await run(['-n', '2', '--deployment', 'two', 'x'], { env: azureEnv });
     assert.equal(done.code, 0, done.stderr);
     assert.equal(done.stdout, '[choice 0]\nA1 A2 A3\n\n[choice 1]\nB1 B2\n');
+  });
+});
+
+describe('pipes, help and version', { timeout: 60_000 }, () => {
+  it('stops quietly, exit 0, when the reader goes away (sluice ... | head)', async () => {
+    const from = server.requests.length;
+    const cli = start(['--deployment', 'headless', 'x'], { env: azureEnv });
+    await cli.waitFor('first');
+    cli.child.stdout?.destroy(); // the reader leaves
+    server.release('reader-gone');
+    const done = await cli.done;
+    assert.equal(done.code, 0);
+    assert.equal(done.stderr, '', 'no EPIPE stack trace');
+    await since(from)[0]?.disconnected; // and the request was cancelled
+  });
+
+  it('FORCE_COLOR styles piped output line by line, without cursor movement', async () => {
+    const done = await run(['--deployment', 'md', 'x'], { env: { ...azureEnv, FORCE_COLOR: '1' } });
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.stdout, '\u001b[1;4;35mHead\u001b[0m\nA \u001b[1mb\u001b[22m c\n');
+  });
+
+  it('--help, COMMAND --help and --version print and exit 0; no prompt at all is exit 2', async () => {
+    const help = await run(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Exit codes:$/m);
+    assert.match(help.stdout, /^ {2}130 +interrupted/m);
+    const chatHelp = await run(['chat', '--help']);
+    assert.equal(chatHelp.code, 0);
+    assert.match(chatHelp.stdout, /--system TEXT/);
+    const version = await run(['--version']);
+    assert.match(version.stdout, /^sluice \d+\.\d+\.\d+\n$/);
+    const none = await run([], { env: azureEnv });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^sluice: No prompt: pass it as an argument, pipe it on stdin, or use "-"/);
   });
 });
 

@@ -60,6 +60,8 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
   // typed at any moment is read as a key, never turned into a signal or an echo by the
   // terminal. Restored on the way out.
   io.stdin.setRawMode?.(true);
+  // Load the local model while the user types (a failure shows on the first question).
+  engine.warm?.().catch(() => {});
   try {
     say(`sluice chat: ${targetLabel(s)}. /help for commands, Ctrl-D to leave.`);
     return await converse();
