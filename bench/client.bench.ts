@@ -5,7 +5,7 @@
 //    local server, plus raw fetch reading the bytes without parsing them (the floor).
 // 2. Time to first token: Sluice vs a raw fetch + reader.read() until the first data line.
 //
-// The server (test/support/azure-server.ts) runs in a child process, so its work is not
+// The server (src/testing/azure-server.ts) runs in a child process, so its work is not
 // counted in this process; both clients use Node's global fetch and keep-alive connections.
 // Runs alternate between contestants so drift hits all alike. Output is verified (chunk and
 // text counts equal for every contestant); a mismatch exits non-zero.
@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { AzureOpenAI } from 'openai';
 import { createClient } from '../src/client/index.js';
-import { chatChunks, type StreamItem, startAzureServer, stream } from '../test/support/azure-server.js';
+import { chatChunks, type StreamItem, startAzureServer, stream } from '../src/testing/azure-server.js';
 
 const KEY = 'bench-key';
 const args = parseArgs({

@@ -17,7 +17,7 @@ import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import type { Backend } from '../src/backends/backend.js';
+import type { Backend } from '../src/backend.js';
 import { createLocalBackend, DEFAULT_MODEL_PATH } from '../src/backends/local/index.js';
 import { createScriptedBackend, textScript } from '../src/backends/scripted/index.js';
 import type { CompletionChunk } from '../src/protocol/types.js';

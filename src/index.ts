@@ -11,7 +11,7 @@
  * @module
  */
 
-export type { Backend, BackendRequest, ModelInfo } from './backends/backend.js';
+export type { Backend, BackendRequest, ModelInfo } from './backend.js';
 export type { RemoteBackendOptions } from './backends/remote/index.js';
 // Upstream servers behind the Backend seam
 export { createRemoteBackend } from './backends/remote/index.js';

@@ -5,7 +5,7 @@
  */
 
 // The seam
-export type { Backend, BackendRequest, ModelInfo } from './backend.js';
+export type { Backend, BackendRequest, ModelInfo } from '../backend.js';
 
 // Local model (node-llama-cpp, imported only when a request needs it)
 export type { LoadedModelInfo, LocalBackend, LocalBackendOptions, LocalBackendStats } from './local/index.js';

@@ -3,7 +3,7 @@
  * a remote one), so the CLI, the server and the web UI consume every backend the same way.
  * @module
  */
-import type { Backend, BackendRequest } from '../backends/backend.js';
+import type { Backend, BackendRequest } from '../backend.js';
 import type { ApiKind } from '../protocol/types.js';
 import type { Timeouts } from './options.js';
 import { type ChunkSource, ResponseStream } from './response-stream.js';

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createParser } from 'eventsource-parser';
-import { AbortError, ConnectionError, type StreamErrorFrame } from '../errors.js';
-import { createAccumulator } from './accumulate.js';
-import { parseStreamEvent } from './events.js';
 import {
   type AzureStreamFixture,
   chatBasic,
@@ -11,7 +8,10 @@ import {
   chatParallelToolCalls,
   chatTwoChoices,
   completionsFixtures,
-} from './test-support/azure-streams.js';
+} from '../../test/fixtures/azure-streams.js';
+import { AbortError, ConnectionError, type StreamErrorFrame } from '../errors.js';
+import { createAccumulator } from './accumulate.js';
+import { parseStreamEvent } from './events.js';
 import { textDeltas } from './text.js';
 import type { ApiKind, ChatCompletion, ChatCompletionChunk, CompletionChunk, EndState } from './types.js';
 

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AbortError, ContentFilterError, ErrorCodes, ServerError, StreamTruncatedError } from '../errors.js';
-import { createAccumulator } from './accumulate.js';
-import { decideEndState, promptFilteredState, truncationError } from './end-state.js';
-import { errorFromResponse } from './errors.js';
-import { promptFiltered } from './test-support/azure-errors.js';
+import { promptFiltered } from '../../test/fixtures/azure-errors.js';
 import {
   chatAsyncFilterBlocked,
   chatBasic,
   chatCompletionFiltered,
   chatTruncated,
   chatTwoChoices,
-} from './test-support/azure-streams.js';
+} from '../../test/fixtures/azure-streams.js';
+import { AbortError, ContentFilterError, ErrorCodes, ServerError, StreamTruncatedError } from '../errors.js';
+import { createAccumulator } from './accumulate.js';
+import { decideEndState, promptFilteredState, truncationError } from './end-state.js';
+import { errorFromResponse } from './errors.js';
 import type { ChatCompletionChunk } from './types.js';
 
 const done = { sawDone: true };

@@ -1,18 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  ApiError,
-  AuthenticationError,
-  BadRequestError,
-  ContentFilterError,
-  ErrorCodes,
-  NotFoundError,
-  RateLimitError,
-  ServerError,
-} from '../errors.js';
-import { errorBody, errorFromResponse, parseRateLimit, requestIdOf } from './errors.js';
-import { redactSecrets } from './excerpt.js';
-import {
   type AzureErrorAnswer,
   deploymentNotFound,
   forbidden,
@@ -26,7 +14,19 @@ import {
   unauthorized,
   unauthorizedApim,
   unknownParameter,
-} from './test-support/azure-errors.js';
+} from '../../test/fixtures/azure-errors.js';
+import {
+  ApiError,
+  AuthenticationError,
+  BadRequestError,
+  ContentFilterError,
+  ErrorCodes,
+  NotFoundError,
+  RateLimitError,
+  ServerError,
+} from '../errors.js';
+import { errorBody, errorFromResponse, parseRateLimit, requestIdOf } from './errors.js';
+import { redactSecrets } from './excerpt.js';
 
 const fromAnswer = (a: AzureErrorAnswer) => errorFromResponse(a.status, new Headers(a.headers), a.body);
 

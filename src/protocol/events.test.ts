@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { chatBasic } from '../../test/fixtures/azure-streams.js';
 import { ErrorCodes, ProtocolError, StreamErrorFrame } from '../errors.js';
 import { parseStreamEvent, toErrorBody } from './events.js';
-import { chatBasic } from './test-support/azure-streams.js';
 
 const message = (data: string, type = 'message') => ({ type, data, id: '' });
 

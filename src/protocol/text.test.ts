@@ -5,7 +5,7 @@ import {
   chatBasic,
   chatRefusal,
   completionsLogprobs,
-} from './test-support/azure-streams.js';
+} from '../../test/fixtures/azure-streams.js';
 import { textDeltas } from './text.js';
 import type { ChatCompletionChunk } from './types.js';
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { ServerResponse } from 'node:http';
-import type { Backend, BackendRequest } from '../backends/backend.js';
+import type { Backend, BackendRequest } from '../backend.js';
 import { AbortError, OverloadedError } from '../errors.js';
 import { createAccumulator } from '../protocol/index.js';
 import type { AnyChunk, ApiKind, ApiTypes, CompletionRequest } from '../protocol/types.js';

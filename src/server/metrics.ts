@@ -4,7 +4,7 @@
  * counter is a field increment: cheap enough for the per-chunk path.
  * @module
  */
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from '../backend.js';
 
 /** Time-to-first-token buckets, seconds: sub-millisecond to slow-model territory. */
 export const TTFT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createParser } from 'eventsource-parser';
 import fc from 'fast-check';
+import { byteOpsUnderTest, cutAt, encode, events, type LogEntry, run } from '../../test/support/sse.js';
 import type { ByteOps } from './bytes.js';
 import { createDecoderWith, type DecoderOptions } from './decoder.js';
 import { encodeComment, encodeEvent } from './encoder.js';
-import { byteOpsUnderTest, cutAt, encode, events, type LogEntry, run } from './test-support/harness.js';
 
 const RUNS = Number(process.env.SLUICE_PROPERTY_RUNS ?? 300);
 

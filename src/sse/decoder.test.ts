@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { byteOpsUnderTest, decodeEveryWay, encode, events, run, slices } from '../../test/support/sse.js';
 import { ErrorCodes, SseDecodeError } from '../errors.js';
 import { portableByteOps } from './bytes.js';
 import { createDecoder, createDecoderWith, DEFAULT_MAX_LINE_LENGTH, type SseEvent } from './decoder.js';
-import { byteOpsUnderTest, decodeEveryWay, encode, events, run, slices } from './test-support/harness.js';
 
 const ev = (data: string, type = 'message', id = ''): SseEvent => ({ type, data, id });
 

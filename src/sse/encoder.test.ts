@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decodeEveryWay, events } from '../../test/support/sse.js';
 import { encodeComment, encodeData, encodeEvent } from './encoder.js';
-import { decodeEveryWay, events } from './test-support/harness.js';
 
 describe('encodeEvent', () => {
   it('writes one data line and the blank line for plain data', () => {

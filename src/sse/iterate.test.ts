@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { encode } from '../../test/support/sse.js';
 import { SseDecodeError } from '../errors.js';
 import { iterateSse } from './iterate.js';
-import { encode } from './test-support/harness.js';
 
 /** A pull-based stream: each chunk is produced only when the reader asks for it. Records what happened. */
 function trackedStream(chunks: string[]) {

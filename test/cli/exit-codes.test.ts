@@ -12,8 +12,8 @@ import {
   reply,
   startAzureServer,
   stream,
-} from '../support/azure-server.js';
-import { assertBuilt, cleanEnv, type Finished, run, start } from './helpers.js';
+} from '../../src/testing/azure-server.js';
+import { assertBuilt, cleanEnv, type Finished, run, start } from '../support/cli.js';
 
 const KEY = 'exit-key-1a2b3c4d5e6f';
 let server: AzureServer;

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type AzureServer, completionChunks, startAzureServer, stream } from '../support/azure-server.js';
-import { assertBuilt, cleanEnv, start } from './helpers.js';
+import { type AzureServer, completionChunks, startAzureServer, stream } from '../../src/testing/azure-server.js';
+import { assertBuilt, cleanEnv, start } from '../support/cli.js';
 
 let server: AzureServer;
 

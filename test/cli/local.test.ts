@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type AzureServer, completionChunks, startAzureServer, stream } from '../support/azure-server.js';
-import { assertBuilt, cleanEnv, type Running, run, start } from './helpers.js';
+import { type AzureServer, completionChunks, startAzureServer, stream } from '../../src/testing/azure-server.js';
+import { assertBuilt, cleanEnv, type Running, run, start } from '../support/cli.js';
 
-const BLOCK_LLAMA = fileURLToPath(new URL('./block-llama.mjs', import.meta.url));
+const BLOCK_LLAMA = fileURLToPath(new URL('../support/block-llama.mjs', import.meta.url));
 
 before(() => assertBuilt());
 

@@ -12,8 +12,8 @@ import {
   type StreamItem,
   startAzureServer,
   stream,
-} from '../support/azure-server.js';
-import { assertBuilt, cleanEnv, run, start, tempDir } from './helpers.js';
+} from '../../src/testing/azure-server.js';
+import { assertBuilt, cleanEnv, run, start, tempDir } from '../support/cli.js';
 
 const KEY = 'test-key-9f8e7d6c5b4a';
 const USAGE = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 };

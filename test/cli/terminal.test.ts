@@ -10,8 +10,8 @@ import {
   type RecordedRequest,
   startAzureServer,
   stream,
-} from '../support/azure-server.js';
-import { assertBuilt, cleanEnv, run, startInTerminal } from './helpers.js';
+} from '../../src/testing/azure-server.js';
+import { assertBuilt, cleanEnv, run, startInTerminal } from '../support/cli.js';
 
 const MARKDOWN = ['# Ti', 'tle\nSome **bo', 'ld** text and `code`\n```js\nconst x = 1; // c\n```\n- item\n'];
 const USAGE = { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 };

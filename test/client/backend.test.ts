@@ -2,15 +2,21 @@
 // behind the Backend seam) passing the shared conformance suite against the test server.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { runBackendConformance } from '../../src/backends/conformance.js';
 import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { createScriptedBackend, textScript } from '../../src/backends/scripted/index.js';
 import { streamFromBackend } from '../../src/client/index.js';
 import { AbortError, ErrorCodes, ServerError, StreamTruncatedError, TimeoutError } from '../../src/errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../src/protocol/types.js';
 import { iterateSse } from '../../src/sse/index.js';
-import { type AzureServer, chatChunks, completionChunks, startAzureServer, stream } from '../support/azure-server.js';
-import { drain, KEY, textOf } from './helpers.js';
+import {
+  type AzureServer,
+  chatChunks,
+  completionChunks,
+  startAzureServer,
+  stream,
+} from '../../src/testing/azure-server.js';
+import { runBackendConformance } from '../../src/testing/conformance.js';
+import { drain, KEY, textOf } from '../support/client.js';
 
 const chat = { kind: 'chat' as const, body: { messages: [{ role: 'user' as const, content: 'hi' }] } };
 const story = 'Once upon a time there was a cat';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AbortError, BadRequestError, ProtocolError, TimeoutError } from '../../src/errors.js';
 import * as sluice from '../../src/index.js';
-import { azureError, reply } from '../support/azure-server.js';
-import { chatBody, clientFor, KEY, rejection, serve } from './helpers.js';
+import { azureError, reply } from '../../src/testing/azure-server.js';
+import { chatBody, clientFor, KEY, rejection, serve } from '../support/client.js';
 
 const completion = {
   id: 'chatcmpl-1',

@@ -17,8 +17,8 @@ import {
   StreamTruncatedError,
   TimeoutError,
 } from '../../src/errors.js';
-import { azureError, chatChunks, redirect, reply, stream } from '../support/azure-server.js';
-import { chatBody, clientFor, drain, KEY, rejection, serve, textOf } from './helpers.js';
+import { azureError, chatChunks, redirect, reply, stream } from '../../src/testing/azure-server.js';
+import { chatBody, clientFor, drain, KEY, rejection, serve, textOf } from '../support/client.js';
 
 const rateLimited = azureError(
   '429',

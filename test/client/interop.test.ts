@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AzureOpenAI } from 'openai';
-import { annotation, chatChunks, completionChunks, stream } from '../support/azure-server.js';
-import { chatBody, clientFor, drain, KEY, serve } from './helpers.js';
+import { annotation, chatChunks, completionChunks, stream } from '../../src/testing/azure-server.js';
+import { chatBody, clientFor, drain, KEY, serve } from '../support/client.js';
 
 const usage = { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 };
 

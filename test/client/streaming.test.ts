@@ -10,8 +10,8 @@ import {
   encodeItem,
   type StreamItem,
   stream,
-} from '../support/azure-server.js';
-import { chatBody, clientFor, drain, KEY, serve, textOf } from './helpers.js';
+} from '../../src/testing/azure-server.js';
+import { chatBody, clientFor, drain, KEY, serve, textOf } from '../support/client.js';
 
 const usage = { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 };
 
@@ -219,7 +219,7 @@ describe('routes and auth', () => {
   });
 
   test('a token provider is asked before every attempt (retries included)', async (t) => {
-    const { reply, azureError } = await import('../support/azure-server.js');
+    const { reply, azureError } = await import('../../src/testing/azure-server.js');
     const server = await serve(t, {
       apiKey: undefined,
       scenarios: { d: [reply(503, azureError('503', 'busy')), stream(chatChunks(['t']))] },

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createScriptedBackend, type ScriptStep, textScript } from '../../src/backends/index.js';
 import type { AnyChunk, ChatCompletion, Completion } from '../../src/protocol/types.js';
-import { allFrames, azureUrl, dataOf, post, start } from './support.js';
+import { allFrames, azureUrl, dataOf, post, start } from '../support/server.js';
 
 const PROMPT_FILTER =
   'data: {"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}';

@@ -13,7 +13,7 @@ import {
   ServerError,
 } from '../../src/errors.js';
 import type { ApiErrorBody } from '../../src/protocol/types.js';
-import { allFrames, azureUrl, dataOf, metrics, post, start } from './support.js';
+import { allFrames, azureUrl, dataOf, metrics, post, start } from '../support/server.js';
 
 const chatBody = { messages: [{ role: 'user', content: 'hi' }] };
 const NOT_FOUND = { error: { code: '404', message: 'Resource not found' } };

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
-import { start } from './support.js';
+import { start } from '../support/server.js';
 
 const ROUTES = [
   '/openai/deployments/d/chat/completions?api-version=2024-10-21',

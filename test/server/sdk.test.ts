@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
 import { OverloadedError, ServerError } from '../../src/errors.js';
-import { start } from './support.js';
+import { start } from '../support/server.js';
 
 const TEXT = 'Once upon a time there was a fox';
 const KEY = 'test-key';

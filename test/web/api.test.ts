@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
 import { ContentFilterError, OverloadedError, ServerError } from '../../src/errors.js';
 import { retryAfterMs, type StreamAnswerOptions, streamAnswer } from '../../src/web/app/api.js';
-import { chatChunk, gatedBackend, startWebServer, switchBackend, until, type WebServer } from './harness.js';
+import { chatChunk, gatedBackend, startWebServer, switchBackend, until, type WebServer } from '../support/web.js';
 
 const backend = switchBackend(createScriptedBackend(textScript('chat', 'Hello.')));
 let web: WebServer;

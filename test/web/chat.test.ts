@@ -23,7 +23,7 @@ import {
   switchBackend,
   until,
   type WebServer,
-} from './harness.js';
+} from '../support/web.js';
 
 const backend = switchBackend(createScriptedBackend(textScript('chat', 'Hello.')));
 let web: WebServer;

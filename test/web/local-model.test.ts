@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLocalBackend, type LocalBackend } from '../../src/backends/index.js';
-import { type Browsing, launch, metric, screenshot, startWebServer, until, type WebServer } from './harness.js';
+import { type Browsing, launch, metric, screenshot, startWebServer, until, type WebServer } from '../support/web.js';
 
 let local: LocalBackend;
 let web: WebServer;

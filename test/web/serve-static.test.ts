@@ -18,7 +18,7 @@ import {
   createStaticHandler,
   SECURITY_HEADERS,
 } from '../../src/web/serve-static.js';
-import { builtPage, startWebServer, type WebServer } from './harness.js';
+import { builtPage, startWebServer, type WebServer } from '../support/web.js';
 
 interface Answer {
   status: number;

@@ -6,10 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { copyWithMetadata } from '../../../test/support/gguf-metadata.js';
 import type { ChatCompletionChunk } from '../../protocol/types.js';
 import { transcriptPrompt } from './chat-prompt.js';
 import { createLocalBackend, DEFAULT_MODEL_PATH, type LocalBackend } from './local-backend.js';
-import { copyWithMetadata } from './test-support/gguf-metadata.js';
 
 const CHATML =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}" +

@@ -1,4 +1,4 @@
-import { runBackendConformance } from '../conformance.js';
+import { runBackendConformance } from '../../testing/conformance.js';
 import { createLocalBackend } from './local-backend.js';
 
 runBackendConformance('local (tiny model)', () => createLocalBackend({ sequences: 2 }));

@@ -6,6 +6,7 @@
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LlamaContextSequence } from 'node-llama-cpp';
+import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
 import {
   AbortError,
   BadRequestError,
@@ -16,7 +17,6 @@ import {
   type SluiceError,
 } from '../../errors.js';
 import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../protocol/types.js';
-import type { Backend, BackendRequest, ModelInfo } from '../backend.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';
 import { ChunkChannel } from './chunk-channel.js';
 import { type ChunkMaker, chatChunks, completionChunks } from './chunks.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { BackendRequest } from '../../backend.js';
 import { BadRequestError } from '../../errors.js';
-import type { BackendRequest } from '../backend.js';
 import { contentText, DEFAULT_COMPLETION_MAX_TOKENS, planRequest } from './request-plan.js';
 
 const completions = (body: Record<string, unknown>) =>

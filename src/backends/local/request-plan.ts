@@ -3,9 +3,10 @@
  * BadRequestError (400, Azure's error shape) and costs no model time.
  * @module
  */
+
+import type { BackendRequest } from '../../backend.js';
 import { BadRequestError } from '../../errors.js';
 import type { ChatMessage, ContentPart } from '../../protocol/types.js';
-import type { BackendRequest } from '../backend.js';
 
 /** Legacy Completions default, as OpenAI and Azure document it. */
 export const DEFAULT_COMPLETION_MAX_TOKENS = 16;

@@ -4,10 +4,11 @@
  * The server's upstream mode uses it.
  * @module
  */
+
+import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
 import { createClient, type SluiceClient } from '../../client/client.js';
 import type { ClientOptions } from '../../client/options.js';
 import type { ApiKind, ApiTypes } from '../../protocol/types.js';
-import type { Backend, BackendRequest, ModelInfo } from '../backend.js';
 
 export interface RemoteBackendOptions extends ClientOptions {
   /** Shown in logs and `/v1/models`; default `azure:<endpoint>` or `openai:<baseURL>`. */

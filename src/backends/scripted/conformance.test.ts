@@ -1,4 +1,4 @@
-import { runBackendConformance } from '../conformance.js';
+import { runBackendConformance } from '../../testing/conformance.js';
 import { createScriptedBackend } from './scripted.js';
 import { textScript } from './text-script.js';
 

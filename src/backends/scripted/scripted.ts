@@ -3,9 +3,10 @@
  * honours the AbortSignal, and records what it was asked and how each request ended.
  * @module
  */
+
+import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
 import { AbortError } from '../../errors.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../../protocol/types.js';
-import type { Backend, BackendRequest, ModelInfo } from '../backend.js';
 
 /** One step of a script. */
 export type ScriptStep =

@@ -2,10 +2,10 @@
 // rule (a check that cannot fail proves nothing), and pass on one that keeps it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { Backend, BackendRequest } from '../backend.js';
+import { createScriptedBackend, type ScriptStep, textScript } from '../backends/scripted/index.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../protocol/types.js';
-import type { Backend, BackendRequest } from './backend.js';
 import { type ConformanceCheck, type ConformanceOptions, conformanceChecks } from './conformance.js';
-import { createScriptedBackend, type ScriptStep, textScript } from './scripted/index.js';
 
 const story = 'Once upon a time there was a little cat who liked to sit in the sun.';
 const options: ConformanceOptions = { abortWithinMs: 300 };

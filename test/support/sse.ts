@@ -2,8 +2,8 @@
  * Test helpers: run the decoder over bytes with a given chunking and record every callback
  * in one ordered log, for both byte-operation implementations.
  */
-import { type ByteOps, defaultByteOps, portableByteOps } from '../bytes.js';
-import { createDecoderWith, type DecoderEnd, type DecoderOptions, type SseEvent } from '../decoder.js';
+import { type ByteOps, defaultByteOps, portableByteOps } from '../../src/sse/bytes.js';
+import { createDecoderWith, type DecoderEnd, type DecoderOptions, type SseEvent } from '../../src/sse/decoder.js';
 
 export type LogEntry = { event: SseEvent } | { retry: number } | { comment: string };
 

@@ -1,7 +1,7 @@
 // Helpers for the server's HTTP tests: start a real server on 127.0.0.1:0, read SSE bodies
 // frame by frame as they arrive, read /metrics.
 import type { TestContext } from 'node:test';
-import type { Backend, BackendRequest } from '../../src/backends/backend.js';
+import type { Backend, BackendRequest } from '../../src/backend.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../../src/protocol/types.js';
 import { createServer, type ServerOptions, type SluiceServer } from '../../src/server/index.js';
 

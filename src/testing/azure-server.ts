@@ -53,7 +53,7 @@ import type {
   ContentFilterResults,
   FinishReason,
   Usage,
-} from '../../src/protocol/types.js';
+} from '../protocol/types.js';
 
 // --- replies -------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
  * common.case.test.ts pattern). Import it from a test file:
  *
  * ```ts
- * import { runBackendConformance } from '../conformance.js';
+ * import { runBackendConformance } from 'sluice/testing';
  * runBackendConformance('remote', () => createRemoteBackend({ baseURL }));
  * ```
  *
@@ -13,8 +13,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import type { Backend, BackendRequest } from '../backend.js';
 import type { AnyChunk, ApiKind } from '../protocol/types.js';
-import type { Backend, BackendRequest } from './backend.js';
 
 export interface ConformanceOptions {
   /** API kinds the backend serves. Default both. */

@@ -1,6 +1,6 @@
 /**
  * Running the real `sluice` binary (bin/sluice.js over the build in dist/) as a user would:
- * piped, or in a pseudo-terminal (test/cli/run_in_pty.py), with a clean environment.
+ * piped, or in a pseudo-terminal (test/support/run_in_pty.py), with a clean environment.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,7 @@
 import type { TestContext } from 'node:test';
 import { createClient } from '../../src/client/index.js';
 import type { ClientOptions } from '../../src/client/options.js';
-import { type AzureServer, type AzureServerOptions, startAzureServer } from '../support/azure-server.js';
+import { type AzureServer, type AzureServerOptions, startAzureServer } from '../../src/testing/azure-server.js';
 
 export const KEY = 'sk-TEST-SECRET-0123456789abcdef';
 
