@@ -46,11 +46,6 @@ export class ChunkChannel<T> {
     return this.#buffer.length;
   }
 
-  /** True once the reader stopped (close) — the producer should stop too. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /**
    * Hands a chunk over. Resolves true when the producer may go on, false when the reader has
    * gone (closed) or the signal aborted: then stop generating.

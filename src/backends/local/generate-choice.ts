@@ -5,7 +5,7 @@
  * @module
  */
 import type { LlamaContextSequence, SequenceEvaluateOptions, Token } from 'node-llama-cpp';
-import { AbortError } from '../../errors.js';
+import { throwIfAborted } from '../../abort.js';
 import type { FinishReason } from '../../protocol/types.js';
 import { StopMatcher } from './stop-matcher.js';
 import { TokenTextDecoder } from './token-text.js';
@@ -120,10 +120,6 @@ export async function* generateChoice(
 }
 
 // --- internal ---
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new AbortError(undefined, { cause: signal.reason });
-}
 
 function endsWithAny(tokens: readonly number[], sequences: readonly (readonly number[])[]): boolean {
   outer: for (const seq of sequences) {

@@ -271,6 +271,46 @@ describe('local backend (real model)', () => {
     assert.equal(r.usage?.total_tokens, 512);
   });
 
+  test('chat without max_tokens leaves room for the next turn; a full context is reported as such', async () => {
+    // The CLI's chat loop: each answer joins the history. Answers used to fill the whole
+    // context, so the second request always failed with context_length_exceeded.
+    const info = await backend.load();
+    const messages: ChatCompletionRequest['messages'] = [{ role: 'system', content: 'You tell short stories.' }];
+    const asks = ['Tell me about a cat.', 'What did the cat eat?', 'And then?', 'Who was her friend?', 'The end?'];
+    const ends: string[] = [];
+    let overflow: unknown;
+    for (const [turn, ask] of asks.entries()) {
+      messages.push({ role: 'user', content: ask });
+      let r: Awaited<ReturnType<typeof chat>>;
+      try {
+        r = await chat(backend, { messages, seed: 7 + turn, stream_options: { include_usage: true } });
+      } catch (error) {
+        overflow = error;
+        break;
+      }
+      const usage = r.usage;
+      assert.ok(usage);
+      const full = usage.total_tokens === info.contextSize;
+      ends.push(`${r.finishes[0]?.[0]}${full ? ' (context full)' : ''}`);
+      assert.ok(usage.completion_tokens <= info.contextSize / 4, `answer of ${usage.completion_tokens} tokens`);
+      // An answer cut short of the default budget was cut by the context: usage shows it.
+      if (r.finishes[0]?.[0] === 'length' && usage.completion_tokens < info.contextSize / 4) assert.ok(full);
+      messages.push({ role: 'assistant', content: r.texts[0] ?? '' });
+    }
+    assert.ok(ends.length >= 3, `only ${ends.length} turns before the context overflowed: ${ends.join(', ')}`);
+    assert.ok(ends.includes('length (context full)'), `no turn filled the context: ${ends.join(', ')}`);
+    // Once the history is too long: Azure's 400, with both numbers, naming `messages`.
+    assert.ok(overflow instanceof BadRequestError, String(overflow));
+    const error = overflow.body?.error;
+    assert.equal(error?.code, 'context_length_exceeded');
+    assert.equal(error?.param, 'messages');
+    assert.match(error?.message ?? '', new RegExp(`maximum context length is ${info.contextSize} tokens`));
+    assert.match(error?.message ?? '', /resulted in \d+ tokens/);
+    // Dropping the oldest turns (keeping the system message and the latest) recovers.
+    const recovered = await chat(backend, { messages: [messages[0]!, messages.at(-1)!], seed: 1 });
+    assert.equal(recovered.finishes[0]?.length, 1);
+  });
+
   test('a prompt longer than the context is a 400 context_length_exceeded', async () => {
     const prompt = 'Once upon a time there was a cat. '.repeat(80);
     await assert.rejects(

@@ -6,6 +6,7 @@
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LlamaContextSequence } from 'node-llama-cpp';
+import { abortError, linkSignals, untilAborted } from '../../abort.js';
 import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
 import {
   AbortError,
@@ -16,6 +17,7 @@ import {
   ServerError,
   type SluiceError,
 } from '../../errors.js';
+import { errorBody } from '../../protocol/errors.js';
 import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../protocol/types.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';
 import { ChunkChannel } from './chunk-channel.js';
@@ -24,6 +26,7 @@ import { type Engine, loadEngine } from './engine.js';
 import { generateChoice } from './generate-choice.js';
 import { planRequest, type RequestPlan } from './request-plan.js';
 import { SlotPool } from './slot-pool.js';
+import { completionBudget, requestCost } from './token-budget.js';
 
 /** The bundled test model, found from the package root (not the cwd). */
 export const DEFAULT_MODEL_PATH = fileURLToPath(
@@ -152,7 +155,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
 
   function getEngine(): Promise<Engine> {
     if (engine) return Promise.resolve(engine);
-    if (closing.signal.aborted) return Promise.reject(new AbortError('The local backend is closed'));
+    if (closing.signal.aborted) return Promise.reject(abortError(closing.signal));
     engineLoading ??= loadEngine({ modelPath, threads, sequences, contextSize: options.contextSize, pathSource }).then(
       (loaded) => {
         engine = loaded;
@@ -173,7 +176,9 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     let ending: Ending;
     try {
       const plan = planRequest(request);
-      slot = await pool.acquire(signal);
+      const contextSize = engine?.contextSize ?? options.contextSize ?? 2048;
+      const cost = requestCost({ prompts: plan.prompts.length, n: plan.n, maxTokens: plan.maxTokens }, contextSize);
+      slot = await pool.acquire(signal, cost);
       // The first request waits for the model (0.3-3 s): an abort must not wait with it.
       const loaded = await untilAborted(getEngine(), signal);
       const sequence = loaded.sequences[slot];
@@ -218,8 +223,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     for (const [p, prompt] of prompts.entries()) {
       usage.prompt_tokens += prompt.tokens.length;
       counters.promptTokens += prompt.tokens.length;
-      const room = loaded.contextSize - prompt.tokens.length;
-      const maxTokens = Math.min(plan.maxTokens ?? room, room);
+      const maxTokens = completionBudget(plan.maxTokens, prompt.tokens.length, loaded.contextSize);
       for (let i = 0; i < plan.n; i++) {
         const index = p * plan.n + i;
         const role = chunks.role(index);
@@ -324,7 +328,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     },
     async close() {
       closing.abort(new AbortError('The local backend is closed'));
-      pool.rejectQueued(new AbortError('The local backend is closed'));
+      pool.rejectQueued(abortError(closing.signal));
       await Promise.allSettled(running);
       const loaded = engine ?? (await engineLoading?.catch(() => undefined));
       engine = undefined;
@@ -379,7 +383,7 @@ function buildPrompts(plan: RequestPlan, engine: Engine): Prompt[] {
 type Ending = { kind: 'completed' | 'cancelled' } | { kind: 'aborted' | 'rejected' | 'failed'; error: SluiceError };
 
 function aborted(signal: AbortSignal): Ending {
-  return { kind: 'aborted', error: new AbortError(undefined, { cause: signal.reason }) };
+  return { kind: 'aborted', error: abortError(signal) };
 }
 
 function classify(error: unknown, signal: AbortSignal): Ending {
@@ -393,54 +397,17 @@ function classify(error: unknown, signal: AbortSignal): Ending {
 }
 
 /**
- * One signal that aborts when either input does. Unlike AbortSignal.any, its listeners are
- * removed by dispose(), so a long-lived signal (the backend's close) collects none.
+ * OpenAI's wording and Azure's shape, so clients that shorten a conversation on
+ * `context_length_exceeded` recognise it; the message gives both numbers.
  */
-function linkSignals(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const fromA = () => controller.abort(a.reason);
-  const fromB = () => controller.abort(b.reason);
-  if (a.aborted) fromA();
-  else if (b.aborted) fromB();
-  else {
-    a.addEventListener('abort', fromA, { once: true });
-    b.addEventListener('abort', fromB, { once: true });
-  }
-  return {
-    signal: controller.signal,
-    dispose() {
-      a.removeEventListener('abort', fromA);
-      b.removeEventListener('abort', fromB);
-    },
-  };
-}
-
-/** Resolves like `promise`, or rejects with AbortError as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortError(undefined, { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function contextExceeded(promptTokens: number, contextSize: number, param: string): BadRequestError {
+function contextExceeded(promptTokens: number, contextSize: number, param: 'messages' | 'prompt'): BadRequestError {
+  const fix = param === 'messages' ? 'drop the oldest turns of the conversation' : 'shorten the prompt';
   const message =
     `This model's maximum context length is ${contextSize} tokens. However, your ${param} resulted in ` +
-    `${promptTokens} tokens, which leaves no room for a completion. Please reduce the length of the ${param}.`;
+    `${promptTokens} tokens, which leaves no room for a completion. Please reduce the length of the ${param} (${fix}).`;
   return new BadRequestError(message, {
     status: 400,
-    body: { error: { message, type: 'invalid_request_error', param, code: 'context_length_exceeded' } },
+    body: errorBody('context_length_exceeded', message, { type: 'invalid_request_error', param }),
   });
 }
 

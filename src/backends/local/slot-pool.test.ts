@@ -5,6 +5,28 @@ import { SlotPool } from './slot-pool.js';
 
 const never = new AbortController().signal;
 
+/** A clock the test moves by hand. */
+function manualClock() {
+  let t = 0;
+  return {
+    now: () => t,
+    advance(ms: number) {
+      t += ms;
+    },
+  };
+}
+
+/** The retry-after of the OverloadedError that `acquire` rejects with. */
+async function refusedAfter(pool: SlotPool): Promise<number> {
+  try {
+    await pool.acquire(never);
+  } catch (error) {
+    if (error instanceof OverloadedError) return error.retryAfterMs;
+    throw error;
+  }
+  throw new Error('expected OverloadedError, got a slot');
+}
+
 describe('SlotPool', () => {
   test('hands out every slot once, then queues, then refuses', async () => {
     const pool = new SlotPool({ size: 2, queueSize: 1 });
@@ -71,6 +93,69 @@ describe('SlotPool', () => {
     for (const q of queued) pool.release(await q);
     assert.ok(pool.averageHoldMs < 1000);
     assert.ok(pool.retryAfterMs() >= 50, 'never below the floor');
+  });
+
+  test('after many short requests, a long one in flight still gives a long retry-after', async () => {
+    // The bug: 58 ms advised while the one slot stayed busy for 900 ms more, because the
+    // average of earlier short holds said nothing about the request holding the slot now.
+    const clock = manualClock();
+    const pool = new SlotPool({ size: 1, queueSize: 0, now: clock.now });
+    for (let i = 0; i < 20; i++) {
+      const slot = await pool.acquire(never, 10); // 10 tokens in 10 ms
+      clock.advance(10);
+      pool.release(slot);
+    }
+    const long = await pool.acquire(never, 900); // 900 tokens: about 900 ms at the learnt speed
+    clock.advance(5);
+    const wait = await refusedAfter(pool);
+    assert.ok(wait >= 850 && wait <= 950, `retry-after ${wait} ms for a slot that frees in ~895 ms`);
+    pool.release(long);
+  });
+
+  test('a request that outruns its estimate pushes the estimate out with it', async () => {
+    const clock = manualClock();
+    const pool = new SlotPool({ size: 1, queueSize: 0, now: clock.now });
+    for (let i = 0; i < 20; i++) {
+      const slot = await pool.acquire(never, 10);
+      clock.advance(10);
+      pool.release(slot);
+    }
+    const slow = await pool.acquire(never, 10); // expected to take 10 ms
+    clock.advance(900);
+    const wait = await refusedAfter(pool);
+    assert.ok(wait >= 450, `retry-after ${wait} ms after the request already ran 900 ms`);
+    pool.release(slow);
+  });
+
+  test('steady load: a client that comes back after retry-after gets a slot', async () => {
+    const clock = manualClock();
+    const pool = new SlotPool({ size: 2, queueSize: 2, now: clock.now });
+    // Learn the speed: 100 units take 100 ms.
+    const warm = await pool.acquire(never, 100);
+    clock.advance(100);
+    pool.release(warm);
+
+    const a = await pool.acquire(never, 100);
+    const b = await pool.acquire(never, 100);
+    const c = pool.acquire(never, 100);
+    const d = pool.acquire(never, 100);
+    clock.advance(40);
+    const wait = await refusedAfter(pool);
+    // a and b end at 100, c and d take their slots and end at 200: 160 ms from now.
+    assert.equal(wait, 160);
+
+    clock.advance(60);
+    pool.release(a);
+    pool.release(b);
+    const [sc, sd] = [await c, await d];
+    clock.advance(100);
+    pool.release(sc);
+    pool.release(sd);
+    // Now (retry-after ms after the refusal) a retry is served at once.
+    assert.equal(pool.active, 0);
+    const retried = await pool.acquire(never, 100);
+    assert.equal(pool.active, 1);
+    pool.release(retried);
   });
 
   test('releasing a slot twice is a bug and says so', async () => {
