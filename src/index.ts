@@ -66,5 +66,6 @@ export {
   TimeoutError,
 } from './errors.js';
 
-// Wire types (Azure's fields included)
+// Wire types (Azure's fields included) and how a stream ended
+export type { EndState } from './protocol/end-state.js';
 export type * from './protocol/types.js';

@@ -5,8 +5,8 @@
  * @module
  */
 import { ErrorCodes } from '../errors.js';
+import type { EndState } from '../protocol/end-state.js';
 import { redactSecrets } from '../protocol/excerpt.js';
-import type { EndState } from '../protocol/types.js';
 import type { SettingNames, Target } from './config.js';
 import { UsageError } from './usage-error.js';
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { type ErrorCode, ErrorCodes } from '../errors.js';
-import type { EndState } from '../protocol/types.js';
+import type { EndState } from '../protocol/end-state.js';
 
 /** Exit statuses, by meaning. */
 export const ExitCode = {

@@ -3,7 +3,8 @@
  * @module
  */
 import type { StreamMetrics } from '../client/metrics.js';
-import type { EndState, Usage } from '../protocol/types.js';
+import type { EndState } from '../protocol/end-state.js';
+import type { Usage } from '../protocol/types.js';
 import { scrub } from './describe.js';
 
 export interface AnswerFacts {

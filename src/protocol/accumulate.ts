@@ -4,7 +4,7 @@
  * @module
  */
 import type { ChoiceSummary, FinishHow } from './end-state.js';
-import { decideEndState } from './end-state.js';
+import { decideEndState, type EndState } from './end-state.js';
 import { firedCategories, mergeFilterResults } from './filters.js';
 import type {
   ApiKind,
@@ -19,7 +19,6 @@ import type {
   CompletionChunkChoice,
   CompletionLogprobs,
   ContentFilterResults,
-  EndState,
   PromptFilterResult,
   ToolCall,
   ToolCallDelta,

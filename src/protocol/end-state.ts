@@ -2,8 +2,19 @@
  * How a stream ended, decided from what arrived. Pure functions; the accumulator calls them.
  * @module
  */
-import { ContentFilterError, type SluiceError, StreamTruncatedError } from '../errors.js';
-import type { AnyResponse, EndState } from './types.js';
+import { ContentFilterError, type SluiceError, StreamTruncatedError, type TruncationReason } from '../errors.js';
+import type { AnyResponse } from './types.js';
+
+/**
+ * How a stream ended, honestly. `completed` needs `[DONE]` and a finish_reason on every
+ * choice; anything else keeps the partial result beside the state.
+ */
+export type EndState =
+  | { state: 'completed' }
+  | { state: 'truncated'; reason: TruncationReason; unfinished: number[] }
+  | { state: 'filtered'; where: 'prompt' | 'completion'; categories: string[]; choices: number[] }
+  | { state: 'failed'; error: SluiceError }
+  | { state: 'aborted'; reason?: unknown };
 
 /** How the caller's read of the stream stopped. */
 export type FinishHow = { sawDone: boolean } | { error: SluiceError } | { aborted: unknown };

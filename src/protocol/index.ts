@@ -10,6 +10,7 @@ export { type Accumulator, createAccumulator } from './accumulate.js';
 export {
   type ChoiceSummary,
   decideEndState,
+  type EndState,
   type FinishHow,
   promptFilteredState,
   type StreamSummary,

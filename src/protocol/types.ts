@@ -328,18 +328,3 @@ export interface ApiErrorBody {
     [k: string]: unknown;
   };
 }
-
-// --- end states --------------------------------------------------------------------------
-
-/**
- * How a stream ended, honestly. `completed` needs `[DONE]` and a finish_reason on every
- * choice; anything else keeps the partial result beside the state.
- */
-export type EndState =
-  | { state: 'completed' }
-  | { state: 'truncated'; reason: 'no-done' | 'unfinished-choice'; unfinished: number[] }
-  | { state: 'filtered'; where: 'prompt' | 'completion'; categories: string[]; choices: number[] }
-  | { state: 'failed'; error: import('../errors.js').SluiceError }
-  | { state: 'aborted'; reason?: unknown };
-
-export type EndStateName = EndState['state'];
