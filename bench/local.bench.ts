@@ -8,7 +8,7 @@
 //   node --import tsx bench/local.bench.ts [--tokens 256] [--rounds 7]
 import { getLlama, LlamaCompletion, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { createLocalBackend, DEFAULT_MODEL_PATH, type LocalBackend } from '../src/backends/local/index.js';
-import type { CompletionChunk } from '../src/protocol/types.js';
+import type { CompletionChunk } from '../src/types.js';
 import { marginOfErrorPercent, median, table } from './util.js';
 
 const args = process.argv.slice(2);

@@ -20,8 +20,8 @@ import { cpus, loadavg } from 'node:os';
 import type { Backend } from '../src/backend.js';
 import { createLocalBackend, DEFAULT_MODEL_PATH } from '../src/backends/local/index.js';
 import { createScriptedBackend, textScript } from '../src/backends/scripted/index.js';
-import type { CompletionChunk } from '../src/protocol/types.js';
 import { createServer } from '../src/server/index.js';
+import type { CompletionChunk } from '../src/types.js';
 
 const THREADS = 1;
 const SEQUENCES = 4;

@@ -4,7 +4,7 @@
  * backend; the server exposes any backend over HTTP; the CLI and the web UI consume any.
  * @module
  */
-import type { ApiKind, ApiTypes } from './protocol/types.js';
+import type { ApiKind, ApiTypes } from './types.js';
 
 /** A request as a backend sees it: the API kind plus the wire body. */
 export interface BackendRequest<K extends ApiKind = ApiKind> {

@@ -6,7 +6,7 @@
  * body and our own words only.
  * @module
  */
-import type { AnyResponse, ApiErrorBody, ContentFilterResults } from './protocol/types.js';
+import type { AnyResponse, ApiErrorBody, ContentFilterResults } from './types.js';
 
 export const ErrorCodes = {
   /** An SSE line exceeded the decoder's `maxLineLength`. */

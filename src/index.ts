@@ -68,4 +68,4 @@ export {
 
 // Wire types (Azure's fields included) and how a stream ended
 export type { EndState } from './protocol/end-state.js';
-export type * from './protocol/types.js';
+export type * from './types.js';

@@ -10,7 +10,7 @@ import type { ResponseStream, StreamResult } from '../client/response-stream.js'
 import { SluiceError } from '../errors.js';
 import type { EndState } from '../protocol/end-state.js';
 import { textDeltas } from '../protocol/text.js';
-import type { AnyResponse, ApiKind, ApiTypes, Usage } from '../protocol/types.js';
+import type { AnyResponse, ApiKind, ApiTypes, Usage } from '../types.js';
 import { type DescribeContext, describeEnd } from './describe.js';
 import type { Engine } from './engine.js';
 import { exitCodeForEnd } from './exit-codes.js';

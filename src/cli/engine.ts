@@ -7,7 +7,7 @@
 
 import type { Timeouts } from '../client/options.js';
 import type { ResponseStream } from '../client/response-stream.js';
-import type { ApiKind, ApiTypes } from '../protocol/types.js';
+import type { ApiKind, ApiTypes } from '../types.js';
 import type { Target } from './config.js';
 
 export interface CallSettings {

@@ -3,7 +3,7 @@
  * it accepts. Pure.
  * @module
  */
-import type { CommonRequestFields } from '../protocol/types.js';
+import type { CommonRequestFields } from '../types.js';
 import type { ParsedValues } from './args.js';
 import { UsageError } from './usage-error.js';
 

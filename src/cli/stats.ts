@@ -4,7 +4,7 @@
  */
 import type { StreamMetrics } from '../client/metrics.js';
 import type { EndState } from '../protocol/end-state.js';
-import type { Usage } from '../protocol/types.js';
+import type { Usage } from '../types.js';
 import { scrub } from './describe.js';
 
 export interface AnswerFacts {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Backend, BackendRequest } from '../backend.js';
-import type { ApiKind } from '../protocol/types.js';
+import type { ApiKind } from '../types.js';
 import type { Timeouts } from './options.js';
 import { type ChunkSource, ResponseStream } from './response-stream.js';
 import { abortReason } from './retry.js';

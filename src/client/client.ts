@@ -6,7 +6,7 @@
 import { AbortError, ProtocolError, TimeoutError } from '../errors.js';
 import { errorFromResponse } from '../protocol/errors.js';
 import { excerpt } from '../protocol/excerpt.js';
-import type { ApiKind, ApiTypes, ChatCompletionRequest, CompletionRequest } from '../protocol/types.js';
+import type { ApiKind, ApiTypes, ChatCompletionRequest, CompletionRequest } from '../types.js';
 import { type HttpPlan, type Sent, send } from './http.js';
 import { httpSource, metaOf } from './http-source.js';
 import {

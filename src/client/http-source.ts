@@ -10,8 +10,8 @@ import { ProtocolError, type SluiceError } from '../errors.js';
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
 import { parseStreamEvent } from '../protocol/events.js';
 import { excerpt } from '../protocol/excerpt.js';
-import type { AnyResponse, ApiKind, ApiTypes } from '../protocol/types.js';
 import { createDecoder, type SseEvent } from '../sse/index.js';
+import type { AnyResponse, ApiKind, ApiTypes } from '../types.js';
 import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
 import type { ChunkSource, ResponseMeta, SourceContext, SourceEnd } from './response-stream.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ChatCompletionChunk, CompletionChunk } from '../protocol/types.js';
+import type { ChatCompletionChunk, CompletionChunk } from '../types.js';
 import { MetricsRecorder, tokenDeltas } from './metrics.js';
 
 const chat = (choices: ChatCompletionChunk['choices']): ChatCompletionChunk => ({

@@ -4,7 +4,7 @@
  * computed only when read, on a sorted copy, and cached until the next chunk.
  * @module
  */
-import type { AnyChunk, Usage } from '../protocol/types.js';
+import type { AnyChunk, Usage } from '../types.js';
 
 /**
  * What a stream measured. Times are milliseconds from `startedAt` (the call), measured with

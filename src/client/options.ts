@@ -4,7 +4,7 @@
  * @module
  */
 import { ConfigError } from '../errors.js';
-import type { ApiKind } from '../protocol/types.js';
+import type { ApiKind } from '../types.js';
 
 /**
  * Time limits, in milliseconds. `0` (or `Infinity`) switches one off.

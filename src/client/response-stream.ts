@@ -21,7 +21,7 @@ import {
 import type { EndState } from '../protocol/end-state.js';
 import { type Accumulator, createAccumulator, truncationError } from '../protocol/index.js';
 import { type TextDelta, textDeltas } from '../protocol/text.js';
-import type { ApiErrorBody, ApiKind, ApiTypes } from '../protocol/types.js';
+import type { ApiErrorBody, ApiKind, ApiTypes } from '../types.js';
 import { MetricsRecorder, type StreamMetrics, tokenDeltas } from './metrics.js';
 import type { Timeouts } from './options.js';
 import { abortReason } from './retry.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { ChatCompletionChunk, CompletionChunk, ContentFilterResults, FilterSeverity } from '../types.js';
 import { createAccumulator } from './accumulate.js';
-import type { ChatCompletionChunk, CompletionChunk, ContentFilterResults, FilterSeverity } from './types.js';
 
 const HEADER = { id: 'chatcmpl-prop', created: 1732550400, model: 'gpt-4o-2024-08-06', system_fingerprint: 'fp_x' };
 

@@ -10,11 +10,11 @@ import {
   completionsFixtures,
 } from '../../test/fixtures/azure-streams.js';
 import { AbortError, ConnectionError, type StreamErrorFrame } from '../errors.js';
+import type { ApiKind, ChatCompletion, ChatCompletionChunk, CompletionChunk } from '../types.js';
 import { createAccumulator } from './accumulate.js';
 import type { EndState } from './end-state.js';
 import { parseStreamEvent } from './events.js';
 import { textDeltas } from './text.js';
-import type { ApiKind, ChatCompletion, ChatCompletionChunk, CompletionChunk } from './types.js';
 
 /** Feeds a fixture's chunks and returns the response and the end state of its frames. */
 function run<K extends ApiKind>(f: AzureStreamFixture<K>): { response: unknown; end: EndState } {

@@ -3,9 +3,7 @@
  * results on errors, and the server's non-streaming answers.
  * @module
  */
-import type { ChoiceSummary, FinishHow } from './end-state.js';
-import { decideEndState, type EndState } from './end-state.js';
-import { firedCategories, mergeFilterResults } from './filters.js';
+
 import type {
   ApiKind,
   ApiTypes,
@@ -23,7 +21,10 @@ import type {
   ToolCall,
   ToolCallDelta,
   Usage,
-} from './types.js';
+} from '../types.js';
+import type { ChoiceSummary, FinishHow } from './end-state.js';
+import { decideEndState, type EndState } from './end-state.js';
+import { firedCategories, mergeFilterResults } from './filters.js';
 
 /** Collects a stream's chunks into the response a non-streaming request would have returned. */
 export interface Accumulator<K extends ApiKind> {

@@ -9,10 +9,10 @@ import {
   chatTwoChoices,
 } from '../../test/fixtures/azure-streams.js';
 import { AbortError, ContentFilterError, ErrorCodes, ServerError, StreamTruncatedError } from '../errors.js';
+import type { ChatCompletionChunk } from '../types.js';
 import { createAccumulator } from './accumulate.js';
 import { decideEndState, promptFilteredState, truncationError } from './end-state.js';
 import { errorFromResponse } from './errors.js';
-import type { ChatCompletionChunk } from './types.js';
 
 const done = { sawDone: true };
 const cut = { sawDone: false };

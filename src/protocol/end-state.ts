@@ -3,7 +3,7 @@
  * @module
  */
 import { ContentFilterError, type SluiceError, StreamTruncatedError, type TruncationReason } from '../errors.js';
-import type { AnyResponse } from './types.js';
+import type { AnyResponse } from '../types.js';
 
 /**
  * How a stream ended, honestly. `completed` needs `[DONE]` and a finish_reason on every

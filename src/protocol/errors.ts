@@ -13,10 +13,10 @@ import {
   type RateLimitInfo,
   ServerError,
 } from '../errors.js';
+import type { ApiErrorBody, ContentFilterResults } from '../types.js';
 import { toErrorBody } from './events.js';
 import { excerpt, redactSecrets } from './excerpt.js';
 import { firedCategories } from './filters.js';
-import type { ApiErrorBody, ContentFilterResults } from './types.js';
 
 /** Longest error message taken from a body, in characters (Azure's are far shorter). */
 const MAX_MESSAGE_LENGTH = 1000;

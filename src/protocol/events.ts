@@ -3,8 +3,8 @@
  * @module
  */
 import { ProtocolError, StreamErrorFrame } from '../errors.js';
+import type { ApiErrorBody, ApiKind, ApiTypes } from '../types.js';
 import { excerpt } from './excerpt.js';
-import type { ApiErrorBody, ApiKind, ApiTypes } from './types.js';
 
 /**
  * An SSE event as the decoder in `src/sse` dispatches it (structurally identical to its

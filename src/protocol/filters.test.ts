@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { ContentFilterResults } from '../types.js';
 import { filterServiceError, firedCategories, mergeFilterResults } from './filters.js';
-import type { ContentFilterResults } from './types.js';
 
 describe('firedCategories', () => {
   test('severity and detection categories with filtered: true', () => {

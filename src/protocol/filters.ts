@@ -3,7 +3,7 @@
  * the one object a non-streaming response carries.
  * @module
  */
-import type { ContentFilterResults } from './types.js';
+import type { ContentFilterResults } from '../types.js';
 
 /** Keys of a filter-results object that are not categories. */
 const NOT_A_CATEGORY = 'error';

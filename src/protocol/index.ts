@@ -5,6 +5,8 @@
  * @module
  */
 
+// Wire types
+export type * from '../types.js';
 // Accumulating chunks and deciding how a stream ended
 export { type Accumulator, createAccumulator } from './accumulate.js';
 export {
@@ -25,5 +27,3 @@ export { excerpt, redactSecrets } from './excerpt.js';
 export { filterServiceError, firedCategories, mergeFilterResults } from './filters.js';
 // Text
 export { type TextDelta, textDeltas } from './text.js';
-// Wire types
-export type * from './types.js';

@@ -6,8 +6,8 @@ import {
   chatRefusal,
   completionsLogprobs,
 } from '../../test/fixtures/azure-streams.js';
+import type { ChatCompletionChunk } from '../types.js';
 import { textDeltas } from './text.js';
-import type { ChatCompletionChunk } from './types.js';
 
 test('chat content deltas, with the choice index', () => {
   assert.deepStrictEqual(textDeltas(chatBasic.chunks[2]!), [{ index: 0, text: 'A sluice gate' }]);

@@ -2,7 +2,7 @@
  * The visible text a chunk adds, per choice.
  * @module
  */
-import type { AnyChunk } from './types.js';
+import type { AnyChunk } from '../types.js';
 
 /** One piece of new text for one choice. */
 export interface TextDelta {

@@ -5,7 +5,7 @@
  * @module
  */
 import { ApiError, isSluiceError, ModelLoadError, OverloadedError } from '../errors.js';
-import type { ApiErrorBody } from '../protocol/types.js';
+import type { ApiErrorBody } from '../types.js';
 
 /** A complete error answer: status, Azure-shaped body, extra headers. */
 export interface ErrorReply {

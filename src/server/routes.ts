@@ -4,7 +4,7 @@
  * `//host/...` as a host and resolve `..` segments.
  * @module
  */
-import type { ApiKind } from '../protocol/types.js';
+import type { ApiKind } from '../types.js';
 import { type ErrorReply, invalidApiVersion, MISSING_API_VERSION, methodNotAllowed, NOT_FOUND } from './error-body.js';
 
 /** `azure`: the `/openai/...` routes (prompt-filter chunk, content_filter_results); `openai`: `/v1/...`. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { ApiKind } from '../protocol/types.js';
+import type { ApiKind } from '../types.js';
 import { MAX_N, parseRequest, validateRequest } from './validate.js';
 
 const chat = (extra: Record<string, unknown> = {}) => ({ messages: [{ role: 'user', content: 'hi' }], ...extra });

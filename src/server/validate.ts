@@ -9,7 +9,7 @@
  * 2024-09-01-preview is rejected as `unknown_parameter`, as Azure does.
  * @module
  */
-import type { ApiKind, ApiTypes, ChatCompletionRequest, CompletionRequest } from '../protocol/types.js';
+import type { ApiKind, ApiTypes, ChatCompletionRequest, CompletionRequest } from '../types.js';
 import { type ErrorReply, invalidRequest } from './error-body.js';
 import { acceptsStreamOptions } from './routes.js';
 

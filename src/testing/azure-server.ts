@@ -53,7 +53,7 @@ import type {
   ContentFilterResults,
   FinishReason,
   Usage,
-} from '../protocol/types.js';
+} from '../types.js';
 
 // --- replies -------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Backend, BackendRequest } from '../backend.js';
 import { createScriptedBackend, type ScriptStep, textScript } from '../backends/scripted/index.js';
-import type { AnyChunk, ApiKind, ApiTypes } from '../protocol/types.js';
+import type { AnyChunk, ApiKind, ApiTypes } from '../types.js';
 import { type ConformanceCheck, type ConformanceOptions, conformanceChecks } from './conformance.js';
 
 const story = 'Once upon a time there was a little cat who liked to sit in the sun.';

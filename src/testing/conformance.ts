@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Backend, BackendRequest } from '../backend.js';
-import type { AnyChunk, ApiKind } from '../protocol/types.js';
+import type { AnyChunk, ApiKind } from '../types.js';
 
 export interface ConformanceOptions {
   /** API kinds the backend serves. Default both. */

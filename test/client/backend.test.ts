@@ -6,7 +6,6 @@ import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { createScriptedBackend, textScript } from '../../src/backends/scripted/index.js';
 import { streamFromBackend } from '../../src/client/index.js';
 import { AbortError, ErrorCodes, ServerError, StreamTruncatedError, TimeoutError } from '../../src/errors.js';
-import type { ChatCompletionRequest, CompletionRequest } from '../../src/protocol/types.js';
 import { iterateSse } from '../../src/sse/index.js';
 import {
   type AzureServer,
@@ -16,6 +15,7 @@ import {
   stream,
 } from '../../src/testing/azure-server.js';
 import { runBackendConformance } from '../../src/testing/conformance.js';
+import type { ChatCompletionRequest, CompletionRequest } from '../../src/types.js';
 import { drain, KEY, textOf } from '../support/client.js';
 
 const chat = { kind: 'chat' as const, body: { messages: [{ role: 'user' as const, content: 'hi' }] } };

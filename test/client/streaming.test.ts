@@ -1,7 +1,6 @@
 // The client against the Azure-shaped test server: the happy paths, over real sockets.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ChatCompletionChunk } from '../../src/protocol/types.js';
 import { iterateSse } from '../../src/sse/index.js';
 import {
   annotation,
@@ -11,6 +10,7 @@ import {
   type StreamItem,
   stream,
 } from '../../src/testing/azure-server.js';
+import type { ChatCompletionChunk } from '../../src/types.js';
 import { chatBody, clientFor, drain, KEY, serve, textOf } from '../support/client.js';
 
 const usage = { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createScriptedBackend, type ScriptStep, textScript } from '../../src/backends/index.js';
-import type { AnyChunk, ChatCompletion, Completion } from '../../src/protocol/types.js';
+import type { AnyChunk, ChatCompletion, Completion } from '../../src/types.js';
 import { allFrames, azureUrl, dataOf, post, start } from '../support/server.js';
 
 const PROMPT_FILTER =

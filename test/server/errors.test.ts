@@ -12,7 +12,7 @@ import {
   RateLimitError,
   ServerError,
 } from '../../src/errors.js';
-import type { ApiErrorBody } from '../../src/protocol/types.js';
+import type { ApiErrorBody } from '../../src/types.js';
 import { allFrames, azureUrl, dataOf, metrics, post, start } from '../support/server.js';
 
 const chatBody = { messages: [{ role: 'user', content: 'hi' }] };

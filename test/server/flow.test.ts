@@ -5,8 +5,8 @@ import { request } from 'node:http';
 import { describe, test } from 'node:test';
 import type { Backend, BackendRequest } from '../../src/backend.js';
 import { createScriptedBackend, type ScriptStep, textScript } from '../../src/backends/index.js';
-import type { AnyChunk, ApiKind, ApiTypes } from '../../src/protocol/types.js';
 import { createServer } from '../../src/server/index.js';
+import type { AnyChunk, ApiKind, ApiTypes } from '../../src/types.js';
 import { allFrames, azureUrl, dataOf, frameReader, gatedBackend, metrics, post, start } from '../support/server.js';
 
 const chatBody = { messages: [{ role: 'user', content: 'hi' }], stream: true };

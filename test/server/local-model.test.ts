@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { createLocalBackend, type LocalBackend } from '../../src/backends/local/index.js';
-import type { Completion, CompletionChunk } from '../../src/protocol/types.js';
+import type { Completion, CompletionChunk } from '../../src/types.js';
 import { allFrames, azureUrl, dataOf, frameReader, metrics, post, start } from '../support/server.js';
 
 let backend: LocalBackend;

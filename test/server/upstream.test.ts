@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
 import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { OverloadedError } from '../../src/errors.js';
-import type { AnyChunk, ChatCompletion } from '../../src/protocol/types.js';
+import type { AnyChunk, ChatCompletion } from '../../src/types.js';
 import { allFrames, azureUrl, dataOf, frameReader, post, start } from '../support/server.js';
 
 const UPSTREAM_KEY = 'upstream-secret-key-0123456789';

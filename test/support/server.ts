@@ -2,8 +2,8 @@
 // frame by frame as they arrive, read /metrics.
 import type { TestContext } from 'node:test';
 import type { Backend, BackendRequest } from '../../src/backend.js';
-import type { AnyChunk, ApiKind, ApiTypes } from '../../src/protocol/types.js';
 import { createServer, type ServerOptions, type SluiceServer } from '../../src/server/index.js';
+import type { AnyChunk, ApiKind, ApiTypes } from '../../src/types.js';
 
 export const API_VERSION = '2024-10-21';
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.mjs';
 import type { Backend, BackendRequest } from '../../src/backends/index.js';
-import type { ApiKind, ApiTypes, ChatCompletionChunk } from '../../src/protocol/types.js';
 import { createServer, type ServerOptions, type SluiceServer } from '../../src/server/index.js';
+import type { ApiKind, ApiTypes, ChatCompletionChunk } from '../../src/types.js';
 import { createStaticHandler } from '../../src/web/serve-static.js';
 
 export const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { copyWithMetadata } from '../../../test/support/gguf-metadata.js';
-import type { ChatCompletionChunk } from '../../protocol/types.js';
+import type { ChatCompletionChunk } from '../../types.js';
 import { transcriptPrompt } from './chat-prompt.js';
 import { createLocalBackend, DEFAULT_MODEL_PATH, type LocalBackend } from './local-backend.js';
 

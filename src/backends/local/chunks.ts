@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { ChatCompletionChunk, CompletionChunk, FinishReason, Usage } from '../../protocol/types.js';
+import type { ChatCompletionChunk, CompletionChunk, FinishReason, Usage } from '../../types.js';
 
 export interface ChunkMaker<C> {
   /** Chat: `delta: {role: 'assistant', content: ''}`. Completions: null (no role chunk). */

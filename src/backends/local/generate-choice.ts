@@ -6,7 +6,7 @@
  */
 import type { LlamaContextSequence, SequenceEvaluateOptions, Token } from 'node-llama-cpp';
 import { throwIfAborted } from '../../abort.js';
-import type { FinishReason } from '../../protocol/types.js';
+import type { FinishReason } from '../../types.js';
 import { StopMatcher } from './stop-matcher.js';
 import { TokenTextDecoder } from './token-text.js';
 

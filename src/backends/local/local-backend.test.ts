@@ -13,7 +13,7 @@ import type {
   ChatCompletionRequest,
   CompletionChunk,
   CompletionRequest,
-} from '../../protocol/types.js';
+} from '../../types.js';
 import { transcriptPrompt } from './chat-prompt.js';
 import { createLocalBackend, type LocalBackend } from './local-backend.js';
 

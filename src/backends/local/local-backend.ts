@@ -18,7 +18,7 @@ import {
   type SluiceError,
 } from '../../errors.js';
 import { errorBody } from '../../protocol/errors.js';
-import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../protocol/types.js';
+import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../types.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';
 import { ChunkChannel } from './chunk-channel.js';
 import { type ChunkMaker, chatChunks, completionChunks } from './chunks.js';

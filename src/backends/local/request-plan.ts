@@ -6,7 +6,7 @@
 
 import type { BackendRequest } from '../../backend.js';
 import { BadRequestError } from '../../errors.js';
-import type { ChatMessage, ContentPart } from '../../protocol/types.js';
+import type { ChatMessage, ContentPart } from '../../types.js';
 
 /** Legacy Completions default, as OpenAI and Azure document it. */
 export const DEFAULT_COMPLETION_MAX_TOKENS = 16;

@@ -8,7 +8,7 @@
 import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
 import { createClient, type SluiceClient } from '../../client/client.js';
 import type { ClientOptions } from '../../client/options.js';
-import type { ApiKind, ApiTypes } from '../../protocol/types.js';
+import type { ApiKind, ApiTypes } from '../../types.js';
 
 export interface RemoteBackendOptions extends ClientOptions {
   /** Shown in logs and `/v1/models`; default `azure:<endpoint>` or `openai:<baseURL>`. */

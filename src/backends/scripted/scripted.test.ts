@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BackendRequest } from '../../backend.js';
 import { AbortError, ServerError } from '../../errors.js';
-import type { AnyChunk, ChatCompletionChunk, CompletionChunk } from '../../protocol/types.js';
+import type { AnyChunk, ChatCompletionChunk, CompletionChunk } from '../../types.js';
 import { createScriptedBackend } from './scripted.js';
 import { textScript, wordPieces } from './text-script.js';
 

@@ -6,7 +6,7 @@
 
 import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
 import { AbortError } from '../../errors.js';
-import type { AnyChunk, ApiKind, ApiTypes } from '../../protocol/types.js';
+import type { AnyChunk, ApiKind, ApiTypes } from '../../types.js';
 
 /** One step of a script. */
 export type ScriptStep =

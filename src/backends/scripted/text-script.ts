@@ -3,14 +3,7 @@
  * chunks, a finish chunk per choice and a usage chunk sent only when the request asks.
  * @module
  */
-import type {
-  ApiKind,
-  ChatCompletionChunk,
-  ChatDelta,
-  CompletionChunk,
-  FinishReason,
-  Usage,
-} from '../../protocol/types.js';
+import type { ApiKind, ChatCompletionChunk, ChatDelta, CompletionChunk, FinishReason, Usage } from '../../types.js';
 import type { ScriptStep } from './scripted.js';
 
 export interface TextScriptOptions {

@@ -3,7 +3,7 @@
  * With neither and a terminal: an interactive conversation (see repl.ts).
  * @module
  */
-import type { ChatCompletionRequest, ChatMessage } from '../../protocol/types.js';
+import type { ChatCompletionRequest, ChatMessage } from '../../types.js';
 import { answer } from '../answer.js';
 import { openEngine } from '../engine.js';
 import { listenForInterrupt } from '../interrupt.js';

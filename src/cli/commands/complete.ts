@@ -3,7 +3,7 @@
  * the tutorial's program.
  * @module
  */
-import type { CompletionRequest } from '../../protocol/types.js';
+import type { CompletionRequest } from '../../types.js';
 import { answer } from '../answer.js';
 import { openEngine } from '../engine.js';
 import { listenForInterrupt } from '../interrupt.js';

@@ -9,7 +9,7 @@
  */
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ChatCompletionRequest, ChatMessage, Usage } from '../../protocol/types.js';
+import type { ChatCompletionRequest, ChatMessage, Usage } from '../../types.js';
 import { answer } from '../answer.js';
 import type { Engine } from '../engine.js';
 import { ExitCode } from '../exit-codes.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Timeouts } from '../../client/options.js';
-import type { CommonRequestFields } from '../../protocol/types.js';
+import type { CommonRequestFields } from '../../types.js';
 import type { OutputSettings } from '../answer.js';
 import type { ParsedValues } from '../args.js';
 import { localNotice, type ResolvedConfig, readDotEnv, resolveConfig } from '../config.js';
