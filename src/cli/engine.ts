@@ -4,7 +4,7 @@
  * node-llama-cpp is imported only when the local model is actually used.
  * @module
  */
-
+import { abortError } from '../abort.js';
 import type { Timeouts } from '../client/options.js';
 import type { ResponseStream } from '../client/response-stream.js';
 import type { ApiKind, ApiTypes } from '../types.js';
@@ -60,7 +60,7 @@ export async function openEngine(target: Target, options: EngineOptions): Promis
       async create(kind, body, call) {
         const result = await stream(kind, body, call).final();
         if (result.end.state === 'failed') throw result.end.error;
-        if (result.end.state === 'aborted') throw result.error ?? new (await import('../errors.js')).AbortError();
+        if (result.end.state === 'aborted') throw result.error ?? abortError(call.signal);
         return { response: result.response };
       },
       warm: async () => {

@@ -4,7 +4,7 @@
  * a second one leaves at once.
  * @module
  */
-import { AbortError } from '../errors.js';
+import { abortError } from '../abort.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
@@ -31,7 +31,7 @@ export function listenForInterrupt(io: CliIO): Interrupt {
       io.exit(ExitCode.INTERRUPTED);
       return;
     }
-    controller.abort(new AbortError('Interrupted (Ctrl-C)'));
+    controller.abort(abortError(AbortSignal.abort('Ctrl-C'), 'Interrupted (Ctrl-C)'));
   };
   const off = io.onSignal('SIGINT', onInterrupt);
   return {

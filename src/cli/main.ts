@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { COMMANDS, type CommandName, parseCommandArgs } from './args.js';
+import type { CommandModule } from './command.js';
 import { describeError } from './describe.js';
 import { ExitCode, exitCodeForError } from './exit-codes.js';
 import type { CliIO } from './io.js';
@@ -13,17 +14,6 @@ import { renderCommandUsage, renderMainUsage } from './usage.js';
 
 export type { CliIO } from './io.js';
 export { nodeIO } from './io.js';
-
-/** What a command module exports. */
-export interface CommandModule {
-  run(context: CommandContext): Promise<number>;
-}
-
-export interface CommandContext {
-  io: CliIO;
-  values: Record<string, string | boolean | string[] | undefined>;
-  positionals: string[];
-}
 
 const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   complete: () => import('./commands/complete.js'),

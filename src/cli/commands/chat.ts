@@ -5,9 +5,9 @@
  */
 import type { ChatCompletionRequest, ChatMessage } from '../../types.js';
 import { answer } from '../answer.js';
+import type { CommandContext } from '../command.js';
 import { openEngine } from '../engine.js';
 import { listenForInterrupt } from '../interrupt.js';
-import type { CommandContext } from '../main.js';
 import { readPromptInput } from '../prompt-input.js';
 import { UsageError } from '../usage-error.js';
 import { runRepl } from './repl.js';

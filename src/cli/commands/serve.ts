@@ -4,9 +4,9 @@
  * @module
  */
 import { isAbsolute, resolve } from 'node:path';
+import type { CommandContext } from '../command.js';
 import { readDotEnv } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
-import type { CommandContext } from '../main.js';
 import { UsageError } from '../usage-error.js';
 
 export const DEFAULT_PORT = 8080;

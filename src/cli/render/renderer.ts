@@ -17,8 +17,6 @@ export interface TextRenderer {
   push(text: string): string;
   /** Bytes that finish the output (on a terminal: the last line, then a newline if needed). */
   end(): string;
-  /** True once something other than nothing was produced since the last `end()`. */
-  readonly started: boolean;
 }
 
 export interface RendererOptions {
@@ -67,21 +65,16 @@ function createRawRenderer(tty: boolean): TextRenderer {
       started = false;
       return out;
     },
-    get started() {
-      return started;
-    },
   };
 }
 
 function createLinesRenderer(options: RendererOptions): TextRenderer {
   const md = createMarkdownLines({ columns: options.columns });
   let partial = '';
-  let started = false;
   return {
     push(text) {
       const clean = stripControls(text);
       if (clean === '') return '';
-      started = true;
       let out = '';
       let start = 0;
       for (let nl = clean.indexOf('\n'); nl >= 0; nl = clean.indexOf('\n', start)) {
@@ -95,12 +88,8 @@ function createLinesRenderer(options: RendererOptions): TextRenderer {
     end() {
       const out = partial === '' ? '' : md.line(partial);
       partial = '';
-      started = false;
       md.reset();
       return out;
-    },
-    get started() {
-      return started;
     },
   };
 }
@@ -203,9 +192,6 @@ function createLiveRenderer(options: RendererOptions): TextRenderer {
       atLineStart = true;
       md.reset();
       return out;
-    },
-    get started() {
-      return started;
     },
   };
 

@@ -38,11 +38,6 @@ export function chooseRenderMode({ raw, isTTY, env }: ModeInput): RenderMode {
   return 'live';
 }
 
-/** True when colour escapes may be written to a stream (stderr labels, spinner colour). */
-export function colorAllowed(isTTY: boolean, env: Readonly<Record<string, string | undefined>>): boolean {
-  return chooseRenderMode({ raw: false, isTTY, env }) !== 'raw';
-}
-
 // C0 controls except TAB and LF, DEL, and C1 controls: a model's answer must not move the
 // cursor, change the title or switch the character set of the user's terminal.
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
