@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { closest, flagSlack } from './near-miss.js';
 import { UsageError } from './usage-error.js';
 
 export interface OptionDef {
@@ -230,7 +231,7 @@ export function parseCommandArgs(def: CommandDef, argv: string[]): ParsedArgs {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: values as ParsedValues, positionals };
   } catch (error) {
-    throw new UsageError(cleanParseMessage(error), { command: def.name });
+    throw new UsageError(cleanParseMessage(error, def), { command: def.name });
   }
 }
 
@@ -241,16 +242,33 @@ export function allOptionNames(def: CommandDef): string[] {
 
 // --- internal ---
 
-/** parseArgs messages are good but multi-line; keep the first sentence and our hint style. */
-function cleanParseMessage(error: unknown): string {
+/**
+ * parseArgs messages are good but multi-line; keep the first sentence and our hint style.
+ * An unknown flag gets the nearest flag of this command ("did you mean"), or the command it
+ * belongs to.
+ */
+function cleanParseMessage(error: unknown, def: CommandDef): string {
   const message = error instanceof Error ? error.message : String(error);
   const first = message.split('\n')[0] ?? message;
   if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    return first.replace(/\. To specify a positional.*$/, '. (A prompt starting with "-" goes after "--".)');
+    const flag = /'(--?[^'=\s]+)/.exec(first)?.[1] ?? '';
+    return unknownOptionMessage(flag, def);
   }
   if (/argument is ambiguous/.test(message)) {
     const flag = /'(--?[\w-]+)'/.exec(message)?.[1] ?? 'the option';
     return `${flag} needs a value; for a value starting with "-" write ${flag}=VALUE`;
   }
   return first;
+}
+
+/** The nearest flag of `def`, or the command that has this flag, or the way to pass a prompt. */
+function unknownOptionMessage(flag: string, def: CommandDef): string {
+  const label = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
+  if (flag.startsWith('--')) {
+    const near = closest(flag, allOptionNames(def).map(label), flagSlack(flag));
+    if (near !== undefined) return `Unknown option ${flag}; did you mean ${near}?`;
+    const owner = Object.values(COMMANDS).find((c) => c !== def && allOptionNames(c).map(label).includes(flag));
+    if (owner !== undefined) return `${flag} is an option of "sluice ${owner.name}", not of "sluice ${def.name}"`;
+  }
+  return `Unknown option ${flag || '(empty)'} (a prompt starting with "-" goes after "--")`;
 }

@@ -10,7 +10,9 @@ import type { CommandModule } from './command.js';
 import { describeError } from './describe.js';
 import { ExitCode, exitCodeForError } from './exit-codes.js';
 import type { CliIO } from './io.js';
+import { mistypedCommand } from './near-miss.js';
 import { renderCommandUsage, renderMainUsage } from './usage.js';
+import { UsageError } from './usage-error.js';
 
 export type { CliIO } from './io.js';
 export { nodeIO } from './io.js';
@@ -50,6 +52,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(isCommand(topic) ? renderCommandUsage(COMMANDS[topic]) : renderMainUsage(version()));
       return ExitCode.OK;
     }
+    // Only the very first argument can be a mistyped command (`sluice -- chta` is a prompt).
+    if (first !== undefined && !isCommand(first) && !first.startsWith('-')) checkNotACommand(first);
     const name: CommandName = isCommand(first) ? first : 'complete';
     const rest = isCommand(first) ? argv.slice(1) : argv;
     const def = COMMANDS[name];
@@ -83,4 +87,13 @@ export function version(): string {
 
 function isCommand(value: string | undefined): value is CommandName {
   return value === 'complete' || value === 'chat' || value === 'serve';
+}
+
+/** A first word that is a near-miss of a command (near-miss.ts has the rule) is a mistake to name, not a prompt to pay for. */
+function checkNotACommand(word: string): void {
+  const meant = mistypedCommand(word, [...Object.keys(COMMANDS), 'help']);
+  if (meant === undefined) return;
+  throw new UsageError(
+    `Unknown command "${word}": did you mean "sluice ${meant}"? A prompt meant literally goes after "--": sluice -- ${word} ...`,
+  );
 }

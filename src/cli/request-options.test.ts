@@ -91,7 +91,9 @@ describe('argument parsing', () => {
     assert.throws(
       () => parseCommandArgs(COMMANDS.chat, ['--temprature', '1']),
       (e: unknown) =>
-        e instanceof UsageError && /Unknown option '--temprature'/.test(e.message) && e.command === 'chat',
+        e instanceof UsageError &&
+        e.message === 'Unknown option --temprature; did you mean --temperature?' &&
+        e.command === 'chat',
     );
     assert.throws(
       () => parseCommandArgs(COMMANDS.chat, ['--max-tokens']),
