@@ -15,6 +15,7 @@ import { type DescribeContext, describeEnd } from './describe.js';
 import type { Engine } from './engine.js';
 import { exitCodeForEnd } from './exit-codes.js';
 import type { CliIO } from './io.js';
+import { missingChoices } from './missing-choices.js';
 import { createChoiceSequencer } from './render/choices.js';
 import { createRenderer, type TextRenderer } from './render/renderer.js';
 import { startSpinner } from './render/spinner.js';
@@ -67,11 +68,17 @@ export async function answer<K extends ApiKind>(req: AnswerRequest<K>): Promise<
       : undefined;
   const stopSpinner = () => spinner?.stop();
   let facts: AnswerFacts;
+  const seen = new Set<number>();
   try {
-    facts = req.stream ? await streamAnswer(req, printer, stopSpinner) : await wholeAnswer(req, printer, stopSpinner);
+    facts = req.stream
+      ? await streamAnswer(req, printer, stopSpinner, seen)
+      : await wholeAnswer(req, printer, stopSpinner, seen);
   } finally {
     stopSpinner();
   }
+  // A server that ignores `n` (or drops a choice) must not look like success.
+  const missing = facts.end.state === 'completed' ? missingChoices(output.n, seen) : undefined;
+  if (missing) facts = { ...facts, end: { state: 'failed', error: missing } };
   if (output.json) io.stdout.write(summaryLine(facts, req.describe.secrets ?? []));
   if (output.stats) io.stderr.write(`${formatStats(facts).join('\n')}\n`);
   const line = describeEnd(facts.end, req.describe);
@@ -149,6 +156,7 @@ async function streamAnswer<K extends ApiKind>(
   req: AnswerRequest<K>,
   printer: Printer,
   stopSpinner: () => void,
+  seen: Set<number>,
 ): Promise<AnswerFacts> {
   const { io, output } = req;
   let stream: ResponseStream<K> | undefined;
@@ -169,6 +177,7 @@ async function streamAnswer<K extends ApiKind>(
       const choices = chunk.choices;
       for (let i = 0; i < choices.length; i++) {
         const c = choices[i] as { index: number; finish_reason?: string | null };
+        seen.add(c.index);
         if (c.finish_reason) printer.finish(c.index);
       }
     }
@@ -208,6 +217,7 @@ async function wholeAnswer<K extends ApiKind>(
   req: AnswerRequest<K>,
   printer: Printer,
   stopSpinner: () => void,
+  seen: Set<number>,
 ): Promise<AnswerFacts> {
   const started = performance.now();
   try {
@@ -219,6 +229,7 @@ async function wholeAnswer<K extends ApiKind>(
     if (req.output.json) req.io.stdout.write(`${JSON.stringify(response)}\n`);
     const choices = [...response.choices].sort((a, b) => a.index - b.index);
     for (const c of choices) {
+      seen.add(c.index);
       const content = (c as { message?: { content?: unknown }; text?: unknown }).message?.content;
       const raw = content !== undefined ? content : (c as { text?: unknown }).text;
       const text = typeof raw === 'string' ? raw : '';

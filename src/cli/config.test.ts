@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ConfigInput, parseDotEnv, profileSuffix, resolveConfig } from './config.js';
+import { type ConfigInput, parseDotEnv, profileSuffix, resolveConfig, sourceNotice } from './config.js';
 import { UsageError } from './usage-error.js';
 
 const TUTORIAL_DOTENV = {
@@ -213,6 +213,104 @@ describe('resolveConfig', () => {
       /--threads must be an integer from 1 to 256/,
     );
     usageError(() => resolveConfig(input({ env: { SLUICE_THREADS: '0' } })), /SLUICE_THREADS must be an integer/);
+  });
+
+  it('profile errors name variables that exist (AZURE_OPENAI_DEPLOYMENT_NAME_FOR_X, not ..._FOR_X_NAME)', () => {
+    const fail = (partial: Partial<ConfigInput>): string => {
+      try {
+        resolveConfig(input(partial));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return assert.fail('expected a UsageError');
+    };
+    const none = fail({ flags: { profile: 'nope' } });
+    assert.match(
+      none,
+      /AZURE_OPENAI_ENDPOINT_FOR_NOPE, AZURE_OPENAI_API_KEY_FOR_NOPE and AZURE_OPENAI_DEPLOYMENT_NAME_FOR_NOPE/,
+    );
+    const noDeployment = fail({
+      flags: { profile: 'nope' },
+      env: { AZURE_OPENAI_ENDPOINT_FOR_NOPE: 'https://x.openai.azure.com', AZURE_OPENAI_API_KEY_FOR_NOPE: 'k123456' },
+    });
+    assert.match(noDeployment, /set AZURE_OPENAI_DEPLOYMENT_FOR_NOPE \(or AZURE_OPENAI_DEPLOYMENT_NAME_FOR_NOPE\)/);
+    for (const m of [none, noDeployment]) assert.ok(!/_FOR_NOPE_NAME/.test(m), m);
+  });
+
+  it('never echoes a value that may be a key (endpoint and key swapped, a key as the base URL)', () => {
+    const key = 'sk-proj-abcDEF1234567890abcdef';
+    const fail = (partial: Partial<ConfigInput>): string => {
+      try {
+        resolveConfig(input(partial));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return assert.fail('expected a UsageError');
+    };
+    const swapped = fail({
+      env: {
+        AZURE_OPENAI_ENDPOINT: key,
+        AZURE_OPENAI_API_KEY: 'https://x.openai.azure.com',
+        AZURE_OPENAI_DEPLOYMENT: 'd',
+      },
+    });
+    const asBase = fail({ env: { OPENAI_BASE_URL: key }, flags: { model: 'm' } });
+    for (const m of [swapped, asBase]) {
+      assert.ok(!m.includes(key) && !m.includes('abcDEF'), m);
+      assert.match(m, /must be a URL .*got "sk-…" \(30 characters, not shown/);
+    }
+    usageError(
+      () => resolveConfig(input({ env: { AZURE_OPENAI_ENDPOINT: 'my-resource', AZURE_OPENAI_DEPLOYMENT: 'd' } })),
+      /got "my-resource"/,
+    );
+  });
+
+  it('records where the endpoint, key and deployment came from; a .env on one side only is noted', () => {
+    const endpointInDotenv = resolveConfig(
+      input({
+        env: { AZURE_OPENAI_API_KEY: 'shell-key-123456', AZURE_OPENAI_DEPLOYMENT: 'd' },
+        dotenv: { AZURE_OPENAI_ENDPOINT: 'https://evil.example.com' },
+      }),
+    );
+    assert.deepEqual(endpointInDotenv.used, {
+      endpoint: { name: 'AZURE_OPENAI_ENDPOINT', from: '.env' },
+      key: { name: 'AZURE_OPENAI_API_KEY', from: 'environment' },
+      deployment: { name: 'AZURE_OPENAI_DEPLOYMENT', from: 'environment' },
+    });
+    const note = sourceNotice(endpointInDotenv) ?? '';
+    assert.match(
+      note,
+      /endpoint \(AZURE_OPENAI_ENDPOINT\) comes from \.env but the key \(AZURE_OPENAI_API_KEY\) from the environment; the key is sent to https:\/\/evil\.example\.com/,
+    );
+    assert.ok(!note.includes('shell-key-123456'));
+    const sameSource = resolveConfig(
+      input({
+        env: {
+          AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com',
+          AZURE_OPENAI_API_KEY: 'k123456',
+          AZURE_OPENAI_DEPLOYMENT: 'd',
+        },
+      }),
+    );
+    assert.equal(sourceNotice(sameSource), undefined);
+    const flagAndShell = resolveConfig(
+      input({
+        flags: { endpoint: 'https://x.openai.azure.com', deployment: 'd' },
+        env: { AZURE_OPENAI_API_KEY: 'k123456' },
+      }),
+    );
+    assert.equal(sourceNotice(flagAndShell), undefined, 'typed endpoint, exported key: both chosen in the shell');
+    const openai = resolveConfig(
+      input({
+        dotenv: { OPENAI_BASE_URL: 'https://other.example/v1' },
+        env: { OPENAI_API_KEY: 'sk-123456' },
+        flags: { model: 'm' },
+      }),
+    );
+    assert.match(
+      sourceNotice(openai) ?? '',
+      /OPENAI_BASE_URL\) comes from \.env but the key \(OPENAI_API_KEY\) from the environment/,
+    );
   });
 
   it('validates --profile and builds its suffix', () => {

@@ -45,8 +45,20 @@ export interface SettingNames {
   endpoint: string;
   apiKey: string;
   deployment: string;
+  /** `AZURE_OPENAI_DEPLOYMENT_NAME` (the tutorial's name), suffixed like the others. */
+  deploymentName: string;
   baseURL: string;
   openaiKey: string;
+  openaiModel: string;
+}
+
+/** Where a setting's value came from. */
+export type SettingSource = 'flag' | 'environment' | '.env';
+
+/** A setting that was actually used: its name (a flag or a variable) and its source. */
+export interface UsedSetting {
+  name: string;
+  from: SettingSource;
 }
 
 export interface ResolvedConfig {
@@ -54,6 +66,8 @@ export interface ResolvedConfig {
   /** Values that must never be printed (keys); error output is scrubbed of them. */
   secrets: string[];
   names: SettingNames;
+  /** The settings the remote target was built from, so advice names what the user set. */
+  used: { endpoint?: UsedSetting; key?: UsedSetting; deployment?: UsedSetting };
   /** The profile in use, upper-cased; undefined without --profile. */
   profile?: string;
 }
@@ -94,23 +108,57 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     });
   }
   const suffix = profileFlag === undefined ? '' : profileSuffix(profileFlag);
-  const raw = (name: string): string | undefined => {
-    const v = input.env[name] ?? input.dotenv[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  const used: ResolvedConfig['used'] = {};
+  const lookup = (name: string): { value: string; setting: UsedSetting } | undefined => {
+    for (const [source, from] of [
+      [input.env, 'environment'],
+      [input.dotenv, '.env'],
+    ] as const) {
+      const v = source[name];
+      if (v !== undefined && v.trim() !== '') return { value: v.trim(), setting: { name, from } };
+    }
+    return undefined;
   };
+  const raw = (name: string): string | undefined => lookup(name)?.value;
   const get = (name: string): string | undefined => raw(name + suffix);
+  /** The first of `flag` and the suffixed `variables` that is set, recorded as used for `role`. */
+  const pick = (
+    role: keyof ResolvedConfig['used'],
+    flag: string | undefined,
+    variables: string[],
+  ): string | undefined => {
+    const flagValue = flag === undefined ? undefined : str(flags[flag]);
+    if (flagValue !== undefined) {
+      used[role] = { name: `--${flag}`, from: 'flag' };
+      return flagValue;
+    }
+    for (const v of variables) {
+      const found = lookup(v + suffix);
+      if (found) {
+        used[role] = found.setting;
+        return found.value;
+      }
+    }
+    return undefined;
+  };
   const names: SettingNames = {
     endpoint: `AZURE_OPENAI_ENDPOINT${suffix}`,
     apiKey: `AZURE_OPENAI_API_KEY${suffix}`,
     deployment: `AZURE_OPENAI_DEPLOYMENT${suffix}`,
+    deploymentName: `AZURE_OPENAI_DEPLOYMENT_NAME${suffix}`,
     baseURL: `OPENAI_BASE_URL${suffix}`,
     openaiKey: `OPENAI_API_KEY${suffix}`,
+    openaiModel: `OPENAI_MODEL${suffix}`,
   };
 
   const threads = readThreads(str(flags.threads), raw('SLUICE_THREADS'));
   const modelFlag = str(flags.model);
   const modelIsFile = modelFlag !== undefined && looksLikeModelFile(modelFlag, input);
   const deploymentFlag = str(flags.deployment) ?? (modelIsFile ? undefined : modelFlag);
+  const useDeploymentFlag = (): string | undefined => {
+    used.deployment = { name: str(flags.deployment) !== undefined ? '--deployment' : '--model', from: 'flag' };
+    return deploymentFlag;
+  };
   const localModelPath = (): string | undefined => {
     const p = modelIsFile ? modelFlag : raw('SLUICE_MODEL');
     return p === undefined ? undefined : isAbsolute(p) ? p : resolve(input.cwd, p);
@@ -119,6 +167,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     target: { kind: 'local', modelPath: localModelPath(), threads, implicit },
     secrets: collectSecrets(input),
     names,
+    used: {},
     profile: profileFlag?.toUpperCase(),
   });
 
@@ -132,8 +181,8 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     return local(false);
   }
 
-  const endpoint = str(flags.endpoint) ?? get('AZURE_OPENAI_ENDPOINT');
   const baseURLFlag = str(flags['base-url']);
+  const endpoint = baseURLFlag === undefined ? pick('endpoint', 'endpoint', ['AZURE_OPENAI_ENDPOINT']) : undefined;
   const apiVersion =
     str(flags['api-version']) ??
     get('OPENAI_API_VERSION') ??
@@ -141,24 +190,27 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     raw('OPENAI_API_VERSION') ??
     raw('AZURE_OPENAI_API_VERSION');
   if (apiVersion !== undefined && !/^[\w.-]+$/.test(apiVersion)) {
-    throw new UsageError(`--api-version must look like 2024-10-21 or 2025-04-01-preview, got ${quote(apiVersion)}`, {
+    throw new UsageError(`--api-version must look like 2024-10-21 or 2025-04-01-preview, got ${shown(apiVersion)}`, {
       setting: '--api-version',
     });
   }
 
-  if (endpoint !== undefined && baseURLFlag === undefined) {
-    const url = parseUrl(endpoint, str(flags.endpoint) ? '--endpoint' : names.endpoint);
+  if (endpoint !== undefined) {
+    const url = parseUrl(endpoint, used.endpoint?.name ?? names.endpoint);
     // A pasted v1 base (https://x.openai.azure.com/openai/v1) selects the v1 route.
     const v1 = /\/openai\/v1\/?$/.test(url.pathname);
     const base = v1 ? url.href.replace(/\/openai\/v1\/?$/, '') : url.href.replace(/\/+$/, '');
-    const deployment = deploymentFlag ?? get('AZURE_OPENAI_DEPLOYMENT') ?? get('AZURE_OPENAI_DEPLOYMENT_NAME');
+    const deployment =
+      deploymentFlag !== undefined
+        ? useDeploymentFlag()
+        : pick('deployment', undefined, ['AZURE_OPENAI_DEPLOYMENT', 'AZURE_OPENAI_DEPLOYMENT_NAME']);
     if (deployment === undefined) {
       throw new UsageError(
-        `No deployment for ${base}: set ${names.deployment} (or ${names.deployment}_NAME), or pass --deployment NAME`,
+        `No deployment for ${base}: set ${names.deployment} (or ${names.deploymentName}), or pass --deployment NAME`,
         { setting: names.deployment },
       );
     }
-    const apiKey = get('AZURE_OPENAI_API_KEY');
+    const apiKey = pick('key', undefined, ['AZURE_OPENAI_API_KEY']);
     if (apiKey === undefined && !isLoopback(url)) {
       throw new UsageError(`No key for ${base}: set ${names.apiKey} (in the environment or .env)`, {
         setting: names.apiKey,
@@ -168,20 +220,22 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       target: { kind: 'azure', endpoint: base, route: v1 ? 'v1' : 'deployments', apiKey, deployment, apiVersion },
       secrets: collectSecrets(input),
       names,
+      used,
       profile: profileFlag?.toUpperCase(),
     };
   }
 
-  const baseURL = baseURLFlag ?? get('OPENAI_BASE_URL');
-  const openaiKey = get('OPENAI_API_KEY');
+  const baseURL = pick('endpoint', 'base-url', ['OPENAI_BASE_URL']);
+  const openaiKey = pick('key', undefined, ['OPENAI_API_KEY']);
   if (baseURL !== undefined || openaiKey !== undefined) {
     const resolvedBase = baseURL ?? 'https://api.openai.com/v1';
-    const url = parseUrl(resolvedBase, baseURLFlag ? '--base-url' : names.baseURL);
-    const model = deploymentFlag ?? get('OPENAI_MODEL');
+    const url = parseUrl(resolvedBase, used.endpoint?.name ?? names.baseURL);
+    const model = deploymentFlag !== undefined ? useDeploymentFlag() : pick('deployment', undefined, ['OPENAI_MODEL']);
     if (model === undefined) {
-      throw new UsageError(`No model for ${url.href.replace(/\/+$/, '')}: pass --model NAME (or set OPENAI_MODEL)`, {
-        setting: '--model',
-      });
+      throw new UsageError(
+        `No model for ${url.href.replace(/\/+$/, '')}: pass --model NAME (or set ${names.openaiModel})`,
+        { setting: '--model' },
+      );
     }
     if (openaiKey === undefined && baseURL === undefined) {
       throw new UsageError(`No key for the OpenAI API: set ${names.openaiKey}`, { setting: names.openaiKey });
@@ -190,6 +244,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       target: { kind: 'openai', baseURL: url.href.replace(/\/+$/, ''), apiKey: openaiKey, model },
       secrets: collectSecrets(input),
       names,
+      used,
       profile: profileFlag?.toUpperCase(),
     };
   }
@@ -205,13 +260,13 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   }
   if (profileFlag !== undefined) {
     throw new UsageError(
-      `Profile ${quote(profileFlag)} has no settings: set ${names.endpoint}, ${names.apiKey} and ${names.deployment}_NAME (or ${names.baseURL})`,
+      `Profile ${quote(profileFlag)} has no settings: set ${names.endpoint}, ${names.apiKey} and ${names.deploymentName} (or ${names.baseURL}, ${names.openaiKey} and ${names.openaiModel})`,
       { setting: '--profile' },
     );
   }
   if (deploymentFlag !== undefined) {
     throw new UsageError(
-      `${str(flags.deployment) !== undefined ? '--deployment' : '--model'} ${quote(deploymentFlag)} needs an endpoint: set AZURE_OPENAI_ENDPOINT or OPENAI_BASE_URL (a local model needs a .gguf path)`,
+      `${str(flags.deployment) !== undefined ? '--deployment' : '--model'} ${quote(deploymentFlag)} needs an endpoint: set ${names.endpoint} or ${names.baseURL} (a local model needs a .gguf path)`,
       { setting: '--model' },
     );
   }
@@ -224,6 +279,28 @@ export function localNotice(): string {
     'sluice: no Azure OpenAI settings found, so the embedded local model answers. ' +
     'To use Azure, set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT ' +
     '(environment or .env) or pass --profile NAME; --local hides this note.'
+  );
+}
+
+/**
+ * One line for stderr when the endpoint and the key come from different places and one of
+ * them is the `.env` file in the working directory: a `.env` that sets only the endpoint
+ * would otherwise send the shell's key there without a word. Names the settings, never a
+ * value but the endpoint. Undefined when both come from the same place, or no key is sent.
+ * @example
+ * sourceNotice(config) // 'sluice: note: the endpoint (AZURE_OPENAI_ENDPOINT) comes from .env ...'
+ */
+export function sourceNotice(config: ResolvedConfig): string | undefined {
+  const { endpoint, key } = config.used;
+  const t = config.target;
+  if (endpoint === undefined || key === undefined || t.kind === 'local') return undefined;
+  if (endpoint.from === key.from || (endpoint.from !== '.env' && key.from !== '.env')) return undefined;
+  const where = (s: UsedSetting) =>
+    ({ flag: 'the command line', environment: 'the environment', '.env': '.env' })[s.from];
+  const url = t.kind === 'azure' ? t.endpoint : t.baseURL;
+  return (
+    `sluice: note: the endpoint (${endpoint.name}) comes from ${where(endpoint)} but the key (${key.name}) from ${where(key)}; ` +
+    `the key is sent to ${url}. If that is not meant, set both in one place.`
   );
 }
 
@@ -280,6 +357,21 @@ function quote(s: string): string {
   return JSON.stringify(s);
 }
 
+/**
+ * A rejected setting's value as an error may show it: short values quoted; anything longer
+ * only by its first characters and length, since a value in the wrong place is often a key
+ * (endpoint and key swapped, `OPENAI_BASE_URL=sk-...`).
+ */
+function shown(value: string): string {
+  if (value.length <= 12 && !looksLikeKey(value)) return quote(value);
+  return `${quote(`${value.slice(0, 3)}…`)} (${value.length} characters, not shown: is it a key in the wrong place?)`;
+}
+
+/** Long unbroken runs of letters and digits, or a known key prefix, are treated as keys. */
+function looksLikeKey(value: string): boolean {
+  return /^(sk-|pk-|Bearer\s)/.test(value) || /[A-Za-z0-9_-]{20,}/.test(value);
+}
+
 function looksLikeModelFile(value: string, input: ConfigInput): boolean {
   if (/\.gguf$/i.test(value)) return true;
   // A deployment name never contains a path separator; an existing file is a model.
@@ -293,7 +385,7 @@ function readThreads(flag: string | undefined, env: string | undefined): number 
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 256) {
     throw new UsageError(
-      `${flag !== undefined ? '--threads' : 'SLUICE_THREADS'} must be an integer from 1 to 256, got ${quote(value)}`,
+      `${flag !== undefined ? '--threads' : 'SLUICE_THREADS'} must be an integer from 1 to 256, got ${shown(value)}`,
       { setting: flag !== undefined ? '--threads' : 'SLUICE_THREADS' },
     );
   }
@@ -305,12 +397,12 @@ function parseUrl(value: string, setting: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`${setting} must be a URL such as https://x.openai.azure.com, got ${quote(value)}`, {
+    throw new UsageError(`${setting} must be a URL such as https://x.openai.azure.com, got ${shown(value)}`, {
       setting,
     });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UsageError(`${setting} must be an http(s) URL, got ${quote(value)}`, { setting });
+    throw new UsageError(`${setting} must be an http(s) URL, got ${shown(value)}`, { setting });
   }
   if (url.username || url.password) {
     throw new UsageError(`${setting} must not contain credentials; put the key in its own setting`, { setting });
@@ -322,12 +414,21 @@ function isLoopback(url: URL): boolean {
   return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\./.test(url.hostname);
 }
 
-/** Every key-like value we can see, so error output can be scrubbed of all of them. */
+/**
+ * Every key-like value we can see, so error output can be scrubbed of all of them: values
+ * of key-named variables, and key-shaped values of the variables Sluice reads (a key pasted
+ * into the endpoint's place must not be printed either).
+ */
 function collectSecrets(input: ConfigInput): string[] {
   const out = new Set<string>();
   for (const source of [input.env, input.dotenv]) {
     for (const [k, v] of Object.entries(source)) {
-      if (v && v.length >= 6 && /(KEY|TOKEN|SECRET|PASSWORD)/i.test(k)) out.add(v.trim());
+      if (!v || v.trim().length < 6) continue;
+      const value = v.trim();
+      if (/(KEY|TOKEN|SECRET|PASSWORD)/i.test(k)) out.add(value);
+      else if (/^(AZURE_OPENAI|OPENAI|SLUICE)_/.test(k) && !/^https?:\/\//.test(value) && looksLikeKey(value)) {
+        out.add(value);
+      }
     }
   }
   return [...out];

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   AuthenticationError,
   BadRequestError,
+  ConfigError,
   ConnectionError,
   ModelLoadError,
   NotFoundError,
@@ -12,13 +13,16 @@ import {
 } from '../errors.js';
 import type { SettingNames } from './config.js';
 import { describeEnd, describeError, scrub } from './describe.js';
+import { UsageError } from './usage-error.js';
 
 const names: SettingNames = {
   endpoint: 'AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT',
   apiKey: 'AZURE_OPENAI_API_KEY_FOR_INSTRUCT',
   deployment: 'AZURE_OPENAI_DEPLOYMENT_FOR_INSTRUCT',
-  baseURL: 'OPENAI_BASE_URL',
-  openaiKey: 'OPENAI_API_KEY',
+  deploymentName: 'AZURE_OPENAI_DEPLOYMENT_NAME_FOR_INSTRUCT',
+  baseURL: 'OPENAI_BASE_URL_FOR_INSTRUCT',
+  openaiKey: 'OPENAI_API_KEY_FOR_INSTRUCT',
+  openaiModel: 'OPENAI_MODEL_FOR_INSTRUCT',
 };
 const target = {
   kind: 'azure' as const,
@@ -70,7 +74,7 @@ describe('describeError', () => {
     }
     assert.match(
       lines[0] ?? '',
-      /DeploymentNotFound: The API deployment does not exist\..*AZURE_OPENAI_DEPLOYMENT_FOR_INSTRUCT or --deployment/,
+      /DeploymentNotFound: The API deployment does not exist\)\..*AZURE_OPENAI_DEPLOYMENT_FOR_INSTRUCT or --deployment/,
     );
     assert.match(lines[1] ?? '', /after 1 retry\. Wait 3 s and try again, raise --retries/);
     assert.match(lines[2] ?? '', /Check --api-version \(stream_options needs/);
@@ -108,6 +112,64 @@ describe('describeError', () => {
     );
     assert.ok(!line.includes('abcdef123456') && !line.includes('sk-live-SECRET99'), line);
     assert.equal(scrub('Bearer abcdefghijk12345'), 'Bearer [redacted]');
+  });
+
+  it('wording: no doubled punctuation, the wait said once, CLI settings instead of library options', () => {
+    const ctx = { names, target, retries: 2 };
+    const lines = [
+      describeError(new UsageError('Unknown option --x; did you mean --max-tokens?', { command: 'chat' }), ctx),
+      describeError(new ConfigError('No key set.'), ctx),
+      describeError(new ConnectionError('connect ECONNREFUSED 127.0.0.1:9.'), ctx),
+      describeError(
+        new ModelLoadError(
+          'Could not load the local model at /m.gguf (SLUICE_MODEL): no such file. Point SLUICE_MODEL or --model (createLocalBackend({ modelPath })) at a GGUF file.',
+          '/m.gguf',
+        ),
+        ctx,
+      ),
+    ];
+    for (const l of lines) assert.ok(!/[.?!]\.|\.[;)]/.test(l.replace(/\.\.\./g, '')), `doubled punctuation: ${l}`);
+    assert.match(lines[0] ?? '', /did you mean --max-tokens\? Run "sluice chat --help" for usage\.$/);
+    assert.ok(!(lines[3] ?? '').includes('createLocalBackend'), lines[3]);
+    assert.match(lines[3] ?? '', /no such file\. Set --model PATH or SLUICE_MODEL/);
+
+    const limited = describeError(
+      new RateLimitError('rl', {
+        status: 429,
+        rateLimit: { retryAfterMs: 4000 },
+        body: {
+          error: {
+            code: '429',
+            message:
+              'Requests to the ChatCompletions_Create Operation have exceeded the rate limit. Please retry after 4 seconds.',
+          },
+        },
+      }),
+      ctx,
+    );
+    assert.equal(limited.match(/retry after|wait \d/gi)?.length, 1, limited);
+    assert.match(limited, /exceeded the rate limit\) after 2 retries\. Wait 4 s and try again/);
+  });
+
+  it('advice names the settings the user used, not others', () => {
+    const auth = new AuthenticationError('denied', { status: 401 });
+    const openai = { kind: 'openai' as const, baseURL: 'https://api.openai.com/v1', model: 'gpt-4o' };
+    const viaOpenAI = describeError(auth, {
+      names,
+      target: openai,
+      used: { key: { name: 'OPENAI_API_KEY', from: 'environment' } },
+    });
+    assert.ok(!viaOpenAI.includes('AZURE_OPENAI'), viaOpenAI);
+    assert.match(viaOpenAI, /Check OPENAI_API_KEY and the endpoint \(https:\/\/api\.openai\.com\/v1\)/);
+    const viaFlags = describeError(new NotFoundError('nf', { status: 404 }), {
+      names,
+      target,
+      used: {
+        endpoint: { name: '--endpoint', from: 'flag' },
+        deployment: { name: 'AZURE_OPENAI_DEPLOYMENT_NAME', from: '.env' },
+      },
+    });
+    assert.match(viaFlags, /Check the deployment name \(AZURE_OPENAI_DEPLOYMENT_NAME\) and --endpoint/);
   });
 
   it('anything unexpected says so without a stack', () => {

@@ -7,12 +7,15 @@
 import { ErrorCodes } from '../errors.js';
 import type { EndState } from '../protocol/end-state.js';
 import { redactSecrets } from '../protocol/excerpt.js';
-import type { SettingNames, Target } from './config.js';
+import type { ResolvedConfig, SettingNames, Target } from './config.js';
+import { MissingChoicesError } from './missing-choices.js';
 import { UsageError } from './usage-error.js';
 
 export interface DescribeContext {
   /** Setting names to mention (profile-suffixed when a profile is used). */
   names?: SettingNames;
+  /** The settings actually used: advice names these, not others the user never set. */
+  used?: ResolvedConfig['used'];
   target?: Target;
   /** The API in use, for hints (`complete` uses legacy Completions). */
   kind?: 'chat' | 'completions';
@@ -103,21 +106,27 @@ function describeRaw(error: unknown, ctx: DescribeContext): string {
   const e = error as Error & ErrorLike;
   const names = ctx.names;
   const remote = describeTarget(ctx.target);
-  const keyName = ctx.target?.kind === 'openai' ? names?.openaiKey : names?.apiKey;
-  const endpointName = ctx.target?.kind === 'openai' ? names?.baseURL : names?.endpoint;
+  const openai = ctx.target?.kind === 'openai';
+  const keyName = ctx.used?.key?.name ?? (openai ? names?.openaiKey : names?.apiKey) ?? 'the key';
+  // An endpoint nobody set (OpenAI's default) is not a setting to check.
+  const endpointName = ctx.used?.endpoint?.name ?? (openai ? undefined : names?.endpoint);
+  const deploymentName =
+    ctx.used?.deployment?.name ??
+    (openai ? '--model' : `${names?.deployment ?? 'AZURE_OPENAI_DEPLOYMENT'} or --deployment`);
   switch (e.code) {
     case ErrorCodes.CONFIG:
       return error instanceof UsageError
-        ? `${e.message}. Run "sluice${error.command && error.command !== 'complete' ? ` ${error.command}` : ''} --help" for usage.`
-        : `${e.message}.`;
+        ? `${sentence(e.message)} Run "sluice${error.command && error.command !== 'complete' ? ` ${error.command}` : ''} --help" for usage.`
+        : sentence(e.message);
     case ErrorCodes.AUTH:
-      return `authentication failed (${http(e)}). Check ${keyName ?? 'the key'} and ${endpointName ?? 'the endpoint'}${remote}.`;
+      return `authentication failed (${http(e)}). Check ${keyName} and ${endpointName ?? 'the endpoint'}${remote}.`;
     case ErrorCodes.NOT_FOUND:
-      return `not found (${http(e)}). Check the deployment name (${names?.deployment ?? 'AZURE_OPENAI_DEPLOYMENT'} or --deployment) and the endpoint${remote}.`;
+      return `not found (${http(e)}). Check the ${openai ? 'model' : 'deployment'} name (${deploymentName}) and ${endpointName ?? 'the endpoint'}${remote}.`;
     case ErrorCodes.RATE_LIMIT: {
-      const wait = e.rateLimit?.retryAfterMs;
+      const wait = e.rateLimit?.retryAfterMs ?? e.retryAfterMs;
       const retries = ctx.retries ?? 2;
-      return `rate limited (${http(e)}) after ${retries} ${retries === 1 ? 'retry' : 'retries'}. ${
+      // The service's own "Please retry after N seconds" would say the wait twice.
+      return `rate limited (${http(e, RETRY_AFTER_SENTENCE)}) after ${retries} ${retries === 1 ? 'retry' : 'retries'}. ${
         wait ? `Wait ${Math.ceil(wait / 1000)} s and try again` : 'Try again later'
       }, raise --retries, or ask for more quota.`;
     }
@@ -139,11 +148,11 @@ function describeRaw(error: unknown, ctx: DescribeContext): string {
     case ErrorCodes.API:
       return `the service failed (${http(e)}). Try again later.`;
     case ErrorCodes.CONNECTION:
-      return `could not reach the service${remote}: ${e.message}. Check ${endpointName ?? 'the endpoint'} and your network.`;
+      return `could not reach the service${remote}: ${sentence(e.message ?? '')} Check ${endpointName ?? 'the endpoint'} and your network.`;
     case ErrorCodes.TIMEOUT:
       return timeoutLine(e);
     case ErrorCodes.STREAM_TRUNCATED:
-      return `the stream ended early (${e.message}): the answer above is incomplete. Try again.`;
+      return `the stream ended early (${clause(e.message ?? '')}): the answer above is incomplete. Try again.`;
     case ErrorCodes.STREAM_ERROR: {
       const body = e.body?.error;
       const detail = body ? `${body.code ? `${body.code}: ` : ''}${body.message ?? ''}` : e.message;
@@ -151,11 +160,18 @@ function describeRaw(error: unknown, ctx: DescribeContext): string {
     }
     case ErrorCodes.PROTOCOL:
     case ErrorCodes.SSE_LINE_TOO_LONG:
-      return `the answer was not a valid OpenAI event stream (${e.message}). Is ${endpointName ?? 'the endpoint'}${remote} an Azure OpenAI or OpenAI-compatible endpoint?`;
+      if (error instanceof MissingChoicesError) {
+        const which = error.missing.length === 1 ? 'choice' : 'choices';
+        return `asked for ${error.asked} choices (-n ${error.asked}) but ${which} ${error.missing.join(', ')} never came${remote}; what arrived is shown above. The server may not support -n: ask for one answer at a time.`;
+      }
+      return `the answer was not a valid OpenAI event stream (${clause(e.message ?? '')}). Is ${endpointName ?? 'the endpoint'}${remote} an Azure OpenAI or OpenAI-compatible endpoint?`;
     case ErrorCodes.MODEL_LOAD:
-      return `${e.message}. Set --model PATH or SLUICE_MODEL to a readable GGUF file.`;
-    case ErrorCodes.OVERLOADED:
-      return `the local model is busy (${e.message}).`;
+      // Only what went wrong: the library's own advice names its API, the CLI names its settings.
+      return `${sentence(firstSentence(e.message ?? ''))} Set --model PATH or SLUICE_MODEL to a readable GGUF file.`;
+    case ErrorCodes.OVERLOADED: {
+      const wait = e.retryAfterMs === undefined ? '' : ` in ${Math.max(1, Math.ceil(e.retryAfterMs / 1000))} s`;
+      return `the local model is busy: every slot and queue place is taken. Try again${wait}.`;
+    }
     case ErrorCodes.ABORTED:
       return 'interrupted; what arrived was kept.';
     default:
@@ -163,14 +179,37 @@ function describeRaw(error: unknown, ctx: DescribeContext): string {
   }
 }
 
-/** `HTTP 401 code: message; request id X` */
-function http(e: ErrorLike): string {
+/**
+ * `text` as a sentence: a full stop added unless it already ends with one (or with ? or !),
+ * so joining a message and advice never doubles punctuation.
+ */
+function sentence(text: string): string {
+  const t = text.trimEnd();
+  return /[.?!]$/.test(t) ? t : `${t}.`;
+}
+
+/** Azure's and OpenAI's "Please retry after 3 seconds." in a 429 message. */
+const RETRY_AFTER_SENTENCE = /\s*(?:Please )?retry after \d+(?:\.\d+)? (?:seconds?|ms|milliseconds?)\.?/gi;
+
+/** `text` without its final full stop, to sit inside parentheses or before a semicolon. */
+function clause(text: string): string {
+  return text.trimEnd().replace(/\.+$/, '');
+}
+
+/** The first sentence of `text` (up to a full stop followed by a capital letter). */
+function firstSentence(text: string): string {
+  return text.split(/\.\s+(?=[A-Z])/)[0] ?? text;
+}
+
+/** `HTTP 401 code: message; request id X`; `drop` removes a part of the message already said. */
+function http(e: ErrorLike, drop?: RegExp): string {
   const parts: string[] = [];
   const apiCode = e.body?.error?.code;
   const status = e.status !== undefined ? `HTTP ${e.status}` : '';
   const head = [status, apiCode && apiCode !== String(e.status) ? apiCode : ''].filter(Boolean).join(' ');
-  const message = e.body?.error?.message ?? e.message;
-  parts.push(head ? `${head}: ${message}` : (message ?? ''));
+  const raw = e.body?.error?.message ?? e.message ?? '';
+  const message = clause(drop ? raw.replace(drop, '') : raw);
+  parts.push(head ? `${head}: ${message}` : message);
   if (e.requestId) parts.push(`request id ${e.requestId}`);
   return parts.join('; ');
 }

@@ -34,7 +34,10 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{ code: ExitCodeValue; meaning: s
   { code: ExitCode.AUTH, meaning: 'authentication failed (401/403: key, token or endpoint)' },
   { code: ExitCode.RATE_LIMITED, meaning: 'rate limited (429) after all retries, or the local model is overloaded' },
   { code: ExitCode.CONTENT_FILTERED, meaning: 'the prompt or the answer was blocked by the content filter' },
-  { code: ExitCode.STREAM_BROKEN, meaning: 'the stream was truncated, carried an error frame or was malformed' },
+  {
+    code: ExitCode.STREAM_BROKEN,
+    meaning: 'the stream was truncated, carried an error frame or was malformed (or lacked choices asked for with -n)',
+  },
   { code: ExitCode.NETWORK, meaning: 'network failure: the service could not be reached' },
   { code: ExitCode.TIMEOUT, meaning: 'time-out (--timeout, --idle-timeout or the headers limit)' },
   { code: ExitCode.SERVICE, meaning: 'the service failed (5xx or another HTTP error) after all retries' },

@@ -36,6 +36,7 @@ export function renderMainUsage(version: string): string {
     ['sluice chat [options] [MESSAGE...]', COMMANDS.chat.summary],
     ['sluice serve [options]', COMMANDS.serve.summary],
     ['sluice COMMAND --help', "a command's options"],
+    ['sluice -- PROMPT...', 'a prompt that starts with "-" or with a word like a mistyped command'],
     ['sluice --version', 'print the version'],
   ];
   lines.push(...table(rows, 2));
@@ -50,6 +51,7 @@ export function renderMainUsage(version: string): string {
   lines.push('  With --profile NAME the Azure and OpenAI names are read with a _FOR_<NAME> suffix instead,');
   lines.push('  e.g. AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT for --profile instruct.');
   lines.push('  With nothing configured, the embedded local model answers (one line on stderr says so).');
+  lines.push('  When the endpoint and the key come from different places and one is .env, one line says so.');
   lines.push('');
   lines.push(...renderExitCodes());
   lines.push('');

@@ -11,7 +11,7 @@ import { listenForInterrupt } from '../interrupt.js';
 import { readPromptInput } from '../prompt-input.js';
 import { UsageError } from '../usage-error.js';
 import { runRepl } from './repl.js';
-import { commonBody, noteLocal, setup } from './shared.js';
+import { commonBody, noteSettings, setup } from './shared.js';
 
 export async function run({ io, values, positionals }: CommandContext): Promise<number> {
   const s = setup(io, values, 'chat');
@@ -30,7 +30,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       { command: 'chat' },
     );
   }
-  noteLocal(io, s);
+  noteSettings(io, s);
   const engine = await openEngine(s.config.target, { retries: s.request.retries });
   try {
     if (interactive) return await runRepl({ io, setup: s, engine, system });

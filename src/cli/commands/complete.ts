@@ -10,7 +10,7 @@ import { openEngine } from '../engine.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { readPromptInput } from '../prompt-input.js';
 import { UsageError } from '../usage-error.js';
-import { commonBody, noteLocal, setup } from './shared.js';
+import { commonBody, noteSettings, setup } from './shared.js';
 
 /**
  * Legacy Completions default to 16 tokens on Azure and OpenAI: too short to be useful from
@@ -26,7 +26,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       command: 'complete',
     });
   }
-  noteLocal(io, s);
+  noteSettings(io, s);
   const engine = await openEngine(s.config.target, { retries: s.request.retries });
   const interrupt = listenForInterrupt(io);
   try {

@@ -7,7 +7,7 @@ import type { Timeouts } from '../../client/options.js';
 import type { CommonRequestFields } from '../../types.js';
 import type { OutputSettings } from '../answer.js';
 import type { ParsedValues } from '../args.js';
-import { localNotice, type ResolvedConfig, readDotEnv, resolveConfig } from '../config.js';
+import { localNotice, type ResolvedConfig, readDotEnv, resolveConfig, sourceNotice } from '../config.js';
 import type { DescribeContext } from '../describe.js';
 import type { CliIO } from '../io.js';
 import { chooseRenderMode } from '../render/terminal.js';
@@ -52,6 +52,7 @@ export function setup(io: CliIO, values: ParsedValues, command: 'complete' | 'ch
     timeouts,
     describe: {
       names: config.names,
+      used: config.used,
       target: config.target,
       kind: command === 'complete' ? 'completions' : 'chat',
       retries: request.retries,
@@ -60,9 +61,14 @@ export function setup(io: CliIO, values: ParsedValues, command: 'complete' | 'ch
   };
 }
 
-/** Says once, on stderr, that the local model answers because nothing is configured. */
-export function noteLocal(io: CliIO, s: Setup): void {
+/**
+ * Says once, on stderr, what the user may not expect: that the local model answers because
+ * nothing is configured, or that the endpoint and the key come from different places.
+ */
+export function noteSettings(io: CliIO, s: Setup): void {
   if (s.config.target.kind === 'local' && s.config.target.implicit) io.stderr.write(`${localNotice()}\n`);
+  const notice = sourceNotice(s.config);
+  if (notice !== undefined) io.stderr.write(`${notice}\n`);
 }
 
 /**

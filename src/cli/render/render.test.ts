@@ -253,10 +253,18 @@ describe('choice sequencer', () => {
     assert.deepEqual(log.slice(7), ['b3', '</1>', '<2>', 'c1', '</2>']);
   });
 
-  it('a truncated stream still prints every choice that arrived', () => {
-    const { log, seq } = record(2);
+  it('a truncated stream still prints every choice that arrived, and no label for one that did not', () => {
+    const { log, seq } = record(3);
     seq.text(1, 'only-b');
     seq.close();
-    assert.deepEqual(log, ['<0>', '</0>', '<1>', 'only-b', '</1>']);
+    assert.deepEqual(log, ['<1>', 'only-b', '</1>']);
+  });
+
+  it('fewer choices than asked: no empty label for the missing ones', () => {
+    const { log, seq } = record(3);
+    seq.text(0, 'a');
+    seq.finish(0);
+    seq.close();
+    assert.deepEqual(log, ['<0>', 'a', '</0>']);
   });
 });
