@@ -13,6 +13,17 @@ function input(partial: Partial<ConfigInput>): ConfigInput {
   return { flags: {}, env: {}, dotenv: {}, cwd: '/work/dir', fileExists: () => false, ...partial };
 }
 
+/** The message of the UsageError that resolving `partial` throws. */
+function fail(partial: Partial<ConfigInput>): string {
+  try {
+    resolveConfig(input(partial));
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
+  }
+  return assert.fail('expected a UsageError');
+}
+
 function usageError(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof UsageError && pattern.test(e.message));
 }
@@ -216,14 +227,6 @@ describe('resolveConfig', () => {
   });
 
   it('profile errors name variables that exist (AZURE_OPENAI_DEPLOYMENT_NAME_FOR_X, not ..._FOR_X_NAME)', () => {
-    const fail = (partial: Partial<ConfigInput>): string => {
-      try {
-        resolveConfig(input(partial));
-      } catch (e) {
-        return (e as Error).message;
-      }
-      return assert.fail('expected a UsageError');
-    };
     const none = fail({ flags: { profile: 'nope' } });
     assert.match(
       none,
@@ -239,14 +242,6 @@ describe('resolveConfig', () => {
 
   it('never echoes a value that may be a key (endpoint and key swapped, a key as the base URL)', () => {
     const key = 'sk-proj-abcDEF1234567890abcdef';
-    const fail = (partial: Partial<ConfigInput>): string => {
-      try {
-        resolveConfig(input(partial));
-      } catch (e) {
-        return (e as Error).message;
-      }
-      return assert.fail('expected a UsageError');
-    };
     const swapped = fail({
       env: {
         AZURE_OPENAI_ENDPOINT: key,
