@@ -15,7 +15,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { AzureOpenAI } from 'openai';
-import { createClient } from '../src/client/index.js';
+import { createClient } from '../src/index.js';
 import { chatChunks, type StreamItem, startAzureServer, stream } from '../src/testing/azure-server.js';
 
 const KEY = 'bench-key';

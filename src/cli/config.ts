@@ -38,7 +38,7 @@ export interface LocalTarget {
   implicit: boolean;
 }
 
-export type Target = AzureTarget | OpenAITarget | LocalTarget;
+export type CliTarget = AzureTarget | OpenAITarget | LocalTarget;
 
 /** The setting names to mention in error messages (suffixed when a profile is used). */
 export interface SettingNames {
@@ -62,7 +62,7 @@ export interface UsedSetting {
 }
 
 export interface ResolvedConfig {
-  target: Target;
+  target: CliTarget;
   /** Values that must never be printed (keys); error output is scrubbed of them. */
   secrets: string[];
   names: SettingNames;

@@ -7,7 +7,7 @@
 import { ErrorCodes } from '../errors.js';
 import type { EndState } from '../protocol/end-state.js';
 import { redactSecrets } from '../protocol/excerpt.js';
-import type { ResolvedConfig, SettingNames, Target } from './config.js';
+import type { CliTarget, ResolvedConfig, SettingNames } from './config.js';
 import { MissingChoicesError } from './missing-choices.js';
 import { UsageError } from './usage-error.js';
 
@@ -16,7 +16,7 @@ export interface DescribeContext {
   names?: SettingNames;
   /** The settings actually used: advice names these, not others the user never set. */
   used?: ResolvedConfig['used'];
-  target?: Target;
+  target?: CliTarget;
   /** The API in use, for hints (`complete` uses legacy Completions). */
   kind?: 'chat' | 'completions';
   /** Retries configured, for the rate-limit message. */
@@ -228,7 +228,7 @@ function timeoutLine(e: ErrorLike): string {
   }
 }
 
-function describeTarget(target: Target | undefined): string {
+function describeTarget(target: CliTarget | undefined): string {
   if (!target) return '';
   if (target.kind === 'azure') return ` (${target.endpoint}, deployment ${target.deployment})`;
   if (target.kind === 'openai') return ` (${target.baseURL})`;

@@ -8,7 +8,7 @@ import { abortError } from '../abort.js';
 import type { Timeouts } from '../client/options.js';
 import type { ResponseStream } from '../client/response-stream.js';
 import type { ApiKind, ApiTypes } from '../types.js';
-import type { Target } from './config.js';
+import type { CliTarget } from './config.js';
 
 export interface CallSettings {
   signal: AbortSignal;
@@ -21,7 +21,7 @@ export interface CreateResult<K extends ApiKind> {
 }
 
 export interface Engine {
-  readonly target: Target;
+  readonly target: CliTarget;
   stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallSettings): ResponseStream<K>;
   /** Non-streaming (`--no-stream`): the whole response at once. */
   create<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallSettings): Promise<CreateResult<K>>;
@@ -40,8 +40,8 @@ export interface EngineOptions {
  * const engine = await openEngine({ kind: 'local', implicit: true }, {});
  * const stream = engine.stream('completions', { prompt: 'Once upon a time' }, { signal });
  */
-export async function openEngine(target: Target, options: EngineOptions): Promise<Engine> {
-  const client = await import('../client/index.js');
+export async function openEngine(target: CliTarget, options: EngineOptions): Promise<Engine> {
+  const client = await import('../index.js');
   if (target.kind === 'local') {
     const { createLocalBackend } = await import('../backends/local/index.js');
     const backend = createLocalBackend({

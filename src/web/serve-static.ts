@@ -59,9 +59,6 @@ export interface StaticHandlerOptions {
   dir?: string | URL;
 }
 
-/** Answers GET/HEAD for the page's files; returns false (untouched response) for anything else. */
-export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
-
 interface Asset {
   body: Buffer;
   br?: Buffer;
@@ -97,7 +94,9 @@ export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../dist/web/public/', i
  * await server.listen(8080);  // http://127.0.0.1:8080/ is the chat page
  * ```
  */
-export function createStaticHandler(options: StaticHandlerOptions = {}): StaticHandler {
+export function createStaticHandler(
+  options: StaticHandlerOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const dir = options.dir === undefined ? DEFAULT_WEB_DIR : toPath(options.dir);
   const assets = loadAssets(dir);
   const index = assets.get('/index.html');

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { createScriptedBackend, textScript } from '../../src/backends/scripted/index.js';
-import { streamFromBackend } from '../../src/client/index.js';
 import { AbortError, ErrorCodes, ServerError, StreamTruncatedError, TimeoutError } from '../../src/errors.js';
+import { streamFromBackend } from '../../src/index.js';
 import { iterateSse } from '../../src/sse/index.js';
 import {
   type AzureServer,

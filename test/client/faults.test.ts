@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
-import { createClient } from '../../src/client/index.js';
 import {
   AbortError,
   AuthenticationError,
@@ -17,6 +16,7 @@ import {
   StreamTruncatedError,
   TimeoutError,
 } from '../../src/errors.js';
+import { createClient } from '../../src/index.js';
 import { azureError, chatChunks, redirect, reply, stream } from '../../src/testing/azure-server.js';
 import { chatBody, clientFor, drain, KEY, rejection, serve, textOf } from '../support/client.js';
 

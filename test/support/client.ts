@@ -1,7 +1,7 @@
 // Shared bits for the client's socket tests.
 import type { TestContext } from 'node:test';
-import { createClient } from '../../src/client/index.js';
 import type { ClientOptions } from '../../src/client/options.js';
+import { createClient } from '../../src/index.js';
 import { type AzureServer, type AzureServerOptions, startAzureServer } from '../../src/testing/azure-server.js';
 
 export const KEY = 'sk-TEST-SECRET-0123456789abcdef';

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel, LlamaText } from 'node-llama-cpp';
 import { ModelLoadError } from '../../errors.js';
 
-export interface EngineOptions {
+export interface LlamaEngineOptions {
   modelPath: string;
   threads: number;
   sequences: number;
@@ -28,7 +28,7 @@ export interface TemplatedPrompt {
   stopTokenSequences: number[][];
 }
 
-export interface Engine {
+export interface LlamaEngine {
   model: LlamaModel;
   context: LlamaContext;
   sequences: LlamaContextSequence[];
@@ -79,7 +79,7 @@ function startRuntime(): Promise<{ lib: NodeLlamaCpp; llama: Llama }> {
  * const engine = await loadEngine({ modelPath, threads: 1, sequences: 4, pathSource: 'default' });
  * ```
  */
-export async function loadEngine(options: EngineOptions): Promise<Engine> {
+export async function loadEngine(options: LlamaEngineOptions): Promise<LlamaEngine> {
   const { modelPath } = options;
   const fail = (why: string, cause?: unknown) =>
     new ModelLoadError(

@@ -22,7 +22,7 @@ import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../types.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';
 import { ChunkChannel } from './chunk-channel.js';
 import { type ChunkMaker, chatChunks, completionChunks } from './chunks.js';
-import { type Engine, loadEngine } from './engine.js';
+import { type LlamaEngine, loadEngine } from './engine.js';
 import { generateChoice } from './generate-choice.js';
 import { planRequest, type RequestPlan } from './request-plan.js';
 import { SlotPool } from './slot-pool.js';
@@ -137,8 +137,8 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
   const closing = new AbortController();
   const running = new Set<Promise<void>>();
 
-  let engine: Engine | undefined;
-  let engineLoading: Promise<Engine> | undefined;
+  let engine: LlamaEngine | undefined;
+  let engineLoading: Promise<LlamaEngine> | undefined;
   const counters = {
     requests: 0,
     rejected: 0,
@@ -153,7 +153,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     counters.tokensGenerated++;
   };
 
-  function getEngine(): Promise<Engine> {
+  function getEngine(): Promise<LlamaEngine> {
     if (engine) return Promise.resolve(engine);
     if (closing.signal.aborted) return Promise.reject(abortError(closing.signal));
     engineLoading ??= loadEngine({ modelPath, threads, sequences, contextSize: options.contextSize, pathSource }).then(
@@ -202,7 +202,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
   /** Every choice of every prompt, one after another on the request's sequence. Returns false if stopped early. */
   async function generateAll(
     plan: RequestPlan,
-    loaded: Engine,
+    loaded: LlamaEngine,
     sequence: LlamaContextSequence,
     signal: AbortSignal,
     channel: ChunkChannel<AnyChunk>,
@@ -349,7 +349,7 @@ interface Prompt {
   trimLeadingWhitespace: boolean;
 }
 
-function buildPrompts(plan: RequestPlan, engine: Engine): Prompt[] {
+function buildPrompts(plan: RequestPlan, engine: LlamaEngine): Prompt[] {
   const { model } = engine;
   const withBos = (tokens: number[]): number[] => {
     const bos = model.tokens.bos;

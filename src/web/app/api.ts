@@ -8,9 +8,8 @@
  */
 import { SseDecodeError } from '../../errors.js';
 import { createDecoder, type SseEvent } from '../../sse/decoder.js';
+import type { ApiKind } from '../../types.js';
 import type { AnswerEnd, AnswerStats } from './types.js';
-
-export type ApiKind = 'chat' | 'completions';
 
 /** Shortest generation (first text -> end) for which tokens/s is reported, seconds. */
 export const MIN_RATE_WINDOW_S = 0.05;
