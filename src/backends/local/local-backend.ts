@@ -17,11 +17,11 @@ import {
   ServerError,
   type SluiceError,
 } from '../../errors.js';
+import { chunkBuilder } from '../../protocol/chunks.js';
 import { errorBody } from '../../protocol/errors.js';
 import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../types.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';
 import { ChunkChannel } from './chunk-channel.js';
-import { type ChunkMaker, chatChunks, completionChunks } from './chunks.js';
 import { type LlamaEngine, loadEngine } from './engine.js';
 import { generateChoice } from './generate-choice.js';
 import { planRequest, type RequestPlan } from './request-plan.js';
@@ -207,10 +207,11 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     signal: AbortSignal,
     channel: ChunkChannel<AnyChunk>,
   ): Promise<boolean> {
-    const chunks: ChunkMaker<AnyChunk> =
-      plan.kind === 'chat'
-        ? chatChunks(loaded.modelName, plan.includeUsage)
-        : completionChunks(loaded.modelName, plan.includeUsage);
+    const chunks = chunkBuilder<ApiKind>(plan.kind, {
+      model: loaded.modelName,
+      systemFingerprint: null,
+      usageNull: plan.includeUsage,
+    });
     const prompts = buildPrompts(plan, loaded);
     const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 

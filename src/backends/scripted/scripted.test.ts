@@ -32,6 +32,19 @@ describe('wordPieces', () => {
   });
 });
 
+describe('textScript pieces', () => {
+  test('an array of pieces is used as it is', async () => {
+    const backend = createScriptedBackend(textScript('completions', ['Grü', 'ße ', 'x']));
+    const chunks = (await collect(
+      backend.stream(completionRequest, new AbortController().signal),
+    )) as CompletionChunk[];
+    assert.deepEqual(
+      chunks.map((c) => c.choices[0]?.text),
+      ['Grü', 'ße ', 'x', ''],
+    );
+  });
+});
+
 describe('textScript', () => {
   test('chat: role chunk, content chunks, finish chunk; usage only when requested', async () => {
     const backend = createScriptedBackend(textScript('chat', 'Hello big world'));
@@ -170,6 +183,59 @@ describe('createScriptedBackend', () => {
       times.push(performance.now());
     // Three content chunks, each preceded by a delay: the first arrives well before the last.
     assert.ok(times.at(-1)! - times[0]! >= 25, `spread ${times.at(-1)! - times[0]!}`);
+  });
+
+  test('gates: the first piece at once, each further chunk only after release()', async () => {
+    const backend = createScriptedBackend(textScript('chat', ['Hel', 'lo', '!'], { gated: true }));
+    const it = backend.stream(chatRequest(), new AbortController().signal)[Symbol.asyncIterator]();
+    const text = async () => ((await it.next()).value as ChatCompletionChunk).choices[0]?.delta?.content;
+    assert.equal(await text(), '', 'role chunk');
+    assert.equal(await text(), 'Hel');
+    const next = it.next();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(backend.waiting, 1, 'parked at the gate');
+    assert.equal(backend.calls[0]?.chunks, 2, 'nothing more was handed over');
+    backend.release();
+    assert.equal(((await next).value as ChatCompletionChunk).choices[0]?.delta?.content, 'lo');
+    // A pass given before the gate is reached is kept for it.
+    backend.release(2);
+    assert.equal(await text(), '!');
+    assert.equal(((await it.next()).value as ChatCompletionChunk).choices[0]?.finish_reason, 'stop');
+    assert.equal((await it.next()).done, true);
+    assert.equal(backend.calls[0]?.outcome, 'done');
+  });
+
+  test('gates: release(n) lets the longest-waiting gates pass first, across requests; open() lets all pass', async () => {
+    const backend = createScriptedBackend([{ gate: true }, ...textScript('completions', 'x')]);
+    const order: number[] = [];
+    const runs = [0, 1, 2].map(async (i) => {
+      await collect(backend.stream(completionRequest, new AbortController().signal));
+      order.push(i);
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(backend.waiting, 3);
+    backend.release();
+    await runs[0];
+    assert.deepEqual(order, [0]);
+    backend.open();
+    await Promise.all(runs);
+    assert.deepEqual(order, [0, 1, 2]);
+    await collect(backend.stream(completionRequest, new AbortController().signal));
+    assert.equal(backend.waiting, 0, 'an open gate never parks');
+  });
+
+  test('gates: an abort ends the wait, and the aborted request gives up its place in line', async () => {
+    const backend = createScriptedBackend([{ gate: true }, ...textScript('completions', 'x')]);
+    const ac = new AbortController();
+    const first = collect(backend.stream(completionRequest, ac.signal));
+    await new Promise((r) => setTimeout(r, 10));
+    const second = collect(backend.stream(completionRequest, new AbortController().signal));
+    await new Promise((r) => setTimeout(r, 10));
+    ac.abort('left');
+    await assert.rejects(first, (e: unknown) => e instanceof AbortError && e.cause === 'left');
+    assert.equal(backend.waiting, 1);
+    backend.release();
+    assert.equal(((await second)[0] as CompletionChunk).choices[0]?.text, 'x');
   });
 
   test('models() and close()', async () => {

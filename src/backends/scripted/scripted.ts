@@ -1,19 +1,27 @@
 /**
- * A deterministic backend for tests: it plays a script of chunks, delays, failures and hangs,
- * honours the AbortSignal, and records what it was asked and how each request ended.
+ * A deterministic backend for tests: it plays a script of chunks, delays, gates, failures and
+ * hangs, honours the AbortSignal, and records what it was asked and how each request ended.
+ * Gates make it the gated backend too: the test decides when a stream moves on, so it can
+ * look at a client while the stream is provably still open.
  * @module
  */
 
+import { abortError, sleep, throwIfAborted, untilAborted } from '../../abort.js';
 import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
-import { AbortError } from '../../errors.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../../types.js';
 
 /** One step of a script. */
 export type ScriptStep =
   /** Yield this chunk (a fresh copy each time). `ifUsageRequested`: only when the request had `stream_options.include_usage`. */
   | { chunk: AnyChunk; ifUsageRequested?: boolean }
-  /** Wait this many milliseconds (an abort cuts the wait short). */
+  /** Wait this many (finite) milliseconds; an abort cuts the wait short. */
   | { delay: number }
+  /**
+   * Wait for the test: each `release()` lets one waiting gate pass (the longest-waiting
+   * first, across all requests) or, when none is waiting, the next gate reached; `open()`
+   * lets every gate pass from then on. An abort ends the wait.
+   */
+  | { gate: true }
   /** Throw this error (or the one the function returns) from the iterator. */
   | { error: unknown }
   /** Never continue: wait until the signal aborts. */
@@ -54,6 +62,12 @@ export interface ScriptedBackend extends Backend {
   readonly active: number;
   /** True once `close()` was called. */
   readonly closed: boolean;
+  /** Lets `n` gates pass (default 1): those waiting first, then the next ones reached. */
+  release(n?: number): void;
+  /** Lets every gate pass, now and from now on. */
+  open(): void;
+  /** Requests waiting at a gate now. */
+  readonly waiting: number;
 }
 
 /**
@@ -77,6 +91,30 @@ export function createScriptedBackend(script: Script, options: ScriptedBackendOp
   let lastAbortReason: unknown;
   let active = 0;
   let closed = false;
+  let passes = 0;
+  let opened = false;
+  const parked: Array<() => void> = [];
+
+  async function passGate(signal: AbortSignal): Promise<void> {
+    if (opened) return;
+    if (passes > 0) {
+      passes--;
+      return;
+    }
+    let pass!: () => void;
+    const released = new Promise<void>((resolve) => {
+      pass = resolve;
+    });
+    parked.push(pass);
+    try {
+      await untilAborted(released, signal);
+    } finally {
+      // Aborted: leave the line, so a later release() goes to a gate that is still waiting.
+      const at = parked.indexOf(pass);
+      if (at !== -1) parked.splice(at, 1);
+      pass();
+    }
+  }
 
   async function* play(request: BackendRequest, signal: AbortSignal): AsyncGenerator<AnyChunk> {
     const call: ScriptedCall = { request, outcome: 'running', chunks: 0 };
@@ -94,10 +132,12 @@ export function createScriptedBackend(script: Script, options: ScriptedBackendOp
           yield structuredClone(step.chunk);
         } else if ('delay' in step) {
           await sleep(step.delay, signal);
+        } else if ('gate' in step) {
+          await passGate(signal);
         } else if ('error' in step) {
           throw typeof step.error === 'function' ? step.error() : step.error;
         } else {
-          await sleep(Number.POSITIVE_INFINITY, signal);
+          await untilAborted(new Promise<never>(() => {}), signal);
         }
       }
       throwIfAborted(signal);
@@ -108,7 +148,7 @@ export function createScriptedBackend(script: Script, options: ScriptedBackendOp
         call.abortReason = signal.reason;
         aborts++;
         lastAbortReason = signal.reason;
-        throw error instanceof AbortError ? error : new AbortError(undefined, { cause: signal.reason });
+        throw abortError(signal);
       }
       call.outcome = 'error';
       throw error;
@@ -145,28 +185,19 @@ export function createScriptedBackend(script: Script, options: ScriptedBackendOp
     get closed() {
       return closed;
     },
+    release(n = 1) {
+      for (let i = 0; i < n; i++) {
+        const next = parked.shift();
+        if (next) next();
+        else passes++;
+      }
+    },
+    open() {
+      opened = true;
+      for (const pass of parked.splice(0)) pass();
+    },
+    get waiting() {
+      return parked.length;
+    },
   };
-}
-
-// --- internal ---
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new AbortError(undefined, { cause: signal.reason });
-}
-
-/** Resolves after `ms` (never, for Infinity); rejects with AbortError as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new AbortError(undefined, { cause: signal.reason }));
-    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-    function onAbort() {
-      clearTimeout(timer);
-      reject(new AbortError(undefined, { cause: signal.reason }));
-    }
-    function done() {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

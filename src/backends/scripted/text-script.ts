@@ -3,7 +3,8 @@
  * chunks, a finish chunk per choice and a usage chunk sent only when the request asks.
  * @module
  */
-import type { ApiKind, ChatCompletionChunk, ChatDelta, CompletionChunk, FinishReason, Usage } from '../../types.js';
+import { chunkBuilder } from '../../protocol/chunks.js';
+import type { ApiKind, FinishReason, Usage } from '../../types.js';
 import type { ScriptStep } from './scripted.js';
 
 export interface TextScriptOptions {
@@ -19,6 +20,12 @@ export interface TextScriptOptions {
   finishReason?: FinishReason;
   /** Milliseconds to wait before each content chunk. Default 0 (no delay steps). */
   delayMs?: number;
+  /**
+   * A `{gate: true}` step before every piece after the first and before the finish chunks:
+   * the first piece arrives at once, each further one when the test calls `release()` (see
+   * ScriptStep). Default false.
+   */
+  gated?: boolean;
   /** Prompt tokens reported in the usage chunk. Default 1. */
   promptTokens?: number;
   /**
@@ -37,38 +44,41 @@ export function wordPieces(text: string): string[] {
 }
 
 /**
- * A complete script for `text`, ready for createScriptedBackend. Completion tokens in the
- * usage chunk = word pieces × n.
+ * A complete script for `text` (split into word pieces) or for the given pieces, ready for
+ * createScriptedBackend. Completion tokens in the usage chunk = pieces × n.
  *
  * @example
  * ```ts
  * const backend = createScriptedBackend(textScript('completions', 'Once upon a time', { delayMs: 2 }));
+ * const gated = createScriptedBackend(textScript('chat', ['Hel', 'lo'], { gated: true })); // 'lo' after gated.release()
  * ```
  */
-export function textScript(kind: ApiKind, text: string, options: TextScriptOptions = {}): ScriptStep[] {
+export function textScript(
+  kind: ApiKind,
+  text: string | readonly string[],
+  options: TextScriptOptions = {},
+): ScriptStep[] {
   const n = options.n ?? 1;
-  const pieces = wordPieces(text);
-  const head = {
+  const pieces = typeof text === 'string' ? wordPieces(text) : text;
+  const chunks = chunkBuilder(kind, {
     id: options.id ?? (kind === 'chat' ? 'chatcmpl-scripted' : 'cmpl-scripted'),
     created: options.created ?? 1700000000,
     model: options.model ?? 'scripted-model',
-    system_fingerprint: null,
-  };
+    systemFingerprint: null,
+  });
   const steps: ScriptStep[] = [];
-  const chunk = (choices: Array<{ index: number; text?: string; delta?: ChatDelta; finish: FinishReason | null }>) =>
-    kind === 'chat' ? chatChunk(head, choices) : completionChunk(head, choices);
-
-  if (kind === 'chat') {
-    for (let i = 0; i < n; i++)
-      steps.push({ chunk: chunk([{ index: i, delta: { role: 'assistant', content: '' }, finish: null }]) });
+  for (let i = 0; i < n; i++) {
+    const role = chunks.role(i);
+    if (role) steps.push({ chunk: role });
   }
-  for (const piece of pieces) {
+  for (const [p, piece] of pieces.entries()) {
+    if (options.gated && p > 0) steps.push({ gate: true });
     if (options.delayMs) steps.push({ delay: options.delayMs });
-    for (let i = 0; i < n; i++)
-      steps.push({ chunk: chunk([{ index: i, text: piece, delta: { content: piece }, finish: null }]) });
+    for (let i = 0; i < n; i++) steps.push({ chunk: chunks.content(i, piece) });
   }
+  if (options.gated) steps.push({ gate: true });
   const finishReason = options.finishReason ?? 'stop';
-  for (let i = 0; i < n; i++) steps.push({ chunk: chunk([{ index: i, text: '', delta: {}, finish: finishReason }]) });
+  for (let i = 0; i < n; i++) steps.push({ chunk: chunks.finish(i, finishReason) });
 
   const usageMode = options.usage ?? 'if-requested';
   if (usageMode !== 'never') {
@@ -78,40 +88,7 @@ export function textScript(kind: ApiKind, text: string, options: TextScriptOptio
       completion_tokens: pieces.length * n,
       total_tokens: promptTokens + pieces.length * n,
     };
-    const last = kind === 'chat' ? chatChunk(head, []) : completionChunk(head, []);
-    last.usage = usage;
-    steps.push({ chunk: last, ifUsageRequested: usageMode === 'if-requested' });
+    steps.push({ chunk: chunks.usage(usage), ifUsageRequested: usageMode === 'if-requested' });
   }
   return steps;
-}
-
-// --- internal ---
-
-interface Head {
-  id: string;
-  created: number;
-  model: string;
-  system_fingerprint: null;
-}
-
-function chatChunk(
-  head: Head,
-  choices: Array<{ index: number; delta?: ChatDelta; finish: FinishReason | null }>,
-): ChatCompletionChunk {
-  return {
-    ...head,
-    object: 'chat.completion.chunk',
-    choices: choices.map((c) => ({ index: c.index, delta: c.delta ?? {}, finish_reason: c.finish, logprobs: null })),
-  };
-}
-
-function completionChunk(
-  head: Head,
-  choices: Array<{ index: number; text?: string; finish: FinishReason | null }>,
-): CompletionChunk {
-  return {
-    ...head,
-    object: 'text_completion',
-    choices: choices.map((c) => ({ index: c.index, text: c.text ?? '', finish_reason: c.finish, logprobs: null })),
-  };
 }
