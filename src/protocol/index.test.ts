@@ -4,6 +4,7 @@ import * as protocol from './index.js';
 
 test('the entry point exports the agreed API (values; types are erased)', () => {
   assert.deepStrictEqual(Object.keys(protocol).sort(), [
+    'chunkBuilder',
     'createAccumulator',
     'decideEndState',
     'errorBody',
@@ -17,6 +18,7 @@ test('the entry point exports the agreed API (values; types are erased)', () => 
     'promptFilteredState',
     'redactSecrets',
     'requestIdOf',
+    'safeFilterResults',
     'textDeltas',
     'toErrorBody',
     'truncationError',

@@ -7,8 +7,11 @@
 
 // Wire types
 export type * from '../types.js';
-// Accumulating chunks and deciding how a stream ended
+// Accumulating chunks
 export { type Accumulator, createAccumulator } from './accumulate.js';
+// Building chunks
+export { type ChunkBuilder, type ChunkBuilderOptions, chunkBuilder, safeFilterResults } from './chunks.js';
+// Deciding how a stream ended
 export {
   type ChoiceSummary,
   decideEndState,
