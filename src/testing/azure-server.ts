@@ -46,14 +46,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type {
-  ApiErrorBody,
-  ChatCompletionChunk,
-  CompletionChunk,
-  ContentFilterResults,
-  FinishReason,
-  Usage,
-} from '../types.js';
+import { chunkBuilder, safeFilterResults } from '../protocol/chunks.js';
+import type { ApiErrorBody, ApiKind, ContentFilterResults, FinishReason, Usage } from '../types.js';
 
 // --- replies -------------------------------------------------------------------------
 
@@ -109,13 +103,6 @@ export function azureError(code: string, message: string, extra: Record<string, 
 
 // --- Azure-shaped chunks ---------------------------------------------------------------
 
-const SAFE: ContentFilterResults = {
-  hate: { filtered: false, severity: 'safe' },
-  self_harm: { filtered: false, severity: 'safe' },
-  sexual: { filtered: false, severity: 'safe' },
-  violence: { filtered: false, severity: 'safe' },
-};
-
 export interface ChunkOptions {
   id?: string;
   model?: string;
@@ -129,109 +116,14 @@ export interface ChunkOptions {
   done?: boolean;
 }
 
-function promptFilterChunk(): { chunk: unknown } {
-  return {
-    chunk: {
-      id: '',
-      object: '',
-      created: 0,
-      model: '',
-      choices: [],
-      prompt_filter_results: [{ prompt_index: 0, content_filter_results: SAFE }],
-    },
-  };
-}
-
 /** A Chat Completions stream as Azure sends it (n = 1). */
 export function chatChunks(texts: string[], o: ChunkOptions = {}): StreamItem[] {
-  const base = {
-    id: o.id ?? 'chatcmpl-test',
-    object: 'chat.completion.chunk' as const,
-    created: o.created ?? 1_700_000_000,
-    model: o.model ?? 'gpt-4o-2024-08-06',
-    system_fingerprint: 'fp_test',
-  };
-  const items: StreamItem[] = [];
-  if (o.promptFilter !== false) items.push(promptFilterChunk());
-  const role: ChatCompletionChunk = {
-    ...base,
-    choices: [
-      {
-        index: 0,
-        delta: { role: 'assistant', content: '' },
-        finish_reason: null,
-        logprobs: null,
-        content_filter_results: {},
-      },
-    ],
-  };
-  items.push({ chunk: role });
-  for (const text of texts) {
-    const c: ChatCompletionChunk = {
-      ...base,
-      choices: [
-        { index: 0, delta: { content: text }, finish_reason: null, logprobs: null, content_filter_results: SAFE },
-      ],
-    };
-    items.push({ chunk: c });
-  }
-  if (o.finishReason !== null) {
-    const fin: ChatCompletionChunk = {
-      ...base,
-      choices: [
-        {
-          index: 0,
-          delta: {},
-          finish_reason: o.finishReason ?? 'stop',
-          logprobs: null,
-          content_filter_results: o.finishReason === 'content_filter' ? FILTERED : {},
-        },
-      ],
-    };
-    items.push({ chunk: fin });
-  }
-  if (o.usage) items.push({ chunk: { ...base, choices: [], usage: o.usage } });
-  if (o.done !== false) items.push({ done: true });
-  return items;
+  return azureStream('chat', texts, { id: 'chatcmpl-test', model: 'gpt-4o-2024-08-06', fingerprint: 'fp_test' }, o);
 }
-
-const FILTERED: ContentFilterResults = { ...SAFE, violence: { filtered: true, severity: 'high' } };
 
 /** A legacy Completions stream as Azure sends it (n = 1). */
 export function completionChunks(texts: string[], o: ChunkOptions = {}): StreamItem[] {
-  const base = {
-    id: o.id ?? 'cmpl-test',
-    object: 'text_completion' as const,
-    created: o.created ?? 1_700_000_000,
-    model: o.model ?? 'gpt-35-turbo-instruct',
-  };
-  const items: StreamItem[] = [];
-  if (o.promptFilter !== false) items.push(promptFilterChunk());
-  for (const text of texts) {
-    const c: CompletionChunk = {
-      ...base,
-      choices: [{ text, index: 0, finish_reason: null, logprobs: null, content_filter_results: SAFE }],
-    };
-    items.push({ chunk: c });
-  }
-  if (o.finishReason !== null) {
-    const fin: CompletionChunk = {
-      ...base,
-      choices: [
-        {
-          text: '',
-          index: 0,
-          finish_reason: o.finishReason ?? 'stop',
-          logprobs: null,
-          content_filter_results: o.finishReason === 'content_filter' ? FILTERED : {},
-        },
-      ],
-    };
-    items.push({ chunk: fin });
-  }
-  if (o.usage) items.push({ chunk: { ...base, choices: [], usage: o.usage } });
-  if (o.done !== false) items.push({ done: true });
-  return items;
+  return azureStream('completions', texts, { id: 'cmpl-test', model: 'gpt-35-turbo-instruct' }, o);
 }
 
 /** An asynchronous-filter annotation chunk (no delta), as Azure may send after the finish chunk. */
@@ -239,22 +131,41 @@ export function annotation(
   offsets: { check_offset: number; start_offset: number; end_offset: number },
   o: { index?: number; finishReason?: FinishReason | null; results?: ContentFilterResults } = {},
 ): StreamItem {
-  return {
-    chunk: {
-      id: '',
-      object: '',
-      created: 0,
-      model: '',
-      choices: [
-        {
-          index: o.index ?? 0,
-          finish_reason: o.finishReason ?? null,
-          content_filter_results: o.results ?? SAFE,
-          content_filter_offsets: offsets,
-        },
-      ],
-    },
-  };
+  const chunks = chunkBuilder('chat', { model: '' });
+  return { chunk: chunks.annotation(o.index ?? 0, o.results ?? safeFilterResults(), offsets, o.finishReason ?? null) };
+}
+
+/** The filter results of a completion Azure cut for violence. */
+function violenceBlocked(): ContentFilterResults {
+  return { ...safeFilterResults(), violence: { filtered: true, severity: 'high' } };
+}
+
+/** Prompt filter, role (chat), one content chunk per text, finish, usage, [DONE]: Azure's order. */
+function azureStream(
+  kind: ApiKind,
+  texts: string[],
+  defaults: { id: string; model: string; fingerprint?: string },
+  o: ChunkOptions,
+): StreamItem[] {
+  const chunks = chunkBuilder(kind, {
+    id: o.id ?? defaults.id,
+    created: o.created ?? 1_700_000_000,
+    model: o.model ?? defaults.model,
+    ...(defaults.fingerprint !== undefined ? { systemFingerprint: defaults.fingerprint } : {}),
+    contentFilterResults: safeFilterResults(),
+  });
+  const items: StreamItem[] = [];
+  if (o.promptFilter !== false) items.push({ chunk: chunks.promptFilter(safeFilterResults()) });
+  const role = chunks.role(0);
+  if (role) items.push({ chunk: role });
+  for (const text of texts) items.push({ chunk: chunks.content(0, text) });
+  if (o.finishReason !== null) {
+    const reason = o.finishReason ?? 'stop';
+    items.push({ chunk: chunks.finish(0, reason, reason === 'content_filter' ? violenceBlocked() : undefined) });
+  }
+  if (o.usage) items.push({ chunk: chunks.usage(o.usage) });
+  if (o.done !== false) items.push({ done: true });
+  return items;
 }
 
 // --- the server -------------------------------------------------------------------------

@@ -4,16 +4,12 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, test } from 'node:test';
 import type { Backend, BackendRequest } from '../../src/backend.js';
-import { createScriptedBackend, type ScriptStep, textScript } from '../../src/backends/index.js';
+import { createScriptedBackend, textScript } from '../../src/backends/index.js';
 import { createServer } from '../../src/server/index.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../../src/types.js';
-import { allFrames, azureUrl, dataOf, frameReader, gatedBackend, metrics, post, start } from '../support/server.js';
+import { allFrames, azureUrl, dataOf, frameReader, metrics, post, start } from '../support/server.js';
 
 const chatBody = { messages: [{ role: 'user', content: 'hi' }], stream: true };
-
-function scriptChunks(steps: ScriptStep[]): AnyChunk[] {
-  return steps.flatMap((s) => ('chunk' in s && !s.ifUsageRequested ? [s.chunk] : []));
-}
 
 const contentOf = (frame: string | undefined) =>
   frame?.startsWith('data: {')
@@ -23,9 +19,9 @@ const contentOf = (frame: string | undefined) =>
 
 describe('incremental delivery', () => {
   test('the first content chunk reaches the client before the backend has produced the last one', async (t) => {
-    const chunks = scriptChunks(textScript('chat', 'alpha beta gamma delta'));
+    const steps = textScript('chat', 'alpha beta gamma delta');
     // role, 4 content chunks, finish: hold back everything from the last content chunk on.
-    const { backend, gate, state } = gatedBackend(chunks, 4);
+    const backend = createScriptedBackend([...steps.slice(0, 4), { gate: true }, ...steps.slice(4)]);
     const { url } = await start(t, { backend });
     const res = await post(azureUrl(url, 'd', 'chat'), chatBody);
     const reader = frameReader(res);
@@ -33,14 +29,14 @@ describe('incremental delivery', () => {
     await reader.next(); // role
     assert.equal(contentOf(await reader.next()), 'alpha');
     // The client holds 'alpha' while the backend is still parked before 'delta'.
-    assert.equal(state.finished, false);
-    assert.equal(state.pulled, 4);
-    gate.open();
+    assert.equal(backend.waiting, 1);
+    assert.equal(backend.calls[0]?.chunks, 4);
+    backend.open();
     const rest: string[] = [];
     for (let f = await reader.next(); f !== undefined; f = await reader.next()) rest.push(f);
     assert.deepEqual(rest.map(contentOf).slice(0, 3), [' beta', ' gamma', ' delta']);
     assert.equal(rest.at(-1), 'data: [DONE]');
-    assert.equal(state.finished, true);
+    assert.equal(backend.calls[0]?.outcome, 'done');
   });
 });
 

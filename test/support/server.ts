@@ -1,9 +1,8 @@
 // Helpers for the server's HTTP tests: start a real server on 127.0.0.1:0, read SSE bodies
 // frame by frame as they arrive, read /metrics.
 import type { TestContext } from 'node:test';
-import type { Backend, BackendRequest } from '../../src/backend.js';
 import { createServer, type ServerOptions, type SluiceServer } from '../../src/server/index.js';
-import type { AnyChunk, ApiKind, ApiTypes } from '../../src/types.js';
+import type { AnyChunk, ApiKind } from '../../src/types.js';
 
 export const API_VERSION = '2024-10-21';
 
@@ -101,41 +100,6 @@ export async function metrics(url: string): Promise<Map<string, number>> {
     out.set(line.slice(0, space), Number(line.slice(space + 1)));
   }
   return out;
-}
-
-/** A one-shot latch: `wait()` until `open()` is called. */
-export function latch() {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, wait: () => promise };
-}
-
-/**
- * A backend that yields `chunks`, pausing before chunk `gateAt` until the gate opens, and
- * records each pull and whether it was aborted. Used to prove incremental delivery.
- */
-export function gatedBackend(chunks: AnyChunk[], gateAt: number) {
-  const gate = latch();
-  const state = { pulled: 0, aborted: false, finished: false };
-  const backend: Backend = {
-    name: 'gated',
-    stream<K extends ApiKind>(_request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']> {
-      return (async function* () {
-        signal.addEventListener('abort', () => {
-          state.aborted = true;
-        });
-        for (let i = 0; i < chunks.length; i++) {
-          if (i === gateAt) await gate.wait();
-          state.pulled++;
-          yield structuredClone(chunks[i]!) as ApiTypes[K]['chunk'];
-        }
-        state.finished = true;
-      })();
-    },
-  };
-  return { backend, gate, state };
 }
 
 function assert(ok: boolean, message: string): asserts ok {

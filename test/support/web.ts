@@ -9,9 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.mjs';
-import type { Backend, BackendRequest } from '../../src/backends/index.js';
+import {
+  type Backend,
+  type BackendRequest,
+  createScriptedBackend,
+  type ScriptedBackend,
+  textScript,
+} from '../../src/backends/index.js';
+import { chunkBuilder } from '../../src/protocol/chunks.js';
 import { createServer, type ServerOptions, type SluiceServer } from '../../src/server/index.js';
-import type { ApiKind, ApiTypes, ChatCompletionChunk } from '../../src/types.js';
+import type { ApiKind, ApiTypes, ChatCompletionChunk, FinishReason } from '../../src/types.js';
 import { createStaticHandler } from '../../src/web/serve-static.js';
 
 export const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
@@ -154,83 +161,34 @@ export async function until(test: () => boolean | Promise<boolean>, what: string
 }
 
 /** A chat chunk carrying `content` (or a finish reason), shaped like Azure's. */
-export function chatChunk(content: string | null, finishReason: string | null = null): ChatCompletionChunk {
-  return {
-    id: 'chatcmpl-test',
-    object: 'chat.completion.chunk',
-    created: 1700000000,
-    model: 'test-model',
-    choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finishReason, logprobs: null }],
-  };
+export function chatChunk(content: string | null, finishReason: FinishReason | null = null): ChatCompletionChunk {
+  const chunks = chunkBuilder('chat', { id: 'chatcmpl-test', created: 1700000000, model: 'test-model' });
+  return content === null && finishReason !== null ? chunks.finish(0, finishReason) : chunks.content(0, content ?? '');
 }
 
-export interface GatedBackend extends Backend {
-  /** Lets the next piece (or, after the last piece, the finish chunk) go. */
-  release(): void;
-  /** Pieces handed to the server so far. */
+/** The scripted backend with gates, plus what the web tests read about its latest stream. */
+export interface GatedBackend extends ScriptedBackend {
+  /** Pieces handed to the server so far (latest stream). */
   readonly sent: number;
-  /** True once the stream ended normally. */
+  /** True once the latest stream ended normally. */
   readonly finished: boolean;
-  /** True once the server aborted the generation (the client went away). */
+  /** True once the server aborted the latest stream (the client went away). */
   readonly aborted: boolean;
 }
 
 /**
- * Sends the first piece at once, then each further piece (and finally the finish chunk) only
- * when the test calls release(): the test decides when the stream moves on, so it can look at
+ * The scripted backend's gated text script: the first piece at once, each further piece (and
+ * finally the finish chunk) only when the test calls `release()`, so the test can look at
  * the page while the stream is provably still open.
  */
 export function gatedBackend(pieces: string[]): GatedBackend {
-  let sent = 0;
-  let finished = false;
-  let aborted = false;
-  let open: (() => void) | undefined;
-  let credit = 0;
-  const gate = (signal: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      if (credit > 0) {
-        credit--;
-        return resolve();
-      }
-      open = resolve;
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    });
-  return {
-    name: 'gated',
-    release() {
-      if (open) {
-        const go = open;
-        open = undefined;
-        go();
-      } else credit++;
-    },
-    get sent() {
-      return sent;
-    },
-    get finished() {
-      return finished;
-    },
-    get aborted() {
-      return aborted;
-    },
-    async *stream<K extends ApiKind>(
-      _request: BackendRequest<K>,
-      signal: AbortSignal,
-    ): AsyncGenerator<ApiTypes[K]['chunk']> {
-      try {
-        yield chatChunk('') as ApiTypes[K]['chunk'];
-        for (const [i, piece] of pieces.entries()) {
-          if (i > 0) await gate(signal);
-          sent++;
-          yield chatChunk(piece) as ApiTypes[K]['chunk'];
-        }
-        await gate(signal);
-        yield chatChunk(null, 'stop') as ApiTypes[K]['chunk'];
-        finished = true;
-      } catch (error) {
-        if (signal.aborted) aborted = true;
-        throw error;
-      }
-    },
-  };
+  const script = textScript('chat', pieces, { gated: true, id: 'chatcmpl-test', model: 'test-model' });
+  const backend = createScriptedBackend(script, { name: 'gated' });
+  const latest = () => backend.calls.at(-1);
+  return Object.defineProperties(backend, {
+    // Chunks handed over: the role chunk, the pieces, then the finish chunk.
+    sent: { get: () => Math.max(0, Math.min(pieces.length, (latest()?.chunks ?? 0) - 1)) },
+    finished: { get: () => latest()?.outcome === 'done' },
+    aborted: { get: () => latest()?.outcome === 'aborted' },
+  }) as GatedBackend;
 }
