@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
 import { ContentFilterError, OverloadedError, ServerError } from '../../src/errors.js';
+import { chunkBuilder } from '../../src/protocol/chunks.js';
 import { retryAfterMs, type StreamAnswerOptions, streamAnswer } from '../../src/web/app/api.js';
 import { chatChunk, gatedBackend, startWebServer, switchBackend, until, type WebServer } from '../support/web.js';
 
@@ -305,20 +306,12 @@ describe('streamAnswer on wire faults', () => {
   test('an asynchronous-filter annotation blocking shown text asks to retract it', async () => {
     const url = await raw((_req, res) => {
       res.writeHead(200, sseHeaders);
-      const annotation = {
-        id: '',
-        object: '',
-        created: 0,
-        model: '',
-        choices: [
-          {
-            index: 0,
-            finish_reason: 'content_filter',
-            content_filter_results: { hate: { filtered: true, severity: 'high' } },
-            content_filter_offsets: { check_offset: 0, start_offset: 0, end_offset: 9 },
-          },
-        ],
-      };
+      const annotation = chunkBuilder('chat', { model: '' }).annotation(
+        0,
+        { hate: { filtered: true, severity: 'high' } },
+        { check_offset: 0, start_offset: 0, end_offset: 9 },
+        'content_filter',
+      );
       res.end(`${sse([chatChunk('Bad words'), chatChunk(null, 'stop'), annotation])}data: [DONE]\n\n`);
     });
     let retracted = 0;
