@@ -11,14 +11,9 @@
  * @module
  */
 
-export type { Backend, BackendRequest, ModelInfo } from './backend.js';
-export type { RemoteBackendOptions } from './backends/remote/index.js';
-// Upstream servers behind the Backend seam
-export { createRemoteBackend } from './backends/remote/index.js';
-export type { BackendStreamOptions } from './client/backend-source.js';
-export { streamFromBackend } from './client/backend-source.js';
-export type { ApiCalls, RetryTuning, SluiceClient, WithMeta } from './client/client.js';
 // The client
+
+export type { ApiCalls, RetryTuning, SluiceClient, WithMeta } from './client/client.js';
 export { createClient } from './client/client.js';
 export type { StreamMetrics } from './client/metrics.js';
 export type { CallOptions, ClientOptions, Timeouts } from './client/options.js';
@@ -29,9 +24,22 @@ export {
   DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_STREAM_TIMEOUTS,
 } from './client/options.js';
-export type { ChunkSource, ResponseMeta, SourceContext, SourceEnd, StreamResult } from './client/response-stream.js';
+
 // The stream object, over HTTP or any backend
+
+export type { BackendStreamOptions } from './client/backend-source.js';
+export { streamFromBackend } from './client/backend-source.js';
+export type { ChunkSource, ResponseMeta, SourceContext, SourceEnd, StreamResult } from './client/response-stream.js';
 export { ResponseStream } from './client/response-stream.js';
+
+// The Backend seam, and upstream servers behind it
+
+export type { Backend, BackendRequest, ModelInfo } from './backend.js';
+export type { RemoteBackendOptions } from './backends/remote/index.js';
+export { createRemoteBackend } from './backends/remote/index.js';
+
+// Errors: match on `code`
+
 export type {
   ApiErrorDetails,
   ErrorCode,
@@ -42,7 +50,6 @@ export type {
   TimeoutPhase,
   TruncationReason,
 } from './errors.js';
-// Errors: match on `code`
 export {
   AbortError,
   ApiError,
@@ -67,5 +74,6 @@ export {
 } from './errors.js';
 
 // Wire types (Azure's fields included) and how a stream ended
+
 export type { EndState } from './protocol/end-state.js';
 export type * from './types.js';

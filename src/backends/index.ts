@@ -5,20 +5,13 @@
  */
 
 // The seam
+
 export type { Backend, BackendRequest, ModelInfo } from '../backend.js';
 
 // Local model (node-llama-cpp, imported only when a request needs it)
-export type { LoadedModelInfo, LocalBackend, LocalBackendOptions, LocalBackendStats } from './local/index.js';
-export { createLocalBackend, DEFAULT_MODEL_PATH } from './local/index.js';
 
-// Scripted (tests)
-export type {
-  Script,
-  ScriptedBackend,
-  ScriptedBackendOptions,
-  ScriptedCall,
-  ScriptedOutcome,
-  ScriptStep,
-  TextScriptOptions,
-} from './scripted/index.js';
-export { createScriptedBackend, textScript, wordPieces } from './scripted/index.js';
+export * from './local/index.js';
+
+// Scripted (tests; also in sluice/testing)
+
+export * from './scripted/index.js';

@@ -5,13 +5,9 @@
  * @module
  */
 
-// Wire types
-export type * from '../types.js';
-// Accumulating chunks
+// Accumulating chunks and deciding how a stream ended
+
 export { type Accumulator, createAccumulator } from './accumulate.js';
-// Building chunks
-export { type ChunkBuilder, type ChunkBuilderOptions, chunkBuilder, safeFilterResults } from './chunks.js';
-// Deciding how a stream ended
 export {
   type ChoiceSummary,
   decideEndState,
@@ -21,12 +17,31 @@ export {
   type StreamSummary,
   truncationError,
 } from './end-state.js';
-// HTTP errors, rate limits, error bodies
-export { errorBody, errorFromResponse, parseRateLimit, requestIdOf } from './errors.js';
+
+// Building chunks
+
+export { type ChunkBuilder, type ChunkBuilderOptions, chunkBuilder, safeFilterResults } from './chunks.js';
+
 // Reading stream events
+
 export { parseStreamEvent, type SseEventLike, type StreamEvent, toErrorBody } from './events.js';
-export { excerpt, redactSecrets } from './excerpt.js';
+
+// HTTP errors, rate limits, error bodies
+
+export { errorBody, errorFromResponse, parseRateLimit, requestIdOf } from './errors.js';
+
 // Content filtering
+
 export { filterServiceError, firedCategories, mergeFilterResults } from './filters.js';
+
 // Text
+
 export { type TextDelta, textDeltas } from './text.js';
+
+// Quoting upstream bodies in messages, secrets scrubbed
+
+export { excerpt, redactSecrets } from './excerpt.js';
+
+// Wire types
+
+export type * from '../types.js';

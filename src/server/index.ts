@@ -8,17 +8,16 @@ import type { AddressInfo } from 'node:net';
 import { createApp, type ServerOptions } from './app.js';
 import type { ServerMetrics } from './metrics.js';
 
-export type { App, ServerOptions, StaticHandler } from './app.js';
-export { createApp, DEFAULT_HEARTBEAT_MS } from './app.js';
+// Options, and what they take
+
+export type { ServerOptions, StaticHandler } from './app.js';
+export { DEFAULT_HEARTBEAT_MS } from './app.js';
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
 export type { CorsOptions } from './cors.js';
-export type { ErrorReply } from './error-body.js';
-export type { StatsBackend } from './metrics.js';
-export { ServerMetrics } from './metrics.js';
-export type { Dialect, Route, RouteLabel } from './routes.js';
-export { matchRoute } from './routes.js';
-export type { Validated } from './validate.js';
-export { parseRequest, validateRequest } from './validate.js';
+
+// The live counters (`SluiceServer.metrics`, `GET /metrics`) and the backend stats they show
+
+export type { ServerMetrics, StatsBackend } from './metrics.js';
 
 export interface ListenInfo {
   /** A URL clients can use, e.g. `http://127.0.0.1:8080` (0.0.0.0 / :: are shown as loopback). */

@@ -4,13 +4,18 @@
  * @module
  */
 
-export type { SseDecodeErrorType } from '../errors.js';
-// Errors
-export { SseDecodeError } from '../errors.js';
-export type { DecoderEnd, DecoderHandlers, DecoderOptions, SseDecoder, SseEvent } from './decoder.js';
 // Decoding
+
+export type { DecoderEnd, DecoderHandlers, DecoderOptions, SseDecoder, SseEvent } from './decoder.js';
 export { createDecoder, DEFAULT_MAX_LINE_LENGTH } from './decoder.js';
-export type { SseOutgoingEvent } from './encoder.js';
-// Encoding
-export { encodeComment, encodeData, encodeEvent } from './encoder.js';
 export { iterateSse } from './iterate.js';
+
+// Encoding
+
+export type { SseOutgoingEvent } from './encoder.js';
+export { encodeComment, encodeData, encodeEvent } from './encoder.js';
+
+// Errors
+
+export type { SseDecodeErrorType } from '../errors.js';
+export { SseDecodeError } from '../errors.js';

@@ -15,19 +15,17 @@
  * @module
  */
 
+// The Backend contract, as a suite
+
+export type { ConformanceCheck, ConformanceOptions } from './conformance.js';
+export { conformanceChecks, defaultLongRequest, defaultShortRequest, runBackendConformance } from './conformance.js';
+
 // A deterministic backend
-export type {
-  Script,
-  ScriptedBackend,
-  ScriptedBackendOptions,
-  ScriptedCall,
-  ScriptedOutcome,
-  ScriptStep,
-  TextScriptOptions,
-} from '../backends/scripted/index.js';
-export { createScriptedBackend, textScript, wordPieces } from '../backends/scripted/index.js';
+
+export * from '../backends/scripted/index.js';
 
 // An Azure-shaped test server
+
 export type {
   AzureServer,
   AzureServerOptions,
@@ -48,7 +46,3 @@ export {
   startAzureServer,
   stream,
 } from './azure-server.js';
-
-// The Backend contract, as a suite
-export type { ConformanceCheck, ConformanceOptions } from './conformance.js';
-export { conformanceChecks, defaultLongRequest, defaultShortRequest, runBackendConformance } from './conformance.js';

@@ -1,0 +1,257 @@
+/**
+ * The public API, pinned: every entry of package.json `exports` and the names it exports.
+ * A change to an entry's surface must change the lists below too, on purpose.
+ *
+ * Values are read by importing each entry (source, no build needed). Types are erased at run
+ * time, so they are read from the entry's export statements, following `export *` into the
+ * barrels it names; `export type * from` (the wire types) is pinned as one line.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+const SURFACE: Record<string, string[]> = {
+  '.': [
+    'AbortError',
+    'ApiError',
+    'AuthenticationError',
+    'BadRequestError',
+    'ConfigError',
+    'ConnectionError',
+    'ContentFilterError',
+    'DEFAULT_API_VERSION',
+    'DEFAULT_CREATE_TIMEOUTS',
+    'DEFAULT_MAX_RETRIES',
+    'DEFAULT_MAX_RETRY_DELAY_MS',
+    'DEFAULT_STREAM_TIMEOUTS',
+    'ErrorCodes',
+    'ModelLoadError',
+    'NotFoundError',
+    'OverloadedError',
+    'ProtocolError',
+    'RateLimitError',
+    'ResponseStream',
+    'ServerError',
+    'SluiceError',
+    'SseDecodeError',
+    'StreamErrorFrame',
+    'StreamTruncatedError',
+    'TimeoutError',
+    'createClient',
+    'createRemoteBackend',
+    'isSluiceError',
+    'streamFromBackend',
+    'type * from src/types.ts',
+    'type ApiCalls',
+    'type ApiErrorDetails',
+    'type Backend',
+    'type BackendRequest',
+    'type BackendStreamOptions',
+    'type CallOptions',
+    'type ChunkSource',
+    'type ClientOptions',
+    'type EndState',
+    'type ErrorCode',
+    'type ModelInfo',
+    'type ProtocolErrorType',
+    'type RateLimitInfo',
+    'type RemoteBackendOptions',
+    'type ResponseMeta',
+    'type RetryTuning',
+    'type SluiceClient',
+    'type SluiceErrorOptions',
+    'type SourceContext',
+    'type SourceEnd',
+    'type SseDecodeErrorType',
+    'type StreamMetrics',
+    'type StreamResult',
+    'type TimeoutPhase',
+    'type Timeouts',
+    'type TruncationReason',
+    'type WithMeta',
+  ],
+  './sse': [
+    'DEFAULT_MAX_LINE_LENGTH',
+    'SseDecodeError',
+    'createDecoder',
+    'encodeComment',
+    'encodeData',
+    'encodeEvent',
+    'iterateSse',
+    'type DecoderEnd',
+    'type DecoderHandlers',
+    'type DecoderOptions',
+    'type SseDecodeErrorType',
+    'type SseDecoder',
+    'type SseEvent',
+    'type SseOutgoingEvent',
+  ],
+  './protocol': [
+    'chunkBuilder',
+    'createAccumulator',
+    'decideEndState',
+    'errorBody',
+    'errorFromResponse',
+    'excerpt',
+    'filterServiceError',
+    'firedCategories',
+    'mergeFilterResults',
+    'parseRateLimit',
+    'parseStreamEvent',
+    'promptFilteredState',
+    'redactSecrets',
+    'requestIdOf',
+    'safeFilterResults',
+    'textDeltas',
+    'toErrorBody',
+    'truncationError',
+    'type * from src/types.ts',
+    'type Accumulator',
+    'type ChoiceSummary',
+    'type ChunkBuilder',
+    'type ChunkBuilderOptions',
+    'type EndState',
+    'type FinishHow',
+    'type SseEventLike',
+    'type StreamEvent',
+    'type StreamSummary',
+    'type TextDelta',
+  ],
+  './backends': [
+    'DEFAULT_MODEL_PATH',
+    'createLocalBackend',
+    'createScriptedBackend',
+    'textScript',
+    'wordPieces',
+    'type Backend',
+    'type BackendRequest',
+    'type LoadedModelInfo',
+    'type LocalBackend',
+    'type LocalBackendOptions',
+    'type LocalBackendStats',
+    'type ModelInfo',
+    'type Script',
+    'type ScriptStep',
+    'type ScriptedBackend',
+    'type ScriptedBackendOptions',
+    'type ScriptedCall',
+    'type ScriptedOutcome',
+    'type TextScriptOptions',
+  ],
+  './server': [
+    'DEFAULT_HEARTBEAT_MS',
+    'DEFAULT_MAX_BODY_BYTES',
+    'createServer',
+    'type CorsOptions',
+    'type ListenInfo',
+    'type ServerMetrics',
+    'type ServerOptions',
+    'type SluiceServer',
+    'type StaticHandler',
+    'type StatsBackend',
+  ],
+  './testing': [
+    'annotation',
+    'azureError',
+    'chatChunks',
+    'completionChunks',
+    'conformanceChecks',
+    'createScriptedBackend',
+    'defaultLongRequest',
+    'defaultShortRequest',
+    'encodeItem',
+    'redirect',
+    'reply',
+    'runBackendConformance',
+    'startAzureServer',
+    'stream',
+    'textScript',
+    'wordPieces',
+    'type AzureServer',
+    'type AzureServerOptions',
+    'type ChunkOptions',
+    'type ConformanceCheck',
+    'type ConformanceOptions',
+    'type RecordedRequest',
+    'type Reply',
+    'type Scenario',
+    'type Script',
+    'type ScriptStep',
+    'type ScriptedBackend',
+    'type ScriptedBackendOptions',
+    'type ScriptedCall',
+    'type ScriptedOutcome',
+    'type StreamItem',
+    'type TextScriptOptions',
+  ],
+};
+
+/** `./dist/x/index.js` in package.json -> `src/x/index.ts`. */
+function sourceOf(built: string): string {
+  return join(ROOT, built.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts'));
+}
+
+/** Names a module exports as written in its export statements: values bare, types as `type X`. */
+function declaredExports(file: string): Set<string> {
+  const text = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+  const names = new Set<string>();
+  const target = (from: string) => join(dirname(file), from.replace(/\.js$/, '.ts'));
+  for (const [, typeOnly, list] of text.matchAll(/export\s+(type\s+)?\{([^}]*)\}\s*from\s*'[^']+'/g)) {
+    for (const item of (list ?? '').split(',').map((s) => s.trim())) {
+      if (item === '') continue;
+      const isType = typeOnly !== undefined || item.startsWith('type ');
+      const name =
+        item
+          .replace(/^type\s+/, '')
+          .split(/\s+as\s+/)
+          .pop() ?? item;
+      names.add(isType ? `type ${name}` : name);
+    }
+  }
+  for (const [, from] of text.matchAll(/export\s+type\s+\*\s+from\s*'([^']+)'/g)) {
+    names.add(`type * from ${relative(ROOT, target(from ?? ''))}`);
+  }
+  for (const [, from] of text.matchAll(/export\s+\*\s+from\s*'([^']+)'/g)) {
+    for (const name of declaredExports(target(from ?? ''))) names.add(name);
+  }
+  const declaration =
+    /export\s+(?:declare\s+)?(?:async\s+)?(function\*?|const|let|class|enum|interface|type)\s+([\w$]+)/g;
+  for (const [, kind, name] of text.matchAll(declaration)) {
+    names.add(kind === 'interface' || kind === 'type' ? `type ${name}` : (name ?? ''));
+  }
+  return names;
+}
+
+const exportsField = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).exports as Record<
+  string,
+  string | { types: string; default: string }
+>;
+const entries = Object.entries(exportsField).filter(
+  (e): e is [string, { types: string; default: string }] => typeof e[1] === 'object',
+);
+
+test('every entry in package.json has a pinned surface, and nothing else is pinned', () => {
+  assert.deepEqual(entries.map(([name]) => name).sort(), Object.keys(SURFACE).sort());
+});
+
+for (const [entry, paths] of entries) {
+  test(`${entry === '.' ? 'sluice' : `sluice/${entry.slice(2)}`} exports exactly its agreed surface`, async () => {
+    const file = sourceOf(paths.default);
+    assert.equal(sourceOf(paths.types.replace(/\.d\.ts$/, '.js')), file, 'types and code come from one module');
+    const values = Object.keys(await import(file)).sort();
+    const declared = [...declaredExports(file)].sort();
+    // The statement reader must see every value the module really exports.
+    assert.deepEqual(
+      declared.filter((n) => !n.startsWith('type ')),
+      values,
+      'values seen in the source = values at run time',
+    );
+    assert.deepEqual(declared, [...(SURFACE[entry] ?? [])].sort());
+  });
+}
