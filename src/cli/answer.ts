@@ -44,6 +44,13 @@ export interface AnswerRequest<K extends ApiKind> {
   timeouts?: Timeouts;
   output: OutputSettings;
   describe: DescribeContext;
+  /**
+   * Ends the caller will handle itself (the chat retries a full context): nothing is
+   * written for them, no stats, no summary, no error line.
+   */
+  quietWhen?: (end: EndState) => boolean;
+  /** Called once, just before the first text is written. */
+  onFirstText?: () => void;
 }
 
 export interface AnswerOutcome {
@@ -62,6 +69,15 @@ export interface AnswerOutcome {
 export async function answer<K extends ApiKind>(req: AnswerRequest<K>): Promise<AnswerOutcome> {
   const { io, output } = req;
   const printer = createPrinter(io, output);
+  const onFirstText = req.onFirstText;
+  if (onFirstText) {
+    const text = printer.text;
+    printer.text = (index, t) => {
+      printer.text = text;
+      onFirstText();
+      text(index, t);
+    };
+  }
   const spinner =
     output.spinner && io.stderr.isTTY
       ? startSpinner((t) => io.stderr.write(t), 'waiting for the first token')
@@ -79,6 +95,9 @@ export async function answer<K extends ApiKind>(req: AnswerRequest<K>): Promise<
   // A server that ignores `n` (or drops a choice) must not look like success.
   const missing = facts.end.state === 'completed' ? missingChoices(output.n, seen) : undefined;
   if (missing) facts = { ...facts, end: { state: 'failed', error: missing } };
+  if (req.quietWhen?.(facts.end)) {
+    return { exitCode: exitCodeForEnd(facts.end), end: facts.end, text: printer.text0, usage: facts.usage };
+  }
   if (output.json) io.stdout.write(summaryLine(facts, req.describe.secrets ?? []));
   if (output.stats) io.stderr.write(`${formatStats(facts).join('\n')}\n`);
   const line = describeEnd(facts.end, req.describe);

@@ -155,6 +155,7 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
     notes: [
       'Interactive commands: /reset (forget the conversation), /usage (tokens used), /history, /help, /exit.',
       'Ctrl-C stops the answer being written and returns to the prompt; Ctrl-D or /exit leaves.',
+      "When the conversation outgrows the model's context, the oldest turns are dropped (one line says so).",
       'Piped stdin is appended to the message: cat notes.txt | sluice chat "summarize this"',
     ],
     groups: [

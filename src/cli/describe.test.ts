@@ -151,6 +151,22 @@ describe('describeError', () => {
     assert.match(limited, /exceeded the rate limit\) after 2 retries\. Wait 4 s and try again/);
   });
 
+  it('a message too long for the context says so, not "check the request flags"', () => {
+    const line = describeError(
+      new BadRequestError('x', {
+        status: 400,
+        body: {
+          error: { code: 'context_length_exceeded', message: "This model's maximum context length is 512 tokens." },
+        },
+      }),
+      { kind: 'chat' },
+    );
+    assert.match(
+      line,
+      /the message does not fit the model's context .*Shorten it, or ask for fewer tokens with --max-tokens\.$/,
+    );
+  });
+
   it('advice names the settings the user used, not others', () => {
     const auth = new AuthenticationError('denied', { status: 401 });
     const openai = { kind: 'openai' as const, baseURL: 'https://api.openai.com/v1', model: 'gpt-4o' };

@@ -138,6 +138,9 @@ function describeRaw(error: unknown, ctx: DescribeContext): string {
     }
     case ErrorCodes.BAD_REQUEST: {
       const apiCode = e.body?.error?.code;
+      if (apiCode === 'context_length_exceeded') {
+        return `the ${ctx.kind === 'completions' ? 'prompt' : 'message'} does not fit the model's context (${http(e)}). Shorten it, or ask for fewer tokens with --max-tokens.`;
+      }
       if (apiCode === 'OperationNotSupported' && ctx.kind === 'completions') {
         return `this deployment does not support legacy Completions (${http(e)}). Use "sluice chat", or a completions model such as gpt-35-turbo-instruct.`;
       }

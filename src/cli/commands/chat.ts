@@ -3,9 +3,10 @@
  * With neither and a terminal: an interactive conversation (see repl.ts).
  * @module
  */
-import type { ChatCompletionRequest, ChatMessage } from '../../types.js';
+import type { ChatCompletionRequest } from '../../types.js';
 import { answer } from '../answer.js';
 import type { CommandContext } from '../command.js';
+import { messagesFor } from '../conversation.js';
 import { openEngine } from '../engine.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { readPromptInput } from '../prompt-input.js';
@@ -34,9 +35,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   const engine = await openEngine(s.config.target, { retries: s.request.retries });
   try {
     if (interactive) return await runRepl({ io, setup: s, engine, system });
-    const messages: ChatMessage[] = [];
-    if (system !== undefined) messages.push({ role: 'system', content: system });
-    messages.push({ role: 'user', content: message ?? '' });
+    const messages = messagesFor(system, [{ role: 'user', content: message ?? '' }]);
     const interrupt = listenForInterrupt(io);
     try {
       const body: ChatCompletionRequest = { messages, ...commonBody(s) };

@@ -9,8 +9,9 @@
  */
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ChatCompletionRequest, ChatMessage, Usage } from '../../types.js';
-import { answer } from '../answer.js';
+import type { ChatCompletionRequest, Usage } from '../../types.js';
+import { type AnswerOutcome, answer } from '../answer.js';
+import { dropOldestExchange, isContextFull, messagesFor, type Turn } from '../conversation.js';
 import type { Engine } from '../engine.js';
 import { ExitCode } from '../exit-codes.js';
 import { listenForInterrupt } from '../interrupt.js';
@@ -23,13 +24,6 @@ export interface ReplOptions {
   setup: Setup;
   engine: Engine;
   system?: string;
-}
-
-interface Turn {
-  role: 'user' | 'assistant';
-  content: string;
-  /** The answer was cut short (Ctrl-C, time-out, broken stream). */
-  interrupted?: boolean;
 }
 
 export const REPL_HELP = [
@@ -129,24 +123,38 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
       }
 
       turns.push({ role: 'user', content: input.line });
-      const messages: ChatMessage[] = [];
-      if (system !== undefined) messages.push({ role: 'system', content: system });
-      for (const t of turns) messages.push({ role: t.role, content: t.content });
-      const body: ChatCompletionRequest = { messages, ...commonBody(s) };
       const interrupt = listenForInterrupt(io);
       const keys = captureKeys(io, interrupt.trigger);
       try {
-        const outcome = await answer({
-          io,
-          engine,
-          kind: 'chat',
-          body,
-          stream: s.request.stream,
-          signal: interrupt.signal,
-          timeouts: s.timeouts,
-          output: { ...s.output, n: s.output.n },
-          describe: s.describe,
-        });
+        // A conversation never ends because it grew: when the model's context is full, the
+        // oldest exchanges go (the system message and this question stay) and it asks again.
+        let dropped = 0;
+        let noted = false;
+        const noteDropped = () => {
+          if (dropped === 0 || noted) return;
+          noted = true;
+          io.stderr.write(`${droppedNote(dropped, system !== undefined)}\n`);
+        };
+        let outcome: AnswerOutcome;
+        for (;;) {
+          const body: ChatCompletionRequest = { messages: messagesFor(system, turns), ...commonBody(s) };
+          outcome = await answer({
+            io,
+            engine,
+            kind: 'chat',
+            body,
+            stream: s.request.stream,
+            signal: interrupt.signal,
+            timeouts: s.timeouts,
+            output: s.output,
+            describe: s.describe,
+            quietWhen: (end) => isContextFull(end) && turns.length > 1,
+            onFirstText: noteDropped,
+          });
+          if (!(isContextFull(outcome.end) && turns.length > 1)) break;
+          dropped += dropOldestExchange(turns);
+        }
+        noteDropped();
         if (outcome.text !== '') {
           turns.push({
             role: 'assistant',
@@ -236,6 +244,12 @@ function captureKeys(io: CliIO, onCtrlC: () => void): { stop(): void } {
       if (typed.length > 0) stdin.unshift(Buffer.from(typed));
     },
   };
+}
+
+/** The one line that says the conversation was shortened to fit. */
+function droppedNote(dropped: number, hasSystem: boolean): string {
+  const kept = hasSystem ? 'the system message and your latest message stay' : 'your latest message stays';
+  return `sluice: the conversation no longer fit the model's context: dropped the ${dropped} oldest turn${dropped === 1 ? '' : 's'} (${kept}).`;
 }
 
 function targetLabel(s: Setup): string {
