@@ -3,8 +3,6 @@
  * With neither and a terminal: an interactive conversation (see repl.ts).
  * @module
  */
-import type { ChatCompletionRequest } from '../../types.js';
-import { answer } from '../answer.js';
 import type { CommandContext } from '../command.js';
 import { messagesFor } from '../conversation.js';
 import { openEngine } from '../engine.js';
@@ -12,7 +10,7 @@ import { listenForInterrupt } from '../interrupt.js';
 import { readPromptInput } from '../prompt-input.js';
 import { UsageError } from '../usage-error.js';
 import { runRepl } from './repl.js';
-import { commonBody, noteSettings, setup } from './shared.js';
+import { answerChat, noteSettings, setup } from './shared.js';
 
 export async function run({ io, values, positionals }: CommandContext): Promise<number> {
   const s = setup(io, values, 'chat');
@@ -35,21 +33,10 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   const engine = await openEngine(s.config.target, { retries: s.request.retries });
   try {
     if (interactive) return await runRepl({ io, setup: s, engine, system });
-    const messages = messagesFor(system, [{ role: 'user', content: message ?? '' }]);
     const interrupt = listenForInterrupt(io);
     try {
-      const body: ChatCompletionRequest = { messages, ...commonBody(s) };
-      const outcome = await answer({
-        io,
-        engine,
-        kind: 'chat',
-        body,
-        stream: s.request.stream,
-        signal: interrupt.signal,
-        timeouts: s.timeouts,
-        output: s.output,
-        describe: s.describe,
-      });
+      const messages = messagesFor(system, [{ role: 'user', content: message ?? '' }]);
+      const outcome = await answerChat({ io, engine, setup: s, signal: interrupt.signal }, messages);
       return outcome.exitCode;
     } finally {
       interrupt.dispose();

@@ -9,15 +9,15 @@
  */
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ChatCompletionRequest, Usage } from '../../types.js';
-import { type AnswerOutcome, answer } from '../answer.js';
+import type { Usage } from '../../types.js';
+import type { AnswerOutcome } from '../answer.js';
 import { dropOldestExchange, isContextFull, messagesFor, type Turn } from '../conversation.js';
 import type { Engine } from '../engine.js';
 import { ExitCode } from '../exit-codes.js';
 import { listenForInterrupt } from '../interrupt.js';
 import type { CliIO, CliOutput } from '../io.js';
 import { sgr } from '../render/style.js';
-import { commonBody, type Setup } from './shared.js';
+import { answerChat, type Setup } from './shared.js';
 
 export interface ReplOptions {
   io: CliIO;
@@ -137,17 +137,7 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
         };
         let outcome: AnswerOutcome;
         for (;;) {
-          const body: ChatCompletionRequest = { messages: messagesFor(system, turns), ...commonBody(s) };
-          outcome = await answer({
-            io,
-            engine,
-            kind: 'chat',
-            body,
-            stream: s.request.stream,
-            signal: interrupt.signal,
-            timeouts: s.timeouts,
-            output: s.output,
-            describe: s.describe,
+          outcome = await answerChat({ io, engine, setup: s, signal: interrupt.signal }, messagesFor(system, turns), {
             quietWhen: (end) => isContextFull(end) && turns.length > 1,
             onFirstText: noteDropped,
           });

@@ -4,11 +4,12 @@
  * @module
  */
 import type { Timeouts } from '../../client/options.js';
-import type { CommonRequestFields } from '../../types.js';
-import type { OutputSettings } from '../answer.js';
+import type { ChatMessage, CommonRequestFields } from '../../types.js';
+import { type AnswerOutcome, type AnswerRequest, answer, type OutputSettings } from '../answer.js';
 import type { ParsedValues } from '../args.js';
 import { localNotice, type ResolvedConfig, readDotEnv, resolveConfig, sourceNotice } from '../config.js';
 import type { DescribeContext } from '../describe.js';
+import type { Engine } from '../engine.js';
 import type { CliIO } from '../io.js';
 import { chooseRenderMode } from '../render/terminal.js';
 import { acceptsStreamOptions, type RequestOptions, readRequestOptions, requestFields } from '../request-options.js';
@@ -81,4 +82,29 @@ export function commonBody(s: Setup): Partial<CommonRequestFields> {
   const apiVersion = t.kind === 'azure' && t.route === 'deployments' ? t.apiVersion : undefined;
   if (s.request.stream && acceptsStreamOptions(apiVersion)) body.stream_options = { include_usage: true };
   return body;
+}
+
+/**
+ * One Chat Completions answer for `messages`, with the settings of `s`.
+ * @example
+ * const outcome = await answerChat({ io, engine, setup: s, signal }, messagesFor(system, turns));
+ */
+export function answerChat(
+  call: { io: CliIO; engine: Engine; setup: Setup; signal: AbortSignal },
+  messages: ChatMessage[],
+  extra: Pick<AnswerRequest<'chat'>, 'quietWhen' | 'onFirstText'> = {},
+): Promise<AnswerOutcome> {
+  const s = call.setup;
+  return answer({
+    io: call.io,
+    engine: call.engine,
+    kind: 'chat',
+    body: { messages, ...commonBody(s) },
+    stream: s.request.stream,
+    signal: call.signal,
+    timeouts: s.timeouts,
+    output: s.output,
+    describe: s.describe,
+    ...extra,
+  });
 }
