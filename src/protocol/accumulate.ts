@@ -198,7 +198,15 @@ class StreamAccumulator<K extends ApiKind> implements Accumulator<K> {
       const index = typeof prompt.prompt_index === 'number' ? prompt.prompt_index : 0;
       const seen = this.prompts.get(index);
       if (seen === undefined) {
-        this.prompts.set(index, { ...structuredClone(prompt), prompt_index: index });
+        // Filter results go through the merge (which drops prototype keys) rather than a clone.
+        const first: PromptFilterResult = { ...structuredClone(prompt), prompt_index: index };
+        if (prompt.content_filter_results !== undefined) {
+          first.content_filter_results = mergeFilterResults({}, prompt.content_filter_results);
+        }
+        if (prompt.content_filter_result !== undefined) {
+          first.content_filter_result = mergeFilterResults({}, prompt.content_filter_result);
+        }
+        this.prompts.set(index, first);
         continue;
       }
       if (prompt.content_filter_results !== undefined) {

@@ -4,6 +4,31 @@
  * @module
  */
 import type { ContentFilterResults } from '../types.js';
+import { isUnsafeKey } from './safe-keys.js';
+
+/**
+ * The content-filter categories Azure reports, in the order its documentation lists them:
+ * severity categories, detection categories, then `custom_blocklists`. `firedCategories`
+ * also counts categories missing here (Azure adds some now and then) when they fire.
+ *
+ * @example
+ * for (const category of CONTENT_FILTER_CATEGORIES) console.log(category, results[category]);
+ */
+export const CONTENT_FILTER_CATEGORIES = Object.freeze([
+  'hate',
+  'sexual',
+  'violence',
+  'self_harm',
+  'jailbreak',
+  'indirect_attack',
+  'profanity',
+  'protected_material_text',
+  'protected_material_code',
+  'custom_blocklists',
+] as const);
+
+/** One of the categories Azure documents (see `CONTENT_FILTER_CATEGORIES`). */
+export type ContentFilterCategory = (typeof CONTENT_FILTER_CATEGORIES)[number];
 
 /** Keys of a filter-results object that are not categories. */
 const NOT_A_CATEGORY = 'error';
@@ -22,7 +47,7 @@ export function firedCategories(results: ContentFilterResults | undefined): stri
   const fired: string[] = [];
   if (results === undefined || results === null || typeof results !== 'object') return fired;
   for (const key of Object.keys(results)) {
-    if (key === NOT_A_CATEGORY) continue;
+    if (key === NOT_A_CATEGORY || isUnsafeKey(key)) continue;
     if (isFired(results[key])) fired.push(key);
   }
   return fired;
@@ -51,7 +76,13 @@ function isFired(value: unknown): boolean {
   return Array.isArray(entry.details) && entry.details.some(isFired);
 }
 
-const SEVERITY_RANK: Record<string, number> = { safe: 0, very_low: 1, low: 2, medium: 3, high: 4 };
+const SEVERITY_RANK: ReadonlyMap<unknown, number> = new Map([
+  ['safe', 0],
+  ['very_low', 1],
+  ['low', 2],
+  ['medium', 3],
+  ['high', 4],
+]);
 
 /**
  * Merges `from` into `into` (mutated, returned) keeping the worst of both per category:
@@ -63,13 +94,19 @@ const SEVERITY_RANK: Record<string, number> = { safe: 0, very_low: 1, low: 2, me
  * text; the non-streaming response reports on all of it, so one slice firing means it fired.
  * Runs once per chunk at snapshot time, hence no spreads or key arrays.
  *
+ * `from` is upstream JSON: only its own keys are read, and `__proto__`, `constructor` and
+ * `prototype` are skipped at every level, so no chunk can reach a prototype. A `from` that
+ * is not an object adds nothing.
+ *
  * @example
  * mergeFilterResults({ hate: { filtered: false, severity: 'safe' } }, { hate: { filtered: false, severity: 'low' } });
  * // -> { hate: { filtered: false, severity: 'low' } }
  */
 export function mergeFilterResults(into: ContentFilterResults, from: ContentFilterResults): ContentFilterResults {
   const target = into as Record<string, unknown>;
+  if (!isPlainObject(from)) return into;
   for (const key in from) {
+    if (!Object.hasOwn(from, key) || isUnsafeKey(key)) continue;
     const next = from[key];
     const prev = target[key];
     if (key === 'custom_blocklists') target[key] = mergeBlocklists(prev, next);
@@ -81,6 +118,7 @@ export function mergeFilterResults(into: ContentFilterResults, from: ContentFilt
 
 function mergeCategory(prev: Record<string, unknown>, next: Record<string, unknown>): void {
   for (const field in next) {
+    if (!Object.hasOwn(next, field) || isUnsafeKey(field)) continue;
     const value = next[field];
     if (field === 'filtered' || field === 'detected') {
       if (value === true || !(field in prev)) prev[field] = value;
@@ -91,7 +129,7 @@ function mergeCategory(prev: Record<string, unknown>, next: Record<string, unkno
 }
 
 function severityRank(value: unknown): number {
-  return typeof value === 'string' ? (SEVERITY_RANK[value] ?? -1) : -1;
+  return SEVERITY_RANK.get(value) ?? -1;
 }
 
 type BlocklistEntry = { filtered: boolean; id: string };
@@ -100,7 +138,8 @@ function mergeBlocklists(prev: unknown, next: unknown): unknown {
   if (prev === undefined || prev === null) return Array.isArray(next) ? next.map(copyObject) : copyObject(next);
   if (Array.isArray(prev) && Array.isArray(next)) return uniteEntries(prev, next);
   if (isPlainObject(prev) && isPlainObject(next)) {
-    const merged: Record<string, unknown> = { ...prev, ...next };
+    const merged = copyOwn(prev);
+    for (const key of Object.keys(next)) if (!isUnsafeKey(key)) merged[key] = next[key];
     merged.filtered = prev.filtered === true || next.filtered === true;
     if (Array.isArray(prev.details) || Array.isArray(next.details)) {
       merged.details = uniteEntries(asArray(prev.details), asArray(next.details));
@@ -116,7 +155,7 @@ function uniteEntries(a: unknown[], b: unknown[]): BlocklistEntry[] {
     if (!isPlainObject(entry)) continue;
     const id = String(entry.id);
     const seen = byId.get(id);
-    if (seen === undefined) byId.set(id, { ...(entry as BlocklistEntry) });
+    if (seen === undefined) byId.set(id, copyOwn(entry) as BlocklistEntry);
     else if (entry.filtered === true) seen.filtered = true;
   }
   return [...byId.values()];
@@ -127,7 +166,14 @@ function asArray(value: unknown): unknown[] {
 }
 
 function copyObject(value: unknown): unknown {
-  return isPlainObject(value) ? { ...value } : value;
+  return isPlainObject(value) ? copyOwn(value) : value;
+}
+
+/** A shallow copy of the own, safe keys of an upstream object. */
+function copyOwn(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) if (!isUnsafeKey(key)) out[key] = value[key];
+  return out;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
