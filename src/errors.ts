@@ -43,6 +43,8 @@ export const ErrorCodes = {
   MODEL_LOAD: 'SLUICE_MODEL_LOAD',
   /** The local backend's pool and queue are full (answered as 429 with retry-after-ms). */
   OVERLOADED: 'SLUICE_OVERLOADED',
+  /** A non-streaming answer was larger than the client's `maxResponseBytes`. */
+  RESPONSE_TOO_LARGE: 'SLUICE_RESPONSE_TOO_LARGE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -197,11 +199,37 @@ const TIMEOUT_WORDS: Record<TimeoutPhase, string> = {
   total: 'The overall deadline passed',
 };
 
-export type TruncationReason = 'no-done' | 'unfinished-choice';
+/** A stream fault: the answer stopped because the stream broke (end state `truncated`). */
+export type StreamTruncationReason = 'no-done' | 'unfinished-choice';
+
+/**
+ * A limit: the answer stopped because it hit one (finish_reason `length`; the end state
+ * stays `completed`, the text is all the model produced). Which one matters to the user:
+ * raising `max_tokens` helps with `max-tokens` and never with `context-length`.
+ */
+export type LengthLimitReason = 'max-tokens' | 'context-length';
+
+/**
+ * Why an answer stopped short:
+ * - `no-done`: the stream ended without `[DONE]` (connection cut, server gone);
+ * - `unfinished-choice`: `[DONE]` came, but a choice never got its finish_reason;
+ * - `max-tokens`: the answer used all the tokens the request allowed it;
+ * - `context-length`: the model's context window is full: prompt (with the conversation so
+ *   far) and answer together used all of it, before the request's token allowance ran out.
+ */
+export type TruncationReason = StreamTruncationReason | LengthLimitReason;
+
+/** Each truncation reason in words fit for a user (no option names: the CLI and the page add their own advice). */
+export const TRUNCATION_REASON_TEXT: Readonly<Record<TruncationReason, string>> = Object.freeze({
+  'no-done': 'the stream ended before the server marked it done',
+  'unfinished-choice': 'the stream ended before the server finished the answer',
+  'max-tokens': 'the answer reached its token limit',
+  'context-length': "the model's context is full: the conversation and the answer together fill all of it",
+});
 
 export class StreamTruncatedError extends SluiceError {
-  readonly reason: TruncationReason;
-  constructor(reason: TruncationReason, message: string, options?: SluiceErrorOptions) {
+  readonly reason: StreamTruncationReason;
+  constructor(reason: StreamTruncationReason, message: string, options?: SluiceErrorOptions) {
     super(ErrorCodes.STREAM_TRUNCATED, message, options);
     this.reason = reason;
   }
@@ -244,6 +272,23 @@ export class OverloadedError extends SluiceError {
   constructor(retryAfterMs: number, options?: SluiceErrorOptions) {
     super(ErrorCodes.OVERLOADED, `All model slots and the queue are full; retry after ${retryAfterMs} ms`, options);
     this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * A non-streaming answer was larger than the limit (the client's `maxResponseBytes`):
+ * reading stopped at the limit, so nothing past it was held in memory.
+ */
+export class ResponseTooLargeError extends SluiceError {
+  /** The limit that was exceeded, in bytes. */
+  readonly limitBytes: number;
+  constructor(limitBytes: number, options?: SluiceErrorOptions) {
+    super(
+      ErrorCodes.RESPONSE_TOO_LARGE,
+      `The answer is larger than ${limitBytes} bytes, the limit for a non-streaming answer; reading stopped there. Stream the request instead, or raise the limit.`,
+      options,
+    );
+    this.limitBytes = limitBytes;
   }
 }
 

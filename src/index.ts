@@ -43,10 +43,12 @@ export { createRemoteBackend } from './backends/remote/index.js';
 export type {
   ApiErrorDetails,
   ErrorCode,
+  LengthLimitReason,
   ProtocolErrorType,
   RateLimitInfo,
   SluiceErrorOptions,
   SseDecodeErrorType,
+  StreamTruncationReason,
   TimeoutPhase,
   TruncationReason,
 } from './errors.js';
@@ -65,12 +67,14 @@ export {
   OverloadedError,
   ProtocolError,
   RateLimitError,
+  ResponseTooLargeError,
   ServerError,
   SluiceError,
   SseDecodeError,
   StreamErrorFrame,
   StreamTruncatedError,
   TimeoutError,
+  TRUNCATION_REASON_TEXT,
 } from './errors.js';
 
 // Wire types (Azure's fields included) and how a stream ended

@@ -6,7 +6,7 @@
  */
 import { ErrorCodes } from '../errors.js';
 import type { EndState } from '../protocol/end-state.js';
-import { redactSecrets } from '../protocol/excerpt.js';
+import { redactSecrets } from '../protocol/secrets.js';
 import type { CliTarget, ResolvedConfig, SettingNames } from './config.js';
 import { MissingChoicesError } from './missing-choices.js';
 import { UsageError } from './usage-error.js';

@@ -63,6 +63,7 @@ export const EXIT_CODE_BY_ERROR = {
   [ErrorCodes.CONFIG]: ExitCode.USAGE,
   [ErrorCodes.MODEL_LOAD]: ExitCode.USAGE,
   [ErrorCodes.OVERLOADED]: ExitCode.RATE_LIMITED,
+  [ErrorCodes.RESPONSE_TOO_LARGE]: ExitCode.STREAM_BROKEN,
 } as const satisfies Record<ErrorCode, ExitCodeValue>;
 
 /**

@@ -3,11 +3,12 @@
  * a remote one), so the CLI, the server and the web UI consume every backend the same way.
  * @module
  */
+import { abortError } from '../abort.js';
 import type { Backend, BackendRequest } from '../backend.js';
+import { shapeLimitsFor } from '../protocol/shape.js';
 import type { ApiKind } from '../types.js';
 import type { Timeouts } from './options.js';
 import { type ChunkSource, ResponseStream } from './response-stream.js';
-import { abortReason } from './retry.js';
 
 export interface BackendStreamOptions {
   signal?: AbortSignal;
@@ -34,6 +35,7 @@ export function streamFromBackend<K extends ApiKind>(
   return new ResponseStream(request.kind, backendSource(backend, request), {
     signal: options.signal,
     timeouts: options.timeouts,
+    limits: shapeLimitsFor(request.kind, request.body),
   });
 }
 
@@ -60,7 +62,7 @@ function abandonOnAbort<T>(inner: AsyncIterator<T>, signal: AbortSignal): AsyncI
       .catch(() => {});
   };
   const onAbort = () => {
-    rejectAborted?.(abortReason(signal));
+    rejectAborted?.(abortError(signal));
     close();
   };
   if (signal.aborted) onAbort();

@@ -3,18 +3,30 @@
  * routes), OpenAI and OpenAI-compatible servers.
  * @module
  */
-import { AbortError, ProtocolError, TimeoutError } from '../errors.js';
+import { abortError, linkSignals } from '../abort.js';
+import {
+  AbortError,
+  ConnectionError,
+  isSluiceError,
+  ProtocolError,
+  type SluiceError,
+  TimeoutError,
+} from '../errors.js';
 import { errorFromResponse } from '../protocol/errors.js';
 import { excerpt } from '../protocol/excerpt.js';
+import { redactError } from '../protocol/secrets.js';
+import { checkResponse, type ShapeLimits, shapeLimitsFor } from '../protocol/shape.js';
 import type { ApiKind, ApiTypes, ChatCompletionRequest, CompletionRequest } from '../types.js';
-import { type HttpPlan, type Sent, send } from './http.js';
+import { type HttpPlan, readBodyWithin, type Sent, send } from './http.js';
 import { httpSource, metaOf } from './http-source.js';
 import {
   authHeaders,
   buildUrl,
   type CallOptions,
   type ClientOptions,
+  credentialsIn,
   DEFAULT_CREATE_TIMEOUTS,
+  DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_MAX_RETRIES,
   DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_STREAM_TIMEOUTS,
@@ -23,7 +35,7 @@ import {
   type Target,
 } from './options.js';
 import { type ResponseMeta, ResponseStream } from './response-stream.js';
-import { abortReason, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 
 /** A non-streaming response with the answer's metadata (non-enumerable: JSON stays the wire shape). */
 export type WithMeta<T> = T & { readonly meta: ResponseMeta };
@@ -92,7 +104,20 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
     ...(options.retry?.maxBackoffMs !== undefined ? { maxBackoffMs: options.retry.maxBackoffMs } : {}),
     ...(options.retry?.random !== undefined ? { random: options.retry.random } : {}),
   };
-  const auth = () => authHeaders(target, options);
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  // Every credential this client sends: scrubbed from every error before the caller sees it
+  // (an upstream or a proxy that echoes the request must not hand the key on).
+  const secrets = new Set<string>();
+  const remember = (headers: Record<string, string> | undefined) => {
+    for (const value of credentialsIn(headers)) secrets.add(value);
+  };
+  for (const value of [options.apiKey, options.token]) if (value) secrets.add(value);
+  remember(options.headers);
+  const auth = async () => {
+    const headers = await authHeaders(target, options);
+    remember(headers);
+    return headers;
+  };
 
   function plan(kind: ApiKind, body: ApiTypes[ApiKind]['request'], call: CallOptions, streaming: boolean): HttpPlan {
     const bodyModel = typeof body.model === 'string' && body.model !== '' ? body.model : undefined;
@@ -102,6 +127,7 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
         ? (call.deployment ?? bodyModel ?? options.deployment)
         : (call.deployment ?? options.deployment ?? bodyModel);
     const { url, model } = buildUrl(target, kind, deployment);
+    remember(call.headers);
     const wire: Record<string, unknown> = { ...body, stream: streaming };
     if (model !== undefined) wire.model = model;
     if (!streaming) delete wire.stream_options;
@@ -130,7 +156,12 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
     const source = httpSource<K>((signal) =>
       send(p, { fetch: fetchImpl, signal, headersMs: timeouts.headersMs, policy }),
     );
-    return new ResponseStream(kind, source, { signal: call.signal, timeouts });
+    return new ResponseStream(kind, source, {
+      signal: call.signal,
+      timeouts,
+      limits: shapeLimitsFor(kind, body),
+      secrets,
+    });
   }
 
   async function create<K extends ApiKind>(
@@ -140,37 +171,26 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
   ): Promise<WithMeta<ApiTypes[K]['response']>> {
     const p = plan(kind, body, call, false);
     const timeouts = mergeTimeouts(DEFAULT_CREATE_TIMEOUTS, options.timeouts, call.timeouts);
-    const controller = new AbortController();
-    const callerSignal = call.signal;
-    const onAbort = () => controller.abort(callerSignal?.reason);
-    if (callerSignal?.aborted) onAbort();
-    else callerSignal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = new AbortController();
+    const link = call.signal ? linkSignals(call.signal, deadline.signal) : undefined;
+    const signal = link?.signal ?? deadline.signal;
     const total = timeouts.totalMs;
     const timer =
       total > 0 && Number.isFinite(total)
-        ? setTimeout(() => controller.abort(new TimeoutError('total', total)), total)
+        ? setTimeout(() => deadline.abort(new TimeoutError('total', total)), total)
         : undefined;
     let sent: Sent | undefined;
     try {
-      sent = await send(p, {
-        fetch: fetchImpl,
-        signal: controller.signal,
-        headersMs: timeouts.headersMs,
-        policy: policyFor(call),
-      });
-      const text = await sent.response.text();
+      sent = await send(p, { fetch: fetchImpl, signal, headersMs: timeouts.headersMs, policy: policyFor(call) });
+      const text = await readBodyWithin(sent.response, maxResponseBytes);
       sent.settled();
-      return withMeta(parseResponse<K>(sent, text), metaOf(sent));
+      return withMeta(parseResponse<K>(sent, text, shapeLimitsFor(kind, body)), metaOf(sent));
     } catch (err) {
       sent?.settled();
-      if (controller.signal.aborted) throw abortReason(controller.signal);
-      if (err instanceof Error && err.name === 'AbortError' && !(err instanceof AbortError)) {
-        throw new AbortError('The request was aborted', { cause: err });
-      }
-      throw err;
+      throw redactError(callError(err, signal), secrets);
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onAbort);
+      link?.dispose();
     }
   }
 
@@ -189,8 +209,22 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
   };
 }
 
-/** A 2xx non-streaming body -> the response, or a ProtocolError saying what came instead. */
-function parseResponse<K extends ApiKind>(sent: Sent, text: string): ApiTypes[K]['response'] {
+/** What a failed `create()` throws: the abort reason once aborted, any other error as a SluiceError. */
+function callError(err: unknown, signal: AbortSignal): SluiceError {
+  if (signal.aborted) return abortError(signal);
+  if (isSluiceError(err)) return err;
+  if (err instanceof Error && err.name === 'AbortError')
+    return new AbortError('The request was aborted', { cause: err });
+  // The body failed mid-read (connection reset): the answer never arrived whole.
+  const message = err instanceof Error ? err.message : String(err);
+  return new ConnectionError(`The answer could not be read: ${message}`, { cause: err });
+}
+
+/**
+ * A 2xx non-streaming body -> the response, checked like a streamed chunk (`checkResponse`),
+ * or a ProtocolError saying what came instead.
+ */
+function parseResponse<K extends ApiKind>(sent: Sent, text: string, limits: ShapeLimits): ApiTypes[K]['response'] {
   const { response } = sent;
   let parsed: unknown;
   try {
@@ -209,7 +243,7 @@ function parseResponse<K extends ApiKind>(sent: Sent, text: string): ApiTypes[K]
     }
     throw new ProtocolError('unexpected-shape', `The response has no choices: ${excerpt(text)}`);
   }
-  return parsed as ApiTypes[K]['response'];
+  return checkResponse(parsed as ApiTypes[K]['response'], limits);
 }
 
 function withMeta<T extends object>(value: T, meta: ResponseMeta): WithMeta<T> {

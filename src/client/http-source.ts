@@ -8,7 +8,7 @@
  */
 import { ProtocolError, type SluiceError } from '../errors.js';
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
-import { parseStreamEvent } from '../protocol/events.js';
+import { endsWithDone, parseStreamEvent } from '../protocol/events.js';
 import { excerpt } from '../protocol/excerpt.js';
 import { createDecoder, type SseEvent } from '../sse/index.js';
 import type { AnyResponse, ApiKind, ApiTypes } from '../types.js';
@@ -96,10 +96,9 @@ async function* readSse<K extends ApiKind>(
       }
       events.length = 0;
     }
-    // Azure has sent `data: [DONE]` without its blank line: the decoder holds it back (the
-    // spec discards an unterminated event), but it is a proper end.
-    const end = decoder.end();
-    return { sawDone: end.unterminated && end.pendingData?.trim() === '[DONE]' };
+    // Azure may send `data: [DONE]` without its blank line: the decoder holds it back (the
+    // spec discards an unterminated event), but it is a proper end (see `endsWithDone`).
+    return { sawDone: endsWithDone(decoder.end()) };
   } finally {
     // Stop reading now: at [DONE], on an error, or when the consumer left. Cancelling the body
     // closes the connection; the server sees it and can stop generating.

@@ -5,10 +5,11 @@
  * to the caller.
  * @module
  */
-import { ConfigError, ConnectionError, SluiceError, TimeoutError } from '../errors.js';
+import { abortError, sleep, untilAborted } from '../abort.js';
+import { ConfigError, ConnectionError, ResponseTooLargeError, SluiceError, TimeoutError } from '../errors.js';
 import { errorFromResponse } from '../protocol/errors.js';
 import { SECRET_HEADERS } from './options.js';
-import { abortReason, type RetryPolicy, retryDelayMs, shouldRetryResponse, sleep } from './retry.js';
+import { type RetryPolicy, retryDelayMs, shouldRetryResponse } from './retry.js';
 
 /** Redirect hops followed per attempt; a real API needs one at most. */
 export const MAX_REDIRECTS = 5;
@@ -60,7 +61,7 @@ export interface Sent {
 export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
   const { signal, policy } = o;
   for (let attempt = 0; ; attempt++) {
-    if (signal.aborted) throw abortReason(signal);
+    if (signal.aborted) throw abortError(signal);
     const auth = await untilAborted(credentials(plan), signal);
     const attemptController = new AbortController();
     const onAbort = () => attemptController.abort(signal.reason);
@@ -98,7 +99,7 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
     } catch (err) {
       settled();
       unlink();
-      if (signal.aborted) throw abortReason(signal);
+      if (signal.aborted) throw abortError(signal);
       const attemptReason: unknown = attemptController.signal.reason;
       if (attemptController.signal.aborted && attemptReason instanceof TimeoutError) failure = attemptReason;
       else if (err instanceof SluiceError) failure = err;
@@ -128,25 +129,6 @@ async function credentials(plan: HttpPlan): Promise<Record<string, string>> {
     const message = err instanceof Error ? err.message : String(err);
     throw new ConfigError(`\`tokenProvider\` failed: ${message}`, 'tokenProvider', { cause: err });
   }
-}
-
-/** `promise`, or the abort reason as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /**
@@ -236,6 +218,39 @@ export async function readCapped(response: Response, max: number): Promise<strin
     at += take;
   }
   return new TextDecoder().decode(all);
+}
+
+/**
+ * Reads a whole body as text, but never more than `maxBytes`: a larger body (declared by
+ * `content-length` or found while reading) throws ResponseTooLargeError and is cancelled,
+ * so memory stays within the cap. Decodes as it reads, holding no second copy in bytes.
+ */
+export async function readBodyWithin(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    response.body?.cancel().catch(() => {});
+    throw new ResponseTooLargeError(maxBytes);
+  }
+  const body = response.body;
+  if (!body) return '';
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) throw new ResponseTooLargeError(maxBytes);
+      parts.push(decoder.decode(value, { stream: true }));
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    throw err;
+  }
+  parts.push(decoder.decode());
+  return parts.join('');
 }
 
 /** Drops a body we do not need (a redirect's), so the connection can be reused. */

@@ -61,6 +61,12 @@ export const DEFAULT_API_VERSION = '2024-10-21';
 export const DEFAULT_MAX_RETRIES = 2;
 /** Cap on any wait, including a server's retry-after: 60 s (as recent official SDKs do). */
 export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
+/**
+ * Largest non-streaming answer read, in bytes: 64 MiB. A real completion is a few KiB to a
+ * few MiB (even `n: 128` long answers with logprobs stay far below); the cap keeps a broken
+ * or hostile server from filling memory. Streams are bounded per event by the SSE decoder.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export interface ClientOptions {
   /** Azure resource endpoint, e.g. `https://x.openai.azure.com` (deployment or v1 routes). */
@@ -83,6 +89,11 @@ export interface ClientOptions {
   maxRetries?: number;
   /** Cap on each back-off or server-requested delay, ms; default 60 000. */
   maxRetryDelayMs?: number;
+  /**
+   * Largest non-streaming (`create()`) answer, in bytes; default 64 MiB. A larger one fails
+   * with ResponseTooLargeError (`SLUICE_RESPONSE_TOO_LARGE`) and is never read past the cap.
+   */
+  maxResponseBytes?: number;
   timeouts?: Timeouts;
   /** Extra request headers (sent to the origin only; see redirects). */
   headers?: Record<string, string>;
@@ -221,6 +232,24 @@ export async function authHeaders(target: Target, options: ClientOptions): Promi
     return target.kind === 'openai' ? { authorization: `Bearer ${options.apiKey}` } : { 'api-key': options.apiKey };
   }
   return {};
+}
+
+/**
+ * The credential values in a set of headers (those named in SECRET_HEADERS), with the
+ * token alone as well for `Bearer` / `Basic` values: what the client scrubs from errors.
+ * @example
+ * credentialsIn({ authorization: 'Bearer abc123', accept: 'x' }) // ['Bearer abc123', 'abc123']
+ */
+export function credentialsIn(headers: Record<string, string> | undefined): string[] {
+  const out: string[] = [];
+  if (headers === undefined) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    if (!SECRET_HEADERS.has(name.toLowerCase()) || typeof value !== 'string' || value === '') continue;
+    out.push(value);
+    const scheme = /^(?:Bearer|Basic)\s+(\S+)$/i.exec(value);
+    if (scheme?.[1] !== undefined) out.push(scheme[1]);
+  }
+  return out;
 }
 
 /** Merges timeouts: call overrides client overrides defaults. */

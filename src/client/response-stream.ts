@@ -9,22 +9,25 @@
  * consumer back-pressures the socket instead of filling memory.
  * @module
  */
+import { abortError, type LinkedSignal, linkSignals } from '../abort.js';
 import {
   AbortError,
   ConnectionError,
+  ProtocolError,
   type RateLimitInfo,
   SluiceError,
   StreamTruncatedError,
   TimeoutError,
   type TimeoutPhase,
 } from '../errors.js';
-import type { EndState } from '../protocol/end-state.js';
-import { type Accumulator, createAccumulator, truncationError } from '../protocol/index.js';
-import { type TextDelta, textDeltas } from '../protocol/text.js';
+import { type Accumulator, createAccumulator } from '../protocol/accumulate.js';
+import { type EndState, truncationError } from '../protocol/end-state.js';
+import { redactError } from '../protocol/secrets.js';
+import { checkChunk, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../protocol/shape.js';
+import { choiceText, type TextDelta, textDeltas } from '../protocol/text.js';
 import type { ApiErrorBody, ApiKind, ApiTypes } from '../types.js';
 import { MetricsRecorder, type StreamMetrics, tokenDeltas } from './metrics.js';
 import type { Timeouts } from './options.js';
-import { abortReason } from './retry.js';
 import { Watchdog } from './watchdog.js';
 
 /** What the response said about itself. */
@@ -85,6 +88,17 @@ export interface ResponseStreamOptions {
   signal?: AbortSignal | undefined;
   /** Only firstTokenMs, idleMs and totalMs apply here; headersMs is the source's business. */
   timeouts?: Timeouts | undefined;
+  /**
+   * Bounds on choice and tool-call indexes (see `shapeLimitsFor` in `sluice/protocol`);
+   * default 128 choices and 128 tool calls. A chunk beyond them ends the stream.
+   */
+  limits?: ShapeLimits | undefined;
+  /**
+   * Credentials to scrub from every error (message, upstream body, partial) before anyone
+   * sees it; credential patterns are scrubbed whenever this is given. Read when the stream
+   * ends, so a set that grows (a token provider's fresh tokens) is honoured.
+   */
+  secrets?: Iterable<string> | undefined;
 }
 
 type Chunk<K extends ApiKind> = ApiTypes[K]['chunk'];
@@ -111,11 +125,16 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
 
   readonly #metrics: MetricsRecorder;
   readonly #acc: Accumulator<K>;
+  /** Aborted by `abort()`, a time-out or the consumer leaving. */
   readonly #controller = new AbortController();
+  /** The controller's signal joined with the caller's, when there is one. */
+  readonly #link: LinkedSignal | undefined;
+  /** What the source sees: aborts on any of the above. */
+  readonly #signal: AbortSignal;
   readonly #watchdog: Watchdog;
   readonly #iter: AsyncIterator<Chunk<K>, SourceEnd | undefined, undefined>;
-  readonly #callerSignal: AbortSignal | undefined;
-  readonly #onCallerAbort: (() => void) | undefined;
+  readonly #limits: ShapeLimits;
+  readonly #secrets: Iterable<string> | undefined;
   #resolveMeta!: (meta: ResponseMeta) => void;
   #rejectMeta!: (err: unknown) => void;
   #metaSettled = false;
@@ -141,18 +160,13 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
     });
     this.#watchdog = new Watchdog(options.timeouts ?? {}, (phase, limit) => this.#timedOut(phase, limit), t0);
 
-    const signal = options.signal;
-    if (signal) {
-      this.#callerSignal = signal;
-      if (signal.aborted) this.#controller.abort(signal.reason);
-      else {
-        this.#onCallerAbort = () => this.#controller.abort(signal.reason);
-        signal.addEventListener('abort', this.#onCallerAbort, { once: true });
-      }
-    }
+    this.#limits = options.limits ?? DEFAULT_SHAPE_LIMITS;
+    this.#secrets = options.secrets;
+    this.#link = options.signal ? linkSignals(this.#controller.signal, options.signal) : undefined;
+    this.#signal = this.#link?.signal ?? this.#controller.signal;
 
     const ctx: SourceContext = {
-      signal: this.#controller.signal,
+      signal: this.#signal,
       opened: (meta) => {
         const now = performance.now();
         this.#metrics.headers(now);
@@ -164,7 +178,7 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
       },
       alive: () => this.#watchdog.alive(performance.now()),
     };
-    this.#iter = source(ctx);
+    this.#iter = startSource(source, ctx);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Chunk<K>, undefined, undefined> {
@@ -195,12 +209,8 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
   async text(): Promise<string> {
     const result = await this.final();
     if (result.error) throw result.error;
-    const choice = (
-      result.response.choices as Array<{ index: number; text?: string; message?: { content?: unknown } }>
-    ).find((c) => c.index === 0);
-    if (!choice) return '';
-    if (typeof choice.text === 'string') return choice.text;
-    return typeof choice.message?.content === 'string' ? choice.message.content : '';
+    const choices: ReadonlyArray<{ index: number }> = result.response.choices;
+    return choiceText(choices.find((c) => c.index === 0)) ?? '';
   }
 
   /**
@@ -297,33 +307,67 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
       return DONE_RESULT;
     }
     // Chunks already parsed must not slip out after an abort or time-out.
-    if (this.#controller.signal.aborted) throw this.#fail(this.#controller.signal.reason);
-    this.#watchdog.pull(performance.now());
+    if (this.#signal.aborted) throw this.#fail(this.#signal.reason);
     let r: IteratorResult<Chunk<K>, SourceEnd | undefined>;
     try {
+      this.#watchdog.pull(performance.now());
       r = await this.#iter.next();
     } catch (err) {
       throw this.#fail(err);
     }
-    const now = performance.now();
-    if (r.done) {
-      const sawDone = r.value ? r.value.sawDone : true;
-      const end = this.#acc.finish({ sawDone });
-      if (end.state === 'truncated') {
-        const err = truncationError(end, this.#acc.response(), r.value?.cause);
-        this.#settle(end, now, err);
-        throw err;
+    // Past this point every throw ends the stream: nothing may leave final() or text() unsettled.
+    try {
+      const now = performance.now();
+      if (r.done) {
+        const sawDone = r.value ? r.value.sawDone : true;
+        const end = this.#acc.finish({ sawDone });
+        if (end.state === 'truncated') {
+          const err = truncationError(end, this.#acc.response(), r.value?.cause);
+          this.#settle(end, now, err);
+          throw err;
+        }
+        this.#settle(end, now, undefined);
+        return DONE_RESULT;
       }
-      this.#settle(end, now, undefined);
-      return DONE_RESULT;
+      const chunk = checkChunk(r.value, this.#limits);
+      const tokens = tokenDeltas(chunk);
+      this.#watchdog.event(now);
+      if (tokens > 0) this.#watchdog.token();
+      this.#metrics.chunk(now, tokens, chunk.usage);
+      this.#acc.push(chunk);
+      return { value: chunk, done: false };
+    } catch (err) {
+      // A truncation was settled above and is thrown as it is.
+      const settled = this.#result as StreamResult<K> | undefined;
+      if (settled) throw settled.error ?? err;
+      throw this.#stop(err);
     }
-    const chunk = r.value;
-    const tokens = tokenDeltas(chunk);
-    this.#watchdog.event(now);
-    if (tokens > 0) this.#watchdog.token();
-    this.#metrics.chunk(now, tokens, chunk.usage);
-    this.#acc.push(chunk);
-    return { value: chunk, done: false };
+  }
+
+  /**
+   * Ends the stream for a fault found here (a malformed chunk), not by the source: the
+   * failure is settled first (partial kept), then the source is told to stop.
+   */
+  #stop(raw: unknown): SluiceError {
+    const cause =
+      raw instanceof SluiceError
+        ? raw
+        : new ProtocolError(
+            'unexpected-shape',
+            `A chunk could not be read: ${raw instanceof Error ? raw.message : String(raw)}. What arrived before is kept.`,
+            { cause: raw },
+          );
+    const err = this.#fail(cause);
+    this.#controller.abort(err);
+    this.#closeSource();
+    return err;
+  }
+
+  /** Closes the source in the background; it is already told to stop through the signal. */
+  #closeSource(): void {
+    Promise.resolve()
+      .then(() => this.#iter.return?.())
+      .catch(() => {});
   }
 
   /** The consumer left early (break / return in for-await): cancel the request now. */
@@ -358,10 +402,16 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
   /** Maps whatever stopped the source to the error the consumer sees, and ends the stream. */
   #fail(raw: unknown): SluiceError {
     if (this.#result) return this.#result.error ?? toSluiceError(raw);
-    const signal = this.#controller.signal;
-    const err = signal.aborted ? abortReason(signal) : toSluiceError(raw);
-    const end = err instanceof AbortError ? this.#acc.finish({ aborted: err.cause }) : this.#acc.finish({ error: err });
-    if (err.partial === undefined && this.#acc.chunkCount > 0) err.partial = this.#acc.response();
+    const signal = this.#signal;
+    const err = signal.aborted ? abortError(signal) : toSluiceError(raw);
+    let end: EndState;
+    try {
+      end = err instanceof AbortError ? this.#acc.finish({ aborted: err.cause }) : this.#acc.finish({ error: err });
+      if (err.partial === undefined && this.#acc.chunkCount > 0) err.partial = this.#acc.response();
+    } catch {
+      // Accumulating what arrived failed too: report the error without a partial.
+      end = err instanceof AbortError ? { state: 'aborted', reason: err.cause } : { state: 'failed', error: err };
+    }
     this.#settle(end, performance.now(), err);
     return err;
   }
@@ -369,19 +419,45 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
   #settle(end: EndState, now: number, error: SluiceError | undefined): void {
     this.#watchdog.stop();
     this.#metrics.end(now);
-    if (this.#onCallerAbort) this.#callerSignal?.removeEventListener('abort', this.#onCallerAbort);
+    this.#link?.dispose();
+    if (error !== undefined && this.#secrets !== undefined) redactError(error, this.#secrets);
     if (!this.#metaSettled) {
       this.#metaSettled = true;
       this.#rejectMeta(error ?? new ConnectionError('The stream ended before a response arrived'));
     }
+    let response: ApiTypes[K]['response'];
+    try {
+      response = this.#acc.response();
+    } catch {
+      response = error?.partial ?? ({ choices: [] } as unknown as ApiTypes[K]['response']);
+    }
     const result: StreamResult<K> = {
-      response: this.#acc.response(),
+      response,
       end,
       metrics: this.#metrics.snapshot(),
       ...(error ? { error } : {}),
     };
     this.#result = result;
     this.#resolveEnd(result);
+  }
+}
+
+/**
+ * Calls the source; one that throws at once (a bug, bad arguments) becomes an iterator
+ * that fails with that error, so the stream ends like any other failure instead of the
+ * constructor throwing past `final()`.
+ */
+function startSource<K extends ApiKind>(
+  source: ChunkSource<K>,
+  ctx: SourceContext,
+): AsyncIterator<Chunk<K>, SourceEnd | undefined, undefined> {
+  try {
+    return source(ctx);
+  } catch (err) {
+    return {
+      next: () => Promise.reject(err),
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    };
   }
 }
 

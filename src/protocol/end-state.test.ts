@@ -11,7 +11,13 @@ import {
 import { AbortError, ContentFilterError, ErrorCodes, ServerError, StreamTruncatedError } from '../errors.js';
 import type { ChatCompletionChunk } from '../types.js';
 import { createAccumulator } from './accumulate.js';
-import { decideEndState, promptFilteredState, truncationError } from './end-state.js';
+import {
+  decideEndState,
+  endStateOfResponse,
+  lengthLimitReason,
+  promptFilteredState,
+  truncationError,
+} from './end-state.js';
 import { errorFromResponse } from './errors.js';
 
 const done = { sawDone: true };
@@ -182,5 +188,110 @@ describe('promptFilteredState and truncationError', () => {
     const other = truncationError({ state: 'truncated', reason: 'unfinished-choice', unfinished: [1] });
     assert.match(other.message, /without a finish_reason.*choice 1/);
     assert.equal(other.partial, undefined);
+  });
+});
+
+describe('endStateOfResponse', () => {
+  const response = (choices: unknown[], usage?: unknown) =>
+    ({ id: 'r', object: 'chat.completion', created: 1, model: 'm', choices, ...(usage ? { usage } : {}) }) as never;
+  const choice = (index: number, finish_reason: string | null, extra: Record<string, unknown> = {}) => ({
+    index,
+    message: { role: 'assistant', content: 'x' },
+    finish_reason,
+    logprobs: null,
+    ...extra,
+  });
+
+  test('completed when every choice finished (length included)', () => {
+    assert.deepStrictEqual(endStateOfResponse(response([choice(0, 'stop'), choice(1, 'length')])), {
+      state: 'completed',
+    });
+  });
+
+  test('filtered with the categories that fired, custom_blocklists and the singular spelling included', () => {
+    const end = endStateOfResponse(
+      response([
+        choice(1, 'content_filter', {
+          content_filter_results: { custom_blocklists: [{ filtered: true, id: 'list' }] },
+          content_filter_result: { violence: { filtered: true, severity: 'high' } },
+        }),
+        choice(0, 'stop'),
+      ]),
+    );
+    assert.deepStrictEqual(end, {
+      state: 'filtered',
+      where: 'completion',
+      categories: ['custom_blocklists', 'violence'],
+      choices: [1],
+    });
+  });
+
+  test('truncated for a choice without finish_reason, or no choice and no usage', () => {
+    assert.deepStrictEqual(endStateOfResponse(response([choice(0, null)])), {
+      state: 'truncated',
+      reason: 'unfinished-choice',
+      unfinished: [0],
+    });
+    assert.deepStrictEqual(endStateOfResponse(response([])), {
+      state: 'truncated',
+      reason: 'unfinished-choice',
+      unfinished: [0],
+    });
+    assert.deepStrictEqual(
+      endStateOfResponse(response([], { prompt_tokens: 1, completion_tokens: 0, total_tokens: 1 })),
+      {
+        state: 'completed',
+      },
+    );
+  });
+
+  test('agrees with the accumulator on every recorded stream', () => {
+    for (const fixture of [chatBasic, chatCompletionFiltered, chatTwoChoices, chatAsyncFilterBlocked]) {
+      const acc = createAccumulator('chat');
+      for (const chunk of fixture.chunks as ChatCompletionChunk[]) acc.push(chunk);
+      assert.deepStrictEqual(endStateOfResponse(acc.response()), acc.finish(done));
+    }
+  });
+});
+
+describe('lengthLimitReason', () => {
+  const stopped = (finish: string, usage?: { prompt_tokens: number; completion_tokens: number }) =>
+    ({
+      choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: finish, logprobs: null }],
+      ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
+    }) as never;
+
+  test('undefined when no choice stopped for length', () => {
+    assert.equal(lengthLimitReason(stopped('stop', { prompt_tokens: 1, completion_tokens: 1 })), undefined);
+  });
+
+  test('context-length: fewer completion tokens than allowed (the embedded model, 512-token context)', () => {
+    const response = stopped('length', { prompt_tokens: 400, completion_tokens: 112 });
+    assert.equal(lengthLimitReason(response, { max_tokens: 256 }), 'context-length');
+    assert.equal(lengthLimitReason(response, { max_completion_tokens: 200, max_tokens: 50 }), 'context-length');
+  });
+
+  test('context-length: prompt and completion reached the known context size', () => {
+    assert.equal(
+      lengthLimitReason(stopped('length', { prompt_tokens: 256, completion_tokens: 256 }), {}, 512),
+      'context-length',
+    );
+    assert.equal(
+      lengthLimitReason(stopped('length', { prompt_tokens: 256, completion_tokens: 256 }), { max_tokens: 256 }, 512),
+      'context-length',
+    );
+  });
+
+  test('max-tokens: the allowance was used up, or nothing tells otherwise', () => {
+    assert.equal(
+      lengthLimitReason(stopped('length', { prompt_tokens: 10, completion_tokens: 256 }), { max_tokens: 256 }),
+      'max-tokens',
+    );
+    assert.equal(lengthLimitReason(stopped('length'), { max_tokens: 256 }), 'max-tokens');
+    assert.equal(lengthLimitReason(stopped('length', { prompt_tokens: 10, completion_tokens: 16 })), 'max-tokens');
+    assert.equal(
+      lengthLimitReason(stopped('length', { prompt_tokens: 10, completion_tokens: 16 }), {}, 512),
+      'max-tokens',
+    );
   });
 });

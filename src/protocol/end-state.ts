@@ -1,9 +1,18 @@
 /**
- * How a stream ended, decided from what arrived. Pure functions; the accumulator calls them.
+ * How an answer ended, decided from what arrived: streamed (the accumulator calls
+ * `decideEndState`) or whole (`endStateOfResponse`), and which limit a `length` stop hit.
+ * Pure functions; the one home of these rules for the client, the CLI and the web page.
  * @module
  */
-import { ContentFilterError, type SluiceError, StreamTruncatedError, type TruncationReason } from '../errors.js';
-import type { AnyResponse } from '../types.js';
+import {
+  ContentFilterError,
+  type LengthLimitReason,
+  type SluiceError,
+  StreamTruncatedError,
+  type StreamTruncationReason,
+} from '../errors.js';
+import type { AnyResponse, ContentFilterResults } from '../types.js';
+import { firedCategories } from './filters.js';
 
 /**
  * How a stream ended, honestly. `completed` needs `[DONE]` and a finish_reason on every
@@ -11,7 +20,7 @@ import type { AnyResponse } from '../types.js';
  */
 export type EndState =
   | { state: 'completed' }
-  | { state: 'truncated'; reason: TruncationReason; unfinished: number[] }
+  | { state: 'truncated'; reason: StreamTruncationReason; unfinished: number[] }
   | { state: 'filtered'; where: 'prompt' | 'completion'; categories: string[]; choices: number[] }
   | { state: 'failed'; error: SluiceError }
   | { state: 'aborted'; reason?: unknown };
@@ -122,4 +131,86 @@ export function truncationError(
     ...(partial !== undefined ? { partial } : {}),
     ...(cause !== undefined ? { cause } : {}),
   });
+}
+
+/**
+ * The end state of a complete non-streaming response, by the same rules as
+ * `decideEndState` with `[DONE]` seen (a whole response has no stream to cut): a choice
+ * without finish_reason is `truncated` (`unfinished-choice`), a `content_filter` finish is
+ * `filtered` with the categories that fired, no choice and no usage is `truncated`,
+ * otherwise `completed`. A `length` finish is `completed`; `lengthLimitReason` says which
+ * limit it hit.
+ *
+ * @example
+ * const response = await client.chat.create({ messages });
+ * const end = endStateOfResponse(response); // { state: 'completed' }, or filtered / truncated
+ */
+export function endStateOfResponse(response: AnyResponse): EndState {
+  const list: unknown = (response as { choices?: unknown } | null)?.choices;
+  const choices: ChoiceSummary[] = [];
+  if (Array.isArray(list)) {
+    for (const item of list) {
+      if (item === null || typeof item !== 'object') continue;
+      const choice = item as { index?: unknown; finish_reason?: unknown; content_filter_results?: unknown };
+      const fired = firedCategories(choice.content_filter_results as ContentFilterResults | undefined);
+      const failed = firedCategories((item as { content_filter_result?: ContentFilterResults }).content_filter_result);
+      for (const category of failed) if (!fired.includes(category)) fired.push(category);
+      choices.push({
+        index: typeof choice.index === 'number' ? choice.index : 0,
+        finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
+        categories: fired,
+      });
+    }
+  }
+  choices.sort((a, b) => a.index - b.index);
+  const usage = (response as { usage?: unknown } | null)?.usage;
+  return decideEndState({ sawDone: true }, { choices, sawUsage: usage !== undefined && usage !== null });
+}
+
+/** What `lengthLimitReason` needs to know about the request. */
+export interface LengthLimitRequest {
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+}
+
+/**
+ * Which limit stopped an answer whose choices finished with `length`, or undefined when
+ * none did:
+ * - `context-length` when the completion used fewer tokens than the request allowed
+ *   (`usage.completion_tokens` below `max_completion_tokens` / `max_tokens`: only a full
+ *   context stops a model earlier), or when `contextTokens` is known and prompt plus
+ *   completion reached it;
+ * - `max-tokens` otherwise (also when usage or the request's limit is unknown: the common case).
+ * With several choices `completion_tokens` counts all of them, so a sum below the limit
+ * proves each was below it; a sum above proves nothing and says `max-tokens`.
+ *
+ * @example
+ * // The embedded model: 512-token context, 400-token prompt, 256 tokens allowed.
+ * lengthLimitReason(
+ *   { ...response, usage: { prompt_tokens: 400, completion_tokens: 112, total_tokens: 512 } },
+ *   { max_tokens: 256 },
+ * ); // 'context-length'
+ */
+export function lengthLimitReason(
+  response: AnyResponse,
+  request?: LengthLimitRequest,
+  contextTokens?: number,
+): LengthLimitReason | undefined {
+  const choices: unknown = (response as { choices?: unknown } | null)?.choices;
+  if (
+    !Array.isArray(choices) ||
+    !choices.some((c) => (c as { finish_reason?: unknown } | null)?.finish_reason === 'length')
+  ) {
+    return undefined;
+  }
+  const usage = (response as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null }).usage;
+  const completion = typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : undefined;
+  const prompt = typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : undefined;
+  if (completion === undefined) return 'max-tokens';
+  const allowed = request?.max_completion_tokens ?? request?.max_tokens;
+  if (typeof allowed === 'number' && allowed > 0 && completion < allowed) return 'context-length';
+  if (contextTokens !== undefined && prompt !== undefined && prompt + completion >= contextTokens) {
+    return 'context-length';
+  }
+  return 'max-tokens';
 }

@@ -1,5 +1,6 @@
 /**
- * HTTP error answers -> typed errors; rate-limit headers -> numbers; Azure error bodies.
+ * HTTP error answers -> typed errors; rate-limit headers -> numbers. No Node-only imports:
+ * the web page maps its HTTP errors with the same `errorFromResponse`.
  * @module
  */
 import {
@@ -15,8 +16,10 @@ import {
 } from '../errors.js';
 import type { ApiErrorBody, ContentFilterResults } from '../types.js';
 import { toErrorBody } from './events.js';
-import { excerpt, redactSecrets } from './excerpt.js';
+import { excerpt } from './excerpt.js';
 import { firedCategories } from './filters.js';
+import { type HeaderLookup, retryAfterMs } from './retry-after.js';
+import { redactSecrets } from './secrets.js';
 
 /** Longest error message taken from a body, in characters (Azure's are far shorter). */
 const MAX_MESSAGE_LENGTH = 1000;
@@ -36,7 +39,7 @@ const MAX_MESSAGE_LENGTH = 1000;
  * err.code;    // 'SLUICE_NOT_FOUND'
  * err.message; // 'DeploymentNotFound: The API deployment for this resource does not exist. (HTTP 404, request id r-1)'
  */
-export function errorFromResponse(status: number, headers: Headers, bodyText: string): ApiError {
+export function errorFromResponse(status: number, headers: HeaderLookup, bodyText: string): ApiError {
   const body = parseBody(bodyText);
   const requestId = requestIdOf(headers);
   const rateLimit = parseRateLimit(headers);
@@ -67,15 +70,14 @@ export function errorFromResponse(status: number, headers: Headers, bodyText: st
 }
 
 /** `apim-request-id` (Azure API Management) or `x-request-id`, whichever is present. */
-export function requestIdOf(headers: Headers): string | undefined {
+export function requestIdOf(headers: HeaderLookup): string | undefined {
   return headers.get('apim-request-id') ?? headers.get('x-request-id') ?? undefined;
 }
 
 /**
  * Reads rate-limit and retry headers. `remaining`/`limit` values that are negative (Azure's
- * `-1` placeholder) or not numbers are left out. `retryAfterMs` comes from `retry-after-ms`,
- * else `retry-after` in seconds, else `retry-after` as an HTTP date relative to `now`
- * (clamped at 0). Reset headers (`x-ratelimit-reset-requests` / `-tokens`: seconds, or
+ * `-1` placeholder) or not numbers are left out. `retryAfterMs` is what `retryAfterMs(headers, now)`
+ * reads (`retry-after-ms`, else `retry-after` as seconds or an HTTP date). Reset headers (`x-ratelimit-reset-requests` / `-tokens`: seconds, or
  * OpenAI's `1s` / `6m0s` / `20ms` durations) are reported in ms; their `-1` and `0`
  * placeholders are left out, as they say nothing about when to retry.
  *
@@ -83,7 +85,7 @@ export function requestIdOf(headers: Headers): string | undefined {
  * parseRateLimit(new Headers({ 'retry-after': '2', 'x-ratelimit-remaining-requests': '0' }));
  * // -> { remainingRequests: 0, retryAfterMs: 2000 }
  */
-export function parseRateLimit(headers: Headers, now: number = Date.now()): RateLimitInfo {
+export function parseRateLimit(headers: HeaderLookup, now: number = Date.now()): RateLimitInfo {
   const info: RateLimitInfo = {};
   const remainingRequests = count(headers.get('x-ratelimit-remaining-requests'));
   const remainingTokens = count(headers.get('x-ratelimit-remaining-tokens'));
@@ -91,14 +93,14 @@ export function parseRateLimit(headers: Headers, now: number = Date.now()): Rate
   const limitTokens = count(headers.get('x-ratelimit-limit-tokens'));
   const resetRequestsMs = duration(headers.get('x-ratelimit-reset-requests'));
   const resetTokensMs = duration(headers.get('x-ratelimit-reset-tokens'));
-  const retryAfterMs = retryAfter(headers, now);
+  const retryAfter = retryAfterMs(headers, now);
   if (remainingRequests !== undefined) info.remainingRequests = remainingRequests;
   if (remainingTokens !== undefined) info.remainingTokens = remainingTokens;
   if (limitRequests !== undefined) info.limitRequests = limitRequests;
   if (limitTokens !== undefined) info.limitTokens = limitTokens;
   if (resetRequestsMs !== undefined) info.resetRequestsMs = resetRequestsMs;
   if (resetTokensMs !== undefined) info.resetTokensMs = resetTokensMs;
-  if (retryAfterMs !== undefined) info.retryAfterMs = retryAfterMs;
+  if (retryAfter !== undefined) info.retryAfterMs = retryAfter;
   return info;
 }
 
@@ -179,20 +181,6 @@ function count(value: string | null): number | undefined {
   if (value === null || value.trim() === '') return undefined;
   const n = Number(value);
   return Number.isFinite(n) && n >= 0 ? n : undefined;
-}
-
-function retryAfter(headers: Headers, now: number): number | undefined {
-  const ms = headers.get('retry-after-ms');
-  if (ms !== null && ms.trim() !== '') {
-    const n = Number(ms);
-    if (Number.isFinite(n) && n >= 0) return n;
-  }
-  const value = headers.get('retry-after');
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { chatBasic } from '../../test/fixtures/azure-streams.js';
 import { ErrorCodes, ProtocolError, StreamErrorFrame } from '../errors.js';
-import { parseStreamEvent, toErrorBody } from './events.js';
+import { createDecoder } from '../sse/decoder.js';
+import { endsWithDone, parseStreamEvent, toErrorBody } from './events.js';
 
 const message = (data: string, type = 'message') => ({ type, data, id: '' });
 
@@ -120,5 +121,24 @@ describe('toErrorBody', () => {
     assert.equal(toErrorBody({ nothing: true }), undefined);
     assert.equal(toErrorBody('string'), undefined);
     assert.equal(toErrorBody([]), undefined);
+  });
+});
+
+describe('endsWithDone', () => {
+  const decoded = (text: string) => {
+    const decoder = createDecoder({ onEvent: () => {} });
+    decoder.feed(new TextEncoder().encode(text));
+    return decoder.end();
+  };
+  test('a body ending with data: [DONE] and no blank line counts as [DONE]', () => {
+    assert.equal(endsWithDone(decoded('data: {"a":1}\n\ndata: [DONE]')), true);
+    assert.equal(endsWithDone(decoded('data: {"a":1}\n\ndata: [DONE]\n')), true);
+    assert.equal(endsWithDone(decoded('data: [DONE] \n')), true, 'whitespace as parseStreamEvent ignores it');
+  });
+  test('anything else does not', () => {
+    assert.equal(endsWithDone(decoded('data: {"a":1}\n\ndata: [DONE]\n\n')), false, 'dispatched, not pending');
+    assert.equal(endsWithDone(decoded('data: {"a":1}\n\ndata: [DON')), false);
+    assert.equal(endsWithDone(decoded('data: {"a":1}\n')), false);
+    assert.equal(endsWithDone({ unterminated: false }), false);
   });
 });

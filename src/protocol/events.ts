@@ -24,6 +24,27 @@ export type StreamEvent<K extends ApiKind = ApiKind> =
 
 const DONE = '[DONE]';
 
+/** What the SSE decoder's `end()` reports about an event left without its blank line. */
+export interface UnterminatedEnd {
+  unterminated: boolean;
+  pendingData?: string;
+}
+
+/**
+ * True when a body ended with a `data: [DONE]` event that lacked its blank line. The SSE
+ * spec discards such an event, but Azure sometimes sends its last `[DONE]` that way, and the
+ * answer before it is complete: the client and the web page both count it as `[DONE]`.
+ * The data is compared like `parseStreamEvent` does (surrounding whitespace ignored).
+ *
+ * @example
+ * const decoder = createDecoder({ onEvent });
+ * decoder.feed(new TextEncoder().encode('data: [DONE]'));
+ * endsWithDone(decoder.end()); // true
+ */
+export function endsWithDone(end: UnterminatedEnd): boolean {
+  return end.unterminated && end.pendingData !== undefined && end.pendingData.trim() === DONE;
+}
+
 /**
  * Interprets one SSE event:
  * - `data: [DONE]` -> `{type: 'done'}`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ContentFilterResults } from '../types.js';
-import { filterServiceError, firedCategories, mergeFilterResults } from './filters.js';
+import { CONTENT_FILTER_CATEGORIES, filterServiceError, firedCategories, mergeFilterResults } from './filters.js';
 
 describe('firedCategories', () => {
   test('severity and detection categories with filtered: true', () => {
@@ -128,5 +128,20 @@ describe('mergeFilterResults', () => {
   test('the error entry is taken from the later object', () => {
     const merged = mergeFilterResults({}, { error: { code: 'content_filter_error', message: 'm' } });
     assert.deepStrictEqual(merged, { error: { code: 'content_filter_error', message: 'm' } });
+  });
+});
+
+describe('CONTENT_FILTER_CATEGORIES', () => {
+  test("Azure's documented categories, custom_blocklists included, each recognized by firedCategories", () => {
+    assert.ok(CONTENT_FILTER_CATEGORIES.includes('custom_blocklists'));
+    assert.ok(CONTENT_FILTER_CATEGORIES.includes('protected_material_code'));
+    const all = Object.fromEntries(
+      CONTENT_FILTER_CATEGORIES.map((c) => [
+        c,
+        c === 'custom_blocklists' ? [{ filtered: true, id: 'b' }] : { filtered: true },
+      ]),
+    );
+    assert.deepStrictEqual(firedCategories(all), [...CONTENT_FILTER_CATEGORIES]);
+    assert.ok(Object.isFrozen(CONTENT_FILTER_CATEGORIES));
   });
 });

@@ -1,18 +1,22 @@
 /**
  * `sluice/protocol`: the OpenAI / Azure OpenAI chunk protocol. Wire types, the accumulator
- * (chunks -> non-streaming response), end states, stream-event parsing, HTTP error mapping,
- * content-filter helpers.
+ * (chunks -> non-streaming response), end states, stream-event parsing, shape checks, HTTP
+ * error mapping, retry timing, content-filter helpers, answer text and secret scrubbing.
+ * Browser-safe: nothing here imports Node modules (the web page uses it as it is).
  * @module
  */
 
-// Accumulating chunks and deciding how a stream ended
+// Accumulating chunks and deciding how an answer ended
 
 export { type Accumulator, createAccumulator } from './accumulate.js';
 export {
   type ChoiceSummary,
   decideEndState,
   type EndState,
+  endStateOfResponse,
   type FinishHow,
+  type LengthLimitRequest,
+  lengthLimitReason,
   promptFilteredState,
   type StreamSummary,
   truncationError,
@@ -24,23 +28,54 @@ export { type ChunkBuilder, type ChunkBuilderOptions, chunkBuilder, safeFilterRe
 
 // Reading stream events
 
-export { parseStreamEvent, type SseEventLike, type StreamEvent, toErrorBody } from './events.js';
+export {
+  endsWithDone,
+  parseStreamEvent,
+  type SseEventLike,
+  type StreamEvent,
+  toErrorBody,
+  type UnterminatedEnd,
+} from './events.js';
 
-// HTTP errors, rate limits, error bodies
+// Checking what upstreams send
+
+export {
+  checkChunk,
+  checkResponse,
+  DEFAULT_MAX_CHOICES,
+  DEFAULT_SHAPE_LIMITS,
+  MAX_TOOL_CALLS,
+  type ShapeLimits,
+  shapeLimitsFor,
+} from './shape.js';
+
+// Upstream data: keys that must never be assigned
+
+export { isUnsafeKey } from './safe-keys.js';
+
+// HTTP errors, rate limits, retry timing, error bodies
 
 export { errorBody, errorFromResponse, parseRateLimit, requestIdOf } from './errors.js';
+export { type HeaderLookup, retryAfterMs } from './retry-after.js';
 
 // Content filtering
 
-export { filterServiceError, firedCategories, mergeFilterResults } from './filters.js';
+export {
+  CONTENT_FILTER_CATEGORIES,
+  type ContentFilterCategory,
+  filterServiceError,
+  firedCategories,
+  mergeFilterResults,
+} from './filters.js';
 
 // Text
 
-export { type TextDelta, textDeltas } from './text.js';
+export { choiceText, type TextDelta, textDeltas } from './text.js';
 
-// Quoting upstream bodies in messages, secrets scrubbed
+// Quoting upstream bodies in messages; credentials out of errors and output
 
-export { excerpt, redactSecrets } from './excerpt.js';
+export { excerpt } from './excerpt.js';
+export { REDACTED, redactError, redactSecrets, redactSecretsDeep } from './secrets.js';
 
 // Wire types
 

@@ -3,10 +3,10 @@
 // `Object.prototype` for every later stream in the process (issue 9).
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import type { ChatCompletionChunk, CompletionChunk, ContentFilterResults } from '../types.js';
 import { createAccumulator } from './accumulate.js';
 import { mergeFilterResults } from './filters.js';
 import { redactSecretsDeep } from './secrets.js';
-import type { ChatCompletionChunk, CompletionChunk, ContentFilterResults } from '../types.js';
 
 const POLLUTERS = ['polluted', 'filtered', 'severity', 'detected', 'id', 'details'];
 
