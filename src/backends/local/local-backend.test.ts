@@ -1,4 +1,4 @@
-// The local backend against the real tiny model (1.1 MB, shared/models). Each test proves
+// The local backend against the real tiny model (1.1 MB, models/). Each test proves
 // one behaviour by observation: counts come from the model's own tokenizer, texts from
 // earlier generations, never from constants.
 import assert from 'node:assert/strict';
@@ -517,7 +517,7 @@ describe('local backend: model path and loading', () => {
     process.chdir(tmpdir());
     try {
       const backend = createLocalBackend({ env: {} });
-      assert.match(backend.stats().modelPath, /shared\/models\/tinyllamas-stories-260k-f32\.gguf$/);
+      assert.match(backend.stats().modelPath, /\/models\/tinyllamas-stories-260k-f32\.gguf$/);
       await backend.load();
       await backend.close();
     } finally {

@@ -30,7 +30,7 @@ import { completionBudget, requestCost } from './token-budget.js';
 
 /** The bundled test model, found from the package root (not the cwd). */
 export const DEFAULT_MODEL_PATH = fileURLToPath(
-  new URL('../../../../shared/models/tinyllamas-stories-260k-f32.gguf', import.meta.url),
+  new URL('../../../models/tinyllamas-stories-260k-f32.gguf', import.meta.url),
 );
 
 export interface LocalBackendOptions {
