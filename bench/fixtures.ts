@@ -1,7 +1,7 @@
 /**
  * Deterministic, realistic Azure OpenAI chat streams for benchmarks.
  *
- * Each stream follows Azure's wire shape (see ../shared/reference/azure-openai-streaming.md):
+ * Each stream follows Azure's wire shape (as in docs/protocol.md):
  * a prompt-filter chunk, a role chunk, many content chunks with `content_filter_results` for
  * the four severity categories, a finish chunk, a usage chunk and `data: [DONE]`, each event
  * `data: <json>\n\n`. Keys are in Azure's (alphabetical) order. Text comes in multi-token

@@ -3,7 +3,7 @@
  *
  * Field names follow the wire exactly (snake_case). Every Azure extension is optional and
  * unknown fields are allowed through, because Microsoft adds fields at any time.
- * See shared reference "azure-openai-streaming.md".
+ * Wire facts: Microsoft's Azure OpenAI reference (2024-10-21) and content-filtering docs.
  * @module
  */
 
