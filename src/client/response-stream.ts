@@ -22,7 +22,7 @@ import {
 } from '../errors.js';
 import { type Accumulator, createAccumulator } from '../protocol/accumulate.js';
 import { type EndState, truncationError } from '../protocol/end-state.js';
-import { redactError } from '../protocol/secrets.js';
+import { redactError, redactSecretsDeep } from '../protocol/secrets.js';
 import { checkChunk, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../protocol/shape.js';
 import { choiceText, type TextDelta, textDeltas } from '../protocol/text.js';
 import type { ApiErrorBody, ApiKind, ApiTypes } from '../types.js';
@@ -431,6 +431,8 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
     } catch {
       response = error?.partial ?? ({ choices: [] } as unknown as ApiTypes[K]['response']);
     }
+    // A failed stream's response is its partial result: scrubbed like the error's copy.
+    if (error !== undefined && this.#secrets !== undefined) response = redactSecretsDeep(response, this.#secrets);
     const result: StreamResult<K> = {
       response,
       end,

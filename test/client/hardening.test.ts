@@ -158,15 +158,21 @@ describe('the caller’s credentials never come back out of the client', () => {
           ...chatChunks([`your key is ${KEY}`], { finishReason: null, done: false }),
           { error: azureError('server_error', echo('y')) },
         ]),
-        cut: stream([...chatChunks([`your key is ${KEY}`], { finishReason: null, done: false }), { cut: true }]),
+        cut: stream(chatChunks([`your key is ${KEY}`], { finishReason: null, done: false })),
       },
     });
     const frame = await clientFor(server).chat.stream(chatBody, { deployment: 'frame' }).final();
     assert.ok(frame.error instanceof StreamErrorFrame, String(frame.error));
     assert.ok(!everything(frame.error).includes(KEY), everything(frame.error));
+    assert.match(JSON.stringify(frame.error.partial), /your key is \[redacted\]/, 'the partial arrived, scrubbed');
     const cut = await clientFor(server).chat.stream(chatBody, { deployment: 'cut' }).final();
     assert.ok(cut.error instanceof StreamTruncatedError, String(cut.error));
     assert.ok(!everything(cut.error).includes(KEY), everything(cut.error));
+    assert.ok(
+      !JSON.stringify(cut.response).includes(KEY),
+      'final().response of a failed stream is its partial, scrubbed',
+    );
+    assert.match(String(cut.response.choices[0]?.message.content), /your key is \[redacted\]/);
   });
 
   test('a token from a token provider, and a key passed as a header, are scrubbed too', async (t) => {
