@@ -20,6 +20,7 @@ export type { CallOptions, ClientOptions, Timeouts } from './client/options.js';
 export {
   DEFAULT_API_VERSION,
   DEFAULT_CREATE_TIMEOUTS,
+  DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_MAX_RETRIES,
   DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_STREAM_TIMEOUTS,

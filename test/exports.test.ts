@@ -25,6 +25,7 @@ const SURFACE: Record<string, string[]> = {
     'ContentFilterError',
     'DEFAULT_API_VERSION',
     'DEFAULT_CREATE_TIMEOUTS',
+    'DEFAULT_MAX_RESPONSE_BYTES',
     'DEFAULT_MAX_RETRIES',
     'DEFAULT_MAX_RETRY_DELAY_MS',
     'DEFAULT_STREAM_TIMEOUTS',
