@@ -2,6 +2,11 @@
 // The whole test suite, runnable on a fresh machine: installs what the tests need
 // (npm packages, Debian's Chromium for the browser tests), type-checks, lints, builds,
 // then runs every *.test.ts under src/ and test/ with Node's test runner.
+//
+//   node scripts/test.mjs                 everything
+//   node scripts/test.mjs FILE...         the checks and build, then only these files
+//   node scripts/test.mjs --unit [FILE...]  only the unit tests (src/**/*.test.ts): no
+//                                         install, build or browser (`npm run test:unit`)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,27 +23,33 @@ function run(label, cmd, args, opts = {}) {
   }
 }
 
-if (!existsSync('node_modules/.package-lock.json')) run('Installing npm packages (npm ci)', 'npm', ['ci']);
+const args = process.argv.slice(2);
+const unit = args[0] === '--unit';
+const only = unit ? args.slice(1) : args;
 
-const chromium = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(chromium)) {
-  if (process.getuid?.() === 0) {
-    run('Installing Chromium from Debian (apt-get)', 'sh', [
-      '-c',
-      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null',
-    ]);
-  } else {
-    process.stderr.write(
-      `Chromium not found at ${chromium}: run "sudo apt-get install -y chromium" (browser tests need it).\n`,
-    );
-    process.exit(1);
+if (!unit) {
+  if (!existsSync('node_modules/.package-lock.json')) run('Installing npm packages (npm ci)', 'npm', ['ci']);
+
+  const chromium = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(chromium)) {
+    if (process.getuid?.() === 0) {
+      run('Installing Chromium from Debian (apt-get)', 'sh', [
+        '-c',
+        'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null',
+      ]);
+    } else {
+      process.stderr.write(
+        `Chromium not found at ${chromium}: run "sudo apt-get install -y chromium" (browser tests need it).\n`,
+      );
+      process.exit(1);
+    }
   }
-}
 
-run('Type-checking (tsc)', 'npx', ['tsc', '-p', 'tsconfig.json']);
-run('Type-checking the web page (tsc)', 'npx', ['tsc', '-p', 'src/web/app/tsconfig.json']);
-run('Linting (biome)', 'npx', ['biome', 'check', '.']);
-run('Building', 'npm', ['run', '-s', 'build']);
+  run('Type-checking (tsc)', 'npx', ['tsc', '-p', 'tsconfig.json']);
+  run('Type-checking the web page (tsc)', 'npx', ['tsc', '-p', 'src/web/app/tsconfig.json']);
+  run('Linting (biome)', 'npx', ['biome', 'check', '.']);
+  run('Building', 'npm', ['run', '-s', 'build']);
+}
 
 function find(dir, out = []) {
   if (!existsSync(dir)) return out;
@@ -50,8 +61,11 @@ function find(dir, out = []) {
   }
   return out;
 }
-const only = process.argv.slice(2);
-const files = only.length > 0 ? only : [...find('src'), ...find('test')].sort();
+const files = only.length > 0 ? only : (unit ? find('src') : [...find('src'), ...find('test')]).sort();
+if (files.length === 0) {
+  process.stderr.write('✖ No test files found: run this from a checkout with src/ and test/.\n');
+  process.exit(1);
+}
 run(`Running ${files.length} test files`, process.execPath, [
   '--import',
   'tsx',
