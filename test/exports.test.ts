@@ -14,6 +14,20 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
+/** The scripted backend, in sluice/backends and in sluice/testing. */
+const SCRIPTED_BACKEND = [
+  'createScriptedBackend',
+  'textScript',
+  'wordPieces',
+  'type Script',
+  'type ScriptStep',
+  'type ScriptedBackend',
+  'type ScriptedBackendOptions',
+  'type ScriptedCall',
+  'type ScriptedOutcome',
+  'type TextScriptOptions',
+];
+
 const SURFACE: Record<string, string[]> = {
   '.': [
     'AbortError',
@@ -148,11 +162,9 @@ const SURFACE: Record<string, string[]> = {
     'type UnterminatedEnd',
   ],
   './backends': [
+    ...SCRIPTED_BACKEND,
     'DEFAULT_MODEL_PATH',
     'createLocalBackend',
-    'createScriptedBackend',
-    'textScript',
-    'wordPieces',
     'type Backend',
     'type BackendRequest',
     'type LoadedModelInfo',
@@ -160,13 +172,6 @@ const SURFACE: Record<string, string[]> = {
     'type LocalBackendOptions',
     'type LocalBackendStats',
     'type ModelInfo',
-    'type Script',
-    'type ScriptStep',
-    'type ScriptedBackend',
-    'type ScriptedBackendOptions',
-    'type ScriptedCall',
-    'type ScriptedOutcome',
-    'type TextScriptOptions',
   ],
   './server': [
     'DEFAULT_HEARTBEAT_MS',
@@ -181,12 +186,12 @@ const SURFACE: Record<string, string[]> = {
     'type StatsBackend',
   ],
   './testing': [
+    ...SCRIPTED_BACKEND,
     'annotation',
     'azureError',
     'chatChunks',
     'completionChunks',
     'conformanceChecks',
-    'createScriptedBackend',
     'defaultLongRequest',
     'defaultShortRequest',
     'encodeItem',
@@ -195,8 +200,6 @@ const SURFACE: Record<string, string[]> = {
     'runBackendConformance',
     'startAzureServer',
     'stream',
-    'textScript',
-    'wordPieces',
     'type AzureServer',
     'type AzureServerOptions',
     'type ChunkOptions',
@@ -205,14 +208,7 @@ const SURFACE: Record<string, string[]> = {
     'type RecordedRequest',
     'type Reply',
     'type Scenario',
-    'type Script',
-    'type ScriptStep',
-    'type ScriptedBackend',
-    'type ScriptedBackendOptions',
-    'type ScriptedCall',
-    'type ScriptedOutcome',
     'type StreamItem',
-    'type TextScriptOptions',
   ],
 };
 

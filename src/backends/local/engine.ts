@@ -1,6 +1,6 @@
 /**
  * Loads node-llama-cpp, the model, one context and its sequences. node-llama-cpp is imported
- * dynamically: code paths that never touch the local model don't pay its ~300 ms import.
+ * dynamically: code paths that never touch the local model don't pay for its import.
  * @module
  */
 import { constants } from 'node:fs';
@@ -50,7 +50,7 @@ export type ChatHistory = Array<{ type: 'system' | 'user'; text: string } | { ty
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 
-/** One Llama runtime per process: starting it costs 0.3-3 s and it can host many models. */
+/** One Llama runtime per process: starting it is slow (docs/backends.md) and it can host many models. */
 let runtime: Promise<{ lib: NodeLlamaCpp; llama: Llama }> | undefined;
 
 function startRuntime(): Promise<{ lib: NodeLlamaCpp; llama: Llama }> {

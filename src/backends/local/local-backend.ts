@@ -38,8 +38,8 @@ export interface LocalBackendOptions {
   modelPath?: string;
   /**
    * CPU threads per evaluation. Default 1: for tiny models, more threads only contend
-   * (on 2 cores, 1 thread is 20-700x faster than 2+). Larger models (1B+) want about the
-   * number of physical cores.
+   * (figures in docs/backends.md). Larger models (1B+) want about the number of physical
+   * cores.
    */
   threads?: number;
   /** Requests generated at once, each on its own context sequence. Default 4. */
@@ -179,7 +179,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
       const contextSize = engine?.contextSize ?? options.contextSize ?? 2048;
       const cost = requestCost({ prompts: plan.prompts.length, n: plan.n, maxTokens: plan.maxTokens }, contextSize);
       slot = await pool.acquire(signal, cost);
-      // The first request waits for the model (0.3-3 s): an abort must not wait with it.
+      // The first request waits for the model to load: an abort must not wait with it.
       const loaded = await untilAborted(getEngine(), signal);
       const sequence = loaded.sequences[slot];
       if (!sequence) throw new Error(`No sequence for slot ${slot}`);
