@@ -4,6 +4,7 @@
  * backend; the server exposes any backend over HTTP; the CLI and the web UI consume any.
  * @module
  */
+import type { RequestCapabilities } from './protocol/request.js';
 import type { ApiKind, ApiTypes } from './types.js';
 
 /** A request as a backend sees it: the API kind plus the wire body. */
@@ -32,6 +33,17 @@ export interface Backend {
    * ends the iterator by throwing an AbortError.
    */
   stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']>;
+  /**
+   * Optional: the non-streaming call, for backends that can forward a request as asked (an
+   * upstream keeps its usage and its error statuses this way). Without it, callers
+   * accumulate `stream()`. Errors and aborts as for `stream()`.
+   */
+  create?<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): Promise<ApiTypes[K]['response']>;
+  /**
+   * What this backend can honour; fields it cannot (tools on a small local model) are
+   * refused with a 400 naming them. Absent: everything, passed on unchanged (an upstream).
+   */
+  readonly capabilities?: RequestCapabilities;
   /** Models or deployments this backend serves, for `/v1/models`. */
   models?(): Promise<ModelInfo[]>;
   /** Releases sockets, model memory, worker threads. */

@@ -16,7 +16,6 @@ import {
   ProtocolError,
   type RateLimitInfo,
   SluiceError,
-  StreamTruncatedError,
   TimeoutError,
   type TimeoutPhase,
 } from '../errors.js';
@@ -24,6 +23,7 @@ import { type Accumulator, createAccumulator } from '../protocol/accumulate.js';
 import { type EndState, truncationError } from '../protocol/end-state.js';
 import { redactError, redactSecretsDeep } from '../protocol/secrets.js';
 import { checkChunk, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../protocol/shape.js';
+import { relayToSse } from '../protocol/sse-relay.js';
 import { choiceText, type TextDelta, textDeltas } from '../protocol/text.js';
 import type { ApiErrorBody, ApiKind, ApiTypes } from '../types.js';
 import { MetricsRecorder, type StreamMetrics, tokenDeltas } from './metrics.js';
@@ -104,8 +104,6 @@ export interface ResponseStreamOptions {
 type Chunk<K extends ApiKind> = ApiTypes[K]['chunk'];
 
 const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-const encoder = new TextEncoder();
-const DONE_BYTES = encoder.encode('data: [DONE]\n\n');
 
 /**
  * A streamed response. Iterate it once (for-await, `textDeltas()`, `toSSE()`,
@@ -258,35 +256,13 @@ export class ResponseStream<K extends ApiKind> implements AsyncIterable<Chunk<K>
   }
 
   /**
-   * The stream re-encoded as SSE bytes for a server to forward: `data: <chunk json>` per
-   * chunk, then `data: [DONE]`. A failure becomes a final `data: {"error": ...}` frame (no
-   * `[DONE]`); a truncated stream just ends (no `[DONE]`), as it did upstream. Cancelling
-   * it aborts the request.
+   * The stream re-encoded as SSE bytes for a server to forward, by the one relay
+   * (protocol/sse-relay.ts): `data: <chunk json>` per chunk, then `data: [DONE]`; any
+   * failure (truncation and abort included) ends it with one `data: {"error": ...}` frame
+   * and no `[DONE]`. Cancelling it aborts the request.
    */
   toSSE(): ReadableStream<Uint8Array> {
-    const it = this[Symbol.asyncIterator]();
-    return new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          try {
-            const r = await it.next();
-            if (r.done) {
-              controller.enqueue(DONE_BYTES);
-              controller.close();
-            } else controller.enqueue(encoder.encode(`data: ${JSON.stringify(r.value)}\n\n`));
-          } catch (err) {
-            if (!(err instanceof StreamTruncatedError) && !(err instanceof AbortError)) {
-              controller.enqueue(encoder.encode(`data: ${JSON.stringify(errorFrameBody(err))}\n\n`));
-            }
-            controller.close();
-          }
-        },
-        async cancel() {
-          await it.return?.();
-        },
-      },
-      { highWaterMark: 0 },
-    );
+    return relayToSse(this[Symbol.asyncIterator]());
   }
 
   // --- internal ---
@@ -468,12 +444,4 @@ export function toSluiceError(err: unknown): SluiceError {
   if (err instanceof SluiceError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new ConnectionError(`The stream failed: ${message}`, { cause: err });
-}
-
-/** The `{"error": ...}` body relayed for a failed stream. */
-function errorFrameBody(err: unknown): ApiErrorBody {
-  const e = toSluiceError(err);
-  const body = (e as { body?: ApiErrorBody }).body;
-  if (body && typeof body === 'object' && body.error) return body;
-  return { error: { code: e.code, message: e.message } };
 }

@@ -104,26 +104,8 @@ export function parseRateLimit(headers: HeaderLookup, now: number = Date.now()):
   return info;
 }
 
-/**
- * Azure's error body, `{"error": {"code", "message", ...extra}}`, as the server answers it.
- * Only the extras given appear (Azure leaves `type`/`param` out of most errors).
- *
- * @example
- * errorBody('DeploymentNotFound', 'The API deployment for this resource does not exist.');
- * // -> { error: { code: 'DeploymentNotFound', message: 'The API deployment for this resource does not exist.' } }
- * errorBody('unknown_parameter', 'Unrecognized request argument supplied: foo', { type: 'invalid_request_error', param: 'foo' });
- */
-export function errorBody(
-  code: string,
-  message: string,
-  extra?: { type?: string; param?: string | null; innererror?: NonNullable<ApiErrorBody['error']['innererror']> },
-): ApiErrorBody {
-  const error: ApiErrorBody['error'] = { code, message };
-  if (extra?.type !== undefined) error.type = extra.type;
-  if (extra?.param !== undefined) error.param = extra.param;
-  if (extra?.innererror !== undefined) error.innererror = extra.innererror;
-  return { error };
-}
+/** The one error-body builder lives in error-body.ts; re-exported here for `sluice/protocol`. */
+export { errorBody } from './error-body.js';
 
 // --- internal ---------------------------------------------------------------------------
 

@@ -1,34 +1,40 @@
 /**
- * The request handler: a plain `(req, res)` function for node:http. Routing, auth, CORS,
- * body limits, validation, deployment lookup, then a generation (generate.ts). Every answer
- * is Azure-shaped; nothing thrown here reaches the client as a stack trace.
+ * The request handler: a plain `(req, res)` function for node:http. Routing, Host and
+ * Origin checks, auth (before a byte of the body is read), content type, body limits,
+ * validation against the backend's capabilities, deployment lookup, then a generation
+ * (generation.ts). Every answer is in the dialect of its route; nothing thrown here reaches
+ * the client as a stack trace.
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Backend } from '../backend.js';
 import { AbortError, ConfigError } from '../errors.js';
+import { parseRequest, validateRequest } from '../protocol/request.js';
 import { createKeyCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
-import { answerPreflight, applyCors, type CorsOptions } from './cors.js';
+import { answerPreflight, applyCors, type CorsOptions, hostName, originAllowed } from './cors.js';
 import {
   DEPLOYMENT_NOT_FOUND,
   type ErrorReply,
+  hostNotAllowed,
   invalidRequest,
   modelNotFound,
+  originNotAllowed,
   payloadTooLarge,
   replyForError,
-  UNAUTHORIZED,
-} from './error-body.js';
-import { completeGeneration, type Generation, sendJson, sendReply, streamGeneration } from './generate.js';
+  unauthorized,
+  unsupportedMediaType,
+} from './error-replies.js';
+import { completeGeneration, type Generation, streamGeneration } from './generation.js';
 import { ServerMetrics, type StatsBackend } from './metrics.js';
-import { matchRoute, type Route, type RouteLabel } from './routes.js';
-import { parseRequest } from './validate.js';
+import { dialectOf, matchRoute, type Route, type RouteLabel } from './routes.js';
+import { sendJson, sendReply } from './send.js';
 
 /** Serves non-API paths (the web UI's assets). Return true when it answered, false to let the server 404. */
 export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
-export interface ServerOptions {
+export interface AppOptions {
   /** Serves every deployment/model name when `deployments` is not given. */
   backend?: Backend;
   /** Name -> backend. When given (non-empty), only these names are served; others get 404 DeploymentNotFound. */
@@ -41,8 +47,18 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Called for GET/HEAD requests no API route matches (e.g. `/` for the web UI). */
   staticHandler?: StaticHandler;
-  /** CORS headers on every answer; default `{ origin: '*' }`. `false` sends none. */
+  /**
+   * Which web pages may call the API. Default: the same origin and loopback pages only;
+   * `{ origins: ['https://app.example'] }` adds some, `{ origins: '*' }` allows all.
+   * `false` sends no CORS headers (other origins are still refused).
+   */
   cors?: CorsOptions | false;
+  /**
+   * Host names (`Host` header, without port) this server answers to; others get 421.
+   * Default: any, except that `listen()` on a loopback address restricts it to
+   * localhost, 127.0.0.1, [::1] and the bound address (DNS-rebinding protection).
+   */
+  allowedHosts?: readonly string[];
   /** One line per request: method, path (no query), status, duration, request id. Never keys. */
   log?: (line: string) => void;
 }
@@ -55,6 +71,8 @@ export interface App {
   metrics: ServerMetrics;
   /** Aborts every running generation (used on shutdown). */
   abortAll(reason?: unknown): void;
+  /** Sets the host names answered to (see `allowedHosts`); undefined: any. */
+  allowHosts(hosts: readonly string[] | undefined): void;
 }
 
 /**
@@ -67,7 +85,7 @@ export interface App {
  * createServer(app.handler).listen(8080);
  * ```
  */
-export function createApp(options: ServerOptions): App {
+export function createApp(options: AppOptions): App {
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!(heartbeatMs > 0 && Number.isFinite(heartbeatMs))) {
@@ -88,6 +106,8 @@ export function createApp(options: ServerOptions): App {
   const metrics = new ServerMetrics();
   const checkKey = createKeyCheck(options.apiKey);
   const cors = options.cors === false ? undefined : (options.cors ?? {});
+  const originPolicy: CorsOptions = cors ?? {};
+  let allowedHosts = options.allowedHosts ? new Set(options.allowedHosts.map(hostName)) : undefined;
   const live = new Set<AbortController>();
   const log = options.log;
 
@@ -100,7 +120,7 @@ export function createApp(options: ServerOptions): App {
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
     res.setHeader('apim-request-id', requestId);
-    if (cors) applyCors(res, cors);
+    if (cors) applyCors(req, res, cors);
     const state: { label: RouteLabel } = { label: 'unmatched' };
     res.once('close', () => {
       // 499 (nginx's "client closed request"): the client left before any status was sent.
@@ -117,8 +137,9 @@ export function createApp(options: ServerOptions): App {
     });
     dispatch(req, res, state, startedAt).catch((error: unknown) => {
       // Last resort: a bug or a throwing static handler. Never a stack trace on the wire.
-      if (!res.headersSent) sendReply(res, replyForError(error, 'ChatCompletions_Create', undefined));
-      else res.destroy();
+      if (!res.headersSent) {
+        sendReply(res, replyForError(error, dialectOf(req.url ?? '/'), 'ChatCompletions_Create', undefined));
+      } else res.destroy();
     });
   }
 
@@ -129,6 +150,8 @@ export function createApp(options: ServerOptions): App {
     startedAt: number,
   ): Promise<void> {
     const method = req.method ?? 'GET';
+    const refused = checkHostAndOrigin(req);
+    if (refused) return sendReply(res, refused);
     const match = matchRoute(method, req.url ?? '/');
     if ('error' in match) {
       if (match.notFound && options.staticHandler && (method === 'GET' || method === 'HEAD')) {
@@ -156,7 +179,7 @@ export function createApp(options: ServerOptions): App {
         return void res.end(text);
       }
       case 'models':
-        if (checkKey && !checkKey(req.headers)) return sendReply(res, UNAUTHORIZED);
+        if (checkKey && !checkKey(req.headers)) return sendReply(res, unauthorized(route.dialect));
         return sendJson(res, 200, { object: 'list', data: await listModels() });
       case 'generate':
         return generate(req, res, route, startedAt);
@@ -169,27 +192,40 @@ export function createApp(options: ServerOptions): App {
     route: Extract<Route, { type: 'generate' }>,
     startedAt: number,
   ): Promise<void> {
-    if (checkKey && !checkKey(req.headers)) return sendReply(res, UNAUTHORIZED);
+    const dialect = route.dialect;
+    // Refusals come before a byte of the body is read, and close the connection: an unread
+    // body must not hold the socket.
+    const refuse = (reply: ErrorReply) => {
+      res.setHeader('connection', 'close');
+      sendReply(res, reply);
+    };
+    if (checkKey && !checkKey(req.headers)) return refuse(unauthorized(dialect));
     let backend = route.deployment === undefined ? undefined : resolve(route.deployment);
-    if (route.deployment !== undefined && !backend) return sendReply(res, DEPLOYMENT_NOT_FOUND);
+    if (route.deployment !== undefined && !backend) return refuse(DEPLOYMENT_NOT_FOUND);
+    const type = req.headers['content-type'];
+    if (!isJson(type)) return refuse(unsupportedMediaType(dialect, type));
 
     const read = await readBody(req, maxBodyBytes);
     if (!read.ok) {
       if (read.reason === 'aborted') return void res.destroy();
       // We stopped reading: close the connection after answering rather than drain the rest.
-      res.setHeader('connection', 'close');
-      return sendReply(res, payloadTooLarge(maxBodyBytes));
+      return refuse(payloadTooLarge(dialect, maxBodyBytes));
     }
-    const validated = parseRequest(route.kind, read.text, { apiVersion: route.apiVersion });
-    if (!validated.ok) return sendReply(res, validated.error);
-    const body = validated.body;
+    const parsed = parseRequest(route.kind, read.text, { apiVersion: route.apiVersion });
+    if (!parsed.ok) return sendReply(res, invalidRequest(dialect, parsed.problem));
 
     let deployment = route.deployment;
     if (!backend) {
-      deployment = body.model ?? undefined;
+      deployment = parsed.body.model ?? undefined;
       backend = resolve(deployment);
       if (!backend) return sendReply(res, unknownModel(route, deployment));
     }
+    // Again with what this backend can honour (tools, images, max_tokens): refused, never ignored.
+    const validated = backend.capabilities
+      ? validateRequest(route.kind, parsed.body, { apiVersion: route.apiVersion, capabilities: backend.capabilities })
+      : parsed;
+    if (!validated.ok) return sendReply(res, invalidRequest(dialect, validated.problem));
+    const body = validated.body;
     const g: Generation = {
       kind: route.kind,
       dialect: route.dialect,
@@ -218,22 +254,46 @@ export function createApp(options: ServerOptions): App {
     return models ?? [{ id: fallback!.name, object: 'model' as const, created: 0, owned_by: 'sluice' }];
   }
 
+  /** 421 for a Host this server must not answer to, 403 for a page on a foreign origin. */
+  function checkHostAndOrigin(req: IncomingMessage): ErrorReply | undefined {
+    const host = req.headers.host;
+    if (allowedHosts && host !== undefined && !allowedHosts.has(hostName(host))) {
+      return hostNotAllowed(dialectOf(req.url ?? '/'), host);
+    }
+    const origin = req.headers.origin;
+    if (typeof origin === 'string' && !originAllowed(origin, host, originPolicy)) {
+      return originNotAllowed(dialectOf(req.url ?? '/'), origin);
+    }
+    return undefined;
+  }
+
   return {
     handler,
     metrics,
     abortAll(reason = new AbortError('The server is shutting down')) {
       for (const controller of live) controller.abort(reason);
     },
+    allowHosts(hosts) {
+      allowedHosts = hosts ? new Set(hosts.map(hostName)) : undefined;
+    },
   };
+}
+
+/** `application/json` or any `+json` type, parameters (charset) ignored. */
+function isJson(type: string | undefined): boolean {
+  if (type === undefined) return false;
+  const semi = type.indexOf(';');
+  const bare = (semi === -1 ? type : type.slice(0, semi)).trim().toLowerCase();
+  return bare === 'application/json' || (bare.startsWith('application/') && bare.endsWith('+json'));
 }
 
 function unknownModel(route: Extract<Route, { type: 'generate' }>, model: string | undefined): ErrorReply {
   if (model === undefined) {
-    return invalidRequest(
-      "Missing required parameter: 'model' (this server serves named deployments only).",
-      'model',
-      'missing_required_parameter',
-    );
+    return invalidRequest(route.dialect, {
+      message: "Missing required parameter: 'model' (this server serves named deployments only).",
+      param: 'model',
+      code: 'missing_required_parameter',
+    });
   }
   return route.dialect === 'azure' ? DEPLOYMENT_NOT_FOUND : modelNotFound(model);
 }

@@ -1,26 +1,94 @@
 /**
- * CORS for browser clients (the web UI, or any page calling the API with a key header).
- * Keys travel in headers, never cookies, so no credentials mode is needed and `*` is safe
- * by default. The retry and request-id headers are exposed so a page can read them.
+ * Which web pages may drive this server, and the headers that tell browsers so. By default
+ * only the page's own origin (the server's web chat) and pages served from loopback
+ * (`http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`) may: a keyless server must not
+ * be usable by any site the user happens to visit. `--cors-origin` adds origins, or `*` for
+ * all. On loopback binds the `Host` header is checked too, so a DNS-rebinding page (whose
+ * requests are same-origin to a hostile name) is refused.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface CorsOptions {
-  /** `access-control-allow-origin`; default `*`. */
-  origin?: string;
+  /**
+   * Origins allowed besides the same origin and loopback pages, e.g. `https://app.example`;
+   * `'*'` allows every origin (and answers `access-control-allow-origin: *`).
+   */
+  origins?: readonly string[] | '*';
   /** Preflight cache lifetime in seconds; default 600. */
   maxAgeSeconds?: number;
 }
 
 export const EXPOSED_HEADERS = 'retry-after, retry-after-ms, x-request-id, apim-request-id, x-ms-region';
 const ALLOWED_HEADERS = 'api-key, authorization, content-type, x-ms-client-request-id';
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/** Sets the headers every response carries. */
-export function applyCors(res: ServerResponse, options: CorsOptions): void {
-  res.setHeader('access-control-allow-origin', options.origin ?? '*');
+/**
+ * True when a page on `origin` may call this server: `*`, a listed origin, the server's own
+ * origin (the `Host` it was reached by), or a loopback page.
+ *
+ * @example
+ * originAllowed('http://localhost:5173', '127.0.0.1:8080', {}); // true
+ * originAllowed('https://evil.example', '127.0.0.1:8080', {}); // false
+ */
+export function originAllowed(origin: string, host: string | undefined, options: CorsOptions): boolean {
+  if (options.origins === '*') return true;
+  const normalized = origin.toLowerCase();
+  if (options.origins?.some((o) => o.toLowerCase() === normalized)) return true;
+  if (
+    host !== undefined &&
+    (normalized === `http://${host.toLowerCase()}` || normalized === `https://${host.toLowerCase()}`)
+  ) {
+    return true;
+  }
+  const m = /^https?:\/\/(\[[^\]]*\]|[^:/]+)(:\d+)?$/.exec(normalized);
+  return m?.[1] !== undefined && LOOPBACK_HOSTS.has(m[1]);
+}
+
+/**
+ * The host name of a `Host` header (`[::1]:8080` -> `[::1]`, `Example.com:80` -> `example.com`).
+ *
+ * @example
+ * hostName('127.0.0.1:8080'); // '127.0.0.1'
+ */
+export function hostName(host: string): string {
+  const lower = host.trim().toLowerCase();
+  if (lower.startsWith('[')) {
+    const close = lower.indexOf(']');
+    return close === -1 ? lower : lower.slice(0, close + 1);
+  }
+  const colon = lower.indexOf(':');
+  return colon === -1 ? lower : lower.slice(0, colon);
+}
+
+/**
+ * The host names a server bound to `address` answers to, or undefined (any) when the
+ * address is not loopback: a loopback server is only reachable from this machine, so any
+ * other name in `Host` means a page rebound a hostile name to 127.0.0.1.
+ *
+ * @example
+ * loopbackHostNames('127.0.0.1'); // ['localhost', '127.0.0.1', '[::1]']
+ * loopbackHostNames('0.0.0.0'); // undefined
+ */
+export function loopbackHostNames(address: string): string[] | undefined {
+  const bare = address.replace(/^\[|\]$/g, '').toLowerCase();
+  const loopback = bare === 'localhost' || bare === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bare);
+  if (!loopback) return undefined;
+  const shown = bare.includes(':') ? `[${bare}]` : bare;
+  return [...new Set([...LOOPBACK_HOSTS, shown])];
+}
+
+/** Sets the CORS headers for an allowed origin (no headers for requests without one). */
+export function applyCors(req: IncomingMessage, res: ServerResponse, options: CorsOptions): void {
+  const origin = req.headers.origin;
+  if (options.origins === '*') {
+    res.setHeader('access-control-allow-origin', '*');
+  } else {
+    res.setHeader('vary', 'origin');
+    if (typeof origin !== 'string' || !originAllowed(origin, req.headers.host, options)) return;
+    res.setHeader('access-control-allow-origin', origin);
+  }
   res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
-  if (options.origin !== undefined && options.origin !== '*') res.setHeader('vary', 'origin');
 }
 
 /** Answers a preflight (`OPTIONS`) with 204. Requested headers are allowed as asked (SDKs send many `x-stainless-*`). */

@@ -4,13 +4,29 @@
  * @module
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApp, type ServerOptions } from './app.js';
+import type { AddressInfo, Socket } from 'node:net';
+import { type AppOptions, createApp } from './app.js';
+import { loopbackHostNames } from './cors.js';
+import { rawErrorResponse } from './error-replies.js';
 import type { ServerMetrics } from './metrics.js';
+
+/** Default time a client has to send a whole request (headers and body): 30 s. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Default time a client has to send its headers: 10 s. */
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+
+/** Everything `createServer` takes. */
+export interface ServerOptions extends AppOptions {
+  /**
+   * Time a client has to send its whole request, ms; then 408 and the socket is closed.
+   * Default 30000. Streaming answers are not limited (the request is complete by then).
+   */
+  requestTimeoutMs?: number;
+}
 
 // Options, and what they take
 
-export type { ServerOptions, StaticHandler } from './app.js';
+export type { StaticHandler } from './app.js';
 export { DEFAULT_HEARTBEAT_MS } from './app.js';
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
 export type { CorsOptions } from './cors.js';
@@ -59,8 +75,19 @@ export interface SluiceServer {
  */
 export function createServer(options: ServerOptions): SluiceServer {
   const app = createApp(options);
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // noDelay: every SSE chunk leaves at once (no Nagle wait for the next one).
-  const server = createHttpServer({ noDelay: true }, app.handler);
+  const server = createHttpServer(
+    {
+      noDelay: true,
+      requestTimeout,
+      headersTimeout: Math.min(DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout),
+      // How often Node looks for requests past their time-out (its default is 30 s).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(requestTimeout / 4))),
+    },
+    app.handler,
+  );
+  server.on('clientError', answerClientError);
   return {
     handler: app.handler,
     server,
@@ -71,6 +98,7 @@ export function createServer(options: ServerOptions): SluiceServer {
         server.once('error', onError);
         server.listen(port, host, () => {
           server.off('error', onError);
+          if (options.allowedHosts === undefined) app.allowHosts(loopbackHostNames(host));
           const address = server.address() as AddressInfo;
           resolve({ url: urlFor(host, address.port), port: address.port, host });
         });
@@ -85,6 +113,35 @@ export function createServer(options: ServerOptions): SluiceServer {
       clearTimeout(timer);
     },
   };
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [
+    408,
+    'Request Timeout',
+    'The request was not received in time; send the whole request at once.',
+  ],
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'The request headers are too large.'],
+};
+
+/**
+ * Node's parser gave up on a connection (malformed HTTP, time-out, huge headers): answer
+ * with a JSON body saying why, as every other error, then close. Resets need no answer.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  const code = error.code ?? '';
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable || pending?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] = CLIENT_ERRORS[code] ?? [
+    400,
+    'Bad Request',
+    `The request is not valid HTTP/1.1 (${code || 'parse error'}); check the request line, headers and body framing.`,
+  ];
+  socket.end(rawErrorResponse(status, reason, message));
+  socket.destroySoon?.();
 }
 
 function urlFor(host: string, port: number): string {

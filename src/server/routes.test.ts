@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { acceptsStreamOptions, matchRoute } from './routes.js';
+import { matchRoute } from './routes.js';
 
 const V = '?api-version=2024-10-21';
 
@@ -57,13 +57,10 @@ describe('matchRoute', () => {
     }
   });
 
-  test('unknown paths are Azure 404; wrong methods are 405 with Allow', () => {
+  test('unknown paths are 404 in the dialect of their prefix; wrong methods are 405 with Allow', () => {
     for (const url of [
       '/',
-      '/openai/deployments//chat/completions?api-version=2024-10-21',
       '/openai/deployments/d/embeddings?api-version=2024-10-21',
-      '/v1/chat/completions/',
-      '//v1/chat/completions',
       '/openai/deployments/%E0%A4%A/chat/completions?api-version=2024-10-21',
     ]) {
       const m = matchRoute('POST', url);
@@ -71,6 +68,16 @@ describe('matchRoute', () => {
       assert.deepEqual(m.error.body, { error: { code: '404', message: 'Resource not found' } });
       assert.equal(m.notFound, true);
     }
+    const openai = matchRoute('POST', '/v1/chat/completions/');
+    assert.ok('error' in openai);
+    assert.deepEqual(openai.error.body, {
+      error: {
+        message: 'Invalid URL (POST /v1/chat/completions/)',
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    });
     const get = matchRoute('GET', `/openai/deployments/d/chat/completions${V}`);
     assert.ok('error' in get);
     assert.equal(get.error.status, 405);
@@ -78,6 +85,29 @@ describe('matchRoute', () => {
     const post = matchRoute('POST', '/healthz');
     assert.ok('error' in post);
     assert.equal(post.error.status, 405);
+  });
+
+  test('runs of slashes count as one, as Azure routes them (an endpoint ending in / gives //openai/...)', () => {
+    const m = matchRoute('POST', `//openai/deployments/gpt-4o/chat/completions${V}`);
+    assert.ok('route' in m);
+    assert.equal(m.route.type === 'generate' && m.route.deployment, 'gpt-4o');
+    const v1 = matchRoute('POST', '//v1//chat/completions');
+    assert.ok('route' in v1 && v1.route.label === 'openai_chat');
+  });
+
+  test('the Responses API answers what to use instead, in the dialect of its prefix', () => {
+    for (const [url, dialect] of [
+      ['/v1/responses', 'openai'],
+      ['/openai/v1/responses', 'azure'],
+      ['/openai/v1/responses/resp_1', 'azure'],
+    ] as const) {
+      const m = matchRoute('POST', url);
+      assert.ok('error' in m, url);
+      assert.equal(m.error.status, 404);
+      assert.match(m.error.body.error.message, /Responses API/);
+      assert.match(m.error.body.error.message, /chat\/completions/);
+      assert.equal(m.error.body.error.code, dialect === 'openai' ? 'unsupported_api' : 'NotFound');
+    }
   });
 
   test('models, healthz, metrics, preflight', () => {
@@ -94,17 +124,5 @@ describe('matchRoute', () => {
     }
     const pre = matchRoute('OPTIONS', '/anything');
     assert.ok('route' in pre && pre.route.type === 'preflight');
-  });
-});
-
-describe('acceptsStreamOptions', () => {
-  test('from 2024-09-01-preview on, and always on undated routes', () => {
-    assert.equal(acceptsStreamOptions(undefined), true);
-    assert.equal(acceptsStreamOptions('2024-10-21'), true);
-    assert.equal(acceptsStreamOptions('2024-09-01-preview'), true);
-    assert.equal(acceptsStreamOptions('2025-01-01-preview'), true);
-    assert.equal(acceptsStreamOptions('2024-08-01-preview'), false);
-    assert.equal(acceptsStreamOptions('2024-06-01'), false);
-    assert.equal(acceptsStreamOptions('2023-05-15'), false);
   });
 });

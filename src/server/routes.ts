@@ -1,11 +1,20 @@
 /**
  * The route table: method + raw request URL -> what to do. Pure (no I/O), so it is tested
  * without sockets. The path is split by hand rather than with `new URL`, which would read
- * `//host/...` as a host and resolve `..` segments.
+ * `//host/...` as a host and resolve `..` segments. Runs of slashes count as one, as Azure
+ * routes them: an endpoint copied from the portal ends with `/`, and SDKs then ask for
+ * `//openai/deployments/...`.
  * @module
  */
 import type { ApiKind } from '../types.js';
-import { type ErrorReply, invalidApiVersion, MISSING_API_VERSION, methodNotAllowed, NOT_FOUND } from './error-body.js';
+import {
+  type ErrorReply,
+  invalidApiVersion,
+  MISSING_API_VERSION,
+  methodNotAllowed,
+  notFound,
+  responsesNotServed,
+} from './error-replies.js';
 
 /** `azure`: the `/openai/...` routes (prompt-filter chunk, content_filter_results); `openai`: `/v1/...`. */
 export type Dialect = 'azure' | 'openai';
@@ -58,34 +67,44 @@ const API_VERSION = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(-preview)?$/;
  */
 export function matchRoute(method: string, url: string): RouteMatch {
   const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
+  const raw = q === -1 ? url : url.slice(0, q);
+  const path = raw.includes('//') ? raw.replace(/\/{2,}/g, '/') : raw;
   const query = q === -1 ? '' : url.slice(q + 1);
 
   if (method === 'OPTIONS') return { route: { type: 'preflight', label: 'preflight' } };
+  const dialect = dialectOf(path);
+  const post = (route: Route): RouteMatch =>
+    method === 'POST' ? { route } : { error: methodNotAllowed(dialect, method, 'POST, OPTIONS'), label: route.label };
+  const get = (route: Route): RouteMatch =>
+    method === 'GET' || method === 'HEAD'
+      ? { route }
+      : { error: methodNotAllowed(dialect, method, 'GET, HEAD, OPTIONS'), label: route.label };
+
+  if (isResponsesPath(path)) return { error: responsesNotServed(dialect), label: 'unmatched' };
 
   switch (path) {
     case '/v1/chat/completions':
-      return post(method, { type: 'generate', label: 'openai_chat', kind: 'chat', dialect: 'openai' });
+      return post({ type: 'generate', label: 'openai_chat', kind: 'chat', dialect: 'openai' });
     case '/v1/completions':
-      return post(method, { type: 'generate', label: 'openai_completions', kind: 'completions', dialect: 'openai' });
+      return post({ type: 'generate', label: 'openai_completions', kind: 'completions', dialect: 'openai' });
     case '/openai/v1/chat/completions':
-      return post(method, { type: 'generate', label: 'azure_v1_chat', kind: 'chat', dialect: 'azure' });
+      return post({ type: 'generate', label: 'azure_v1_chat', kind: 'chat', dialect: 'azure' });
     case '/openai/v1/completions':
-      return post(method, { type: 'generate', label: 'azure_v1_completions', kind: 'completions', dialect: 'azure' });
+      return post({ type: 'generate', label: 'azure_v1_completions', kind: 'completions', dialect: 'azure' });
     case '/v1/models':
-      return get(method, { type: 'models', label: 'models', dialect: 'openai' });
+      return get({ type: 'models', label: 'models', dialect: 'openai' });
     case '/openai/v1/models':
-      return get(method, { type: 'models', label: 'models', dialect: 'azure' });
+      return get({ type: 'models', label: 'models', dialect: 'azure' });
     case '/openai/models': {
-      const m = get(method, { type: 'models', label: 'models', dialect: 'azure' });
+      const m = get({ type: 'models', label: 'models', dialect: 'azure' });
       if ('error' in m) return m;
       const version = checkApiVersion(query);
       return typeof version === 'string' ? m : { error: version, label: 'models' };
     }
     case '/healthz':
-      return get(method, { type: 'healthz', label: 'healthz' });
+      return get({ type: 'healthz', label: 'healthz' });
     case '/metrics':
-      return get(method, { type: 'metrics', label: 'metrics' });
+      return get({ type: 'metrics', label: 'metrics' });
   }
 
   // /openai/deployments/{deployment}/(chat/)?completions
@@ -98,36 +117,37 @@ export function matchRoute(method: string, url: string): RouteMatch {
         rest === '/chat/completions' ? 'chat' : rest === '/completions' ? 'completions' : undefined;
       if (kind !== undefined) {
         const label: RouteLabel = kind === 'chat' ? 'azure_chat' : 'azure_completions';
-        if (method !== 'POST') return { error: methodNotAllowed(method, 'POST, OPTIONS'), label };
+        if (method !== 'POST') return { error: methodNotAllowed(dialect, method, 'POST, OPTIONS'), label };
         const deployment = decodeSegment(path.slice(prefix.length, slash));
-        if (deployment === undefined) return { error: NOT_FOUND, label: 'unmatched', notFound: true };
+        if (deployment === undefined)
+          return { error: notFound(dialect, method, path), label: 'unmatched', notFound: true };
         const version = checkApiVersion(query);
         if (typeof version !== 'string') return { error: version, label };
         return { route: { type: 'generate', label, kind, dialect: 'azure', deployment, apiVersion: version } };
       }
     }
   }
-  return { error: NOT_FOUND, label: 'unmatched', notFound: true };
+  return { error: notFound(dialect, method, path), label: 'unmatched', notFound: true };
 }
 
 /**
- * Azure accepts `stream_options` from 2024-09-01-preview on (and in 2024-10-21 GA); older
- * versions reject it as an unknown parameter. Undefined (v1 and OpenAI routes): accepted.
+ * The dialect of a path: OpenAI's on `/v1/...`, Azure's everywhere else (errors on unknown
+ * paths are worded for the API the client was trying to reach).
+ *
+ * @example
+ * dialectOf('/v1/chat/completions'); // 'openai'
  */
-export function acceptsStreamOptions(apiVersion: string | undefined): boolean {
-  return apiVersion === undefined || apiVersion.slice(0, 10) >= '2024-09-01';
+export function dialectOf(path: string): Dialect {
+  return path === '/v1' || path.startsWith('/v1/') ? 'openai' : 'azure';
 }
 
 // --- internal ---
 
-function post(method: string, route: Route): RouteMatch {
-  return method === 'POST' ? { route } : { error: methodNotAllowed(method, 'POST, OPTIONS'), label: route.label };
-}
-
-function get(method: string, route: Route): RouteMatch {
-  return method === 'GET' || method === 'HEAD'
-    ? { route }
-    : { error: methodNotAllowed(method, 'GET, HEAD, OPTIONS'), label: route.label };
+/** `/v1/responses`, `/openai/v1/responses`, `/openai/responses` and their sub-paths. */
+function isResponsesPath(path: string): boolean {
+  const rest = path.startsWith('/openai/') ? path.slice(7) : path;
+  const tail = rest.startsWith('/v1/') ? rest.slice(3) : rest;
+  return tail === '/responses' || tail.startsWith('/responses/');
 }
 
 /** The api-version from a query string, or the error to send. */

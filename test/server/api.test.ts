@@ -243,7 +243,10 @@ describe('headers, models, health, CORS, log', () => {
   });
 
   test('CORS: preflight allows the asked headers; answers expose retry and request-id headers', async (t) => {
-    const { url } = await start(t, { backend: createScriptedBackend(textScript('chat', 'x')) });
+    const { url } = await start(t, {
+      backend: createScriptedBackend(textScript('chat', 'x')),
+      cors: { origins: ['http://example.test'] },
+    });
     const pre = await fetch(azureUrl(url, 'd', 'chat'), {
       method: 'OPTIONS',
       headers: {
@@ -253,7 +256,7 @@ describe('headers, models, health, CORS, log', () => {
       },
     });
     assert.equal(pre.status, 204);
-    assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'http://example.test');
     assert.equal(pre.headers.get('access-control-allow-headers'), 'api-key,content-type,x-stainless-os');
     assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/);
     const res = await post(
@@ -261,7 +264,8 @@ describe('headers, models, health, CORS, log', () => {
       { ...chatBody, stream: true },
       { origin: 'http://example.test' },
     );
-    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.equal(res.headers.get('access-control-allow-origin'), 'http://example.test');
+    assert.equal(res.headers.get('vary'), 'origin');
     const exposed = (res.headers.get('access-control-expose-headers') ?? '').split(/,\s*/);
     for (const h of ['retry-after', 'retry-after-ms', 'x-request-id', 'apim-request-id'])
       assert.ok(exposed.includes(h), h);

@@ -1,20 +1,24 @@
 /**
- * Runs one generation on a backend and writes it to the HTTP response: as SSE (streaming)
- * or as one JSON document (non-streaming). This is the per-token hot path: one
- * JSON.stringify and one `res.write` per chunk, no buffering, and the backend is pulled only
- * after the previous write was accepted (`drain`), so a slow reader slows generation down
- * instead of growing memory.
+ * Runs one generation on a backend and writes it to the HTTP response: as SSE (streaming,
+ * by the one relay rule in protocol/sse-relay.ts) or as one JSON document (non-streaming:
+ * the backend's own `create()` when it has one, else the accumulated stream). This is the
+ * per-token hot path: one JSON.stringify and one `res.write` per chunk, no buffering, and
+ * the backend is pulled only after the previous write was accepted (`drain`), so a slow
+ * reader slows generation down instead of growing memory.
  * @module
  */
 import type { ServerResponse } from 'node:http';
+import { abortError } from '../abort.js';
 import type { Backend, BackendRequest } from '../backend.js';
 import { AbortError, OverloadedError } from '../errors.js';
 import { createAccumulator } from '../protocol/index.js';
+import { chunkFrame, DONE_FRAME, failureFrame } from '../protocol/sse-relay.js';
 import { encodeComment, encodeData } from '../sse/index.js';
-import type { AnyChunk, ApiKind, ApiTypes, CompletionRequest } from '../types.js';
-import { type ErrorReply, type Operation, replyForError } from './error-body.js';
+import type { AnyChunk, AnyResponse, ApiKind, ApiTypes, CompletionRequest } from '../types.js';
+import { type Operation, replyForError } from './error-replies.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Dialect } from './routes.js';
+import { sendJson, sendReply } from './send.js';
 
 /** Everything one generation needs; built by the app per request. */
 export interface Generation<K extends ApiKind = ApiKind> {
@@ -39,7 +43,6 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 const HEARTBEAT = encodeComment('keep-alive');
-const DONE = 'data: [DONE]\n\n';
 
 /**
  * Streams a generation as SSE. The status is decided by the backend's first result: an
@@ -108,21 +111,21 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       if (azure) chunk = withFilterResults(chunk);
       metrics.chunksSent++;
       wrote = true;
-      if (!res.write(encodeData(JSON.stringify(chunk)))) await tracker.drained();
+      if (!res.write(chunkFrame(chunk))) await tracker.drained();
       step = await iterator.next();
     }
     done = step.done === true;
-    if (!tracker.gone) res.end(filterPending ? promptFilterFrame(g) + DONE : DONE);
+    if (!tracker.gone) res.end(filterPending ? promptFilterFrame(g) + DONE_FRAME : DONE_FRAME);
   } catch (thrown) {
     if (!tracker.gone) {
       const error = reasonOf(thrown, controller);
-      const reply = replyForError(error, operationOf(g.kind), g.apiVersion);
       if (error instanceof OverloadedError) metrics.overloaded++;
       if (!headersSent) {
-        sendReply(res, reply);
+        sendReply(res, replyFor(g, error));
       } else {
+        // The relay rule: one error frame, the same body the HTTP answer would carry.
         metrics.streamErrors++;
-        res.end(encodeData(JSON.stringify(reply.body)));
+        res.end(failureFrame(error, (e) => replyFor(g, e).body));
       }
     }
   } finally {
@@ -137,9 +140,11 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
 }
 
 /**
- * Runs a generation to the end and answers with the non-streaming JSON shape, built by the
- * protocol accumulator. Usage is always requested from the backend (non-streaming answers
- * always carry it). A client hang-up aborts the backend just the same.
+ * Answers with the non-streaming JSON shape. A backend with `create()` (an upstream) gets
+ * the request as the client asked, so usage and upstream error statuses come back as they
+ * are; otherwise the stream is accumulated by the protocol accumulator, with usage always
+ * requested (non-streaming answers always carry it). A client hang-up aborts the backend
+ * just the same.
  */
 export async function completeGeneration(res: ServerResponse, g: Generation): Promise<void> {
   const { metrics } = g;
@@ -149,44 +154,35 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
   g.live.add(controller);
   metrics.generations++;
   try {
-    const accumulator = createAccumulator(g.kind);
-    // Ours first; an Azure upstream's own results merge over these empty ones.
-    if (azure) accumulator.push(JSON.parse(promptFilterJson(g)));
-    const body = { ...g.body, stream: false, stream_options: { include_usage: true } };
-    for await (const chunk of g.backend.stream(backendRequest(g, body), controller.signal)) {
-      if (tracker.gone) break;
-      if (!azure && chunk.choices.length === 0 && isPromptFilterOnly(chunk)) continue;
-      if (chunk.usage) countUsage(metrics, chunk);
-      accumulator.push(azure ? withFilterResults(chunk) : chunk);
+    let response: AnyResponse;
+    if (g.backend.create) {
+      response = await g.backend.create(backendRequest(g, { ...g.body, stream: false }), controller.signal);
+      if (azure) withAzureFields(g, response);
+    } else {
+      const accumulator = createAccumulator(g.kind);
+      // Ours first; an Azure upstream's own results merge over these empty ones.
+      if (azure) accumulator.push(JSON.parse(promptFilterJson(g)));
+      const body = { ...g.body, stream: false, stream_options: { include_usage: true } };
+      for await (const chunk of g.backend.stream(backendRequest(g, body), controller.signal)) {
+        if (tracker.gone) break;
+        if (!azure && chunk.choices.length === 0 && isPromptFilterOnly(chunk)) continue;
+        accumulator.push(azure ? withFilterResults(chunk) : chunk);
+      }
+      response = accumulator.response();
     }
-    if (!tracker.gone) sendJson(res, 200, accumulator.response());
+    if (response.usage) countUsage(metrics, response);
+    if (!tracker.gone) sendJson(res, 200, response);
   } catch (thrown) {
     if (!tracker.gone) {
       const error = reasonOf(thrown, controller);
       if (error instanceof OverloadedError) metrics.overloaded++;
-      sendReply(res, replyForError(error, operationOf(g.kind), g.apiVersion));
+      sendReply(res, replyFor(g, error));
     }
   } finally {
     tracker.dispose();
     g.live.delete(controller);
     if (tracker.gone) metrics.clientDisconnects++;
   }
-}
-
-/** Sends an error answer (JSON, with its extra headers). */
-export function sendReply(res: ServerResponse, reply: ErrorReply): void {
-  sendJson(res, reply.status, reply.body, reply.headers);
-}
-
-/** Sends a JSON document with a content-length. */
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void {
-  const json = JSON.stringify(value);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(json),
-  });
-  res.end(json);
 }
 
 // --- internal ---
@@ -234,9 +230,11 @@ function trackClient(res: ServerResponse, controller: AbortController): ClientTr
 
 /** When we aborted (server shutdown), our reason says why better than the backend's AbortError. */
 function reasonOf(thrown: unknown, controller: AbortController): unknown {
-  return controller.signal.aborted && controller.signal.reason instanceof AbortError
-    ? controller.signal.reason
-    : thrown;
+  return controller.signal.aborted ? abortError(controller.signal) : thrown;
+}
+
+function replyFor(g: Generation, error: unknown) {
+  return replyForError(error, g.dialect, operationOf(g.kind), g.apiVersion);
 }
 
 function backendRequest(g: Generation, body: ApiTypes[ApiKind]['request']): BackendRequest {
@@ -257,7 +255,7 @@ function hasText(chunk: AnyChunk): boolean {
   return false;
 }
 
-function countUsage(metrics: ServerMetrics, chunk: AnyChunk): void {
+function countUsage(metrics: ServerMetrics, chunk: AnyChunk | AnyResponse): void {
   const usage = chunk.usage;
   if (!usage) return;
   if (typeof usage.prompt_tokens === 'number') metrics.promptTokens += usage.prompt_tokens;
@@ -276,6 +274,19 @@ function withFilterResults<C extends AnyChunk>(chunk: C): C {
     if (choice.content_filter_results === undefined) choice.content_filter_results = {};
   }
   return chunk;
+}
+
+/** An upstream's non-streaming answer, with Azure's filter fields where it had none. */
+function withAzureFields(g: Generation, response: AnyResponse): void {
+  if (!Array.isArray(response.choices)) return;
+  for (const choice of response.choices) {
+    if (choice && typeof choice === 'object' && choice.content_filter_results === undefined) {
+      choice.content_filter_results = {};
+    }
+  }
+  if (response.prompt_filter_results === undefined) {
+    response.prompt_filter_results = (JSON.parse(promptFilterJson(g)) as AnyChunk).prompt_filter_results ?? [];
+  }
 }
 
 /** Azure's prompt-filter chunk: no choices, no usage, prompt results (either spelling). */

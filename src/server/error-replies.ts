@@ -1,0 +1,215 @@
+/**
+ * Every error answer the server sends, in the dialect of the route it came in on (Azure's
+ * words on `/openai/...`, OpenAI's on `/v1/...`), each with its status and headers. Bodies
+ * come from the one builder (protocol/error-body.ts); the map from a thrown error to a status
+ * is protocol's `describeFailure`. Messages are our own words or SluiceError messages, which
+ * never hold keys; stacks never leave the process.
+ * @module
+ */
+import { OverloadedError } from '../errors.js';
+import {
+  describeFailure,
+  dialectErrorBody,
+  type ErrorDialect,
+  type ErrorFields,
+  retryHeaders,
+  retrySeconds,
+} from '../protocol/error-body.js';
+import type { RequestProblem } from '../protocol/request.js';
+import type { ApiErrorBody } from '../types.js';
+
+/** A complete error answer: status, body, extra headers. */
+export interface ErrorReply {
+  status: number;
+  body: ApiErrorBody;
+  headers?: Record<string, string>;
+}
+
+/** Which Azure operation a request is, for the 429 message (Azure names them this way). */
+export type Operation = 'ChatCompletions_Create' | 'Completions_Create';
+
+/** 401: Azure's words byte for byte; OpenAI's `invalid_api_key`. */
+export function unauthorized(dialect: ErrorDialect): ErrorReply {
+  if (dialect === 'openai') {
+    return reply(401, dialect, {
+      code: 'invalid_api_key',
+      message:
+        'Incorrect API key provided. Send the key this server was started with as `Authorization: Bearer <key>`.',
+      type: 'invalid_request_error',
+      param: null,
+    });
+  }
+  return reply(401, dialect, {
+    code: '401',
+    message:
+      'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.',
+  });
+}
+
+/** 404 for an unknown route: Azure's `Resource not found`; OpenAI's `Invalid URL (METHOD /path)`. */
+export function notFound(dialect: ErrorDialect, method: string, path: string): ErrorReply {
+  if (dialect === 'openai') {
+    return reply(404, dialect, {
+      code: null,
+      message: `Invalid URL (${method} ${path.slice(0, 200)})`,
+      type: 'invalid_request_error',
+      param: null,
+    });
+  }
+  return reply(404, dialect, { code: '404', message: 'Resource not found' });
+}
+
+/** The Responses API is not served: say what to use instead, rather than a bare 404. */
+export function responsesNotServed(dialect: ErrorDialect): ErrorReply {
+  const chat = dialect === 'openai' ? '/v1/chat/completions' : '/openai/v1/chat/completions';
+  return reply(404, dialect, {
+    code: dialect === 'openai' ? 'unsupported_api' : 'NotFound',
+    message: `This server does not serve the Responses API yet. Use Chat Completions instead: POST ${chat} (with the AI SDK, pick the chat model, e.g. openai.chat('<model>') or azure.chat('<deployment>')).`,
+    type: 'invalid_request_error',
+    param: null,
+  });
+}
+
+/** Azure's 404 for a deployment name it does not know. */
+export const DEPLOYMENT_NOT_FOUND: ErrorReply = reply(404, 'azure', {
+  code: 'DeploymentNotFound',
+  message:
+    'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.',
+});
+
+/** OpenAI's 404 for an unknown model on the `/v1` routes. */
+export function modelNotFound(model: string): ErrorReply {
+  return reply(404, 'openai', {
+    code: 'model_not_found',
+    message: `The model \`${model.slice(0, 200)}\` does not exist or you do not have access to it.`,
+    type: 'invalid_request_error',
+    param: 'model',
+  });
+}
+
+export const MISSING_API_VERSION: ErrorReply = reply(400, 'azure', {
+  code: 'MissingApiVersionParameter',
+  message: 'The api-version query parameter (?api-version=) is required for all requests.',
+  type: 'invalid_request_error',
+  param: 'api-version',
+});
+
+export function invalidApiVersion(version: string): ErrorReply {
+  return reply(400, 'azure', {
+    code: 'InvalidApiVersionParameter',
+    message: `The api-version '${version}' is invalid: expected a date such as 2024-10-21 or 2024-10-01-preview.`,
+    type: 'invalid_request_error',
+    param: 'api-version',
+  });
+}
+
+export function methodNotAllowed(dialect: ErrorDialect, method: string, allow: string): ErrorReply {
+  return {
+    ...reply(405, dialect, {
+      code: dialect === 'openai' ? 'method_not_allowed' : '405',
+      message: `The method ${method} is not allowed on this route; allowed: ${allow}.`,
+      type: 'invalid_request_error',
+      param: null,
+    }),
+    headers: { allow },
+  };
+}
+
+export function payloadTooLarge(dialect: ErrorDialect, limitBytes: number): ErrorReply {
+  return reply(413, dialect, {
+    code: dialect === 'openai' ? 'request_too_large' : 'RequestEntityTooLarge',
+    message: `The request body is larger than this server's limit of ${limitBytes} bytes.`,
+    type: 'invalid_request_error',
+    param: null,
+  });
+}
+
+export function unsupportedMediaType(dialect: ErrorDialect, got: string | undefined): ErrorReply {
+  return reply(415, dialect, {
+    code: dialect === 'openai' ? 'unsupported_media_type' : 'UnsupportedMediaType',
+    message: `The request body must be JSON sent with Content-Type: application/json${got ? `; got ${JSON.stringify(got.slice(0, 80))}` : ' (none was sent)'}.`,
+    type: 'invalid_request_error',
+    param: null,
+  });
+}
+
+/** 403 for a browser page on an origin this server does not allow (see --cors-origin). */
+export function originNotAllowed(dialect: ErrorDialect, origin: string): ErrorReply {
+  return reply(403, dialect, {
+    code: dialect === 'openai' ? 'origin_not_allowed' : 'OriginNotAllowed',
+    message: `Requests from the web origin ${JSON.stringify(origin.slice(0, 200))} are not allowed. Start the server with --cors-origin ${origin.slice(0, 200)} to allow that page.`,
+    type: 'invalid_request_error',
+    param: null,
+  });
+}
+
+/** 421 for a Host header that names another server (DNS rebinding on a loopback bind). */
+export function hostNotAllowed(dialect: ErrorDialect, host: string): ErrorReply {
+  return reply(421, dialect, {
+    code: dialect === 'openai' ? 'host_not_allowed' : 'MisdirectedRequest',
+    message: `This server listens on a loopback address and answers only to localhost, 127.0.0.1 or [::1], not to the host ${JSON.stringify(host.slice(0, 200))}. Use http://127.0.0.1:<port>, or listen on another address with --host.`,
+    type: 'invalid_request_error',
+    param: null,
+  });
+}
+
+/** A 400 naming the parameter, from the one request validator. */
+export function invalidRequest(dialect: ErrorDialect, problem: RequestProblem): ErrorReply {
+  return reply(400, dialect, { ...problem, type: 'invalid_request_error' });
+}
+
+/** The 429 with both retry headers; Azure names the operation and api-version. */
+export function tooManyRequests(
+  dialect: ErrorDialect,
+  retryAfterMs: number,
+  operation: Operation,
+  apiVersion: string | undefined,
+): ErrorReply {
+  const seconds = retrySeconds(retryAfterMs);
+  const wait = `Please retry after ${seconds} second${seconds === 1 ? '' : 's'}.`;
+  const fields: ErrorFields =
+    dialect === 'openai'
+      ? {
+          code: 'rate_limit_exceeded',
+          message: `Rate limit reached: every model slot and queue place of this Sluice server is taken. ${wait}`,
+          type: 'requests',
+          param: null,
+        }
+      : {
+          code: '429',
+          message: `Requests to the ${operation} Operation${apiVersion ? ` under Azure OpenAI API version ${apiVersion}` : ''} have exceeded the capacity of this Sluice server: every model slot and queue place is taken. ${wait}`,
+        };
+  return { ...reply(429, dialect, fields), headers: retryHeaders(retryAfterMs) };
+}
+
+/**
+ * Maps anything a backend throws to an answer (see protocol's describeFailure); our own
+ * overload gets the 429 with the operation named. Upstream retry delays are kept (in the
+ * two retry headers), never other upstream headers.
+ */
+export function replyForError(
+  error: unknown,
+  dialect: ErrorDialect,
+  operation: Operation,
+  apiVersion: string | undefined,
+): ErrorReply {
+  if (error instanceof OverloadedError) return tooManyRequests(dialect, error.retryAfterMs, operation, apiVersion);
+  const failure = describeFailure(error, dialect);
+  const answer: ErrorReply = { status: failure.status, body: failure.body };
+  if (failure.retryAfterMs !== undefined) answer.headers = retryHeaders(failure.retryAfterMs);
+  return answer;
+}
+
+/** A raw HTTP/1.1 error response, for sockets Node's parser gave up on (no ServerResponse exists). */
+export function rawErrorResponse(status: number, reason: string, message: string): string {
+  const body = JSON.stringify(
+    dialectErrorBody('azure', { code: String(status), message, type: 'invalid_request_error', param: null }),
+  );
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+// --- internal ---
+
+function reply(status: number, dialect: ErrorDialect, fields: ErrorFields): ErrorReply {
+  return { status, body: dialectErrorBody(dialect, fields) };
+}
