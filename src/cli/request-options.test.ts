@@ -48,7 +48,7 @@ describe('request flags', () => {
     rejects({ temperature: 'hot' }, /^--temperature must be a number from 0 to 2, got "hot"$/);
     rejects({ temperature: '2.5' }, /--temperature must be a number from 0 to 2/);
     rejects({ 'top-p': '-0.1' }, /--top-p must be a number from 0 to 1/);
-    rejects({ 'max-tokens': '0' }, /--max-tokens must be an integer from 1 to 1000000, got "0"/);
+    rejects({ 'max-tokens': '0' }, /--max-tokens must be an integer from 1 to 2147483647, got "0"/);
     rejects({ 'max-tokens': '1.5' }, /--max-tokens must be an integer/);
     rejects({ n: '200' }, /-n must be an integer from 1 to 128/);
     rejects({ seed: 'x' }, /--seed must be an integer/);

@@ -1,8 +1,10 @@
 /**
  * Request flags, validated: each bad value is a UsageError naming the flag and the values
- * it accepts. Pure.
+ * it accepts. The limits are the request validator's (protocol/request.ts), so a flag
+ * accepts exactly what a request body may carry. Pure.
  * @module
  */
+import { MAX_CHOICES, MAX_STOP, MAX_TOKENS_LIMIT, RANGES } from '../protocol/request.js';
 import type { CommonRequestFields } from '../types.js';
 import type { ParsedValues } from './args.js';
 import { UsageError } from './usage-error.js';
@@ -24,7 +26,7 @@ export interface RequestOptions {
 }
 
 /** Azure accepts at most four stop sequences. */
-export const MAX_STOP_SEQUENCES = 4;
+export const MAX_STOP_SEQUENCES = MAX_STOP;
 
 /**
  * @example
@@ -33,11 +35,11 @@ export const MAX_STOP_SEQUENCES = 4;
 export function readRequestOptions(values: ParsedValues, command: string): RequestOptions {
   const flag = { command };
   const options: RequestOptions = { n: 1, stream: values['no-stream'] !== true };
-  options.maxTokens = int(values['max-tokens'], '--max-tokens', 1, 1_000_000, flag);
-  options.temperature = num(values.temperature, '--temperature', 0, 2, flag);
-  options.topP = num(values['top-p'], '--top-p', 0, 1, flag);
-  options.seed = int(values.seed, '--seed', -(2 ** 53 - 1), 2 ** 53 - 1, flag);
-  options.n = int(values.n, '-n', 1, 128, flag) ?? 1;
+  options.maxTokens = int(values['max-tokens'], '--max-tokens', 1, MAX_TOKENS_LIMIT, flag);
+  options.temperature = num(values.temperature, '--temperature', ...RANGES.temperature, flag);
+  options.topP = num(values['top-p'], '--top-p', ...RANGES.top_p, flag);
+  options.seed = int(values.seed, '--seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, flag);
+  options.n = int(values.n, '-n', 1, MAX_CHOICES, flag) ?? 1;
   options.retries = int(values.retries, '--retries', 0, 10, flag);
   const timeout = num(values.timeout, '--timeout', 0, 86_400, flag);
   const idle = num(values['idle-timeout'], '--idle-timeout', 0, 86_400, flag);
@@ -77,18 +79,8 @@ export function requestFields(o: RequestOptions): Partial<CommonRequestFields> {
   return out;
 }
 
-/**
- * `stream_options` arrived in api-version 2024-09-01-preview (and 2024-10-21 GA); older
- * Azure versions reject it with 400 unknown_parameter, so usage is only asked for when the
- * version is known to accept it. Non-dated versions (`v1`, `latest`, `preview`) accept it.
- * @example
- * acceptsStreamOptions('2024-02-01') // false
- */
-export function acceptsStreamOptions(apiVersion: string | undefined): boolean {
-  if (apiVersion === undefined) return true;
-  const m = /^(\d{4}-\d{2}-\d{2})/.exec(apiVersion);
-  return m?.[1] === undefined || m[1] >= '2024-09-01';
-}
+/** One rule for `stream_options` by api-version, the validator's. */
+export { acceptsStreamOptions } from '../protocol/request.js';
 
 // --- internal ---
 

@@ -62,6 +62,11 @@ export interface ValidateContext {
   apiVersion?: string | undefined;
   /** What the backend can honour; undefined: everything (an upstream). */
   capabilities?: RequestCapabilities | undefined;
+  /**
+   * Checking at a backend, which always streams (the seam ignores `stream`): the rules
+   * that tie fields to `stream` (`stream_options`, `best_of`) are the front door's.
+   */
+  atBackend?: boolean;
 }
 
 /** Why a body is refused: an `invalid_request_error` naming the parameter. */
@@ -106,7 +111,7 @@ export function validateRequest<K extends ApiKind>(
   const caps = context.capabilities;
   const found =
     checkCommon(value, context) ??
-    (kind === 'chat' ? checkChat(value, caps) : checkCompletion(value, caps)) ??
+    (kind === 'chat' ? checkChat(value, caps) : checkCompletion(value, caps, context.atBackend === true)) ??
     checkWork(kind, value, caps);
   if (found) return { ok: false, problem: found };
   return { ok: true, body: value as ApiTypes[K]['request'], stream: value.stream === true };
@@ -251,7 +256,11 @@ function checkMessage(m: unknown, where: string, caps: RequestCapabilities | und
   return optional(m, 'name', isString, 'a string', `${where}.name`);
 }
 
-function checkCompletion(b: Obj, caps: RequestCapabilities | undefined): RequestProblem | undefined {
+function checkCompletion(
+  b: Obj,
+  caps: RequestCapabilities | undefined,
+  atBackend: boolean,
+): RequestProblem | undefined {
   const prompt = b.prompt;
   if (prompt === undefined) return missing('prompt');
   if (typeof prompt !== 'string') {
@@ -270,7 +279,9 @@ function checkCompletion(b: Obj, caps: RequestCapabilities | undefined): Request
   if (error) return error;
   const n = (b.n ?? 1) as number;
   if (isPresent(b.best_of)) {
-    if (b.stream === true) return invalidValue('best_of', "'best_of' cannot be used with 'stream': true.");
+    if (b.stream === true && !atBackend) {
+      return invalidValue('best_of', "'best_of' cannot be used with 'stream': true.");
+    }
     if ((b.best_of as number) < n) return invalidValue('best_of', "'best_of' must be greater than or equal to 'n'.");
     if (caps?.bestOf === false && (b.best_of as number) > n)
       return unsupported('best_of', "'best_of' greater than 'n'");
@@ -358,7 +369,7 @@ function checkStreamOptions(b: Obj, context: ValidateContext): RequestProblem | 
   }
   if (options === null) return undefined;
   if (!isObject(options)) return wrongType('stream_options', 'an object', options);
-  if (b.stream !== true) {
+  if (b.stream !== true && !context.atBackend) {
     return invalidValue('stream_options', "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
   }
   return optional(options, 'include_usage', isBoolean, 'a boolean', 'stream_options.include_usage');

@@ -19,12 +19,13 @@ import {
 } from '../../errors.js';
 import { chunkBuilder } from '../../protocol/chunks.js';
 import { errorBody } from '../../protocol/errors.js';
+import type { RequestCapabilities } from '../../protocol/request.js';
 import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../types.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';
 import { ChunkChannel } from './chunk-channel.js';
 import { type LlamaEngine, loadEngine } from './engine.js';
 import { generateChoice } from './generate-choice.js';
-import { planRequest, type RequestPlan } from './request-plan.js';
+import { LOCAL_CAPABILITIES, planRequest, type RequestPlan } from './request-plan.js';
 import { SlotPool } from './slot-pool.js';
 import { completionBudget, requestCost } from './token-budget.js';
 
@@ -153,6 +154,11 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     counters.tokensGenerated++;
   };
 
+  /** What this model honours; once loaded, `max_tokens` above the context size is refused, not cut. */
+  function capabilities(): RequestCapabilities {
+    return engine ? { ...LOCAL_CAPABILITIES, maxTokens: engine.contextSize } : LOCAL_CAPABILITIES;
+  }
+
   function getEngine(): Promise<LlamaEngine> {
     if (engine) return Promise.resolve(engine);
     if (closing.signal.aborted) return Promise.reject(abortError(closing.signal));
@@ -175,7 +181,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     let slot: number | undefined;
     let ending: Ending;
     try {
-      const plan = planRequest(request);
+      const plan = planRequest(request, capabilities());
       const contextSize = engine?.contextSize ?? options.contextSize ?? 2048;
       const cost = requestCost({ prompts: plan.prompts.length, n: plan.n, maxTokens: plan.maxTokens }, contextSize);
       slot = await pool.acquire(signal, cost);
@@ -295,6 +301,9 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
 
   return {
     name: `local:${basename(modelPath).replace(/\.gguf$/i, '')}`,
+    get capabilities() {
+      return capabilities();
+    },
     stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']> {
       return run(request as BackendRequest, signal) as AsyncIterable<ApiTypes[K]['chunk']>;
     },

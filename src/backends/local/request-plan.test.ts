@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BackendRequest } from '../../backend.js';
 import { BadRequestError } from '../../errors.js';
-import { contentText, DEFAULT_COMPLETION_MAX_TOKENS, planRequest } from './request-plan.js';
+import { DEFAULT_COMPLETION_MAX_TOKENS } from '../../protocol/request.js';
+import { contentText, planRequest } from './request-plan.js';
 
 const completions = (body: Record<string, unknown>) =>
   ({ kind: 'completions', body: { prompt: 'x', ...body } }) as BackendRequest;
@@ -39,9 +40,10 @@ describe('planRequest', () => {
     assert.equal(planRequest(completions({ seed: 42 })).seed, 42);
   });
 
-  test('stop: string or up to four strings; empty ones dropped', () => {
+  test('stop: string or up to four strings; an empty one is refused (as the server does), not dropped', () => {
     assert.deepEqual(planRequest(completions({ stop: '.' })).stops, ['.']);
-    assert.deepEqual(planRequest(completions({ stop: ['a', '', 'b'] })).stops, ['a', 'b']);
+    assert.deepEqual(planRequest(completions({ stop: ['a', 'b'] })).stops, ['a', 'b']);
+    rejects(completions({ stop: ['a', '', 'b'] }), 'stop');
     rejects(completions({ stop: ['1', '2', '3', '4', '5'] }), 'stop');
     rejects(completions({ stop: 3 }), 'stop');
   });
@@ -58,6 +60,7 @@ describe('planRequest', () => {
     rejects(completions({ n: 129 }), 'n');
     rejects(completions({ max_tokens: -1 }), 'max_tokens');
     rejects(chat({ max_tokens: 0 }), 'max_tokens');
+    assert.equal(planRequest(completions({ max_tokens: 0, echo: true })).maxTokens, 0);
     rejects(completions({ temperature: 2.5 }), 'temperature');
     rejects(completions({ temperature: '1' }), 'temperature');
     rejects(completions({ top_p: 1.1 }), 'top_p');
@@ -66,11 +69,18 @@ describe('planRequest', () => {
     rejects(completions({ prompt: [] }), 'prompt');
     rejects(completions({ prompt: [1, 2] }), 'prompt');
     rejects(chat({ messages: [] }), 'messages');
-    rejects(chat({ messages: [{ content: 'no role' }] }), 'messages[0]');
+    rejects(chat({ messages: [{ content: 'no role' }] }), 'messages[0].role');
     rejects(chat({ messages: [{ role: 'user', content: 5 }] }), 'messages[0].content');
   });
 
   test('what the local model cannot do is refused, not silently ignored', () => {
+    rejects(chat({ tools: [{ type: 'function', function: { name: 'f' } }] }), 'tools');
+    rejects(chat({ tool_choice: 'none' }), 'tool_choice');
+    rejects(chat({ response_format: { type: 'json_object' } }), 'response_format');
+    rejects(
+      chat({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }),
+      'messages[0].content[0].type',
+    );
     rejects(chat({ logprobs: true }), 'logprobs');
     rejects(completions({ logprobs: 2 }), 'logprobs');
     rejects(completions({ best_of: 3 }), 'best_of');
