@@ -13,10 +13,11 @@ import { UsageError } from '../usage-error.js';
 import { commonBody, noteSettings, setup } from './shared.js';
 
 /**
- * Legacy Completions default to 16 tokens on Azure and OpenAI: too short to be useful from
+ * Legacy Completions default to 16 tokens on Azure and OpenAI (protocol/request.ts
+ * DEFAULT_COMPLETION_MAX_TOKENS): too short to be useful from
  * a command line, so the CLI asks for 256 unless --max-tokens says otherwise.
  */
-export const DEFAULT_COMPLETION_MAX_TOKENS = 256;
+export const COMPLETE_COMMAND_MAX_TOKENS = 256;
 
 export async function run({ io, values, positionals }: CommandContext): Promise<number> {
   const s = setup(io, values, 'complete');
@@ -32,7 +33,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   try {
     const body: CompletionRequest = {
       prompt,
-      max_tokens: DEFAULT_COMPLETION_MAX_TOKENS,
+      max_tokens: COMPLETE_COMMAND_MAX_TOKENS,
       ...commonBody(s),
     };
     const outcome = await answer({
