@@ -157,7 +157,9 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
     let response: AnyResponse;
     if (g.backend.create) {
       response = await g.backend.create(backendRequest(g, { ...g.body, stream: false }), controller.signal);
+      // As on the stream: Azure's filter fields on the Azure dialect, none on OpenAI's.
       if (azure) withAzureFields(g, response);
+      else delete response.prompt_filter_results;
     } else {
       const accumulator = createAccumulator(g.kind);
       // Ours first; an Azure upstream's own results merge over these empty ones.
