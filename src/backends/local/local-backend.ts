@@ -3,6 +3,7 @@
  * sequences, a bounded queue, pull-based generation and metrics for `/metrics`.
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LlamaContextSequence } from 'node-llama-cpp';
@@ -134,8 +135,12 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
   const threads = positive(options.threads ?? 1, 'threads');
   const readAhead = Math.max(0, Math.floor(options.readAhead ?? 1));
   const topK = Math.max(0, Math.floor(options.topK ?? 0));
-  const pool = new SlotPool({ size: sequences, queueSize: Math.max(0, Math.floor(options.queueSize ?? 16)) });
+  const queueSize = Math.max(0, Math.floor(options.queueSize ?? 16));
+  const pool = new SlotPool({ size: sequences, queueSize });
   const closing = new AbortController();
+  // Each live request links its signal to `closing` (removed when it ends): up to pool + queue
+  // listeners at once, plus the ones being refused. Not a leak, so not a warning; beyond that it would be.
+  setMaxListeners(2 * (sequences + queueSize) + 10, closing.signal);
   const running = new Set<Promise<void>>();
 
   let engine: LlamaEngine | undefined;
