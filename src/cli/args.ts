@@ -178,7 +178,10 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
     name: 'serve',
     summary: 'serve the Azure OpenAI and OpenAI APIs on the local model',
     usage: ['sluice serve [options]'],
-    notes: ['Prints its URL, then serves until Ctrl-C (or SIGTERM), which closes it cleanly (exit 0).'],
+    notes: [
+      'Prints its URL, then serves until Ctrl-C (or SIGTERM), which closes it cleanly (exit 0).',
+      'Web pages may call it only from its own origin or from localhost, unless --cors-origin says otherwise.',
+    ],
     groups: [
       {
         title: 'Server',
@@ -196,11 +199,33 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
             description: 'GGUF model file (SLUICE_MODEL), default the embedded one',
           },
           threads: { type: 'string', value: 'N', description: 'CPU threads for the model (SLUICE_THREADS), default 1' },
+          'context-size': {
+            type: 'string',
+            value: 'N',
+            description: "tokens per request (prompt + answer), default the model's, at most 2048",
+          },
+          parallel: { type: 'string', value: 'N', description: 'requests generated at once, default 4' },
+          queue: {
+            type: 'string',
+            value: 'N',
+            description: 'requests that may wait for a slot (then 429), default 16',
+          },
+          'cors-origin': {
+            type: 'string',
+            multiple: true,
+            value: 'ORIGIN',
+            description: 'let web pages on ORIGIN call the API (repeat the flag; * for any)',
+          },
         },
       },
       HELP,
     ],
-    examples: ['sluice serve --port 8080', 'sluice serve --host 0.0.0.0 --api-key "$SLUICE_API_KEY"'],
+    examples: [
+      'sluice serve --port 8080',
+      'sluice serve --host 0.0.0.0 --api-key "$SLUICE_API_KEY"',
+      'sluice serve --parallel 2 --queue 8 --context-size 1024',
+      'sluice serve --cors-origin https://app.example',
+    ],
   },
 };
 

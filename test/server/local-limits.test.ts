@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLocalBackend, type LocalBackend } from '../../src/backends/local/index.js';
-import { azureUrl, post, start } from './support.js';
+import { azureUrl, post, start } from '../support/server.js';
 
 let backend: LocalBackend;
 let contextSize = 0;

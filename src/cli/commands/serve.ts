@@ -1,12 +1,14 @@
 /**
  * `sluice serve`: the Azure OpenAI / OpenAI API (and the web chat page) on the local
- * model. Prints its URL, serves until SIGINT or SIGTERM, then closes cleanly.
+ * model. Prints its URL, serves until SIGINT or SIGTERM (heeded from the start, model
+ * loading included), then closes cleanly with a one-line message and exit 0.
  * @module
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { CommandContext } from '../command.js';
 import { readDotEnv } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
+import type { SignalName } from '../io.js';
 import { UsageError } from '../usage-error.js';
 
 export const DEFAULT_PORT = 8080;
@@ -27,10 +29,33 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     1,
     256,
   );
+  const contextSize = integer(values['context-size'], '--context-size', 16, 1_048_576);
+  const sequences = integer(values.parallel, '--parallel', 1, 64);
+  const queueSize = integer(values.queue, '--queue', 0, 100_000);
+  const corsOrigins = originList(values['cors-origin']);
   const modelValue = (typeof values.model === 'string' ? values.model : undefined) || env('SLUICE_MODEL');
   const modelPath =
     modelValue === undefined ? undefined : isAbsolute(modelValue) ? modelValue : resolve(io.cwd, modelValue);
 
+  // Heeded from here on: a stop while the model loads is a clean stop too, not a bare 143.
+  let signalled: SignalName | undefined;
+  let wake: (() => void) | undefined;
+  const stopped = new Promise<void>((done) => {
+    wake = done;
+  });
+  const onSignal = (name: SignalName) => () => {
+    if (signalled) {
+      io.stderr.write(`sluice: ${name} again, leaving now\n`);
+      io.exit(ExitCode.OK);
+      return;
+    }
+    signalled = name;
+    wake?.();
+  };
+  const offInt = io.onSignal('SIGINT', onSignal('SIGINT'));
+  const offTerm = io.onSignal('SIGTERM', onSignal('SIGTERM'));
+
+  io.stderr.write(`sluice: loading ${modelPath ?? 'the embedded model'}...\n`);
   const [{ createServer }, { createLocalBackend }] = await Promise.all([
     import('../../server/index.js'),
     import('../../backends/local/index.js'),
@@ -38,16 +63,24 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   const backend = createLocalBackend({
     ...(modelPath !== undefined ? { modelPath } : {}),
     ...(threads !== undefined ? { threads } : {}),
+    ...(contextSize !== undefined ? { contextSize } : {}),
+    ...(sequences !== undefined ? { sequences } : {}),
+    ...(queueSize !== undefined ? { queueSize } : {}),
     env: {},
   });
   try {
     // Load now: a bad --model is reported before the URL is printed, not on the first request.
-    const model = await backend.load();
+    const model = await Promise.race([backend.load(), stopped.then(() => undefined)]);
+    if (model === undefined) {
+      io.stderr.write(`sluice: ${signalled} received while loading, stopped\n`);
+      return ExitCode.OK;
+    }
     const staticHandler = await loadWebPage();
     const server = createServer({
       backend,
       ...(apiKey ? { apiKey } : {}),
       ...(staticHandler ? { staticHandler } : {}),
+      ...(corsOrigins ? { cors: { origins: corsOrigins } } : {}),
       log: (line) => io.stderr.write(`${line}\n`),
     });
     let info: { url: string };
@@ -69,6 +102,8 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       }
       throw error;
     }
+    const pages =
+      corsOrigins === '*' ? 'any origin' : ['its own origin', 'localhost', ...(corsOrigins ?? [])].join(', ');
     io.stdout.write(
       [
         `Sluice is serving ${model.name} at ${info.url}`,
@@ -76,23 +111,20 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
         `  OpenAI:        OPENAI_BASE_URL=${info.url}/v1`,
         `  Chat page:     ${info.url}/`,
         `  Auth:          ${apiKey ? 'api-key or Bearer required' : 'none (pass --api-key to require one)'}`,
+        `  Web pages:     ${pages} (--cors-origin adds more)`,
+        `  Model:         ${model.contextSize} tokens per request, ${backend.stats().sequences} at once, ${backend.stats().queueSize} may wait`,
         'Ctrl-C stops.',
         '',
       ].join('\n'),
     );
-    await new Promise<void>((done) => {
-      const offInt = io.onSignal('SIGINT', stop);
-      const offTerm = io.onSignal('SIGTERM', stop);
-      function stop() {
-        offInt();
-        offTerm();
-        done();
-      }
-    });
-    io.stderr.write('sluice: stopping...\n');
+    await stopped;
+    io.stderr.write(`sluice: ${signalled} received, stopping (running answers end with an error frame)...\n`);
     await server.close();
+    io.stderr.write('sluice: stopped\n');
     return ExitCode.OK;
   } finally {
+    offInt();
+    offTerm();
     await backend.close?.();
   }
 }
@@ -109,6 +141,22 @@ async function loadWebPage(): Promise<
   } catch {
     return undefined;
   }
+}
+
+/** `--cors-origin` values: origins as given, or `*` for any. */
+function originList(raw: unknown): string[] | '*' | undefined {
+  const list = (Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : []).map((o) => String(o).trim());
+  if (list.length === 0) return undefined;
+  if (list.includes('*')) return '*';
+  for (const origin of list) {
+    if (!/^https?:\/\/[^/\s]+$/i.test(origin)) {
+      throw new UsageError(
+        `--cors-origin must be an origin such as https://app.example (scheme and host, no path) or *, got ${JSON.stringify(origin)}`,
+        { setting: '--cors-origin', command: 'serve' },
+      );
+    }
+  }
+  return list;
 }
 
 function integer(raw: unknown, name: string, min: number, max: number): number | undefined {
