@@ -6,9 +6,9 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import OpenAI, { AzureOpenAI } from 'openai';
-import type { Backend } from '../../src/backends/backend.js';
+import type { Backend } from '../../src/backend.js';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
-import { azureUrl, post, start } from './support.js';
+import { azureUrl, post, start } from '../support/server.js';
 
 const KEY = 'client-key-0123456789';
 const chatBody = { messages: [{ role: 'user', content: 'hi' }] };
