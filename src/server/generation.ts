@@ -56,10 +56,7 @@ const HEARTBEAT = encodeComment('keep-alive');
 export async function streamGeneration(res: ServerResponse, g: Generation): Promise<void> {
   const { metrics } = g;
   const azure = g.dialect === 'azure';
-  const controller = new AbortController();
-  const tracker = trackClient(res, controller);
-  g.live.add(controller);
-  metrics.generations++;
+  const { controller, tracker } = begin(res, g);
   metrics.activeStreams++;
 
   let headersSent = false;
@@ -130,10 +127,8 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     }
   } finally {
     clearInterval(heartbeat);
-    tracker.dispose();
-    g.live.delete(controller);
+    end(g, controller, tracker);
     metrics.activeStreams--;
-    if (tracker.gone) metrics.clientDisconnects++;
     // Leaving early (client gone): let the backend's generator run its cleanup.
     if (!done) iterator?.return?.().catch(() => {});
   }
@@ -149,10 +144,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
 export async function completeGeneration(res: ServerResponse, g: Generation): Promise<void> {
   const { metrics } = g;
   const azure = g.dialect === 'azure';
-  const controller = new AbortController();
-  const tracker = trackClient(res, controller);
-  g.live.add(controller);
-  metrics.generations++;
+  const { controller, tracker } = begin(res, g);
   try {
     let response: AnyResponse;
     if (g.backend.create) {
@@ -181,9 +173,7 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
       sendReply(res, replyFor(g, error));
     }
   } finally {
-    tracker.dispose();
-    g.live.delete(controller);
-    if (tracker.gone) metrics.clientDisconnects++;
+    end(g, controller, tracker);
   }
 }
 
@@ -195,6 +185,22 @@ interface ClientTracker {
   /** Resolves on `drain`, or at once when the client leaves. */
   drained(): Promise<void>;
   dispose(): void;
+}
+
+/** One generation starts: its controller (aborted by a hang-up or a shutdown), counted and tracked. */
+function begin(res: ServerResponse, g: Generation): { controller: AbortController; tracker: ClientTracker } {
+  const controller = new AbortController();
+  const tracker = trackClient(res, controller);
+  g.live.add(controller);
+  g.metrics.generations++;
+  return { controller, tracker };
+}
+
+/** One generation ends, however it ended. */
+function end(g: Generation, controller: AbortController, tracker: ClientTracker): void {
+  tracker.dispose();
+  g.live.delete(controller);
+  if (tracker.gone) g.metrics.clientDisconnects++;
 }
 
 /** Watches for the client hanging up; aborts the backend at once when it does. */
