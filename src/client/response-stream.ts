@@ -25,7 +25,7 @@ import { redactError, redactSecretsDeep } from '../protocol/secrets.js';
 import { checkChunk, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../protocol/shape.js';
 import { relayToSse } from '../protocol/sse-relay.js';
 import { choiceText, type TextDelta, textDeltas } from '../protocol/text.js';
-import type { ApiErrorBody, ApiKind, ApiTypes } from '../types.js';
+import type { ApiKind, ApiTypes } from '../types.js';
 import { MetricsRecorder, type StreamMetrics, tokenDeltas } from './metrics.js';
 import type { Timeouts } from './options.js';
 import { Watchdog } from './watchdog.js';

@@ -2,17 +2,16 @@
  * The remote backend: Azure OpenAI, OpenAI or any OpenAI-compatible server behind the
  * Backend seam, with the Sluice client (retries, time-outs, abort, end states): streamed
  * requests with `stream()`, non-streaming ones with `create()`, so each is forwarded as the
- * caller asked. The server's upstream (gateway) mode uses it. Every error leaving it is
- * scrubbed of this backend's own credential and of anything that looks like one: an
- * upstream or a proxy that echoes the key must not hand it to the gateway's clients.
+ * caller asked. The server's upstream (gateway) mode uses it. Every error leaving it has
+ * been scrubbed by the client of this backend's own credential and of anything that looks
+ * like one (protocol/secrets.ts): an upstream or a proxy that echoes the key must not hand
+ * it to the gateway's clients.
  * @module
  */
 
 import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
 import { createClient, type SluiceClient } from '../../client/client.js';
 import type { ClientOptions } from '../../client/options.js';
-import { SluiceError } from '../../errors.js';
-import { redactSecrets } from '../../protocol/index.js';
 import type { ApiKind, ApiTypes } from '../../types.js';
 
 export interface RemoteBackendOptions extends ClientOptions {
@@ -38,26 +37,21 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
   const name =
     options.name ?? (client.target.kind === 'openai' ? `openai:${client.target.base}` : `azure:${client.target.base}`);
   const models = options.models ?? (options.deployment ? [options.deployment] : []);
-  const scrub = scrubber(options.apiKey);
   return {
     name,
     client,
     stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']> {
       try {
-        return scrubbing(client.stream(request.kind, request.body, { signal, ...addressOf(request) }), scrub);
+        return client.stream(request.kind, request.body, { signal, ...addressOf(request) });
       } catch (err) {
         // A request that cannot be addressed (no deployment) fails when iterated, like any other.
-        return failing(scrub(err));
+        return failing(err);
       }
     },
     async create<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): Promise<ApiTypes[K]['response']> {
       const body = { ...request.body, stream: false };
       delete body.stream_options;
-      try {
-        return await client.create(request.kind, body, { signal, ...addressOf(request) });
-      } catch (err) {
-        throw scrub(err);
-      }
+      return client.create(request.kind, body, { signal, ...addressOf(request) });
     },
     async models(): Promise<ModelInfo[]> {
       return models.map((id) => ({ id, object: 'model', created: 0, owned_by: name }));
@@ -70,42 +64,6 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
 
 function addressOf(request: BackendRequest): { deployment?: string } {
   return request.deployment !== undefined ? { deployment: request.deployment } : {};
-}
-
-/**
- * Removes `secret` and credential-looking text from an error's message and body, in place
- * (the error is ours, fresh from the client).
- */
-function scrubber(secret: string | undefined): (err: unknown) => unknown {
-  const clean = (text: string) => redactSecrets(secret ? text.split(secret).join('[redacted]') : text);
-  return (err) => {
-    if (!(err instanceof SluiceError)) return err;
-    const message = clean(err.message);
-    if (message !== err.message) Object.defineProperty(err, 'message', { value: message, writable: true });
-    const body = (err as { body?: unknown }).body;
-    if (body !== undefined && body !== null) {
-      const json = JSON.stringify(body);
-      const cleaned = clean(json);
-      if (cleaned !== json) Object.defineProperty(err, 'body', { value: JSON.parse(cleaned), enumerable: true });
-    }
-    return err;
-  };
-}
-
-/** The same iterable, whose failures pass through `scrub` first. */
-function scrubbing<T>(source: AsyncIterable<T>, scrub: (err: unknown) => unknown): AsyncIterable<T> {
-  return {
-    [Symbol.asyncIterator]() {
-      const it = source[Symbol.asyncIterator]();
-      return {
-        next: () =>
-          it.next().catch((err: unknown) => {
-            throw scrub(err);
-          }),
-        return: async (value?: unknown) => (it.return ? it.return(value) : { done: true, value: undefined as T }),
-      };
-    },
-  };
 }
 
 function failing(err: unknown): AsyncIterable<never> {
