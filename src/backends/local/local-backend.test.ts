@@ -257,11 +257,16 @@ describe('local backend (real model)', () => {
     }
   });
 
-  test('max_tokens beyond the context: generation stops when the context is full (length)', async () => {
+  test('max_tokens beyond the context is refused with the limit; within it, generation stops when the context is full (length)', async () => {
     const prompt = 'Once upon a time';
+    await assert.rejects(
+      completions(backend, { prompt, max_tokens: 5000 }),
+      (e: unknown) =>
+        e instanceof BadRequestError && e.body?.error.param === 'max_tokens' && /at most 512/.test(e.message),
+    );
     const r = await completions(backend, {
       prompt,
-      max_tokens: 5000,
+      max_tokens: 510,
       temperature: 0, // greedy on this model loops rather than ends: it runs into the context limit
       stream_options: { include_usage: true },
     });
