@@ -19,7 +19,7 @@ import {
   type SluiceError,
 } from '../../errors.js';
 import { chunkBuilder } from '../../protocol/chunks.js';
-import { errorBody } from '../../protocol/errors.js';
+import { errorBody } from '../../protocol/error-body.js';
 import type { RequestCapabilities } from '../../protocol/request.js';
 import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../types.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';

@@ -30,7 +30,7 @@ export interface RequestPlan {
   /** Chat: the conversation. Completions: empty. */
   messages: Array<{ role: string; text: string }>;
   n: number;
-  /** Undefined: until the context is full (chat's default). */
+  /** Undefined: chat's default, a share of the context (token-budget.ts). */
   maxTokens: number | undefined;
   temperature: number;
   topP: number;
