@@ -101,6 +101,12 @@ describe('buildGatewayTargets', () => {
     assert.equal(first?.deployment, 'gpt-4o-east');
     assert.equal(second?.deployment, 'tiny-model');
     assert.equal(second?.headers.authorization, `Bearer ${KEY}`);
+    // Non-streaming requests too (the seam's create()).
+    const body = { messages: [{ role: 'user' as const, content: 'hi' }] };
+    await east.backend
+      .create?.({ kind: 'chat', body, deployment: 'gpt-4o' }, new AbortController().signal)
+      .catch(() => {});
+    assert.equal(upstream.requests.at(-1)?.deployment, 'gpt-4o-east');
     await built.close();
   });
 

@@ -10,6 +10,7 @@ import type { Backend, BackendRequest } from '../backend.js';
 import { createLocalBackend, DEFAULT_MODEL_PATH, type LocalBackendOptions } from '../backends/local/index.js';
 import { createRemoteBackend } from '../backends/remote/index.js';
 import type { ClientOptions, Timeouts } from '../client/options.js';
+import type { ApiKind } from '../types.js';
 import type { GatewayConfig, TargetConfig } from './schema.js';
 
 /** One place a name's requests can go, as the router sees it. */
@@ -116,24 +117,18 @@ export function buildGatewayTargets(config: GatewayConfig, options: BuildTargets
  */
 export function createTargetBackend(target: Exclude<TargetConfig, { kind: 'local' }>, name: string): Backend {
   const remote = createRemoteBackend({ ...clientOptionsFor(target), maxRetries: 0, name });
-  const own = <K extends BackendRequest['kind']>(request: BackendRequest<K>): BackendRequest<K> => {
+  const own = <K extends ApiKind>(request: BackendRequest<K>): BackendRequest<K> => {
     const { deployment: _asked, ...rest } = request;
     return rest;
   };
-  const backend: Backend = {
+  // The remote backend has every optional part of the seam but capabilities (an upstream honours all).
+  return {
     name,
     stream: (request, signal) => remote.stream(own(request), signal),
-    models: () => remote.models?.() ?? Promise.resolve([]),
-    close: () => remote.close?.() ?? Promise.resolve(),
+    create: (request, signal) => remote.create!(own(request), signal),
+    models: () => remote.models!(),
+    close: () => remote.close!(),
   };
-  // Forward the optional parts of the seam the remote backend has (non-streaming create()).
-  const create = (remote as { create?: Backend['stream'] }).create;
-  if (typeof create === 'function') {
-    Object.assign(backend, {
-      create: (request: BackendRequest, signal: AbortSignal) => create.call(remote, own(request), signal),
-    });
-  }
-  return backend;
 }
 
 // --- internal ---
