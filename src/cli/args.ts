@@ -202,7 +202,7 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
           'context-size': {
             type: 'string',
             value: 'N',
-            description: "tokens per request (prompt + answer), default the model's, at most 2048",
+            description: "tokens per request (prompt + answer), default the model's training context up to 2048",
           },
           parallel: { type: 'string', value: 'N', description: 'requests generated at once, default 4' },
           queue: {
