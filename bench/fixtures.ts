@@ -40,11 +40,14 @@ const WORDS = (
 ).split(' ');
 const UNICODE_WORDS = ['café', 'naïve', '—', '’s', '“quoted”', 'Zürich', '日本語', '你好', '🙂', '🚀', 'über', '…'];
 const SAFE = '{"filtered":false,"severity":"safe"}';
-const COMPLETION_FILTER = `{"hate":${SAFE},"self_harm":${SAFE},"sexual":${SAFE},"violence":${SAFE}}`;
-const PROMPT_FILTER =
+/** Azure's `content_filter_results` on a content choice: the four categories, all safe. */
+export const COMPLETION_FILTER = `{"hate":${SAFE},"self_harm":${SAFE},"sexual":${SAFE},"violence":${SAFE}}`;
+/** Azure's `content_filter_results` of one prompt (jailbreak included). */
+export const PROMPT_FILTER =
   `{"hate":${SAFE},"jailbreak":{"filtered":false,"detected":false},` +
   `"self_harm":${SAFE},"sexual":${SAFE},"violence":${SAFE}}`;
-const MODEL = 'gpt-4o-2024-08-06';
+/** The model name Azure reports in chunks. */
+export const MODEL = 'gpt-4o-2024-08-06';
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** One generated stream: its SSE text and what a decoder + JSON.parse must find in it. */

@@ -13,6 +13,13 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The `p`-th percentile (0-100) of `values`, nearest rank: p99 of 100 values is the 99th smallest. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] as number;
+}
+
 /**
  * Relative margin of error in %, at 95 % confidence (Student's t): how far the mean of
  * `values` could be off, as in benchmark.js / tinybench's "±%".

@@ -1,0 +1,140 @@
+/**
+ * The gateway bench's mock upstream: an Azure OpenAI chat deployment that streams 64 deltas
+ * 20 ms apart (the published "On the Bench" method), in Azure's wire shape (prompt-filter
+ * chunk, role chunk, content chunks with `content_filter_results`, finish chunk, usage chunk,
+ * `data: [DONE]`). It answers the Azure route and the OpenAI `/v1` route alike, so every
+ * contender can reach it with its own dialect.
+ *
+ * Each request names its stream (`messages[0].content` = `stream <seed>`); the deltas are
+ * derived from the seed, so the load generator can check every stream's text exactly.
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { COMPLETION_FILTER, createRng, MODEL, PROMPT_FILTER, randomInt } from './fixtures.js';
+
+/** The deployment name every contender serves and the mock answers for. */
+export const DEPLOYMENT = 'bench';
+
+/** Content deltas per stream. */
+export const DELTAS = 64;
+/** Time between deltas, ms; the first comes this long after the headers. */
+export const GAP_MS = 20;
+
+const WORDS = ['the', 'stream', 'token', 'relay', 'gateway', 'chunk', 'Azure', 'latency', 'café', '—', '日本語', '🙂'];
+
+/** The 64 content deltas of stream `seed`: one to three words each, some non-ASCII. */
+export function deltasOf(seed: number): string[] {
+  const rng = createRng(seed);
+  return Array.from({ length: DELTAS }, () => {
+    let s = '';
+    for (let n = randomInt(rng, 1, 3); n > 0; n--) s += ` ${WORDS[randomInt(rng, 0, WORDS.length - 1)]}`;
+    return s;
+  });
+}
+
+/** The whole text a client must receive for stream `seed`. */
+export function expectedText(seed: number): string {
+  return deltasOf(seed).join('');
+}
+
+/** The chat request body that asks the mock for stream `seed`. */
+export function requestBody(seed: number): string {
+  return JSON.stringify({
+    model: 'bench',
+    messages: [{ role: 'user', content: `stream ${seed}` }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+}
+
+/**
+ * Starts the mock on 127.0.0.1 (port 0 = any). Keep-alive sockets stay open for a minute,
+ * so a gateway's pooled connection is never closed under it between rounds.
+ */
+export async function startMock(port = 0): Promise<Server> {
+  const server = createServer({ noDelay: true, keepAliveTimeout: 60_000 }, (req, res) => {
+    readBody(req).then(
+      (body) => answer(body, res),
+      () => res.destroy(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return server;
+}
+
+function answer(body: string, res: ServerResponse): void {
+  const seed = seedOf(body);
+  if (seed === undefined) {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end('{"error":{"code":"BadRequest","message":"messages[0].content must be `stream <seed>`"}}');
+    return;
+  }
+  const deltas = deltasOf(seed);
+  const id = `chatcmpl-bench${seed}`;
+  const tail = `"created":1730000000,"id":"${id}","model":"${MODEL}","object":"chat.completion.chunk","system_fingerprint":"fp_bench"`;
+  const frame = (json: string) => `data: ${json}\n\n`;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'apim-request-id': id,
+    'x-ms-region': 'Bench Local',
+  });
+  res.write(
+    frame(
+      `{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":${PROMPT_FILTER}}]}`,
+    ) +
+      frame(
+        `{"choices":[{"content_filter_results":{},"delta":{"content":"","refusal":null,"role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}],${tail}}`,
+      ),
+  );
+  const t0 = performance.now();
+  let sent = 0;
+  let timer: NodeJS.Timeout;
+  // Each delta is due at t0 + 20 ms × n, not 20 ms after the previous one: no drift.
+  const tick = () => {
+    const content = JSON.stringify(deltas[sent]);
+    res.write(
+      frame(
+        `{"choices":[{"content_filter_results":${COMPLETION_FILTER},"delta":{"content":${content}},"finish_reason":null,"index":0,"logprobs":null}],${tail}}`,
+      ),
+    );
+    sent++;
+    if (sent < DELTAS) {
+      timer = setTimeout(tick, Math.max(0, t0 + GAP_MS * (sent + 1) - performance.now()));
+      return;
+    }
+    res.end(
+      frame(
+        `{"choices":[{"content_filter_results":{},"delta":{},"finish_reason":"stop","index":0,"logprobs":null}],${tail}}`,
+      ) +
+        frame(
+          `{"choices":[],${tail},"usage":{"completion_tokens":${DELTAS},"prompt_tokens":9,"total_tokens":${DELTAS + 9}}}`,
+        ) +
+        'data: [DONE]\n\n',
+    );
+  };
+  timer = setTimeout(tick, GAP_MS);
+  res.on('close', () => clearTimeout(timer));
+}
+
+function seedOf(body: string): number | undefined {
+  try {
+    const content = (JSON.parse(body) as { messages?: Array<{ content?: unknown }> }).messages?.[0]?.content;
+    const match = typeof content === 'string' ? /^stream (\d+)$/.exec(content) : null;
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => {
+      body += d;
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,415 @@
+// Gateway overhead on streams: direct to a mock Azure upstream, through a bare node:http
+// pass-through proxy (the floor for a relay in Node), through Portkey's open-source gateway
+// and through Sluice, at 1, 64 and 256 concurrent streams, in one run.
+//
+// Method ("On the Bench", 2026-07): the mock upstream sends 64 deltas 20 ms apart; the load
+// generator opens N streams at once, one fresh connection each, and measures per stream the
+// time to first token (request sent -> first content delta) and the gaps between deltas, and
+// checks every stream (200, the exact text, `[DONE]`). Mock, bare proxy, Sluice and Portkey
+// each run in a child process of their own; this process is only the load generator. Rounds
+// are interleaved (direct, bare, Portkey, Sluice, then rotated) so that machine drift hits all
+// alike. CPU per relayed chunk = the relay process's CPU time (all threads, /proc schedstat)
+// over the `data:` events its clients received; memory per open stream = (peak RSS while 256
+// streams are open - idle RSS after a warm-up) / 256, each contender freshly started.
+//
+//   node --import tsx bench/gateway.bench.ts [--levels 1,64,256] [--rounds 6] [--rounds-single 12] [--memory 3]
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
+import { DELTAS, DEPLOYMENT, GAP_MS } from './gateway-mock.js';
+import { cpuMs, rssBytes } from './proc-stats.js';
+import { median, percentile, table } from './util.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i === -1 ? fallback : (args[i + 1] ?? fallback);
+};
+const LEVELS = arg('--levels', '1,64,256').split(',').map(Number);
+const ROUNDS = Number(arg('--rounds', '6'));
+const ROUNDS_SINGLE = Number(arg('--rounds-single', '12'));
+const MEMORY_REPEATS = Number(arg('--memory', '3'));
+const MEMORY_STREAMS = 256;
+const AZURE_PATH = `/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=2024-10-21`;
+const CHILD = new URL('./gateway-child.ts', import.meta.url).pathname;
+
+/** A running relay process. */
+interface Running {
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+interface Contender {
+  name: string;
+  /** Starts the relay in front of the mock; absent for `direct`. */
+  launch?: (mockPort: number) => Promise<Running>;
+  target(port: number, mockPort: number): Target;
+  /** Failed streams of this contender fail the bench (ours and the baselines); a peer's are a finding. */
+  mustPass: boolean;
+}
+
+const CONTENDERS: Contender[] = [
+  {
+    name: 'direct',
+    target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
+    mustPass: true,
+  },
+  {
+    name: 'bare node:http proxy',
+    launch: (mockPort) => forkChild('bare', mockPort),
+    target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
+    mustPass: true,
+  },
+  {
+    name: 'Portkey 1.15.2',
+    launch: startPortkey,
+    // Portkey's OpenAI provider with a custom host: the mock's OpenAI-compatible /v1 route.
+    target: (port, mockPort) => ({
+      port,
+      path: '/v1/chat/completions',
+      headers: {
+        'x-portkey-provider': 'openai',
+        'x-portkey-custom-host': `http://127.0.0.1:${mockPort}/v1`,
+        authorization: 'Bearer bench-key',
+      },
+    }),
+    mustPass: false,
+  },
+  {
+    name: 'Sluice',
+    launch: (mockPort) => forkChild('sluice', mockPort),
+    target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
+    mustPass: true,
+  },
+];
+
+/** Everything measured for one contender at one level, pooled over its rounds. */
+interface Tally {
+  ttft: number[];
+  gaps: number[];
+  failures: string[];
+  streams: number;
+  frames: number;
+  cpuMs: number;
+}
+
+let nextSeed = 1;
+
+await main();
+
+async function main(): Promise<void> {
+  const cpu = cpus();
+  console.log(
+    `${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} at the start. Mock: ${DELTAS} deltas ${GAP_MS} ms apart; levels ${LEVELS.join(', ')}; ` +
+      `${ROUNDS_SINGLE} rounds at 1 stream, ${ROUNDS} at the others, interleaved.`,
+  );
+  const mock = await forkChild('mock');
+  const running = new Map<Contender, Running>();
+  let failed = false;
+  try {
+    for (const c of CONTENDERS) running.set(c, c.launch ? await c.launch(mock.port) : mock);
+    const targetOf = (c: Contender) => c.target(running.get(c)!.port, mock.port);
+
+    // Warm-up: JIT, connection pools, lazy modules.
+    for (const c of CONTENDERS) {
+      for (const n of [8, 64]) {
+        const bad = (await runStreams(targetOf(c), seeds(n))).filter((r) => r.failure);
+        if (bad.length > 0) console.log(`warm-up: ${c.name}: ${bad.length}/${n} streams failed: ${bad[0]!.failure}`);
+      }
+    }
+
+    const results = new Map<number, Map<Contender, Tally>>();
+    for (const level of LEVELS) {
+      const started = performance.now();
+      const tallies = new Map<Contender, Tally>(CONTENDERS.map((c) => [c, emptyTally()]));
+      const rounds = level === 1 ? ROUNDS_SINGLE : ROUNDS;
+      for (let round = 0; round < rounds; round++) {
+        for (const c of rotate(CONTENDERS, round)) {
+          const pid = c.launch ? running.get(c)!.pid : undefined;
+          const cpu0 = pid === undefined ? 0 : cpuMs(pid);
+          const records = await runStreams(targetOf(c), seeds(level));
+          // Let the relay finish its own bookkeeping (socket close, cleanup) before reading its CPU.
+          await sleep(50);
+          const cpu1 = pid === undefined ? 0 : cpuMs(pid);
+          add(tallies.get(c)!, records, cpu1 - cpu0);
+        }
+      }
+      results.set(level, tallies);
+      console.log(`  ${level} streams: ${rounds} rounds in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    }
+
+    for (const [level, tallies] of results) {
+      console.log(`\n${level} concurrent stream${level === 1 ? '' : 's'}:\n`);
+      console.log(levelTable(tallies));
+      for (const [c, t] of tallies) {
+        if (t.failures.length === 0) continue;
+        console.log(`  ${c.name}: ${t.failures.length} failed, e.g. ${t.failures[0]}`);
+        if (c.mustPass) failed = true;
+      }
+    }
+
+    console.log(
+      `\nmemory per open stream (${MEMORY_STREAMS} streams, each relay freshly started, ${MEMORY_REPEATS} runs):\n`,
+    );
+    const memory = await measureMemory(mock.port);
+    console.log(memoryTable(memory));
+    console.log(`\n${verdicts(results, memory)}`);
+    console.log(
+      `\nload average at the end: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')} on ${cpu.length} CPUs`,
+    );
+  } finally {
+    for (const r of running.values()) if (r !== mock) await r.stop();
+    await mock.stop();
+  }
+  if (failed) {
+    console.log('\n✖ streams failed through direct, the bare proxy or Sluice');
+    process.exitCode = 1;
+  }
+}
+
+// --- measuring ---
+
+/** Fresh seeds: every stream of the run has its own text. */
+function seeds(n: number): number[] {
+  return Array.from({ length: n }, () => nextSeed++);
+}
+
+function emptyTally(): Tally {
+  return { ttft: [], gaps: [], failures: [], streams: 0, frames: 0, cpuMs: 0 };
+}
+
+function add(tally: Tally, records: StreamRecord[], cpu: number): void {
+  tally.cpuMs += cpu;
+  for (const r of records) {
+    tally.streams++;
+    tally.frames += r.frames;
+    if (r.failure !== undefined) {
+      tally.failures.push(r.failure);
+      continue;
+    }
+    tally.ttft.push(r.ttftMs);
+    for (const gap of r.gapsMs) tally.gaps.push(gap);
+  }
+}
+
+/** Per relay: idle RSS and RSS per open stream, one fresh process per measurement. */
+async function measureMemory(mockPort: number): Promise<Map<Contender, { idle: number[]; perStream: number[] }>> {
+  const relays = CONTENDERS.filter((c) => c.launch);
+  const out = new Map(relays.map((c) => [c, { idle: [] as number[], perStream: [] as number[] }]));
+  for (let repeat = 0; repeat < MEMORY_REPEATS; repeat++) {
+    for (const c of rotate(relays, repeat)) {
+      const relay = await c.launch!(mockPort);
+      try {
+        const target = c.target(relay.port, mockPort);
+        await runStreams(target, seeds(16));
+        await sleep(300);
+        const idle = rssBytes(relay.pid);
+        let peak = idle;
+        const sampler = setInterval(() => {
+          peak = Math.max(peak, rssBytes(relay.pid));
+        }, 20);
+        const records = await runStreams(target, seeds(MEMORY_STREAMS));
+        clearInterval(sampler);
+        const bad = records.filter((r) => r.failure).length;
+        if (bad > 0) console.log(`  ${c.name}: ${bad} of ${MEMORY_STREAMS} streams failed during the memory run`);
+        out.get(c)!.idle.push(idle);
+        out.get(c)!.perStream.push((peak - idle) / MEMORY_STREAMS);
+      } finally {
+        await relay.stop();
+      }
+    }
+  }
+  return out;
+}
+
+// --- reporting ---
+
+function levelTable(tallies: Map<Contender, Tally>): string {
+  const direct = tallies.get(CONTENDERS[0]!)!;
+  const bare = tallies.get(CONTENDERS[1]!)!;
+  const directP50 = percentile(direct.ttft, 50);
+  const directP99 = percentile(direct.ttft, 99);
+  const cpuPerChunk = (t: Tally) => (t.cpuMs * 1000) / t.frames;
+  const rows = [
+    [
+      'contender',
+      'streams',
+      'failed',
+      'TTFT p50',
+      'TTFT p99',
+      'added p50',
+      'added p99',
+      'p99 vs bare',
+      'gap p99',
+      'CPU/chunk',
+      'CPU vs bare',
+    ],
+  ];
+  for (const [c, t] of tallies) {
+    const relay = c.launch !== undefined;
+    const addedP99 = percentile(t.ttft, 99) - directP99;
+    const bareAddedP99 = percentile(bare.ttft, 99) - directP99;
+    rows.push([
+      c.name,
+      String(t.streams),
+      String(t.failures.length),
+      `${ms(percentile(t.ttft, 50))}`,
+      `${ms(percentile(t.ttft, 99))}`,
+      relay ? signedMs(percentile(t.ttft, 50) - directP50) : '',
+      relay ? signedMs(addedP99) : '',
+      relay ? ratio(addedP99, bareAddedP99) : '',
+      `${ms(percentile(t.gaps, 99))}`,
+      relay ? `${cpuPerChunk(t).toFixed(1)} µs` : '',
+      relay ? ratio(cpuPerChunk(t), cpuPerChunk(bare)) : '',
+    ]);
+  }
+  return table(rows);
+}
+
+function memoryTable(memory: Map<Contender, { idle: number[]; perStream: number[] }>): string {
+  const bare = median(memory.get(CONTENDERS[1]!)!.perStream);
+  const rows = [['relay', 'idle RSS', 'RSS per open stream', 'vs bare']];
+  for (const [c, m] of memory) {
+    const perStream = median(m.perStream);
+    rows.push([
+      c.name,
+      `${(median(m.idle) / 1024 / 1024).toFixed(1)} MiB`,
+      `${(perStream / 1024).toFixed(1)} KiB`,
+      ratio(perStream, bare),
+    ]);
+  }
+  return table(rows);
+}
+
+/** The issue's targets for Sluice, each met or not. */
+function verdicts(
+  results: Map<number, Map<Contender, Tally>>,
+  memory: Map<Contender, { idle: number[]; perStream: number[] }>,
+): string {
+  const [direct, bare, , sluice] = CONTENDERS as [Contender, Contender, Contender, Contender];
+  const lines = ['Sluice against the targets (vs the bare proxy, same run):'];
+  const say = (ok: boolean, text: string) => lines.push(`  ${ok ? 'met    ' : 'NOT MET'}  ${text}`);
+  for (const [level, tallies] of results) {
+    const d = tallies.get(direct)!;
+    const b = tallies.get(bare)!;
+    const s = tallies.get(sluice)!;
+    const addedP50 = (t: Tally) => percentile(t.ttft, 50) - percentile(d.ttft, 50);
+    const addedP99 = (t: Tally) => percentile(t.ttft, 99) - percentile(d.ttft, 99);
+    const cpu = (t: Tally) => t.cpuMs / t.frames;
+    say(
+      addedP50(s) <= addedP50(b) + 0.5,
+      `${level} streams: added TTFT p50 ${signedMs(addedP50(s))} <= bare ${signedMs(addedP50(b))} + 0.5 ms`,
+    );
+    if (level === 256) {
+      say(
+        addedP99(s) <= 1.5 * Math.max(addedP99(b), 0),
+        `${level} streams: added TTFT p99 ${signedMs(addedP99(s))} <= 1.5 x bare ${signedMs(addedP99(b))}`,
+      );
+    }
+    say(s.failures.length === 0, `${level} streams: ${s.failures.length} failed of ${s.streams}`);
+    say(
+      cpu(s) <= 1.5 * cpu(b),
+      `${level} streams: CPU per relayed chunk ${(cpu(s) * 1000).toFixed(1)} µs <= 1.5 x bare ${(cpu(b) * 1000).toFixed(1)} µs`,
+    );
+  }
+  const perStream = (c: Contender) => median(memory.get(c)!.perStream);
+  say(
+    perStream(sluice) <= 1.5 * perStream(bare),
+    `memory per open stream ${(perStream(sluice) / 1024).toFixed(1)} KiB <= 1.5 x bare ${(perStream(bare) / 1024).toFixed(1)} KiB`,
+  );
+  return lines.join('\n');
+}
+
+function ms(x: number): string {
+  return `${x.toFixed(2)} ms`;
+}
+
+function signedMs(x: number): string {
+  return `${x >= 0 ? '+' : ''}${x.toFixed(2)} ms`;
+}
+
+function ratio(x: number, base: number): string {
+  return base > 0 ? `${(x / base).toFixed(2)}x` : 'n/a';
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+// --- processes ---
+
+/** Forks a bench/gateway-child.ts role and waits for its port. */
+async function forkChild(role: 'mock' | 'bare' | 'sluice', mockPort?: number): Promise<Running> {
+  const child = fork(CHILD, mockPort === undefined ? [role] : [role, String(mockPort)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [message] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`The ${role} process exited (${code}) before listening.`);
+    }),
+  ])) as [{ port: number }];
+  return { pid: child.pid!, port: message.port, stop: () => stop(child) };
+}
+
+/** Portkey's gateway as its package ships it (`bin`), headless, on a free port. */
+async function startPortkey(): Promise<Running> {
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve('@portkey-ai/gateway/package.json');
+  const { bin } = require(manifest) as { bin: string };
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(dirname(manifest), bin), `--port=${port}`, '--headless'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-2000);
+  });
+  const deadline = performance.now() + 30_000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || performance.now() > deadline) {
+      child.kill();
+      throw new Error(`Portkey did not start on port ${port}: ${stderr.trim() || `exit ${child.exitCode}`}`);
+    }
+    await sleep(100);
+  }
+  return { pid: child.pid!, port, stop: () => stop(child) };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const exited = once(child, 'exit');
+  if ((await Promise.race([exited.then(() => true), sleep(3000).then(() => false)])) === false) child.kill('SIGKILL');
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * CPU time and resident memory of another process, read from /proc (Linux), so that every
+ * contender of a bench is measured the same way whatever runs inside it.
+ * @module
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU time a process has used so far, in ms: the sum over its threads of the scheduler's
+ * run time (`/proc/<pid>/task/<tid>/schedstat`, nanoseconds), so GC and libuv threads
+ * count and the resolution is far finer than the 10 ms ticks of `/proc/<pid>/stat`.
+ */
+export function cpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e6;
+}
+
+/** Resident set size of a process, in bytes (`VmRSS` of `/proc/<pid>/status`). */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`No VmRSS for process ${pid}: is it still running?`);
+  return Number(match[1]) * 1024;
+}
