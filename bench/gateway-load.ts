@@ -6,6 +6,7 @@
  */
 import { request } from 'node:http';
 import { expectedText, requestBody } from './gateway-mock.js';
+import { frameSplitter } from './util.js';
 
 /** Where and how a contender is asked for a stream. */
 export interface Target {
@@ -76,28 +77,25 @@ function oneStream(target: Target, seed: number): Promise<StreamRecord> {
           res.on('end', () => finish(`HTTP ${res.statusCode}: ${buffer.slice(0, 200)}`));
           return;
         }
-        res.on('data', (d: string) => {
-          const now = performance.now();
-          buffer += d;
-          let cut = buffer.indexOf('\n\n');
-          while (cut !== -1) {
-            const frame = buffer.slice(0, cut);
-            buffer = buffer.slice(cut + 2);
-            cut = buffer.indexOf('\n\n');
-            if (!frame.startsWith('data: ')) continue;
-            const data = frame.slice(6);
-            if (data === '[DONE]') {
-              sawDone = true;
-              continue;
-            }
-            record.frames++;
-            const content = contentOf(JSON.parse(data));
-            if (content === '') continue;
-            if (record.ttftMs < 0) record.ttftMs = now - t0;
-            else record.gapsMs.push(now - lastDelta);
-            lastDelta = now;
-            text += content;
+        let now = 0;
+        const split = frameSplitter((frame) => {
+          if (!frame.startsWith('data: ')) return;
+          const data = frame.slice(6);
+          if (data === '[DONE]') {
+            sawDone = true;
+            return;
           }
+          record.frames++;
+          const content = contentOf(JSON.parse(data));
+          if (content === '') return;
+          if (record.ttftMs < 0) record.ttftMs = now - t0;
+          else record.gapsMs.push(now - lastDelta);
+          lastDelta = now;
+          text += content;
+        });
+        res.on('data', (d: string) => {
+          now = performance.now();
+          split(d);
         });
         res.on('end', () => finish());
         res.on('error', (e) => finish(e.message));

@@ -22,6 +22,7 @@ import { createLocalBackend, DEFAULT_MODEL_PATH } from '../src/backends/local/in
 import { createScriptedBackend, textScript } from '../src/backends/scripted/index.js';
 import { createServer } from '../src/server/index.js';
 import type { CompletionChunk } from '../src/types.js';
+import { frameSplitter } from './util.js';
 
 const THREADS = 1;
 const SEQUENCES = 4;
@@ -104,18 +105,13 @@ async function main(): Promise<void> {
   );
   // The sink parses what it receives exactly as the HTTP client does, so both pay the same client cost.
   const sinkServer = createNetServer((socket) => {
-    let buffer = '';
     socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      buffer += d;
-      let cut = buffer.indexOf('\n\n');
-      while (cut !== -1) {
-        const frame = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        cut = buffer.indexOf('\n\n');
+    socket.on(
+      'data',
+      frameSplitter((frame) => {
         if (frame.startsWith('data: {')) JSON.parse(frame.slice(6));
-      }
-    });
+      }),
+    );
   });
   await new Promise<void>((resolve) => sinkServer.listen(0, '127.0.0.1', resolve));
   const sinkPort = (sinkServer.address() as AddressInfo).port;
@@ -344,7 +340,6 @@ function overHttp(agent: Agent, port: number, deployment: string, body: Body): P
     let tokens = 0;
     let chunks = 0;
     let finish: string | null = null;
-    let buffer = '';
     const req = request(
       {
         host: '127.0.0.1',
@@ -364,16 +359,12 @@ function overHttp(agent: Agent, port: number, deployment: string, body: Body): P
           res.on('end', () => reject(new Error(`HTTP ${res.statusCode}: ${error}`)));
           return;
         }
-        res.on('data', (d: string) => {
-          buffer += d;
-          let cut = buffer.indexOf('\n\n');
-          while (cut !== -1) {
-            const frame = buffer.slice(0, cut);
-            buffer = buffer.slice(cut + 2);
-            cut = buffer.indexOf('\n\n');
-            if (!frame.startsWith('data: {')) continue;
+        res.on(
+          'data',
+          frameSplitter((frame) => {
+            if (!frame.startsWith('data: {')) return;
             const chunk = JSON.parse(frame.slice(6)) as CompletionChunk;
-            if (chunk.id === '') continue; // Azure's prompt-filter chunk
+            if (chunk.id === '') return; // Azure's prompt-filter chunk
             chunks++;
             for (const c of chunk.choices) {
               if (c.text) {
@@ -383,8 +374,8 @@ function overHttp(agent: Agent, port: number, deployment: string, body: Body): P
               if (c.finish_reason) finish = c.finish_reason;
             }
             if (chunk.usage) tokens = chunk.usage.completion_tokens;
-          }
-        });
+          }),
+        );
         res.on('end', () => resolve({ text, tokens, chunks, ttftMs, totalMs: performance.now() - t0, finish }));
       },
     );

@@ -73,6 +73,24 @@ export function table(rows: readonly (readonly string[])[], align: readonly Alig
   return out.join('\n');
 }
 
+/**
+ * Splits SSE text into frames (the text between blank lines) as it arrives: call the returned
+ * function with each piece received, `onFrame` gets each whole frame.
+ */
+export function frameSplitter(onFrame: (frame: string) => void): (text: string) => void {
+  let buffer = '';
+  return (text) => {
+    buffer += text;
+    let cut = buffer.indexOf('\n\n');
+    while (cut !== -1) {
+      const frame = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      cut = buffer.indexOf('\n\n');
+      onFrame(frame);
+    }
+  };
+}
+
 /** Runs the garbage collector when the process has `--expose-gc` (bench/index.ts passes it). */
 export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
