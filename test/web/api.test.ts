@@ -8,9 +8,11 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
-import { ContentFilterError, OverloadedError, ServerError } from '../../src/errors.js';
+import { createClient } from '../../src/client/client.js';
+import { isRetryableStatus } from '../../src/client/retry.js';
+import { ApiError, ContentFilterError, OverloadedError, RateLimitError, ServerError } from '../../src/errors.js';
 import { chunkBuilder } from '../../src/protocol/chunks.js';
-import { retryAfterMs, type StreamAnswerOptions, streamAnswer } from '../../src/web/app/api.js';
+import { type StreamAnswerOptions, streamAnswer } from '../../src/web/app/api.js';
 import { chatChunk, gatedBackend, startWebServer, switchBackend, until, type WebServer } from '../support/web.js';
 
 const backend = switchBackend(createScriptedBackend(textScript('chat', 'Hello.')));
@@ -236,6 +238,22 @@ describe('streamAnswer on wire faults', () => {
     assert.equal(texts.join(''), 'Hi');
   });
 
+  test('a usage chunk without `choices` (as OpenAI-compatible servers send it) completes, tokens exact', async () => {
+    const usage = { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 };
+    const url = await raw((_req, res) => {
+      res.writeHead(200, sseHeaders);
+      const usageChunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', usage };
+      res.end(`${sse([chatChunk('Hi'), chatChunk(null, 'stop'), usageChunk])}data: [DONE]\n\n`);
+    });
+    const { texts, promise } = run(url);
+    const { end, stats } = await promise;
+    assert.deepEqual(end, { kind: 'done', finishReason: 'stop' });
+    assert.equal(texts.join(''), 'Hi');
+    assert.equal(stats.tokens, 1);
+    assert.equal(stats.tokensExact, true);
+    assert.equal(stats.promptTokens, 3);
+  });
+
   test('a stream that ends without [DONE] is truncated, text kept', async () => {
     const url = await raw((_req, res) => {
       res.writeHead(200, sseHeaders);
@@ -384,6 +402,16 @@ describe('streamAnswer on wire faults', () => {
     assert.match(end.message, /Turn off "exact token counts" in Settings/);
   });
 
+  test('a 429 without retry headers takes the delay from Azure\'s "retry after N seconds"', async () => {
+    const url = await raw((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: '429', message: 'Please retry after 12 seconds.' } }));
+    });
+    const { end } = await run(url).promise;
+    assert.ok(end.kind === 'rate-limited');
+    assert.equal(end.retryAfterMs, 12_000);
+  });
+
   test('a 429 body in plain text still yields the delay from retry-after', async () => {
     const url = await raw((_req, res) => {
       res.writeHead(429, { 'retry-after': '7', 'content-type': 'text/plain' });
@@ -396,15 +424,103 @@ describe('streamAnswer on wire faults', () => {
   });
 });
 
-describe('retryAfterMs', () => {
-  const h = (init: Record<string, string>) => new Headers(init);
-  test('prefers retry-after-ms, then retry-after seconds, then an HTTP date, then the message', () => {
-    assert.equal(retryAfterMs(h({ 'retry-after-ms': '250', 'retry-after': '9' }), undefined), 250);
-    assert.equal(retryAfterMs(h({ 'retry-after': '3' }), undefined), 3000);
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    assert.equal(retryAfterMs(h({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' }), undefined, now), 5000);
-    assert.equal(retryAfterMs(h({}), 'Please retry after 12 seconds.'), 12000);
-    assert.equal(retryAfterMs(h({}), 'no hint'), undefined);
-    assert.equal(retryAfterMs(h({ 'retry-after': 'soon' }), undefined), undefined);
+describe('the page reads a response as the library does (one rule, src/protocol)', () => {
+  // Each case is served to the page's reader and to the library's client; both must agree on
+  // the text, the end state and, for HTTP errors, what the error means.
+  const finished = [chatChunk('Hi'), chatChunk(null, 'stop')];
+  const filteredBy = (results: object) => {
+    const finish = chatChunk(null, 'content_filter');
+    (finish.choices[0] as Record<string, unknown>).content_filter_results = results;
+    return finish;
+  };
+  const cases: Array<{ name: string; status?: number; headers?: Record<string, string>; body: string }> = [
+    { name: '[DONE] with stray spaces', body: `${sse(finished)}data:  [DONE] \n\n` },
+    { name: '[DONE] with stray spaces and no blank line', body: `${sse(finished)}data:  [DONE] ` },
+    {
+      name: 'a completion stopped by a custom blocklist (array form)',
+      body: `${sse([chatChunk('Hi'), filteredBy({ custom_blocklists: [{ filtered: true, id: 'house-list' }] })])}data: [DONE]\n\n`,
+    },
+    {
+      name: 'a blocklist match reported in details only',
+      body: `${sse([chatChunk('Hi'), filteredBy({ custom_blocklists: { filtered: false, details: [{ filtered: true, id: 'x' }] } })])}data: [DONE]\n\n`,
+    },
+    { name: '[DONE] while the choice never finished', body: `${sse([chatChunk('Half')])}data: [DONE]\n\n` },
+    { name: '[DONE] and nothing else', body: 'data: [DONE]\n\n' },
+    {
+      name: 'filtered, then the connection ends without [DONE]',
+      body: sse([chatChunk('Hi'), filteredBy({ hate: { filtered: true, severity: 'high' } })]),
+    },
+    {
+      name: '429 with an empty retry-after-ms and retry-after in seconds',
+      status: 429,
+      headers: { 'retry-after-ms': ' ', 'retry-after': '5' },
+      body: JSON.stringify({ error: { code: '429', message: 'Slow down.' } }),
+    },
+    {
+      name: '400 refused by the prompt filter, told by innererror only',
+      status: 400,
+      body: JSON.stringify({
+        error: {
+          code: 'BadRequest',
+          message: 'The prompt was filtered.',
+          innererror: {
+            code: 'ResponsibleAIPolicyViolation',
+            content_filter_result: { violence: { filtered: true, severity: 'high' } },
+          },
+        },
+      }),
+    },
+    { name: '409 conflict', status: 409, body: JSON.stringify({ error: { code: 'Conflict', message: 'Busy.' } }) },
+  ];
+
+  const servers: Server[] = [];
+  after(() => {
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
   });
+
+  for (const c of cases) {
+    test(c.name, async () => {
+      const { url, server } = await rawServer((_req, res) => {
+        const status = c.status ?? 200;
+        res.writeHead(status, {
+          'content-type': status === 200 ? 'text/event-stream' : 'application/json',
+          ...c.headers,
+        });
+        res.end(c.body);
+      });
+      servers.push(server);
+      const client = createClient({ baseURL: `${url}/v1`, apiKey: 'test-key', maxRetries: 0 });
+      const library = await client.chat.stream({ messages: [{ role: 'user', content: 'hi' }] }).final();
+      const { texts, promise } = run(url);
+      const { end } = await promise;
+
+      const libraryText = library.response.choices[0]?.message.content ?? '';
+      assert.equal(texts.join(''), libraryText, 'the same text');
+      const error = library.end.state === 'failed' ? library.end.error : undefined;
+      const expected =
+        library.end.state === 'completed'
+          ? 'done'
+          : library.end.state === 'failed'
+            ? error instanceof RateLimitError
+              ? 'rate-limited'
+              : 'failed'
+            : library.end.state;
+      assert.equal(end.kind, expected, `the library says ${JSON.stringify(library.end)}`);
+      if (library.end.state === 'filtered') {
+        assert.ok(end.kind === 'filtered');
+        assert.equal(end.where, library.end.where);
+        assert.deepEqual(end.categories, library.end.categories);
+        assert.match(end.message, new RegExp(library.end.categories.map((x) => x.replaceAll('_', ' ')).join(', ')));
+      }
+      if (end.kind === 'rate-limited')
+        assert.equal(end.retryAfterMs, error instanceof ApiError ? error.rateLimit?.retryAfterMs : NaN);
+      if (end.kind === 'failed' && error instanceof ApiError) {
+        assert.equal(end.status, error.status);
+        assert.equal(end.retryable, isRetryableStatus(error.status), 'Retry is offered where the client retries');
+      }
+    });
+  }
 });

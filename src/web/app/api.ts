@@ -1,14 +1,29 @@
 /**
  * Streams one answer from Sluice's own API (same origin): POST, then read the SSE body chunk by
- * chunk with the shared decoder (src/sse/decoder.ts, bundled) and turn it into text deltas and
- * one honest end state. Never throws: every failure becomes an `AnswerEnd`.
+ * chunk and turn it into text deltas and one honest end state. Never throws: every failure
+ * becomes an `AnswerEnd`.
+ *
+ * How a response is interpreted is not decided here: the SSE decoder (src/sse), the event
+ * rules (`[DONE]`, error frames), the accumulator and its end state, the text of a chunk, the
+ * content-filter categories and the HTTP error mapping all come from src/protocol, bundled,
+ * the same code the client and the CLI run. This module only words the result for the page.
  *
  * No DOM types: this module also runs under Node in the tests.
  * @module
  */
-import { SseDecodeError } from '../../errors.js';
+import { isRetryableStatus } from '../../client/retry.js';
+import { ContentFilterError, ErrorCodes, SluiceError, StreamErrorFrame } from '../../errors.js';
+import { createAccumulator } from '../../protocol/accumulate.js';
+import type { EndState } from '../../protocol/end-state.js';
+import { errorFromResponse, requestIdOf } from '../../protocol/errors.js';
+import { endsWithDone, parseStreamEvent } from '../../protocol/events.js';
+import { excerpt } from '../../protocol/excerpt.js';
+import { retryAfterMs } from '../../protocol/retry-after.js';
+import { redactSecrets } from '../../protocol/secrets.js';
+import { checkChunk, shapeLimitsFor } from '../../protocol/shape.js';
+import { choiceText, textDeltas } from '../../protocol/text.js';
 import { createDecoder, type SseEvent } from '../../sse/decoder.js';
-import type { ApiKind } from '../../types.js';
+import type { AnyChunk, ApiKind } from '../../types.js';
 import type { AnswerEnd, AnswerStats } from './types.js';
 
 /** Shortest generation (first text -> end) for which tokens/s is reported, seconds. */
@@ -89,7 +104,7 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
     return finish({ kind: 'failed', message: 'Could not reach the Sluice server.', retryable: true });
   }
 
-  const requestId = response.headers.get('apim-request-id') ?? response.headers.get('x-request-id') ?? undefined;
+  const requestId = requestIdOf(response.headers);
   if (!response.ok) {
     let text = '';
     try {
@@ -97,7 +112,7 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
     } catch {
       if (options.signal.aborted) return finish({ kind: 'stopped' });
     }
-    return finish(endFromHttpError(response.status, response.headers, text, requestId, Date.now()));
+    return finish(endFromHttpError(response.status, response.headers, text, Date.now()));
   }
   const type = response.headers.get('content-type') ?? '';
   if (!type.startsWith('text/event-stream') || !response.body) {
@@ -112,70 +127,55 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
   }
 
   // --- reading the stream ---
+  const accumulator = createAccumulator(options.kind);
+  const limits = shapeLimitsFor(options.kind, options.body as Parameters<typeof shapeLimitsFor>[1]);
   let sawDone = false;
   let failure: AnswerEnd | undefined;
-  let finishReason: string | null = null;
-  let filteredCategories: string[] | undefined;
+
+  const takeChunk = (unchecked: AnyChunk): void => {
+    // A malformed chunk throws ProtocolError here, before anything of it is shown.
+    const chunk = checkChunk(unchecked, limits);
+    accumulator.push(chunk);
+    if (typeof chunk.model === 'string' && chunk.model) stats.model = chunk.model;
+    const usage = chunk.usage;
+    if (usage !== undefined && usage !== null && typeof usage.completion_tokens === 'number') {
+      usageTokens = usage.completion_tokens;
+      if (typeof usage.prompt_tokens === 'number') stats.promptTokens = usage.prompt_tokens;
+    }
+    // The page asks for one choice and shows choice 0; other indexes are accumulated, not shown.
+    for (const { index, text } of textDeltas(chunk)) {
+      if (index !== 0) continue;
+      if (firstTextAt === undefined) {
+        firstTextAt = now();
+        stats.ttftMs = Math.round(firstTextAt - startedAt);
+      }
+      textChunks++;
+      options.onText(text);
+    }
+    for (const choice of chunk.choices) {
+      // An asynchronous-filter annotation (a choice without text) blocking text already
+      // shown: Azure says the client must retract it.
+      if (choice.index === 0 && choice.finish_reason === 'content_filter' && choiceText(choice) === undefined) {
+        options.onRetract?.();
+      }
+    }
+  };
 
   const onEvent = (event: SseEvent): void => {
     if (sawDone || failure) return;
-    if (event.data === '[DONE]') {
-      sawDone = true;
-      return;
-    }
-    let payload: unknown;
     try {
-      payload = JSON.parse(event.data);
-    } catch {
-      failure = { kind: 'failed', message: 'The server sent data that is not JSON.', retryable: true };
-      return;
-    }
-    const error = isRecord(payload) ? payload.error : undefined;
-    if (event.type === 'error' || isRecord(error)) {
-      const body = isRecord(error) ? error : isRecord(payload) ? payload : {};
-      const message = typeof body.message === 'string' && body.message ? body.message : 'The server reported an error.';
-      const code = typeof body.code === 'string' ? body.code : undefined;
-      failure = {
-        kind: 'failed',
-        message,
-        ...(code ? { code } : {}),
-        ...(requestId ? { requestId } : {}),
-        retryable: true,
-      };
-      return;
-    }
-    if (!isRecord(payload)) return;
-    if (typeof payload.model === 'string' && payload.model) stats.model = payload.model;
-    const usage = payload.usage;
-    if (isRecord(usage) && typeof usage.completion_tokens === 'number') usageTokens = usage.completion_tokens;
-    const choices = Array.isArray(payload.choices) ? payload.choices : [];
-    for (const choice of choices) {
-      // The page asks for one choice; route by index anyway and ignore others.
-      if (!isRecord(choice) || (choice.index ?? 0) !== 0) continue;
-      const text = options.kind === 'chat' ? (isRecord(choice.delta) ? choice.delta.content : undefined) : choice.text;
-      if (typeof text === 'string' && text.length > 0) {
-        if (firstTextAt === undefined) {
-          firstTextAt = now();
-          stats.ttftMs = Math.round(firstTextAt - startedAt);
-        }
-        textChunks++;
-        options.onText(text);
-      }
-      const fired = firedCategories(choice.content_filter_results ?? choice.content_filter_result);
-      if (typeof choice.finish_reason === 'string') {
-        finishReason = choice.finish_reason;
-        if (finishReason === 'content_filter') {
-          filteredCategories = fired;
-          // An asynchronous-filter annotation (no delta, no text) blocking text already shown:
-          // Azure says the client must retract it.
-          if (!('delta' in choice) && !('text' in choice)) options.onRetract?.();
-        }
-      }
+      const parsed = parseStreamEvent(event);
+      if (parsed.type === 'done') sawDone = true;
+      else if (parsed.type === 'error') failure = endFromErrorFrame(parsed.error, requestId);
+      else takeChunk(parsed.chunk as AnyChunk);
+    } catch (error) {
+      failure = endFromUnreadable(error, requestId);
     }
   };
 
   const decoder = createDecoder({ onEvent });
   const reader = response.body.getReader();
+  let lost = false;
   try {
     while (!sawDone && !failure) {
       const { done, value } = await reader.read();
@@ -183,117 +183,134 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
       decoder.feed(value);
     }
     // Azure may send its last `data: [DONE]` without the blank line that dispatches it.
-    if (!sawDone && !failure && decoder.end().pendingData === '[DONE]') sawDone = true;
+    if (!sawDone && !failure) sawDone = endsWithDone(decoder.end());
   } catch (error) {
     if (options.signal.aborted) return finish({ kind: 'stopped' });
-    failure ??=
-      error instanceof SseDecodeError
-        ? { kind: 'failed', message: 'The server sent an event line over 16 MiB.', code: error.code, retryable: false }
-        : { kind: 'truncated', message: 'The connection was lost before the answer finished.' };
+    if (error instanceof SluiceError) failure ??= endFromUnreadable(error, requestId);
+    else lost = true;
   } finally {
     // After [DONE] (or a failure) stop reading: a proxy may keep the socket open.
     reader.cancel().catch(() => {});
   }
   if (options.signal.aborted) return finish({ kind: 'stopped' });
   if (failure) return finish(failure);
-  if (!sawDone) {
-    return finish({ kind: 'truncated', message: 'The stream ended without its end marker ([DONE]).' });
-  }
-  if (finishReason === 'content_filter') {
-    const categories = filteredCategories ?? [];
-    return finish({
-      kind: 'filtered',
-      where: 'completion',
-      categories,
-      message: filterMessage('completion', categories),
-    });
-  }
-  return finish({ kind: 'done', finishReason });
+  const state = accumulator.finish({ sawDone });
+  const finishReason = accumulator.response().choices[0]?.finish_reason ?? null;
+  return finish(endFromState(state, finishReason, lost));
 }
 
-/** Maps an HTTP error answer (status + Azure/OpenAI error body) to what the page shows. */
-export function endFromHttpError(
-  status: number,
-  headers: Headers,
-  bodyText: string,
-  requestId: string | undefined,
-  at: number,
-): AnswerEnd {
-  const error = errorObject(bodyText);
-  const message = typeof error?.message === 'string' && error.message ? error.message : undefined;
-  const code = typeof error?.code === 'string' ? error.code : undefined;
-  const idPart = requestId ? { requestId } : {};
-  if (status === 429) {
-    return {
-      kind: 'rate-limited',
-      retryAfterMs: retryAfterMs(headers, message),
-      message: message ?? 'Too many requests.',
-      at,
-    };
+/** Words the protocol's end state of a stream that was read to its end (or lost). */
+function endFromState(state: EndState, finishReason: string | null, lost: boolean): AnswerEnd {
+  switch (state.state) {
+    case 'completed':
+      return { kind: 'done', finishReason };
+    case 'filtered':
+      return {
+        kind: 'filtered',
+        where: state.where,
+        categories: state.categories,
+        message: filterMessage(state.where, state.categories),
+      };
+    case 'truncated':
+      return {
+        kind: 'truncated',
+        message: lost
+          ? 'The connection was lost before the answer finished.'
+          : state.reason === 'no-done'
+            ? 'The stream ended without its end marker ([DONE]).'
+            : 'The stream ended without saying why the answer stopped (no finish reason).',
+      };
+    case 'failed':
+      return endFromUnreadable(state.error, undefined);
+    case 'aborted':
+      return { kind: 'stopped' };
   }
-  if (status === 400 && code === 'content_filter') {
-    const inner = isRecord(error?.innererror)
-      ? error.innererror
-      : isRecord(error?.inner_error)
-        ? error.inner_error
-        : {};
-    const categories = firedCategories(inner.content_filter_result ?? inner.content_filter_results);
-    return { kind: 'filtered', where: 'prompt', categories, message: filterMessage('prompt', categories) };
-  }
-  const base = { status, ...(code ? { code } : {}), ...idPart };
-  if (status === 401 || status === 403) {
-    return {
-      kind: 'failed',
-      ...base,
-      message: `${message ?? 'Access denied.'} If this Sluice server needs an API key, set it in Settings.`,
-      retryable: false,
-    };
-  }
-  if (status === 404) {
-    return {
-      kind: 'failed',
-      ...base,
-      message: `${message ?? 'Not found.'} Check the model or deployment name in Settings.`,
-      retryable: false,
-    };
+}
+
+/**
+ * Maps an HTTP error answer to what the page shows. The meaning (which error, its code, the
+ * retry delay, the prompt filter's categories) is `errorFromResponse`'s; the advice is the page's.
+ */
+export function endFromHttpError(status: number, headers: Headers, bodyText: string, at: number): AnswerEnd {
+  const error = errorFromResponse(status, headers, bodyText);
+  const said =
+    error.body !== undefined ? redactSecrets(error.body.error.message) : bodyText.trim() && excerpt(bodyText);
+  const code = error.apiCode ?? undefined;
+  const facts = {
+    status,
+    ...(code ? { code } : {}),
+    ...(error.requestId !== undefined ? { requestId: error.requestId } : {}),
+  };
+  switch (error.code) {
+    case ErrorCodes.RATE_LIMIT:
+      return {
+        kind: 'rate-limited',
+        // The headers, else Azure's "retry after N seconds" in the message (a relayed error).
+        retryAfterMs: retryAfterMs(headers, at, error.body?.error.message),
+        message: said || 'Too many requests.',
+        at,
+      };
+    case ErrorCodes.CONTENT_FILTER: {
+      const categories = error instanceof ContentFilterError ? error.categories : [];
+      return { kind: 'filtered', where: 'prompt', categories, message: filterMessage('prompt', categories) };
+    }
+    case ErrorCodes.AUTH:
+      return {
+        kind: 'failed',
+        ...facts,
+        message: `${said || 'Access denied.'} If this Sluice server needs an API key, set it in Settings.`,
+        retryable: false,
+      };
+    case ErrorCodes.NOT_FOUND:
+      return {
+        kind: 'failed',
+        ...facts,
+        message: `${said || 'Not found.'} Check the model or deployment name in Settings.`,
+        retryable: false,
+      };
   }
   // Azure API versions before 2024-09-01 reject the usage request (reference: Azure streaming notes).
-  const param = typeof error?.param === 'string' ? error.param : '';
-  const usageRefused = status === 400 && (param.startsWith('stream_options') || /stream_options/.test(message ?? ''));
+  const param = error.body?.error.param ?? '';
+  const usageRefused =
+    status === 400 && (param.startsWith('stream_options') || /stream_options/.test(error.body?.error.message ?? ''));
   return {
     kind: 'failed',
-    ...base,
+    ...facts,
     ...(usageRefused ? { code: code ?? 'unknown_parameter' } : {}),
     message: usageRefused
-      ? `${message ?? 'The upstream rejected stream_options.'} Turn off "exact token counts" in Settings.`
-      : (message ?? `The server answered HTTP ${status}.`),
-    retryable: status >= 500 || status === 408,
+      ? `${said || 'The upstream rejected stream_options.'} Turn off "exact token counts" in Settings.`
+      : said || `The server answered HTTP ${status}.`,
+    retryable: isRetryableStatus(status),
   };
 }
 
-/** retry-after-ms, else retry-after (seconds or an HTTP date), else "retry after N seconds" in the message. */
-export function retryAfterMs(headers: Headers, message: string | undefined, nowMs = Date.now()): number | undefined {
-  const ms = Number(headers.get('retry-after-ms'));
-  if (headers.has('retry-after-ms') && Number.isFinite(ms) && ms >= 0) return ms;
-  const after = headers.get('retry-after');
-  if (after !== null) {
-    const seconds = Number(after);
-    if (after.trim() !== '' && Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-    const date = Date.parse(after);
-    if (Number.isFinite(date)) return Math.max(0, date - nowMs);
-  }
-  const match = message ? /retry after (\d+(?:\.\d+)?) seconds?/i.exec(message) : null;
-  return match?.[1] ? Number(match[1]) * 1000 : undefined;
+/** An error frame inside the stream: the upstream's own words, and Retry. */
+function endFromErrorFrame(frame: StreamErrorFrame, requestId: string | undefined): AnswerEnd {
+  const body = frame.body?.error;
+  const code = typeof body?.code === 'string' && body.code ? body.code : undefined;
+  return {
+    kind: 'failed',
+    message: body?.message ? redactSecrets(body.message) : frame.message,
+    ...(code ? { code } : {}),
+    ...(requestId ? { requestId } : {}),
+    retryable: true,
+  };
 }
 
-/** Names of the filter categories that fired in an Azure `content_filter_results` object. */
-export function firedCategories(results: unknown): string[] {
-  if (!isRecord(results)) return [];
-  const fired: string[] = [];
-  for (const [name, value] of Object.entries(results)) {
-    if (isRecord(value) && value.filtered === true) fired.push(name);
+/** Data the protocol refused (not JSON, not an object, a malformed chunk, an oversized line). */
+function endFromUnreadable(error: unknown, requestId: string | undefined): AnswerEnd {
+  const idPart = requestId ? { requestId } : {};
+  if (error instanceof StreamErrorFrame) return endFromErrorFrame(error, requestId);
+  if (error instanceof SluiceError) {
+    const retryable = error.code !== ErrorCodes.SSE_LINE_TOO_LONG;
+    return { kind: 'failed', message: error.message, code: error.code, ...idPart, retryable };
   }
-  return fired;
+  return {
+    kind: 'failed',
+    message: `The server sent a chunk this page cannot read (${error instanceof Error ? error.message : String(error)}).`,
+    ...idPart,
+    retryable: true,
+  };
 }
 
 function filterMessage(where: 'prompt' | 'completion', categories: string[]): string {
@@ -301,18 +318,4 @@ function filterMessage(where: 'prompt' | 'completion', categories: string[]): st
   return where === 'prompt'
     ? `The content filter blocked this message${why}. Rephrase it and send again.`
     : `The content filter stopped this answer${why}.`;
-}
-
-function errorObject(bodyText: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(bodyText);
-    if (isRecord(parsed) && isRecord(parsed.error)) return parsed.error;
-    return isRecord(parsed) ? parsed : undefined;
-  } catch {
-    return bodyText.trim() ? { message: bodyText.trim().slice(0, 300) } : undefined;
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -44,6 +44,8 @@ export interface AnswerStats {
   tokens?: number;
   /** True when `tokens` came from the usage chunk (exact), false when counted from chunks. */
   tokensExact?: boolean;
+  /** Prompt tokens, from the usage chunk (absent without it). */
+  promptTokens?: number;
   /** Tokens per second over the generation (first text -> end). */
   tokensPerSecond?: number;
   /** The `model` field of the chunks (model version, not the deployment). */
