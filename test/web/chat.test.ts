@@ -439,25 +439,45 @@ describe('chat page', () => {
     assertNoProblems(p);
   });
 
-  test('a reload mid-stream keeps what arrived, marked interrupted, and the server stops generating', async () => {
+  test('a reload mid-stream keeps every character shown, marked interrupted, and the server stops generating', async () => {
     const gated = gatedBackend(['Saved', ' before', ' the reload']);
     backend.use(gated);
     const p = await browsing.open(web.url);
     await sendMessage(p, 'Keep this');
+    const body = lastAnswer(p).locator('.msg-body');
+    await until(async () => ((await body.textContent()) ?? '').includes('Saved'), 'the first piece');
     gated.release();
     gated.release();
-    await until(
-      async () => ((await lastAnswer(p).locator('.msg-body').textContent()) ?? '').includes('the reload'),
-      'all pieces',
-    );
-    // The page saves a streaming answer at most once a second.
-    await p.page.waitForTimeout(1200);
+    await until(async () => ((await body.textContent()) ?? '').includes('the reload'), 'all pieces');
+    // No waiting for a save timer: whatever is on screen when the user reloads must survive.
+    const shown = ((await body.textContent()) ?? '').trim();
     await p.page.reload();
     await until(() => gated.aborted, 'the server to abort the orphaned generation');
     const notice = lastAnswer(p).locator('.notice');
     await notice.waitFor();
     assert.match((await notice.textContent()) ?? '', /Interrupted/);
-    assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), 'Saved before the reload');
+    assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), shown);
+    assert.equal(shown, 'Saved before the reload');
+    assertNoProblems(p);
+  });
+
+  test('a reload mid-completion keeps every character shown', async () => {
+    const gated = gatedBackend([' there', ' was', ' a fox']);
+    backend.use(gated);
+    const p = await browsing.open(web.url);
+    await p.page.getByRole('tab', { name: 'Completion' }).click();
+    await p.page.getByLabel('Prompt').fill('Once upon a time');
+    await p.page.getByLabel('Prompt').press('Control+Enter');
+    const generated = p.page.locator('#completion-generated');
+    await until(async () => (await generated.textContent()) === ' there', 'the first piece');
+    gated.release();
+    gated.release();
+    await until(async () => (await generated.textContent()) === ' there was a fox', 'all pieces');
+    await p.page.reload();
+    await until(() => gated.aborted, 'the server to abort the orphaned generation');
+    await p.page.getByRole('tab', { name: 'Completion' }).click();
+    assert.equal(await p.page.locator('#completion-generated').textContent(), ' there was a fox');
+    await p.page.locator('#completion-meta .badge-interrupted').waitFor();
     assertNoProblems(p);
   });
 

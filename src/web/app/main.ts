@@ -142,16 +142,22 @@ async function generate(conversation: Conversation): Promise<void> {
     onText(text) {
       message.content += text;
       if (conversation.id === currentId) thread.streamed();
-      saveSoon();
+      saveSoon('conversations');
     },
     onRetract() {
       message.content = '';
     },
   });
-  message.end = result.end;
-  message.stats = result.stats;
-  conversation.updatedAt = Date.now();
   running = undefined;
+  message.stats = result.stats;
+  // The page is being left: the request died with it. What pagehide saved (no end) reads back
+  // as interrupted; saving "connection lost" now would misreport it.
+  if (leaving) {
+    message.end = { kind: 'interrupted' };
+    return;
+  }
+  message.end = result.end;
+  conversation.updatedAt = Date.now();
   saveConversations();
   renderAll();
   announceEnd(result);
@@ -174,23 +180,65 @@ function requestBody(extra: Record<string, unknown>): Record<string, unknown> {
 
 // --- persistence ---
 
+/**
+ * While an answer streams, its text is saved at most every MIN_SAVE_INTERVAL_MS, and less
+ * often when saving is slow (a long history is serialized whole): saving never takes more
+ * than about 1/SAVE_COST_SHARE of the time. Nothing rides on the timer alone: the page saves
+ * at once when it is hidden or left (reload, close, tab switch) and when an answer ends.
+ */
+const MIN_SAVE_INTERVAL_MS = 500;
+const SAVE_COST_SHARE = 20;
 let saveTimer = 0;
-/** While streaming, save at most once a second: a reload then keeps most of the answer. */
-function saveSoon(): void {
-  if (!saveTimer) saveTimer = window.setTimeout(saveConversations, 1000);
+let lastSaveCostMs = 0;
+const unsaved = { conversations: false, completion: false };
+
+function saveSoon(what: keyof typeof unsaved): void {
+  unsaved[what] = true;
+  if (!saveTimer)
+    saveTimer = window.setTimeout(saveUnsaved, Math.max(MIN_SAVE_INTERVAL_MS, lastSaveCostMs * SAVE_COST_SHARE));
+}
+
+/** Saves whatever changed since the last save, now. */
+function saveUnsaved(): void {
+  clearTimeout(saveTimer);
+  saveTimer = 0;
+  if (unsaved.conversations) saveConversations();
+  if (unsaved.completion) saveCompletion();
 }
 
 let storageWarned = false;
 function saveConversations(): void {
-  clearTimeout(saveTimer);
-  saveTimer = 0;
+  const startedAt = performance.now();
+  unsaved.conversations = false;
   // Empty conversations are not worth keeping.
   const keep = conversations.filter((c) => c.messages.length > 0);
   if (!store.saveConversations(keep) && !storageWarned) {
     storageWarned = true;
     announce('This browser refused to save the conversation (storage full?). Delete old conversations to free space.');
   }
+  lastSaveCostMs = performance.now() - startedAt;
 }
+
+function saveCompletion(): void {
+  unsaved.completion = false;
+  store.saveCompletion(completion);
+}
+
+/** Between pagehide and pageshow: the page is being left (or sits in the back-forward cache). */
+let leaving = false;
+// Leaving (reload, close, navigation) fires pagehide; a phone may kill a hidden tab without it.
+window.addEventListener('pagehide', () => {
+  leaving = true;
+  saveUnsaved();
+});
+window.addEventListener('pageshow', () => {
+  if (!leaving) return;
+  leaving = false;
+  renderAll();
+});
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') saveUnsaved();
+});
 
 // --- rendering ---
 
@@ -265,7 +313,7 @@ async function complete(): Promise<void> {
   completion.output = '';
   delete completion.end;
   delete completion.stats;
-  store.saveCompletion(completion);
+  saveCompletion();
   renderAll();
   announce('Generating…');
   const result = await streamAnswer({
@@ -278,16 +326,21 @@ async function complete(): Promise<void> {
       // Plain text: appending to the text node is all a token costs.
       completionGenerated.append(text);
       keepCompletionInView();
+      saveSoon('completion');
     },
     onRetract() {
       completion.output = '';
       completionGenerated.textContent = '';
     },
   });
-  completion.end = result.end;
-  completion.stats = result.stats;
   running = undefined;
-  store.saveCompletion(completion);
+  completion.stats = result.stats;
+  if (leaving) {
+    completion.end = { kind: 'interrupted' }; // as in generate()
+    return;
+  }
+  completion.end = result.end;
+  saveCompletion();
   renderAll();
   announceEnd(result);
 }
@@ -471,7 +524,7 @@ completeStop.addEventListener('click', stop);
 completeAppend.addEventListener('click', () => {
   completionPrompt.value = completion.outputPrompt + completion.output;
   completion.prompt = completionPrompt.value;
-  store.saveCompletion(completion);
+  saveCompletion();
   completionPrompt.focus();
 });
 completionPrompt.addEventListener('keydown', (e) => {
@@ -482,7 +535,7 @@ completionPrompt.addEventListener('keydown', (e) => {
 });
 completionPrompt.addEventListener('input', () => {
   completion.prompt = completionPrompt.value;
-  store.saveCompletion(completion);
+  saveCompletion();
 });
 
 document.addEventListener('keydown', (e) => {
