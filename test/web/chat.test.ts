@@ -8,7 +8,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
-import { ContentFilterError, OverloadedError, ServerError } from '../../src/errors.js';
+import { BadRequestError, ContentFilterError, OverloadedError, ServerError } from '../../src/errors.js';
 import { createStaticHandler } from '../../src/web/serve-static.js';
 import {
   type Browsing,
@@ -481,6 +481,87 @@ describe('chat page', () => {
     assertNoProblems(p);
   });
 
+  test('a chat that outgrows the context drops the oldest turns, says so, and goes on; a meter shows the fill', async () => {
+    // A model with a 40-token context where a word is a token and every answer is 10 tokens.
+    const limit = 40;
+    const answer = 'one two three four five six seven eight nine ten';
+    const scripted = createScriptedBackend((req) => {
+      const messages = (req.body as { messages: Array<{ content: string }> }).messages;
+      const prompt = messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);
+      if (prompt + 10 > limit) return [{ error: contextLengthExceeded(prompt, limit) }];
+      return textScript('chat', answer, { promptTokens: prompt });
+    });
+    backend.use(scripted);
+    const p = await browsing.open(web.url);
+    await p.page.getByRole('button', { name: 'Settings' }).click();
+    await p.page.getByLabel('System message').fill('Be brief.');
+    await p.page.getByRole('button', { name: 'Save' }).click();
+    const meter = p.page.locator('#context-meter');
+    const answers = p.page.locator('article.msg.assistant');
+    const ask = async (text: string, count: number) => {
+      await sendMessage(p, text);
+      await until(async () => (await answers.count()) === count, `answer ${count}`);
+      await answers
+        .nth(count - 1)
+        .locator('.meta .figures')
+        .waitFor();
+    };
+
+    await ask('first question about the cat', 1);
+    // The size is not known yet (the server's /v1/models does not state it): tokens only.
+    assert.equal((await meter.textContent())?.replace(/\s+/g, ' ').trim(), 'Context 17 tokens');
+    await ask('second question about the dog', 2);
+    await ask('third question about the bird', 3);
+
+    // The third turn did not fit: the first turn was dropped and the request sent again.
+    assert.equal(scripted.requests.length, 4);
+    assert.deepEqual((scripted.requests[3]!.body as { messages: Array<{ role: string; content: string }> }).messages, [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'second question about the dog' },
+      { role: 'assistant', content: answer },
+      { role: 'user', content: 'third question about the bird' },
+    ]);
+    assert.deepEqual(
+      (await answers.locator('.msg-body').allTextContents()).map((t) => t.trim()),
+      [answer, answer, answer],
+      'every turn answered',
+    );
+    assert.equal(await answers.locator('.notice').count(), 0, 'no failure shown');
+    const divider = p.page.locator('.context-divider');
+    assert.equal(await divider.textContent(), 'Context full: the 2 messages above are no longer sent to the model.');
+    // The size came with the error; the meter now shows prompt + answer against it.
+    assert.equal((await meter.textContent())?.replace(/\s+/g, ' ').trim(), 'Context 32 / 40 tokens');
+    assert.deepEqual(
+      await p.page.evaluate(
+        `[document.getElementById('context-bar').value, document.getElementById('context-bar').max]`,
+      ),
+      [32, 40],
+    );
+    await screenshot(p.page, 'chat-context-full');
+
+    // It carries on after a reload, and the next overflow drops the next turn.
+    await p.page.reload();
+    await answers.nth(2).waitFor();
+    await ask('fourth question about the fish', 4);
+    assert.equal((await answers.nth(3).locator('.msg-body').textContent())?.trim(), answer);
+    assert.equal(await divider.textContent(), 'Context full: the 4 messages above are no longer sent to the model.');
+
+    // A message that alone does not fit: nothing left to drop, so it is said, with what to do.
+    await p.page.getByRole('button', { name: 'New chat' }).click();
+    await sendMessage(p, Array.from({ length: 40 }, (_, i) => `w${i}`).join(' '));
+    const notice = answers.last().locator('.notice');
+    await notice.waitFor();
+    assert.match(
+      (await notice.textContent()) ?? '',
+      /Too long for the model.*Shorten your message, or lower Max tokens/,
+    );
+    assert.equal(await notice.getByRole('button', { name: 'Open settings' }).count(), 1);
+    assert.deepEqual(
+      p.problems.filter((m) => !m.includes('400')),
+      [],
+    );
+  });
+
   test('keyboard and labels: every control has a name, focus is visible, Enter does not double-send', async () => {
     const gated = gatedBackend(['Busy']);
     backend.use(gated);
@@ -576,6 +657,17 @@ describe('chat page', () => {
     assertNoProblems(p);
   });
 });
+
+/** What the embedded model (and OpenAI) answer when the prompt does not fit the context. */
+function contextLengthExceeded(promptTokens: number, contextSize: number): BadRequestError {
+  const message =
+    `This model's maximum context length is ${contextSize} tokens. However, your messages resulted in ` +
+    `${promptTokens} tokens, which leaves no room for a completion. Please reduce the length of the messages.`;
+  return new BadRequestError(message, {
+    status: 400,
+    body: { error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } },
+  });
+}
 
 function lastUserText(body: unknown): string {
   const messages = (body as { messages?: Array<{ role: string; content: string }> }).messages ?? [];

@@ -62,7 +62,9 @@ export function createThreadView(scroller: HTMLElement, thread: HTMLElement, act
       const lastUser = findLastIndex(messages, (m) => m.role === 'user');
       const lastIndex = messages.length - 1;
       const children: HTMLElement[] = [];
+      const contextStart = state.conversation?.contextStart ?? 0;
       messages.forEach((message, i) => {
+        if (i === contextStart && i > 0) children.push(contextDivider(i));
         if (message.role === 'user') {
           const canEdit = i === lastUser && !state.busy;
           children.push(userMessage(message.content, canEdit, state.editing && canEdit, actions));
@@ -98,6 +100,16 @@ export function createThreadView(scroller: HTMLElement, thread: HTMLElement, act
       if (!frame) frame = requestAnimationFrame(paintLive);
     },
   };
+}
+
+/** Marks where the messages sent to the model begin, once the oldest were dropped. */
+function contextDivider(dropped: number): HTMLElement {
+  const what = dropped === 1 ? 'the message above is' : `the ${dropped} messages above are`;
+  return h('p', {
+    class: 'context-divider',
+    attrs: { role: 'note' },
+    text: `Context full: ${what} no longer sent to the model.`,
+  });
 }
 
 function userMessage(text: string, canEdit: boolean, editing: boolean, actions: ThreadActions): HTMLElement {

@@ -3,6 +3,7 @@
  * simply complete. Pure functions (Node tests import this module).
  * @module
  */
+import { CONTEXT_OVERFLOW_CODE } from './context.js';
 import type { AnswerEnd, AnswerStats } from './types.js';
 
 export type NoticeAction = 'retry' | 'edit' | 'settings';
@@ -98,13 +99,22 @@ export function noticeFor(end: AnswerEnd | undefined, maxTokens?: number): Notic
       ]
         .filter(Boolean)
         .join(' · ');
+      // Reached only when the latest message alone does not fit: older turns were dropped already.
+      const overflow = end.code === CONTEXT_OVERFLOW_CODE;
+      const advice = overflow ? ' Shorten your message, or lower Max tokens in Settings.' : '';
       const notice: Notice = {
         tone: 'error',
-        title: 'Failed',
-        detail: facts ? `${end.message} (${facts})` : end.message,
+        title: overflow ? 'Too long for the model' : 'Failed',
+        detail: `${end.message}${facts ? ` (${facts})` : ''}${advice}`,
       };
       if (end.retryable) notice.action = 'retry';
-      else if (end.status === 401 || end.status === 403 || end.status === 404 || end.code === 'unknown_parameter') {
+      else if (
+        end.status === 401 ||
+        end.status === 403 ||
+        end.status === 404 ||
+        end.code === 'unknown_parameter' ||
+        overflow
+      ) {
         notice.action = 'settings';
       }
       return notice;

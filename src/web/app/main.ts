@@ -6,6 +6,14 @@
 import './style.css';
 import { type StreamAnswerResult, streamAnswer } from './api.js';
 import { createThreadView, retryButton, tickRetryButtons } from './chat-view.js';
+import {
+  contextFill,
+  contextSizeInMessage,
+  contextSizeOfModel,
+  dropOldestTurn,
+  isContextOverflow,
+  sentFrom,
+} from './context.js';
 import { byId, h } from './dom.js';
 import { badgeFor, formatStats, noticeFor } from './format.js';
 import { renderSidebar } from './sidebar.js';
@@ -19,6 +27,8 @@ const session = storageOr('sessionStorage');
 let conversations: Conversation[] = store.loadConversations();
 let currentId: string | undefined = store.loadCurrentId() ?? undefined;
 let settings: Settings = store.loadSettings();
+/** Context size per model name, learned from /v1/models or a context-length error. */
+const contextSizes = store.loadContextSizes();
 const completion = store.loadCompletion();
 /** First model the server lists; used when Settings leaves the model empty. */
 let serverModel: string | undefined;
@@ -46,6 +56,9 @@ const sendBtn = byId<HTMLButtonElement>('send');
 const stopBtn = byId<HTMLButtonElement>('stop');
 const announcer = byId('announcer');
 const modelLabel = byId('model-label');
+const contextMeter = byId('context-meter');
+const contextBar = byId<HTMLMeterElement>('context-bar');
+const contextText = byId('context-text');
 const sidebarToggle = byId<HTMLButtonElement>('toggle-sidebar');
 const backdrop = byId('backdrop');
 const tabChat = byId<HTMLButtonElement>('tab-chat');
@@ -121,10 +134,6 @@ function resendEdited(text: string): void {
 }
 
 async function generate(conversation: Conversation): Promise<void> {
-  const history = conversation.messages
-    .filter((m) => m.content.length > 0)
-    .map((m) => ({ role: m.role, content: m.content }));
-  const messages = settings.systemMessage ? [{ role: 'system', content: settings.systemMessage }, ...history] : history;
   const message: AssistantMessage = { role: 'assistant', content: '' };
   conversation.messages.push(message);
   conversation.updatedAt = Date.now();
@@ -134,20 +143,34 @@ async function generate(conversation: Conversation): Promise<void> {
   renderAll();
   announce('Generating an answer…');
 
-  const result = await streamAnswer({
-    kind: 'chat',
-    body: requestBody({ messages }),
-    signal: controller.signal,
-    apiKey,
-    onText(text) {
-      message.content += text;
-      if (conversation.id === currentId) thread.streamed();
-      saveSoon('conversations');
-    },
-    onRetract() {
-      message.content = '';
-    },
-  });
+  const model = requestedModel();
+  let result: StreamAnswerResult;
+  for (;;) {
+    result = await streamAnswer({
+      kind: 'chat',
+      body: requestBody({ messages: sentMessages(conversation, message) }),
+      signal: controller.signal,
+      apiKey,
+      onText(text) {
+        message.content += text;
+        if (conversation.id === currentId) thread.streamed();
+        saveSoon('conversations');
+      },
+      onRetract() {
+        message.content = '';
+      },
+    });
+    // History outgrew the context: drop the oldest turn still sent and ask again. Only the
+    // latest user turn is kept for certain; if it alone does not fit, that is the answer.
+    if (leaving || !isContextOverflow(result.end) || message.content !== '') break;
+    learnContextSize(model, result.end.kind === 'failed' ? contextSizeInMessage(result.end.message) : undefined);
+    const next = dropOldestTurn(conversation.messages, conversation.contextStart ?? 0);
+    if (next === undefined) break;
+    conversation.contextStart = next;
+    saveConversations();
+    renderChat();
+    announce('The context is full: the oldest messages are no longer sent to the model. Asking again…');
+  }
   running = undefined;
   message.stats = result.stats;
   // The page is being left: the request died with it. What pagehide saved (no end) reads back
@@ -161,6 +184,30 @@ async function generate(conversation: Conversation): Promise<void> {
   saveConversations();
   renderAll();
   announceEnd(result);
+}
+
+/** The system message, then the conversation from its context start, without the answer being written. */
+function sentMessages(conversation: Conversation, answer: AssistantMessage): Array<{ role: string; content: string }> {
+  const all = conversation.messages;
+  const start = sentFrom(all, conversation.contextStart ?? 0);
+  if (start === 0) delete conversation.contextStart;
+  else conversation.contextStart = start;
+  const history = all
+    .slice(start)
+    .filter((m) => m !== answer && m.content.length > 0)
+    .map((m) => ({ role: m.role, content: m.content }));
+  return settings.systemMessage ? [{ role: 'system', content: settings.systemMessage }, ...history] : history;
+}
+
+/** The model the page asks for: Settings, else the server's first; '' when neither is known. */
+function requestedModel(): string {
+  return settings.model || serverModel || '';
+}
+
+function learnContextSize(model: string, size: number | undefined): void {
+  if (size === undefined || contextSizes.get(model) === size) return;
+  contextSizes.set(model, size);
+  store.saveContextSizes(contextSizes);
 }
 
 function stop(): void {
@@ -244,6 +291,7 @@ document.addEventListener('visibilitychange', () => {
 
 function renderAll(): void {
   renderChat();
+  renderContextMeter();
   renderList();
   renderCompletion();
   renderControls();
@@ -259,6 +307,26 @@ function renderChat(): void {
     editing,
     maxTokens: settings.maxTokens,
   });
+}
+
+/** How full the model's context was after the last exchange that reported usage. */
+function renderContextMeter(): void {
+  const answers = current()?.messages.filter((m): m is AssistantMessage => m.role === 'assistant') ?? [];
+  const last = answers.findLast((m) => m.stats?.promptTokens !== undefined);
+  const fill = contextFill(last?.stats, contextSizes.get(requestedModel()));
+  contextMeter.hidden = fill === undefined;
+  if (!fill) return;
+  contextBar.hidden = fill.size === undefined;
+  if (fill.size === undefined) {
+    contextText.textContent = `${fill.used} tokens`;
+    return;
+  }
+  contextBar.max = fill.size;
+  contextBar.value = Math.min(fill.used, fill.size);
+  contextBar.low = fill.size * 0.5;
+  contextBar.high = fill.size * 0.8;
+  contextBar.optimum = 0;
+  contextText.textContent = `${fill.used} / ${fill.size} tokens`;
 }
 
 function renderList(): void {
@@ -431,11 +499,20 @@ async function loadModels(): Promise<void> {
   try {
     const res = await fetch('/v1/models', { headers: apiKey ? { 'api-key': apiKey } : {}, cache: 'no-store' });
     if (!res.ok) return;
-    const body = (await res.json()) as { data?: Array<{ id?: unknown }> };
-    const ids = (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
+    const body = (await res.json()) as { data?: unknown };
+    const entries: unknown[] = Array.isArray(body.data) ? body.data : [];
+    const ids: string[] = [];
+    for (const entry of entries) {
+      const id = (entry as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string') continue;
+      ids.push(id);
+      const size = contextSizeOfModel(entry);
+      if (size !== undefined) contextSizes.set(id, size);
+    }
     serverModel = ids[0];
     byId('model-options').replaceChildren(...ids.map((id) => h('option', { attrs: { value: id } })));
     renderControls();
+    renderContextMeter();
   } catch {
     // The page works without the list.
   }

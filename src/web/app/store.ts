@@ -26,6 +26,8 @@ export const KEYS = {
   current: 'sluice.current.v1',
   settings: 'sluice.settings.v1',
   completion: 'sluice.completion.v1',
+  /** Context sizes learned per model (see context.ts). */
+  contextSizes: 'sluice.context-sizes.v1',
   /** Kept in sessionStorage only: gone when the tab closes. */
   apiKey: 'sluice.api-key',
 } as const;
@@ -40,6 +42,9 @@ export interface Store {
   saveSettings(settings: Settings): boolean;
   loadCompletion(): CompletionState;
   saveCompletion(state: CompletionState): boolean;
+  /** Model name -> context size in tokens. A Map: model names are data, never object keys. */
+  loadContextSizes(): Map<string, number>;
+  saveContextSizes(sizes: Map<string, number>): boolean;
 }
 
 /**
@@ -114,6 +119,20 @@ export function createStore(storage: KeyValueStorage): Store {
     saveCompletion(state) {
       return write(KEYS.completion, state);
     },
+    loadContextSizes() {
+      const data = read(KEYS.contextSizes);
+      const sizes = new Map<string, number>();
+      if (!Array.isArray(data)) return sizes;
+      for (const pair of data) {
+        if (!Array.isArray(pair) || typeof pair[0] !== 'string') continue;
+        const size = pair[1];
+        if (typeof size === 'number' && Number.isInteger(size) && size > 0) sizes.set(pair[0], size);
+      }
+      return sizes;
+    },
+    saveContextSizes(sizes) {
+      return write(KEYS.contextSizes, [...sizes]);
+    },
   };
 }
 
@@ -139,13 +158,18 @@ function randomId(): string {
 function toConversation(value: unknown): Conversation | undefined {
   if (!isRecord(value) || typeof value.id !== 'string' || !Array.isArray(value.messages)) return undefined;
   const messages = value.messages.map(toMessage).filter((m): m is Message => m !== undefined);
-  return {
+  const conversation: Conversation = {
     id: value.id,
     title: typeof value.title === 'string' && value.title ? value.title : 'New chat',
     createdAt: num(value.createdAt),
     updatedAt: num(value.updatedAt),
     messages,
   };
+  const start = value.contextStart;
+  if (typeof start === 'number' && Number.isInteger(start) && start > 0 && start < messages.length) {
+    conversation.contextStart = start;
+  }
+  return conversation;
 }
 
 function toMessage(value: unknown): Message | undefined {

@@ -73,6 +73,11 @@ export interface Conversation {
   createdAt: number;
   updatedAt: number;
   messages: Message[];
+  /**
+   * Index of the first message still sent to the model; the ones before were dropped when
+   * the context filled up (they stay on screen). Absent: all are sent.
+   */
+  contextStart?: number;
 }
 
 export interface Settings {

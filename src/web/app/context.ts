@@ -1,0 +1,101 @@
+/**
+ * The model's context window as the chat page manages it: which messages are still sent,
+ * dropping the oldest turn when the server says the context is full, and what the page knows
+ * about the context's size. Pure functions (Node tests import this module).
+ *
+ * Where the context size comes from: Sluice's `/v1/models` does not list it today, so the page
+ * takes it from a model entry when a server does list it (`context_length`, or vLLM's
+ * `max_model_len`), else learns it from the `context_length_exceeded` error's own words
+ * ("maximum context length is 512 tokens"), which both OpenAI and Sluice's embedded model
+ * send. How much of it is used comes from the usage chunk (`stream_options.include_usage`):
+ * prompt plus completion tokens of the last exchange.
+ * @module
+ */
+import type { AnswerEnd, AnswerStats, Message } from './types.js';
+
+/** The error code OpenAI, Azure and Sluice's embedded model give a prompt that does not fit. */
+export const CONTEXT_OVERFLOW_CODE = 'context_length_exceeded';
+
+/** Largest context size believed (tokens): anything above is a hostile or broken field. */
+const MAX_CONTEXT_SIZE = 100_000_000;
+
+/** True when the request failed because prompt (plus room for the answer) exceeds the context. */
+export function isContextOverflow(end: AnswerEnd | undefined): boolean {
+  return end?.kind === 'failed' && end.code === CONTEXT_OVERFLOW_CODE;
+}
+
+/**
+ * The context size stated in a context-length error message, or undefined.
+ *
+ * @example
+ * contextSizeInMessage("This model's maximum context length is 512 tokens. However, ..."); // 512
+ */
+export function contextSizeInMessage(message: string): number | undefined {
+  const match = /maximum context length is (\d{1,9}) tokens/i.exec(message);
+  return match?.[1] === undefined ? undefined : sizeOrUndefined(Number(match[1]));
+}
+
+/**
+ * The context size a `/v1/models` entry states, or undefined (Sluice's entries state none).
+ *
+ * @example
+ * contextSizeOfModel({ id: 'm', object: 'model', context_length: 8192 }); // 8192
+ */
+export function contextSizeOfModel(entry: unknown): number | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const record = entry as { context_length?: unknown; max_model_len?: unknown };
+  return sizeOrUndefined(record.context_length) ?? sizeOrUndefined(record.max_model_len);
+}
+
+/**
+ * Where the messages sent to the model begin: `start` (the first message still sent), but
+ * never past the latest user message, which is always sent.
+ */
+export function sentFrom(messages: readonly Message[], start: number): number {
+  const lastUser = lastIndexOf(messages, 'user');
+  return Math.max(0, Math.min(start, lastUser < 0 ? messages.length : lastUser));
+}
+
+/**
+ * The start after dropping the oldest turn still sent (a user message and the answers after
+ * it), or undefined when only the latest user turn is left: it alone does not fit.
+ *
+ * @example
+ * // user, assistant, user, assistant, user: the first turn goes, the next starts at 2.
+ * dropOldestTurn(messages, 0); // 2
+ */
+export function dropOldestTurn(messages: readonly Message[], start: number): number | undefined {
+  const from = sentFrom(messages, start);
+  const lastUser = lastIndexOf(messages, 'user');
+  let next = from + 1;
+  while (next < lastUser && messages[next]?.role !== 'user') next++;
+  return next <= lastUser ? next : undefined;
+}
+
+/** How full the context was after an exchange: tokens used and, when known, the size. */
+export interface ContextFill {
+  used: number;
+  size: number | undefined;
+}
+
+/**
+ * Prompt + completion tokens of an exchange (exact counts from the usage chunk only), against
+ * the context size if known; undefined without usage.
+ */
+export function contextFill(stats: AnswerStats | undefined, size: number | undefined): ContextFill | undefined {
+  if (stats?.promptTokens === undefined || stats.tokens === undefined || !stats.tokensExact) return undefined;
+  return { used: stats.promptTokens + stats.tokens, size };
+}
+
+// --- internal ---
+
+function sizeOrUndefined(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_CONTEXT_SIZE
+    ? value
+    : undefined;
+}
+
+function lastIndexOf(messages: readonly Message[], role: Message['role']): number {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === role) return i;
+  return -1;
+}
