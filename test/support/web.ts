@@ -192,3 +192,16 @@ export function gatedBackend(pieces: string[]): GatedBackend {
     aborted: { get: () => latest()?.outcome === 'aborted' },
   }) as GatedBackend;
 }
+
+/**
+ * A stream whose chunks carry prototype-polluting keys in every place the page reads or
+ * merges (filter results, a category, the delta, tool calls), written as raw JSON: an object
+ * literal with `__proto__` would not serialize the key.
+ */
+export const HOSTILE_STREAM = [
+  '{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi","__proto__":{"content":"polluted"}},"finish_reason":null,"content_filter_results":{"__proto__":{"polluted":"yes","filtered":true},"constructor":{"prototype":{"polluted":"yes"}},"hate":{"filtered":false,"severity":"safe","__proto__":{"severity":"high"}}}}]}',
+  '{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" there","tool_calls":[{"index":0,"id":"t","type":"function","function":{"name":"f","arguments":"{}","__proto__":{"polluted":"yes"}},"__proto__":{"polluted":"yes"}}]},"finish_reason":null,"content_filter_results":{"__proto__":{"polluted":"again"},"prototype":{"filtered":true}}}]}',
+  '{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"content_filter","content_filter_results":{"violence":{"filtered":true,"severity":"high"},"custom_blocklists":{"filtered":false,"details":[{"id":"__proto__","filtered":false}]}}}]}',
+]
+  .map((json) => `data: ${json}\n\n`)
+  .join('');

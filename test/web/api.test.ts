@@ -13,7 +13,15 @@ import { isRetryableStatus } from '../../src/client/retry.js';
 import { ApiError, ContentFilterError, OverloadedError, RateLimitError, ServerError } from '../../src/errors.js';
 import { chunkBuilder } from '../../src/protocol/chunks.js';
 import { type StreamAnswerOptions, streamAnswer } from '../../src/web/app/api.js';
-import { chatChunk, gatedBackend, startWebServer, switchBackend, until, type WebServer } from '../support/web.js';
+import {
+  chatChunk,
+  gatedBackend,
+  HOSTILE_STREAM,
+  startWebServer,
+  switchBackend,
+  until,
+  type WebServer,
+} from '../support/web.js';
 
 const backend = switchBackend(createScriptedBackend(textScript('chat', 'Hello.')));
 let web: WebServer;
@@ -339,6 +347,24 @@ describe('streamAnswer on wire faults', () => {
     assert.equal(retracted, 1);
   });
 
+  test('keys named __proto__, constructor or prototype in chunks never reach a prototype', async () => {
+    const url = await raw((_req, res) => {
+      res.writeHead(200, sseHeaders);
+      res.end(`${HOSTILE_STREAM}data: [DONE]\n\n`);
+    });
+    const { texts, promise } = run(url);
+    const { end } = await promise;
+    const probe = {} as Record<string, unknown>;
+    assert.deepEqual(
+      [probe.polluted, probe.filtered, probe.severity, probe.content],
+      [undefined, undefined, undefined, undefined],
+    );
+    assert.equal(Object.getPrototypeOf(probe), Object.prototype);
+    assert.equal(texts.join(''), 'Hi there');
+    assert.ok(end.kind === 'filtered', JSON.stringify(end));
+    assert.deepEqual(end.categories, ['violence']);
+  });
+
   test('a 200 that is not an event stream is a failure, not an empty answer', async () => {
     const url = await raw((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -449,6 +475,19 @@ describe('the page reads a response as the library does (one rule, src/protocol)
     {
       name: 'filtered, then the connection ends without [DONE]',
       body: sse([chatChunk('Hi'), filteredBy({ hate: { filtered: true, severity: 'high' } })]),
+    },
+    {
+      name: 'a usage chunk without choices',
+      body: `${sse([...finished, { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }])}data: [DONE]\n\n`,
+    },
+    {
+      name: 'a chunk whose choice is null',
+      body: `${sse([chatChunk('Hi'), { id: 'c', choices: [null] }])}data: [DONE]\n\n`,
+    },
+    { name: 'an empty object as a chunk', body: `${sse([chatChunk('Hi'), {}])}data: [DONE]\n\n` },
+    {
+      name: 'a choice index of a billion',
+      body: `${sse([chatChunk('Hi'), { id: 'c', choices: [{ index: 1e9, delta: { content: 'x' }, finish_reason: null }] }])}data: [DONE]\n\n`,
     },
     {
       name: '429 with an empty retry-after-ms and retry-after in seconds',

@@ -4,7 +4,7 @@
  * and clicks), and checks what the user sees and what the server did.
  */
 import assert from 'node:assert/strict';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
@@ -15,6 +15,7 @@ import {
   builtPage,
   chatChunk,
   gatedBackend,
+  HOSTILE_STREAM,
   launch,
   metric,
   type OpenPage,
@@ -675,37 +676,78 @@ function lastUserText(body: unknown): string {
 }
 
 describe('chat page on a misbehaving server', () => {
-  test('a stream cut before [DONE] shows "Cut off", keeps the text and offers Retry', async () => {
-    // The Sluice server always ends its streams properly; a proxy or a crash may not.
-    const serveStatic = createStaticHandler({ dir: await builtPage() });
-    let calls = 0;
-    const server = createHttpServer((req, res) => {
-      if (req.method === 'POST' && req.url === '/v1/chat/completions') {
-        calls++;
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.write(`data: ${JSON.stringify(chatChunk('The first half'))}\n\n`);
-        setTimeout(() => res.socket?.destroy(), 50);
-        return;
-      }
-      if (!serveStatic(req, res)) {
-        res.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const p = await browsing.open(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-      await sendMessage(p, 'Hello');
-      const notice = lastAnswer(p).locator('.notice');
-      await notice.waitFor();
-      assert.match((await notice.textContent()) ?? '', /Cut off.*connection was lost.*What arrived is kept/);
-      assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), 'The first half');
-      await lastAnswer(p).locator('.badge-truncated').waitFor();
-      await screenshot(p.page, 'chat-truncated');
-      await notice.getByRole('button', { name: 'Retry' }).click();
-      await until(() => calls === 2, 'the retried request');
-    } finally {
+  const servers: Server[] = [];
+  after(async () => {
+    for (const server of servers) {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+
+  /**
+   * A raw server (the Sluice server always ends its streams properly; a proxy, a crash or a
+   * hostile upstream may not): the built page, an empty model list, and `chat` answering
+   * POST /v1/chat/completions with its call number. Returns the page's URL.
+   */
+  async function rawPageServer(chat: (res: ServerResponse, call: number) => void): Promise<string> {
+    const serveStatic = createStaticHandler({ dir: await builtPage() });
+    let calls = 0;
+    const server = createHttpServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/v1/chat/completions') return chat(res, ++calls);
+      if (req.url === '/v1/models') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
+        return;
+      }
+      if (!serveStatic(req, res)) res.writeHead(404).end();
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  test('a stream cut before [DONE] shows "Cut off", keeps the text and offers Retry', async () => {
+    let calls = 0;
+    const url = await rawPageServer((res, call) => {
+      calls = call;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify(chatChunk('The first half'))}\n\n`);
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    const p = await browsing.open(url);
+    await sendMessage(p, 'Hello');
+    const notice = lastAnswer(p).locator('.notice');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /Cut off.*connection was lost.*What arrived is kept/);
+    assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), 'The first half');
+    await lastAnswer(p).locator('.badge-truncated').waitFor();
+    await screenshot(p.page, 'chat-truncated');
+    await notice.getByRole('button', { name: 'Retry' }).click();
+    await until(() => calls === 2, 'the retried request');
+  });
+
+  test('hostile chunks (__proto__, constructor, prototype keys) pollute nothing in the page', async () => {
+    const url = await rawPageServer((res, call) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const honest = `data: ${JSON.stringify(chatChunk('Still fine.'))}\n\ndata: ${JSON.stringify(chatChunk(null, 'stop'))}\n\n`;
+      res.end(`${call === 1 ? HOSTILE_STREAM : honest}data: [DONE]\n\n`);
+    });
+    const p = await browsing.open(url);
+    await sendMessage(p, 'Hello');
+    const notice = lastAnswer(p).locator('.notice');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /Filtered.*\(violence\)/);
+    assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), 'Hi there');
+    const probe = `(() => { const o = {}; return [o.polluted, o.filtered, o.severity, o.content, Object.getPrototypeOf(o) === Object.prototype]; })()`;
+    assert.deepEqual(await p.page.evaluate(probe), [undefined, undefined, undefined, undefined, true]);
+    // The page goes on working, and so does what it saved.
+    await p.page.reload();
+    await lastAnswer(p).locator('.notice').waitFor();
+    assert.deepEqual(await p.page.evaluate(probe), [undefined, undefined, undefined, undefined, true]);
+    await sendMessage(p, 'Again');
+    await until(
+      async () => ((await lastAnswer(p).locator('.msg-body').textContent()) ?? '').trim() === 'Still fine.',
+      'the next answer',
+    );
+    assertNoProblems(p);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The page's handling of the model's context window (src/web/app/context.ts) and what it
- * keeps of it (store.ts): pure modules, tested under Node.
+ * The page's handling of the model's context window (src/web/app/context.ts): a pure module,
+ * tested under Node (what the store keeps of it: store.test.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -12,7 +12,6 @@ import {
   isContextOverflow,
   sentFrom,
 } from '../../src/web/app/context.js';
-import { createStore, KEYS, type KeyValueStorage, newConversation } from '../../src/web/app/store.js';
 import type { Message } from '../../src/web/app/types.js';
 
 const user = (content: string): Message => ({ role: 'user', content });
@@ -89,45 +88,5 @@ describe('the context size', () => {
     );
     assert.equal(isContextOverflow({ kind: 'failed', message: 'x', status: 400, retryable: false }), false);
     assert.equal(isContextOverflow({ kind: 'done', finishReason: 'length' }), false);
-  });
-});
-
-describe('what the store keeps of the context', () => {
-  function memoryStorage(): KeyValueStorage & { data: Map<string, string> } {
-    const data = new Map<string, string>();
-    return {
-      data,
-      getItem: (k) => data.get(k) ?? null,
-      setItem: (k, v) => void data.set(k, v),
-      removeItem: (k) => void data.delete(k),
-    };
-  }
-
-  test("a conversation's context start round-trips; one out of range is dropped", () => {
-    const storage = memoryStorage();
-    const store = createStore(storage);
-    const c = { ...newConversation(1), messages: [user('a'), answer('b'), user('c')], contextStart: 2 };
-    store.saveConversations([c, { ...c, id: 'x', contextStart: 7 }, { ...c, id: 'y', contextStart: -1 }]);
-    const [kept, tooFar, negative] = store.loadConversations();
-    assert.equal(kept?.contextStart, 2);
-    assert.equal(tooFar?.contextStart, undefined);
-    assert.equal(negative?.contextStart, undefined);
-  });
-
-  test('context sizes per model round-trip, whatever the model is called', () => {
-    const storage = memoryStorage();
-    const store = createStore(storage);
-    store.saveContextSizes(
-      new Map([
-        ['__proto__', 512],
-        ['gpt-4o', 128000],
-      ]),
-    );
-    const sizes = store.loadContextSizes();
-    assert.equal(sizes.get('__proto__'), 512);
-    assert.equal(sizes.get('gpt-4o'), 128000);
-    assert.equal(({} as Record<string, unknown>)['512'], undefined);
-    storage.data.set(KEYS.contextSizes, JSON.stringify([['ok', 1], ['bad', -4], [3, 3], 'junk', ['frac', 1.5]]));
-    assert.deepEqual([...store.loadContextSizes()], [['ok', 1]]);
   });
 });

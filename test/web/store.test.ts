@@ -176,3 +176,41 @@ describe('format', () => {
     assert.equal(secondsLeft(undefined, 10_000), 0);
   });
 });
+
+describe('what the store keeps of the context', () => {
+  test("a conversation's context start round-trips; one out of range is dropped", () => {
+    const storage = memoryStorage();
+    const store = createStore(storage);
+    const c: Conversation = {
+      ...newConversation(1),
+      messages: [
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: 'b', end: { kind: 'done', finishReason: 'stop' } },
+        { role: 'user', content: 'c' },
+      ],
+      contextStart: 2,
+    };
+    store.saveConversations([c, { ...c, id: 'x', contextStart: 7 }, { ...c, id: 'y', contextStart: -1 }]);
+    const [kept, tooFar, negative] = store.loadConversations();
+    assert.equal(kept?.contextStart, 2);
+    assert.equal(tooFar?.contextStart, undefined);
+    assert.equal(negative?.contextStart, undefined);
+  });
+
+  test('context sizes per model round-trip, whatever the model is called', () => {
+    const storage = memoryStorage();
+    const store = createStore(storage);
+    store.saveContextSizes(
+      new Map([
+        ['__proto__', 512],
+        ['gpt-4o', 128000],
+      ]),
+    );
+    const sizes = store.loadContextSizes();
+    assert.equal(sizes.get('__proto__'), 512);
+    assert.equal(sizes.get('gpt-4o'), 128000);
+    assert.equal(({} as Record<string, unknown>)['512'], undefined);
+    storage.data.set(KEYS.contextSizes, JSON.stringify([['ok', 1], ['bad', -4], [3, 3], 'junk', ['frac', 1.5]]));
+    assert.deepEqual([...store.loadContextSizes()], [['ok', 1]]);
+  });
+});
