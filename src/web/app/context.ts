@@ -11,6 +11,7 @@
  * prompt plus completion tokens of the last exchange.
  * @module
  */
+import { dropOldestExchange } from '../../cli/conversation.js';
 import type { AnswerEnd, AnswerStats, Message } from './types.js';
 
 /** The error code OpenAI, Azure and Sluice's embedded model give a prompt that does not fit. */
@@ -66,10 +67,10 @@ export function sentFrom(messages: readonly Message[], start: number): number {
  */
 export function dropOldestTurn(messages: readonly Message[], start: number): number | undefined {
   const from = sentFrom(messages, start);
-  const lastUser = lastIndexOf(messages, 'user');
-  let next = from + 1;
-  while (next < lastUser && messages[next]?.role !== 'user') next++;
-  return next <= lastUser ? next : undefined;
+  // The CLI's chat drops by the same rule; the page keeps the messages on screen, so it
+  // applies the rule to a copy and moves its start instead.
+  const dropped = dropOldestExchange(messages.slice(from, lastIndexOf(messages, 'user') + 1));
+  return dropped === 0 ? undefined : from + dropped;
 }
 
 /** How full the context was after an exchange: tokens used and, when known, the size. */
