@@ -154,6 +154,7 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
     usage: ['sluice chat [options] MESSAGE...', 'sluice chat [options]    (interactive, when stdin is a terminal)'],
     notes: [
       'Interactive commands: /reset (forget the conversation), /usage (tokens used), /history, /help, /exit.',
+      'A paste of several lines is one message; """ on a line of its own starts and ends a message typed over several lines.',
       'Ctrl-C stops the answer being written and returns to the prompt; Ctrl-D or /exit leaves.',
       "When the conversation outgrows the model's context, the oldest turns are dropped (one line says so).",
       'Piped stdin is appended to the message: cat notes.txt | sluice chat "summarize this"',

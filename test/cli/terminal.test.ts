@@ -160,6 +160,50 @@ describe('the interactive chat', { timeout: 60_000 }, () => {
     assert.equal(done.code, 0);
   });
 
+  it('a paste of several lines is one message: bracketed, or lines arriving at once', async (t) => {
+    const from = server.requests.length;
+    const cli = startInTerminal(['chat'], { env: env('talk', { TERM: 'xterm-256color' }) });
+    t.after(() => cli.child.kill('SIGKILL'));
+    await cli.waitFor('/help for commands');
+    await cli.waitFor('\u001b[?2004h'); // the terminal is asked for bracketed paste
+    // Bracketed, its last line unfinished: sent at the next Enter.
+    cli.write('\u001b[200~first line\rsecond line\rthird\u001b[201~');
+    await cli.waitFor(/…[^\n]*third/);
+    cli.write(' and more\r');
+    await cli.waitFor(/Answer to first line\r\nsecond line\r\nthird and more\./);
+    // Unbracketed (a terminal without the mode): the lines arrive together, ending in Enter.
+    cli.write('one\rtwo\rthree\r');
+    await cli.waitFor(/Answer to one\r\ntwo\r\nthree\./);
+    cli.write('/exit\r');
+    assert.equal((await cli.done).code, 0);
+    const asked = server.requests
+      .slice(from)
+      .map((r) => ((r.body?.messages ?? []) as Array<{ content: string }>).at(-1)?.content);
+    assert.deepEqual(asked, ['first line\nsecond line\nthird and more', 'one\ntwo\nthree']);
+  });
+
+  it('""" starts and ends a multi-line message typed line by line', async (t) => {
+    const from = server.requests.length;
+    const cli = startInTerminal(['chat'], { env: env('talk', { TERM: 'xterm-256color' }) });
+    t.after(() => cli.child.kill('SIGKILL'));
+    await cli.waitFor('/help for commands');
+    cli.write('/help\r');
+    await cli.waitFor('start a multi-line message');
+    const continuations = () => (cli.stdout.match(/…/g) ?? []).length;
+    for (const line of ['"""', 'line a', '', 'line c']) {
+      const before = continuations();
+      cli.write(`${line}\r`);
+      await cli.waitFor(new RegExp(`^(?:[^…]*…){${before + 1}}`));
+    }
+    cli.write('"""\r');
+    await cli.waitFor(/Answer to line a\r\n\r\nline c\./);
+    cli.write('/exit\r');
+    assert.equal((await cli.done).code, 0);
+    const asked = server.requests.slice(from);
+    assert.equal(asked.length, 1, 'one request for the whole message');
+    assert.deepEqual(asked[0]?.body?.messages, [{ role: 'user', content: 'line a\n\nline c' }]);
+  });
+
   it('Ctrl-C twice at an empty prompt leaves', async () => {
     const cli = startInTerminal(['chat'], { env: env('talk', { TERM: 'xterm-256color' }) });
     await cli.waitFor('/help for commands');

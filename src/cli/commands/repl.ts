@@ -27,11 +27,13 @@ export interface ReplOptions {
 }
 
 export const REPL_HELP = [
+  '"""       on a line of its own: start a multi-line message; another """ sends it',
   '/reset    forget the conversation (the --system message stays)',
   '/usage    tokens used by the last answer and the whole session',
   '/history  the conversation so far',
   '/help     this list',
   '/exit     leave (also Ctrl-D)',
+  'Pasted lines are one message, sent when the paste ends with a line break (else at Enter).',
   'Ctrl-C stops an answer and keeps what arrived; at an empty prompt, press it twice to leave.',
 ];
 
@@ -65,7 +67,12 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
 
   async function converse(): Promise<number> {
     for (;;) {
-      const input = await ask(io, ui, color ? `${sgr.bold(sgr.green('›'))} ` : '> ', lines);
+      const input = await ask(
+        io,
+        ui,
+        { first: color ? `${sgr.bold(sgr.green('›'))} ` : '> ', more: color ? `${sgr.dim('…')} ` : '. ' },
+        lines,
+      );
       if ('eof' in input) {
         ui.write('\n');
         return ExitCode.OK;
@@ -82,7 +89,8 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
       ctrlC = 0;
       const line = input.line.trim();
       if (line === '') continue;
-      if (line.startsWith('/')) {
+      // Only a message of one line can be a command: a pasted text may start with "/".
+      if (line.startsWith('/') && !line.includes('\n')) {
         const [command] = line.split(/\s+/);
         switch (command) {
           case '/exit':
@@ -173,8 +181,27 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
 
 type Asked = { line: string } | { eof: true } | { interrupt: true; hadText: boolean };
 
-/** One prompt on a fresh readline interface (closed again before the answer streams). */
-function ask(io: CliIO, ui: CliOutput, prompt: string, history: string[]): Promise<Asked> {
+/** Lines closer together than this are one paste, not several presses of Enter. */
+const PASTE_WINDOW_MS = 15;
+/** A line of its own that starts and ends a multi-line message. */
+const FENCE = '"""';
+// Bracketed paste (xterm and most terminals): pasted text arrives between ESC[200~ and
+// ESC[201~, which readline reports as paste-start / paste-end keys. Others ignore these.
+const BRACKETED_PASTE_ON = '\u001b[?2004h';
+const BRACKETED_PASTE_OFF = '\u001b[?2004l';
+
+interface Prompts {
+  first: string;
+  /** For the lines after the first of a multi-line message. */
+  more: string;
+}
+
+/**
+ * One message on a fresh readline interface (closed again before the answer streams). A
+ * message is one line; or a paste of several (bracketed, or lines arriving within
+ * PASTE_WINDOW_MS), sent once its last line is complete; or the lines between two `"""`.
+ */
+function ask(io: CliIO, ui: CliOutput, prompts: Prompts, history: string[]): Promise<Asked> {
   const rl = createInterface({
     input: io.stdin,
     output: ui as NodeJS.WritableStream,
@@ -185,25 +212,70 @@ function ask(io: CliIO, ui: CliOutput, prompt: string, history: string[]): Promi
   });
   return new Promise((resolve) => {
     let done = false;
+    const lines: string[] = [];
+    let fenced = false;
+    let pasting = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (result: Asked) => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
+      io.stdin.off('keypress', onKey);
+      if (ui.isTTY) ui.write(BRACKETED_PASTE_OFF);
       rl.close();
       // readline leaves raw mode on close; the session keeps it (see runRepl).
       io.stdin.setRawMode?.(true);
       resolve(result);
     };
+    /** Shows the continuation prompt (again, with the line being edited). */
+    const more = () => {
+      rl.setPrompt(prompts.more);
+      rl.prompt(true);
+    };
+    /** Sends the message unless more of it is on its way or still being typed. */
+    const sendIfComplete = () => {
+      timer = undefined;
+      if (pasting || fenced || lines.length === 0 || rl.line.length > 0) return;
+      // The continuation prompt shown in case more lines came: not part of the transcript.
+      if (ui.isTTY) ui.write('\r\u001b[K');
+      finish({ line: lines.join('\n') });
+    };
+    const onKey = (_text: string | undefined, key: { name?: string } | undefined) => {
+      if (key?.name === 'paste-start') {
+        pasting = true;
+        clearTimeout(timer);
+      } else if (key?.name === 'paste-end') {
+        pasting = false;
+        clearTimeout(timer);
+        timer = setTimeout(sendIfComplete, 0);
+      }
+    };
+    io.stdin.on('keypress', onKey);
     rl.on('history', (h: string[]) => {
       history.splice(0, history.length, ...h);
     });
-    rl.on('line', (line) => finish({ line }));
+    rl.on('line', (line) => {
+      if (!fenced && !pasting && lines.length === 0 && line.trim() === FENCE) {
+        fenced = true;
+      } else if (fenced && line.trim() === FENCE) {
+        finish({ line: lines.join('\n') });
+        return;
+      } else {
+        lines.push(line);
+      }
+      more();
+      clearTimeout(timer);
+      if (!fenced && !pasting) timer = setTimeout(sendIfComplete, PASTE_WINDOW_MS);
+    });
     rl.on('SIGINT', () => {
-      const hadText = rl.line.length > 0;
+      const hadText = rl.line.length > 0 || lines.length > 0 || fenced;
       ui.write('^C\n');
       finish({ interrupt: true, hadText });
     });
-    rl.on('close', () => finish({ eof: true }));
-    rl.setPrompt(prompt);
+    // Ctrl-D on an empty line: leave, or send the lines of a message begun.
+    rl.on('close', () => finish(lines.length > 0 ? { line: lines.join('\n') } : { eof: true }));
+    if (ui.isTTY) ui.write(BRACKETED_PASTE_ON);
+    rl.setPrompt(prompts.first);
     rl.prompt();
   });
 }
