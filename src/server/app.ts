@@ -243,15 +243,13 @@ export function createApp(options: AppOptions): App {
 
   async function listModels() {
     if (deployments) {
-      return [...deployments.entries()].map(([id, backend]) => ({
-        id,
-        object: 'model' as const,
-        created: 0,
-        owned_by: backend.name,
-      }));
+      return [...deployments.entries()].map(([id, backend]) =>
+        withContextLength({ id, object: 'model' as const, created: 0, owned_by: backend.name }, backend),
+      );
     }
     const models = await fallback!.models?.();
-    return models ?? [{ id: fallback!.name, object: 'model' as const, created: 0, owned_by: 'sluice' }];
+    const list = models ?? [{ id: fallback!.name, object: 'model' as const, created: 0, owned_by: 'sluice' }];
+    return list.map((model) => withContextLength(model, fallback!));
   }
 
   /** 421 for a Host this server must not answer to, 403 for a page on a foreign origin. */
@@ -285,6 +283,15 @@ function isJson(type: string | undefined): boolean {
   const semi = type.indexOf(';');
   const bare = (semi === -1 ? type : type.slice(0, semi)).trim().toLowerCase();
   return bare === 'application/json' || (bare.startsWith('application/') && bare.endsWith('+json'));
+}
+
+/**
+ * A `/v1/models` entry with `context_length` when the backend knows its context size (the
+ * local model once loaded): the web page's context meter reads it. Upstreams state none.
+ */
+function withContextLength<M extends object>(model: M, backend: Backend): M | (M & { context_length: number }) {
+  const size = backend.capabilities?.maxTokens;
+  return size === undefined ? model : { ...model, context_length: size };
 }
 
 function unknownModel(route: Extract<Route, { type: 'generate' }>, model: string | undefined): ErrorReply {

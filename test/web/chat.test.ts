@@ -509,7 +509,7 @@ describe('chat page', () => {
     };
 
     await ask('first question about the cat', 1);
-    // The size is not known yet (the server's /v1/models does not state it): tokens only.
+    // The size is not known yet (this backend states none in /v1/models): tokens only.
     assert.equal((await meter.textContent())?.replace(/\s+/g, ' ').trim(), 'Context 17 tokens');
     await ask('second question about the dog', 2);
     await ask('third question about the bird', 3);
@@ -561,6 +561,28 @@ describe('chat page', () => {
       p.problems.filter((m) => !m.includes('400')),
       [],
     );
+  });
+
+  test('the context meter takes the size /v1/models states for the model', async () => {
+    // A backend that knows its context size (as the embedded model does once loaded).
+    const sized = Object.assign(createScriptedBackend(textScript('chat', 'Hi there', { promptTokens: 20 })), {
+      capabilities: { maxTokens: 4096 },
+    });
+    const own = await startWebServer({ backend: sized });
+    try {
+      const models = (await (await fetch(`${own.url}/v1/models`)).json()) as {
+        data: Array<{ context_length?: number }>;
+      };
+      assert.equal(models.data[0]?.context_length, 4096);
+      const p = await browsing.open(own.url);
+      await sendMessage(p, 'Hello');
+      await lastAnswer(p).locator('.meta .figures').waitFor();
+      const meter = p.page.locator('#context-meter');
+      assert.equal((await meter.textContent())?.replace(/\s+/g, ' ').trim(), 'Context 22 / 4096 tokens');
+      assertNoProblems(p);
+    } finally {
+      await own.close();
+    }
   });
 
   test('keyboard and labels: every control has a name, focus is visible, Enter does not double-send', async () => {

@@ -50,6 +50,9 @@ describe('the page on the embedded model', () => {
     await answer.locator('.meta .figures').waitFor({ timeout: 30_000 });
     const text = ((await answer.locator('.msg-body').textContent()) ?? '').trim();
     assert.ok(text.length > 10, `an answer: ${JSON.stringify(text)}`);
+    // The server states the model's context size: the meter shows the fill from the first answer.
+    const meter = ((await p.page.locator('#context-meter').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+    assert.match(meter, /^Context \d+ \/ \d+ tokens$/);
     await screenshot(p.page, 'local-model-chat');
     await p.page.reload();
     await p.page.locator('article.msg.assistant').waitFor();

@@ -3,12 +3,12 @@
  * dropping the oldest turn when the server says the context is full, and what the page knows
  * about the context's size. Pure functions (Node tests import this module).
  *
- * Where the context size comes from: Sluice's `/v1/models` does not list it today, so the page
- * takes it from a model entry when a server does list it (`context_length`, or vLLM's
- * `max_model_len`), else learns it from the `context_length_exceeded` error's own words
- * ("maximum context length is 512 tokens"), which both OpenAI and Sluice's embedded model
- * send. How much of it is used comes from the usage chunk (`stream_options.include_usage`):
- * prompt plus completion tokens of the last exchange.
+ * Where the context size comes from: the model's `/v1/models` entry when it states one
+ * (`context_length`, which Sluice's server adds when the backend knows its context size, as
+ * the embedded model does; or vLLM's `max_model_len`), else the `context_length_exceeded`
+ * error's own words ("maximum context length is 512 tokens"), which both OpenAI and the
+ * embedded model send. How much of it is used comes from the usage chunk
+ * (`stream_options.include_usage`): prompt plus completion tokens of the last exchange.
  * @module
  */
 import { dropOldestExchange } from '../../cli/conversation.js';
@@ -37,7 +37,7 @@ export function contextSizeInMessage(message: string): number | undefined {
 }
 
 /**
- * The context size a `/v1/models` entry states, or undefined (Sluice's entries state none).
+ * The context size a `/v1/models` entry states, or undefined (upstreams state none).
  *
  * @example
  * contextSizeOfModel({ id: 'm', object: 'model', context_length: 8192 }); // 8192
