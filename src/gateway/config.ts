@@ -71,6 +71,8 @@ export interface LoadedGatewayConfig {
   config: GatewayConfig;
   /** The file it came from (absolute). */
   file: string;
+  /** The file as the user named it, for messages. */
+  shownAs: string;
   /** Every value that came from a variable, and every `api_key`: keep them out of output. */
   secrets: string[];
 }
@@ -237,7 +239,7 @@ export function parseGatewayConfig(
     for (const target of model.targets) if ('apiKey' in target && target.apiKey) secrets.add(target.apiKey);
   }
   if (config.server.apiKey) secrets.add(config.server.apiKey);
-  return { config, file: options.file, secrets: [...secrets] };
+  return { config, file: options.file, shownAs, secrets: [...secrets] };
 }
 
 // --- internal ---

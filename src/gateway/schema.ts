@@ -129,12 +129,13 @@ const httpUrl = text.refine(
   (v) => {
     try {
       const url = new URL(v);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
+      const http = url.protocol === 'http:' || url.protocol === 'https:';
+      return http && !url.username && !url.password && !url.search && !url.hash;
     } catch {
       return false;
     }
   },
-  { message: 'must be an http(s) URL such as https://x.openai.azure.com (no credentials in it)' },
+  { message: 'must be an http(s) URL such as https://x.openai.azure.com (no credentials, query or fragment)' },
 );
 
 const timeouts = z.strictObject({

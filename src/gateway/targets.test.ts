@@ -13,7 +13,11 @@ async function text(backend: Backend, deployment?: string): Promise<string> {
   let out = '';
   const request = {
     kind: 'chat' as const,
-    body: { messages: [{ role: 'user' as const, content: 'hi' }] },
+    // What the server passes on: the name the client used, in the route and in the body.
+    body: {
+      ...(deployment !== undefined ? { model: deployment } : {}),
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    },
     ...(deployment !== undefined ? { deployment } : {}),
   };
   for await (const chunk of backend.stream(request, new AbortController().signal)) {
@@ -102,7 +106,7 @@ describe('buildGatewayTargets', () => {
     assert.equal(second?.deployment, 'tiny-model');
     assert.equal(second?.headers.authorization, `Bearer ${KEY}`);
     // Non-streaming requests too (the seam's create()).
-    const body = { messages: [{ role: 'user' as const, content: 'hi' }] };
+    const body = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'hi' }] };
     await east.backend
       .create?.({ kind: 'chat', body, deployment: 'gpt-4o' }, new AbortController().signal)
       .catch(() => {});

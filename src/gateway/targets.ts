@@ -109,18 +109,23 @@ export function buildGatewayTargets(config: GatewayConfig, options: BuildTargets
 }
 
 /**
- * A remote target's backend: one attempt per request, the target's time-outs, and always
- * the target's own deployment or model. The name the client asked for is the gateway's
+ * A remote target's backend: one attempt per request (unless `maxRetries` says otherwise:
+ * a deployment fronted alone has no other target to fail over to), the target's time-outs,
+ * and always the target's own deployment or model. The name the client asked for is the gateway's
  * name for this group of targets, not a deployment of this upstream, so it is not passed on.
  * @example
  * const backend = createTargetBackend({ kind: 'azure', endpoint, route: 'deployments', deployment: 'gpt-4o', apiKey, ... }, 'gpt-4o/0:azure:x');
  */
-export function createTargetBackend(target: Exclude<TargetConfig, { kind: 'local' }>, name: string): Backend {
-  const remote = createRemoteBackend({ ...clientOptionsFor(target), maxRetries: 0, name });
-  const own = <K extends ApiKind>(request: BackendRequest<K>): BackendRequest<K> => {
-    const { deployment: _asked, ...rest } = request;
-    return rest;
-  };
+export function createTargetBackend(
+  target: Exclude<TargetConfig, { kind: 'local' }>,
+  name: string,
+  options: { maxRetries?: number } = {},
+): Backend {
+  const remote = createRemoteBackend({ ...clientOptionsFor(target), maxRetries: options.maxRetries ?? 0, name });
+  // The call's deployment wins over the body's model for every route (client.ts), so naming
+  // the target's own one here is what keeps the client's name from reaching the upstream.
+  const deployment = target.kind === 'azure' ? target.deployment : target.model;
+  const own = <K extends ApiKind>(request: BackendRequest<K>): BackendRequest<K> => ({ ...request, deployment });
   // The remote backend has every optional part of the seam but capabilities (an upstream honours all).
   return {
     name,
