@@ -177,13 +177,35 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
   },
   serve: {
     name: 'serve',
-    summary: 'serve the Azure OpenAI and OpenAI APIs on the local model',
-    usage: ['sluice serve [options]'],
+    summary: 'serve the Azure OpenAI and OpenAI APIs: a gateway to your deployments, or the local model',
+    usage: ['sluice serve [options]', 'sluice serve --config sluice.yaml [--check-config]'],
     notes: [
+      'What answers: the --config file (SLUICE_CONFIG) if given; else the Azure or OpenAI settings the other',
+      'commands use (environment, .env, --profile), fronted for every name; else the embedded local model.',
       'Prints its URL, then serves until Ctrl-C (or SIGTERM), which closes it cleanly (exit 0).',
       'Web pages may call it only from its own origin or from localhost, unless --cors-origin says otherwise.',
     ],
     groups: [
+      {
+        title: 'What to serve',
+        options: {
+          config: {
+            type: 'string',
+            value: 'FILE',
+            description: 'gateway configuration (SLUICE_CONFIG): names, their targets, routing; see docs/gateway.md',
+          },
+          'check-config': {
+            type: 'boolean',
+            description: 'validate the configuration, print its names and targets (keys masked) and exit',
+          },
+          profile: CONNECTION.options.profile as OptionDef,
+          endpoint: CONNECTION.options.endpoint as OptionDef,
+          deployment: CONNECTION.options.deployment as OptionDef,
+          'api-version': CONNECTION.options['api-version'] as OptionDef,
+          'base-url': CONNECTION.options['base-url'] as OptionDef,
+          local: { type: 'boolean', description: 'serve the local model even when Azure/OpenAI is configured' },
+        },
+      },
       {
         title: 'Server',
         options: {
@@ -226,6 +248,8 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
       'sluice serve --host 0.0.0.0 --api-key "$SLUICE_API_KEY"',
       'sluice serve --parallel 2 --queue 8 --context-size 1024',
       'sluice serve --cors-origin https://app.example',
+      'sluice serve --profile instruct',
+      'sluice serve --config sluice.yaml --check-config',
     ],
   },
 };

@@ -17,6 +17,7 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: 'SLUICE_MODEL', meaning: 'GGUF file for the local model (default: the embedded one)' },
   { name: 'SLUICE_THREADS', meaning: 'CPU threads for the local model (default 1)' },
   { name: 'SLUICE_API_KEY', meaning: 'sluice serve: key required from clients' },
+  { name: 'SLUICE_CONFIG', meaning: 'sluice serve: gateway configuration file, when --config is not given' },
   { name: 'NO_COLOR', meaning: 'set: no colours or Markdown styling on the terminal' },
   { name: 'FORCE_COLOR', meaning: '0: as NO_COLOR; other values: styled even when piped (line by line)' },
 ];

@@ -1,14 +1,18 @@
 /**
- * `sluice serve`: the Azure OpenAI / OpenAI API (and the web chat page) on the local
- * model. Prints its URL, serves until SIGINT or SIGTERM (heeded from the start, model
- * loading included), then closes cleanly with a one-line message and exit 0.
+ * `sluice serve`: the Azure OpenAI / OpenAI API (and the web chat page) over what
+ * serve-backends.ts chooses: a gateway configuration file, a deployment named by the CLI's
+ * settings, or the local model. `--check-config` validates the file and exits. Prints its
+ * URL, serves until SIGINT or SIGTERM (heeded from the start, model loading included), then
+ * closes cleanly with a one-line message and exit 0.
  * @module
  */
 import { isAbsolute, resolve } from 'node:path';
+import type { LoadedGatewayConfig } from '../../gateway/config.js';
 import type { CommandContext } from '../command.js';
-import { readDotEnv } from '../config.js';
-import { ExitCode } from '../exit-codes.js';
+import { localNotice, readDotEnv } from '../config.js';
+import { ExitCode, exitCodeForError } from '../exit-codes.js';
 import type { SignalName } from '../io.js';
+import { chooseServeSource, frontDeployment, openGateway, serveLocalModel } from '../serve-backends.js';
 import { UsageError } from '../usage-error.js';
 
 export const DEFAULT_PORT = 8080;
@@ -20,9 +24,6 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   }
   const dotenv = readDotEnv(io.cwd);
   const env = (name: string) => io.env[name] || dotenv[name] || undefined;
-  const port = integer(values.port, '--port', 0, 65535) ?? DEFAULT_PORT;
-  const host = typeof values.host === 'string' && values.host !== '' ? values.host : DEFAULT_HOST;
-  const apiKey = (typeof values['api-key'] === 'string' ? values['api-key'] : undefined) || env('SLUICE_API_KEY');
   const threads = integer(
     values.threads ?? env('SLUICE_THREADS'),
     values.threads ? '--threads' : 'SLUICE_THREADS',
@@ -36,6 +37,52 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   const modelValue = (typeof values.model === 'string' ? values.model : undefined) || env('SLUICE_MODEL');
   const modelPath =
     modelValue === undefined ? undefined : isAbsolute(modelValue) ? modelValue : resolve(io.cwd, modelValue);
+  const local = {
+    ...(threads !== undefined ? { threads } : {}),
+    ...(contextSize !== undefined ? { contextSize } : {}),
+    ...(sequences !== undefined ? { sequences } : {}),
+    ...(queueSize !== undefined ? { queueSize } : {}),
+  };
+
+  const source = chooseServeSource({ values, env: io.env, dotenv, cwd: io.cwd });
+  let loaded: LoadedGatewayConfig | undefined;
+  if (source.kind === 'config') {
+    const gateway = await import('../../gateway/config.js');
+    try {
+      loaded = gateway.loadGatewayConfig(source.path, { env: io.env, cwd: io.cwd });
+    } catch (error) {
+      if (!(error instanceof gateway.GatewayConfigError)) throw error;
+      // One line per problem, as compilers print them, so an editor can jump to each.
+      for (const problem of error.problems) io.stderr.write(`${gateway.formatProblem(problem)}\n`);
+      io.stderr.write(
+        `sluice: ${source.path} was refused (${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} above); nothing was started\n`,
+      );
+      return exitCodeForError(error);
+    }
+    if (values['check-config'] === true) {
+      const { summarizeGatewayConfig } = await import('../../gateway/summary.js');
+      io.stdout.write(
+        `${summarizeGatewayConfig(loaded.config, loaded.shownAs).join('\n')}\nsluice: the configuration is valid\n`,
+      );
+      return ExitCode.OK;
+    }
+  }
+  const port = integer(values.port, '--port', 0, 65535) ?? loaded?.config.server.port ?? DEFAULT_PORT;
+  const host =
+    typeof values.host === 'string' && values.host !== '' ? values.host : (loaded?.config.server.host ?? DEFAULT_HOST);
+  const apiKey =
+    (typeof values['api-key'] === 'string' ? values['api-key'] : undefined) ||
+    loaded?.config.server.apiKey ||
+    env('SLUICE_API_KEY');
+
+  const [{ createServer }, plan] = await Promise.all([
+    import('../../server/index.js'),
+    loaded !== undefined
+      ? openGateway(loaded, local)
+      : source.kind === 'remote'
+        ? frontDeployment(source.resolved.target)
+        : serveLocalModel({ ...(modelPath !== undefined ? { modelPath } : {}), ...local }),
+  ]);
 
   // Heeded from here on: a stop while the model loads is a clean stop too, not a bare 143.
   let signalled: SignalName | undefined;
@@ -55,29 +102,20 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   const offInt = io.onSignal('SIGINT', onSignal('SIGINT'));
   const offTerm = io.onSignal('SIGTERM', onSignal('SIGTERM'));
 
-  io.stderr.write(`sluice: loading ${modelPath ?? 'the embedded model'}...\n`);
-  const [{ createServer }, { createLocalBackend }] = await Promise.all([
-    import('../../server/index.js'),
-    import('../../backends/local/index.js'),
-  ]);
-  const backend = createLocalBackend({
-    ...(modelPath !== undefined ? { modelPath } : {}),
-    ...(threads !== undefined ? { threads } : {}),
-    ...(contextSize !== undefined ? { contextSize } : {}),
-    ...(sequences !== undefined ? { sequences } : {}),
-    ...(queueSize !== undefined ? { queueSize } : {}),
-    env: {},
-  });
+  if (source.kind === 'local') {
+    io.stderr.write(`sluice: loading ${modelPath ?? 'the embedded model'}...\n`);
+    if (source.implicit && modelValue === undefined) io.stderr.write(`${localNotice()}\n`);
+  }
   try {
     // Load now: a bad --model is reported before the URL is printed, not on the first request.
-    const model = await Promise.race([backend.load(), stopped.then(() => undefined)]);
-    if (model === undefined) {
+    const ready = await Promise.race([plan.load().then(() => true), stopped.then(() => false)]);
+    if (!ready) {
       io.stderr.write(`sluice: ${signalled} received while loading, stopped\n`);
       return ExitCode.OK;
     }
     const staticHandler = await loadWebPage();
     const server = createServer({
-      backend,
+      ...(plan.deployments ? { deployments: plan.deployments } : { backend: plan.backend }),
       ...(apiKey ? { apiKey } : {}),
       ...(staticHandler ? { staticHandler } : {}),
       ...(corsOrigins ? { cors: { origins: corsOrigins } } : {}),
@@ -104,15 +142,16 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     }
     const pages =
       corsOrigins === '*' ? 'any origin' : ['its own origin', 'localhost', ...(corsOrigins ?? [])].join(', ');
+    const names = plan.deployments ? Object.keys(plan.deployments).join(', ') : undefined;
     io.stdout.write(
       [
-        `Sluice is serving ${model.name} at ${info.url}`,
-        `  Azure OpenAI:  AZURE_OPENAI_ENDPOINT=${info.url}  (any deployment name)`,
-        `  OpenAI:        OPENAI_BASE_URL=${info.url}/v1`,
+        `Sluice is serving ${plan.title()} at ${info.url}`,
+        `  Azure OpenAI:  AZURE_OPENAI_ENDPOINT=${info.url}  (${names ? `deployments ${names}` : 'any deployment name'})`,
+        `  OpenAI:        OPENAI_BASE_URL=${info.url}/v1${names ? `  (models ${names})` : ''}`,
         `  Chat page:     ${info.url}/`,
         `  Auth:          ${apiKey ? 'api-key or Bearer required' : 'none (pass --api-key to require one)'}`,
         `  Web pages:     ${pages} (--cors-origin adds more)`,
-        `  Model:         ${model.contextSize} tokens per request, ${backend.stats().sequences} at once, ${backend.stats().queueSize} may wait`,
+        ...plan.describe(),
         'Ctrl-C stops.',
         '',
       ].join('\n'),
@@ -125,7 +164,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   } finally {
     offInt();
     offTerm();
-    await backend.close?.();
+    await plan.close();
   }
 }
 
