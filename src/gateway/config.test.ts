@@ -244,6 +244,19 @@ describe('parseGatewayConfig: errors say file:line:column and what is wrong', ()
     );
   });
 
+  it('a missing ${NAME} does not hide the other problems, nor adds one of its own', () => {
+    const text =
+      'models:\n  a:\n    - azure: ${ENDPOINT}\n      deployment: d\n      api_key: k\n      rpm: ${RPM}\n      wieght: 1\n';
+    assert.deepEqual(
+      problems(text).map((p) => `${p.line}:${p.column} ${p.message}`),
+      [
+        '3:14 ${ENDPOINT} is not set: set ENDPOINT in the environment or in .env',
+        '6:12 ${RPM} is not set: set RPM in the environment or in .env',
+        '7:7 unknown key "wieght" in models.a[0]; did you mean "weight"?',
+      ],
+    );
+  });
+
   it('an empty file says what it needs', () => {
     assert.match(refusal(''), /^sluice\.yaml:1:1: the file is empty: it needs a `models:` mapping/);
   });

@@ -182,9 +182,10 @@ export function parseGatewayConfig(
           '"${" starts a variable reference such as ${AZURE_API_KEY}; write "$${" for a literal "${"',
         );
       }
+      // Validation still runs, so every problem shows at once; this value's is reported already.
+      node.value = UNRESOLVED;
     },
   });
-  if (problems.length > 0) refuse();
 
   let raw: unknown;
   try {
@@ -217,8 +218,8 @@ export function parseGatewayConfig(
       }
       report(issue, doc, raw, at);
     }
-    refuse();
   }
+  if (!result.success || problems.length > 0) refuse();
   const config = (result as { data: GatewayConfig }).data;
 
   // Local model files: relative to the file's directory, and they must exist now.
@@ -244,6 +245,9 @@ export function parseGatewayConfig(
 
 // --- internal ---
 
+/** Stands for a value whose `${NAME}` could not be resolved (already reported). */
+const UNRESOLVED = '\u0000unresolved\u0000';
+
 type ZodIssue = z.core.$ZodIssue;
 
 /** One zod issue as problems at their positions (an unknown-keys issue: one per key). */
@@ -268,6 +272,7 @@ function report(
     return;
   }
   const value = valueAt(raw, path);
+  if (value === UNRESOLVED) return;
   if (value === undefined && path.length > 0) {
     // A missing key is reported on the mapping that should hold it.
     const parent = path.slice(0, -1);
