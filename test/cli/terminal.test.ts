@@ -14,6 +14,7 @@ import {
 import { assertBuilt, cleanEnv, run, startInTerminal } from '../support/cli.js';
 
 const MARKDOWN = ['# Ti', 'tle\nSome **bo', 'ld** text and `code`\n```js\nconst x = 1; // c\n```\n- item\n'];
+const TABLE = ['Fruit:\n| Name | Qty |\n|---', '|--:|\n| Apple | 3 |\n| Kiwi', ' | 12 |\nDone.\n'];
 const USAGE = { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 };
 const SGR = /\u001b\[[\d;]*m/;
 
@@ -24,6 +25,7 @@ before(async () => {
   server = await startAzureServer({
     scenarios: {
       md: stream(chatChunks(MARKDOWN)),
+      table: stream(chatChunks(TABLE)),
       slow: stream([{ delay: 600 }, ...chatChunks(['Late'])]),
       hostile: stream(chatChunks(['safe\u001b]0;pwned\u0007 \u001b[2Jtext\r'])),
       // The conversation: each answer names the question; "stop me" never finishes.
@@ -65,6 +67,22 @@ describe('a terminal versus a pipe', { timeout: 60_000 }, () => {
     const piped = await run(['chat', 'hi'], { env: env('md') });
     assert.equal(piped.code, 0, piped.stderr);
     assert.equal(piped.stdout, MARKDOWN.join(''));
+  });
+
+  it('a terminal gets a Markdown table aligned; a pipe gets the pipes as written', async () => {
+    const tty = await startInTerminal(['chat', 'hi'], { env: env('table', { TERM: 'xterm-256color' }) }).done;
+    assert.equal(tty.code, 0, tty.stdout);
+    // What the screen ends up showing: the rows were rewritten in place once the table ended.
+    const rewritten = visible(tty.stdout.slice(tty.stdout.lastIndexOf('\r\u001b[J') + 4));
+    assert.deepEqual(rewritten.split('\n').slice(0, 5), [
+      'Name  │ Qty',
+      '──────┼────',
+      'Apple │   3',
+      'Kiwi  │  12',
+      'Done.',
+    ]);
+    const piped = await run(['chat', 'hi'], { env: env('table') });
+    assert.equal(piped.stdout, TABLE.join(''));
   });
 
   it('NO_COLOR and --raw: no styling on the terminal', async () => {

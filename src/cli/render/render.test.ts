@@ -2,9 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createChoiceSequencer } from './choices.js';
 import { highlightLine } from './highlight.js';
-import { createMarkdownLines, renderInline } from './markdown.js';
+import { renderInline } from './inline.js';
+import { createMarkdownLines } from './markdown.js';
 import { createRenderer } from './renderer.js';
+import { renderTable } from './table.js';
 import { charWidth, chooseRenderMode, stripAnsi, stripControls, textWidth } from './terminal.js';
+
+/** One line styled (never a held table row in these tests). */
+function lineOf(md: ReturnType<typeof createMarkdownLines>, text: string): string {
+  const styled = md.line(text);
+  assert.ok(styled !== undefined, `held: ${text}`);
+  return styled;
+}
 
 /** Feeds `pieces` to a renderer and returns everything it produced. */
 function feed(r: ReturnType<typeof createRenderer>, pieces: string[]): string[] {
@@ -138,7 +147,8 @@ describe('live renderer', () => {
 
   it('what the user sees equals the styled text, for every way of splitting the stream', () => {
     const text =
-      '# Title\nSome *it* and `code` and a long line that wraps around the narrow screen\n- item\n```js\nlet x = 1;\n```\nend';
+      '# Title\nSome *it* and `code` and a long line that wraps around the narrow screen\n- item\n```js\nlet x = 1;\n```\n' +
+      '| k | value |\n|---|--:|\n| a | **1** |\n| bb | 22 |\nafter the table\n| x | y |\n|-|-|\n| 1 | 2 |';
     const cols = 16;
     // Ground truth: the same Markdown styled line by line, with no cursor movement at all.
     const expected = screen(
@@ -153,6 +163,10 @@ describe('live renderer', () => {
     }
     assert.equal(stripAnsi(expected[0] ?? ''), 'Title');
     assert.ok(expected.some((row) => stripAnsi(row).startsWith('• item')));
+    const plain = expected.map(stripAnsi);
+    const table = plain.indexOf('k  │ value');
+    assert.deepEqual(plain.slice(table, table + 4), ['k  │ value', '───┼──────', 'a  │     1', 'bb │    22']);
+    assert.deepEqual(plain.slice(-4), ['x │ y', '──┼──', '1 │ 2', ''], 'a table at the very end too');
   });
 
   it('keeps a line plain when it is taller than the screen (its start is out of reach)', () => {
@@ -202,17 +216,17 @@ describe('markdown', () => {
   });
   it('blocks: headings, lists, quotes, rules, fences with highlighting', () => {
     const md = createMarkdownLines({ columns: () => 20 });
-    assert.equal(stripAnsi(md.line('## Sub')), 'Sub');
-    assert.equal(stripAnsi(md.line('  - [x] done')), '  • ☑ done');
-    assert.equal(stripAnsi(md.line('3. three')), '3. three');
-    assert.equal(stripAnsi(md.line('> quoted')), '│ quoted');
-    assert.equal(stripAnsi(md.line('---')), '─'.repeat(20));
-    assert.equal(stripAnsi(md.line('```python')), '```python');
-    const code = md.line('# not a heading inside code');
+    assert.equal(stripAnsi(lineOf(md, '## Sub')), 'Sub');
+    assert.equal(stripAnsi(lineOf(md, '  - [x] done')), '  • ☑ done');
+    assert.equal(stripAnsi(lineOf(md, '3. three')), '3. three');
+    assert.equal(stripAnsi(lineOf(md, '> quoted')), '│ quoted');
+    assert.equal(stripAnsi(lineOf(md, '---')), '─'.repeat(20));
+    assert.equal(stripAnsi(lineOf(md, '```python')), '```python');
+    const code = lineOf(md, '# not a heading inside code');
     assert.equal(stripAnsi(code), '# not a heading inside code');
     assert.ok(code.startsWith('\u001b[2m'), 'a Python comment is dimmed');
-    assert.equal(stripAnsi(md.line('```')), '```');
-    assert.equal(stripAnsi(md.line('# Heading again')), 'Heading again');
+    assert.equal(stripAnsi(lineOf(md, '```')), '```');
+    assert.equal(stripAnsi(lineOf(md, '# Heading again')), 'Heading again');
   });
   it('highlighting never changes the text', () => {
     for (const [line, lang] of [
@@ -222,6 +236,50 @@ describe('markdown', () => {
     ] as const) {
       assert.equal(stripAnsi(highlightLine(line, lang)), line);
     }
+  });
+});
+
+describe('tables', () => {
+  it('aligned columns, alignment from the delimiter row, inline styles, escaped pipes', () => {
+    const out = renderTable(
+      ['| Name | Qty | Note |', '|:-----|----:|:----:|', '| **Apple** | 3 | a \\| b |', '| Kiwi | 12 |'],
+      80,
+    );
+    assert.deepEqual(out?.map(stripAnsi), [
+      'Name  │ Qty │ Note',
+      '──────┼─────┼──────',
+      'Apple │   3 │ a | b',
+      'Kiwi  │  12 │',
+    ]);
+    assert.ok(out?.[2]?.includes('\u001b[1mApple\u001b[22m'), 'bold kept inside a cell');
+  });
+
+  it('not a table without its delimiter row; too wide for the screen: left as written', () => {
+    assert.equal(renderTable(['| a | b |', '| c | d |'], 80), undefined);
+    assert.equal(renderTable(['| a | b |', '|---|---|', `| ${'x'.repeat(30)} | y |`], 20), undefined);
+  });
+
+  it('rows are held until the table ends, then given as one block', () => {
+    const md = createMarkdownLines({ columns: () => 40 });
+    assert.equal(md.line('| a | b |'), undefined);
+    assert.equal(md.line('|---|---|'), undefined);
+    assert.equal(md.line('| 1 | 2 |'), undefined);
+    assert.equal(md.held(), undefined, 'nothing until the table ends');
+    assert.equal(md.line('text'), 'text');
+    const block = md.held();
+    assert.equal(block?.lines, 3);
+    assert.deepEqual(stripAnsi(block?.text ?? '').split('\n'), ['a │ b', '──┼──', '1 │ 2']);
+    assert.equal(md.held(), undefined, 'given once');
+    md.line('| just | pipes |');
+    md.reset();
+    assert.equal(stripAnsi(md.held()?.text ?? ''), '| just | pipes |', 'no delimiter row: the line as before');
+  });
+
+  it('a table wider than the screen stays as the model wrote it (the live screen keeps the plain rows)', () => {
+    const rows = ['| a | b |', '|---|---|', `| ${'x'.repeat(30)} | y |`];
+    const r = createRenderer('live', { tty: true, columns: () => 20, rows: () => 24 });
+    const out = feed(r, [`${rows.join('\n')}\n`]).join('');
+    assert.ok(!out.includes('│'), JSON.stringify(out));
   });
 });
 

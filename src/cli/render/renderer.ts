@@ -5,7 +5,8 @@
  * - live: for a terminal. The unfinished line is printed plainly as it grows; when it
  *   completes, and only if styling changes it, that one line is rewritten in place (cursor
  *   up over its wrapped rows, erase, styled text) inside a synchronized-update bracket.
- *   Complete lines are never touched again, so nothing flickers or scrolls back.
+ *   Complete lines are never touched again, except table rows: shown plainly until the
+ *   table ends, then rewritten together, aligned. Nothing flickers or scrolls back.
  * - lines: for FORCE_COLOR into a pipe. Each line is written once, styled, when complete.
  * @module
  */
@@ -71,6 +72,11 @@ function createRawRenderer(tty: boolean): TextRenderer {
 function createLinesRenderer(options: RendererOptions): TextRenderer {
   const md = createMarkdownLines({ columns: options.columns });
   let partial = '';
+  /** Table rows held back, now rendered, each line ended. */
+  const heldBlock = () => {
+    const block = md.held();
+    return block === undefined ? '' : `${block.text}\n`;
+  };
   return {
     push(text) {
       const clean = stripControls(text);
@@ -78,7 +84,8 @@ function createLinesRenderer(options: RendererOptions): TextRenderer {
       let out = '';
       let start = 0;
       for (let nl = clean.indexOf('\n'); nl >= 0; nl = clean.indexOf('\n', start)) {
-        out += `${md.line(partial + clean.slice(start, nl))}\n`;
+        const styled = md.line(partial + clean.slice(start, nl));
+        if (styled !== undefined) out += `${heldBlock()}${styled}\n`;
         partial = '';
         start = nl + 1;
       }
@@ -86,10 +93,14 @@ function createLinesRenderer(options: RendererOptions): TextRenderer {
       return out;
     },
     end() {
-      const out = partial === '' ? '' : md.line(partial);
-      partial = '';
+      const last = partial === '' ? undefined : md.line(partial);
+      const before = last === undefined ? '' : heldBlock();
       md.reset();
-      return out;
+      const block = md.held();
+      // Held rows at the end: the last one ended the text, without a newline when it had none.
+      const after = block === undefined ? '' : `${block.text}${partial === '' ? '\n' : ''}`;
+      partial = '';
+      return `${before}${last ?? ''}${after}`;
     },
   };
 }
@@ -107,6 +118,8 @@ function createLiveRenderer(options: RendererOptions): TextRenderer {
   let simColumns = 0;
   let started = false;
   let atLineStart = true;
+  /** Screen rows taken by complete lines held back as table rows (shown plainly so far). */
+  let heldRows = 0;
 
   /** Expands tabs and advances the cursor model over `text`. */
   function advance(text: string): string {
@@ -149,6 +162,37 @@ function createLiveRenderer(options: RendererOptions): TextRenderer {
     partial = advance(text);
   }
 
+  /**
+   * Finishes the current line through the Markdown renderer: a held table row stays as
+   * shown; a line after held rows rewrites them (the aligned table) together with itself.
+   */
+  function completeLine(): string {
+    const styled = md.line(partial);
+    if (styled === undefined) {
+      heldRows += row + 1;
+      return finishLine(partial);
+    }
+    const block = md.held();
+    if (block === undefined) return finishLine(styled);
+    const up = heldRows + row;
+    heldRows = 0;
+    // Taller than the screen: the table's start is out of reach; it stays as written.
+    if (up >= rows() - 1) return finishLine(styled);
+    const out = `${SYNC_BEGIN}${up > 0 ? `\u001b[${up}A` : ''}\r\u001b[J${block.text}\n${styled}\n${SYNC_END}`;
+    finishLine(partial);
+    return out;
+  }
+
+  /** Rewrites the rows held at the end of the answer (the cursor is at a line start). */
+  function releaseHeld(): string {
+    md.reset();
+    const block = md.held();
+    const up = heldRows;
+    heldRows = 0;
+    if (block === undefined || up >= rows() - 1) return '';
+    return `${SYNC_BEGIN}${up > 0 ? `\u001b[${up}A` : ''}\r\u001b[J${block.text}\n${SYNC_END}`;
+  }
+
   /** Finishes the current line; `styled` replaces it when different from the plain text. */
   function finishLine(styled: string): string {
     let out: string;
@@ -178,7 +222,7 @@ function createLiveRenderer(options: RendererOptions): TextRenderer {
       let start = 0;
       for (let nl = clean.indexOf('\n'); nl >= 0; nl = clean.indexOf('\n', start)) {
         out += advanceAndShow(clean.slice(start, nl));
-        out += finishLine(md.line(partial));
+        out += completeLine();
         start = nl + 1;
       }
       out += advanceAndShow(clean.slice(start));
@@ -186,11 +230,11 @@ function createLiveRenderer(options: RendererOptions): TextRenderer {
     },
     end() {
       let out = '';
-      if (partial !== '') out = finishLine(md.line(partial));
+      if (partial !== '') out = completeLine();
       else if (started && !atLineStart) out = '\n';
+      out += releaseHeld();
       started = false;
       atLineStart = true;
-      md.reset();
       return out;
     },
   };
