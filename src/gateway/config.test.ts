@@ -257,6 +257,19 @@ describe('parseGatewayConfig: errors say file:line:column and what is wrong', ()
     );
   });
 
+  it('__proto__ as a name or a key is refused where it is, and pollutes nothing', () => {
+    assert.deepEqual(
+      problems(
+        'models:\n  __proto__:\n    - local: true\n  ok:\n    - local: true\n    - local: true\n      __proto__: { polluted: 1 }\n',
+      ),
+      [
+        { file: 'sluice.yaml', line: 2, column: 3, message: '"__proto__" cannot be a key or a name here: rename it' },
+        { file: 'sluice.yaml', line: 7, column: 7, message: '"__proto__" cannot be a key or a name here: rename it' },
+      ],
+    );
+    assert.equal(({} as { polluted?: unknown }).polluted, undefined);
+  });
+
   it('an empty file says what it needs', () => {
     assert.match(refusal(''), /^sluice\.yaml:1:1: the file is empty: it needs a `models:` mapping/);
   });

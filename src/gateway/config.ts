@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import { readDotEnv } from '../cli/config.js';
 import { closest, flagSlack } from '../cli/near-miss.js';
 import { ConfigError } from '../errors.js';
+import { isUnsafeKey } from '../protocol/safe-keys.js';
 import { redactSecrets } from '../protocol/secrets.js';
 import { interpolate } from './interpolate.js';
 import {
@@ -162,6 +163,12 @@ export function parseGatewayConfig(
     return value !== undefined && value !== '' ? value : options.dotenv?.[name];
   };
   visit(doc, {
+    Pair(_, pair) {
+      // toJS would turn `__proto__:` into a prototype, not a key: name it instead.
+      if (isScalar(pair.key) && typeof pair.key.value === 'string' && isUnsafeKey(pair.key.value)) {
+        at(pair.key.range?.[0], `"${pair.key.value}" cannot be a key or a name here: rename it`);
+      }
+    },
     Scalar(key, node) {
       if (key === 'key' || typeof node.value !== 'string') return;
       const result = interpolate(node.value, lookup);
@@ -262,6 +269,7 @@ function report(
     const map = nodeAt(doc, path);
     const known = knownKeysAt(path, raw);
     for (const key of issue.keys) {
+      if (isUnsafeKey(key)) continue; // reported while reading the file
       const pair = isMap(map) ? map.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key) : undefined;
       // `idle` for `idle_ms`: a unit left out is the likeliest slip after a typo.
       const near = closest(key, known, flagSlack(key)) ?? known.find((k) => k === `${key}_ms`);
