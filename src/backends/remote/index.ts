@@ -13,6 +13,7 @@ import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
 import { createClient, type SluiceClient } from '../../client/client.js';
 import type { ClientOptions } from '../../client/options.js';
 import type { ApiKind, ApiTypes } from '../../types.js';
+import { createHttpFetch } from './http-fetch.js';
 
 export interface RemoteBackendOptions extends ClientOptions {
   /** Shown in logs and `/v1/models`; default `azure:<endpoint>` or `openai:<baseURL>`. */
@@ -33,7 +34,10 @@ export interface RemoteBackendOptions extends ClientOptions {
  * for await (const chunk of upstream.stream({ kind: 'chat', body: { messages } }, signal)) console.log(chunk);
  */
 export function createRemoteBackend(options: RemoteBackendOptions): Backend & { readonly client: SluiceClient } {
-  const client = createClient(options);
+  // Unless a fetch is given, node:http with this backend's own pools: the global fetch costs
+  // more per relayed chunk than the rest of the relay (bench/gateway.bench.ts).
+  const http = options.fetch ? undefined : createHttpFetch();
+  const client = createClient(http ? { ...options, fetch: http.fetch } : options);
   const name =
     options.name ?? (client.target.kind === 'openai' ? `openai:${client.target.base}` : `azure:${client.target.base}`);
   const models = options.models ?? (options.deployment ? [options.deployment] : []);
@@ -57,7 +61,7 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
       return models.map((id) => ({ id, object: 'model', created: 0, owned_by: name }));
     },
     async close(): Promise<void> {
-      // Nothing pooled per backend: connections belong to fetch's global dispatcher.
+      http?.close();
     },
   };
 }

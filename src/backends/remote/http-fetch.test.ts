@@ -1,0 +1,152 @@
+// The remote backend's node:http fetch: the parts of fetch's contract the client relies on.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, test } from 'node:test';
+import { createHttpFetch } from './http-fetch.js';
+
+/** A server on 127.0.0.1 for one test; counts connections. */
+async function serve(t: import('node:test').TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  const server = createServer(handler);
+  let connections = 0;
+  server.on('connection', () => connections++);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const http = createHttpFetch();
+  t.after(() => {
+    http.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, fetch: http.fetch, connections: () => connections };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => {
+      body += d;
+    });
+    req.on('end', () => resolve(body));
+  });
+}
+
+describe('createHttpFetch', () => {
+  test('POSTs the string body with its headers and streams the answer as it arrives', async (t) => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const seen: { body?: string; headers?: IncomingMessage['headers'] } = {};
+    const { url, fetch } = await serve(t, async (req, res) => {
+      seen.headers = req.headers;
+      seen.body = await readBody(req);
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-ms-region': 'East US' });
+      res.write('data: one\n\n');
+      await released;
+      res.end('data: two\n\n');
+    });
+    const response = await fetch(`${url}/path?q=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-key': 'k' },
+      body: '{"é":1}',
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.ok, true);
+    assert.equal(response.headers.get('x-ms-region'), 'East US');
+    assert.equal(seen.body, '{"é":1}');
+    assert.equal(seen.headers?.['api-key'], 'k');
+    assert.equal(seen.headers?.['content-length'], String(Buffer.byteLength('{"é":1}')));
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    // The first part is readable while the server still holds the second back.
+    assert.equal(decoder.decode((await reader.read()).value), 'data: one\n\n');
+    release();
+    let rest = '';
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += decoder.decode(r.value);
+    assert.equal(rest, 'data: two\n\n');
+  });
+
+  test('keeps connections alive between requests', async (t) => {
+    const { url, fetch, connections } = await serve(t, (_req, res) => res.end('ok'));
+    for (let i = 0; i < 3; i++) assert.equal(await (await fetch(url, { method: 'POST', body: 'x' })).text(), 'ok');
+    assert.equal(connections(), 1);
+  });
+
+  test('returns redirects and body-less answers as they are', async (t) => {
+    const { url, fetch } = await serve(t, (req, res) => {
+      if (req.url === '/moved') res.writeHead(302, { location: '/elsewhere' }).end();
+      else res.writeHead(204).end();
+    });
+    const moved = await fetch(`${url}/moved`, { method: 'POST', body: '', redirect: 'manual' });
+    assert.equal(moved.status, 302);
+    assert.equal(moved.headers.get('location'), '/elsewhere');
+    const empty = await fetch(`${url}/empty`, { method: 'POST', body: '' });
+    assert.equal(empty.status, 204);
+    assert.equal(empty.body, null);
+  });
+
+  test('a connection failure rejects like the global fetch: TypeError with the system error as cause', async (t) => {
+    const { fetch, close } = createHttpFetch();
+    t.after(close);
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as AddressInfo).port;
+    closed.close();
+    await once(closed, 'close');
+    const err = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '' }).then(
+      () => assert.fail('should reject'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof TypeError, String(err));
+    assert.equal((err.cause as { code?: string }).code, 'ECONNREFUSED');
+  });
+
+  test('an abort before the headers rejects with the reason and closes the request', async (t) => {
+    let closedAtServer!: () => void;
+    const serverSawClose = new Promise<void>((resolve) => {
+      closedAtServer = resolve;
+    });
+    const { url, fetch } = await serve(t, (req) => {
+      req.socket.on('close', closedAtServer);
+    });
+    const controller = new AbortController();
+    const pending = fetch(url, { method: 'POST', body: '', signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('stop now')), 50);
+    await assert.rejects(pending, /stop now/);
+    await serverSawClose;
+  });
+
+  test('an abort mid-body fails the read with the reason and closes the connection', async (t) => {
+    let closedAtServer!: () => void;
+    const serverSawClose = new Promise<void>((resolve) => {
+      closedAtServer = resolve;
+    });
+    const { url, fetch } = await serve(t, (_req, res) => {
+      res.on('close', closedAtServer);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: first\n\n');
+    });
+    const controller = new AbortController();
+    const response = await fetch(url, { method: 'POST', body: '', signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort(new Error('consumer left'));
+    await assert.rejects(reader.read(), /consumer left/);
+    await serverSawClose;
+  });
+
+  test('refuses what it does not implement instead of sending something else', async () => {
+    const { fetch, close } = createHttpFetch();
+    try {
+      await assert.rejects(fetch('ftp://127.0.0.1/', { method: 'POST', body: '' }), TypeError);
+      await assert.rejects(fetch('http://127.0.0.1:9/', { method: 'POST', body: new Uint8Array(1) }), /string bodies/);
+    } finally {
+      close();
+    }
+  });
+});
