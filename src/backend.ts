@@ -14,6 +14,19 @@ export interface BackendRequest<K extends ApiKind = ApiKind> {
   body: ApiTypes[K]['request'];
   /** The deployment or model name the caller addressed, if any. */
   deployment?: string;
+  /**
+   * Filled by a backend that routes (the gateway's router) once it commits to a target,
+   * before it yields the first chunk or throws; the server writes it as `x-sluice-target`.
+   */
+  meta?: BackendMeta;
+}
+
+/** What a routing backend reports about a request (ids only: never a key or a URL's secrets). */
+export interface BackendMeta {
+  /** The id of the target that served the request (or whose error is answered). */
+  target?: string;
+  /** Upstream attempts made for the request. */
+  attempts?: number;
 }
 
 export interface ModelInfo {

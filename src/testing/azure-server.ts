@@ -33,6 +33,7 @@
  * - `reply(status, jsonBody, headers)`: an ordinary JSON answer (errors, JSON 200 to a
  *   stream request, non-streaming completions).
  * - `redirect(location, status = 307)`.
+ * - `reset()`: the connection is reset before any header (a crashed upstream, a proxy cut).
  * - Every reply takes `headersDelayMs` (slow headers; `Infinity` = never answer) and extra
  *   `headers`. Azure's `apim-request-id`, `x-request-id`, `x-ms-region` and rate-limit
  *   headers are always sent.
@@ -69,7 +70,8 @@ interface ReplyCommon {
 export type Reply =
   | (ReplyCommon & { type: 'stream'; items: StreamItem[]; keepOpen?: boolean; contentType?: string })
   | (ReplyCommon & { type: 'json'; status: number; body: unknown })
-  | (ReplyCommon & { type: 'redirect'; status: number; location: string });
+  | (ReplyCommon & { type: 'redirect'; status: number; location: string })
+  | (ReplyCommon & { type: 'reset' });
 
 export type Scenario = Reply | Reply[] | ((request: RecordedRequest, n: number) => Reply);
 
@@ -94,6 +96,11 @@ export function reply(
 /** A redirect to `location` (absolute, or relative to the request). */
 export function redirect(location: string, status = 307): Reply {
   return { type: 'redirect', status, location };
+}
+
+/** No answer at all: the connection is reset before any header (after `headersDelayMs`, if set). */
+export function reset(opts: { headersDelayMs?: number } = {}): Reply {
+  return { type: 'reset', ...opts };
 }
 
 /** Azure's error body. */
@@ -365,6 +372,10 @@ export async function startAzureServer(opts: AzureServerOptions = {}): Promise<A
       if (r.headersDelayMs === Number.POSITIVE_INFINITY) return; // never answer; the client must give up
       await sleep(r.headersDelayMs);
       if (rec.clientLeft) return;
+    }
+    if (r.type === 'reset') {
+      req.socket.resetAndDestroy();
+      return;
     }
     const headers = { ...common, ...r.headers };
     if (r.type === 'json') {

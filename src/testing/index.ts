@@ -43,6 +43,12 @@ export {
   encodeItem,
   redirect,
   reply,
+  reset,
   startAzureServer,
   stream,
 } from './azure-server.js';
+
+// Named upstream faults for that server
+
+export type { Fault, FaultOptions } from './faults.js';
+export { DEFAULT_FAULT_TEXTS, FAULTS, faultScenario } from './faults.js';

@@ -1,0 +1,782 @@
+/**
+ * The gateway's router: one Backend over a model's targets, so the server, the CLI and the
+ * client use it unchanged. It chooses a target (priority, then weight, least busy first,
+ * skipping targets cooling down, breaker-open or over their rpm/tpm), fails over before the
+ * client has seen any content, and after that either ends the stream with the typed error
+ * (partial kept) or, when the model allows it, continues on another target with the partial
+ * answer as prefill. The hot path (after the first content chunk) does a property read or
+ * two per chunk; it copies nothing unless `continueOnFailure` needs the text.
+ * @module
+ */
+import { abortError, linkSignals } from '../abort.js';
+import type { Backend, BackendMeta, BackendRequest, ModelInfo } from '../backend.js';
+import { tokenDeltas } from '../client/metrics.js';
+import { toSluiceError as toError } from '../client/response-stream.js';
+import {
+  AbortError,
+  ApiError,
+  ConnectionError,
+  ContentFilterError,
+  ModelLoadError,
+  OverloadedError,
+  ProtocolError,
+  RateLimitError,
+  ServerError,
+  type SluiceError,
+  SseDecodeError,
+  StreamErrorFrame,
+  StreamTruncatedError,
+  TimeoutError,
+} from '../errors.js';
+import { createAccumulator } from '../protocol/accumulate.js';
+import type {
+  AnyChunk,
+  AnyResponse,
+  ApiKind,
+  ApiTypes,
+  ChatCompletion,
+  ChatCompletionRequest,
+  Completion,
+  CompletionRequest,
+  Usage,
+} from '../types.js';
+import type { AttemptRecord, GatewayEvents } from './events.js';
+import { createMemoryHealth, type HealthStore } from './health.js';
+
+/** Per-target time limits, ms; unset or 0 = none. */
+export interface TargetTimeouts {
+  /** Sending to response headers (to the first chunk for targets without headers). */
+  headersMs?: number;
+  /** Sending to the first content chunk (text, refusal or tool call); role and filter chunks do not count. */
+  firstTokenMs?: number;
+  /** Longest wait for the next chunk once content flows (time the client takes to read does not count). */
+  idleMs?: number;
+}
+
+/** One place a model's requests can go, with its routing data. */
+export interface RouteTarget {
+  /** Stable, secret-free, readable: `<model>/<index>:<kind>:<host or path>`. */
+  id: string;
+  /** A remote backend with `maxRetries: 0` (the router retries by failing over), or the local one. */
+  backend: Backend;
+  /** 1 is tried first; default 1. */
+  priority?: number;
+  /** Share among targets of the same priority; default 1. */
+  weight?: number;
+  /** Requests per minute this target may take. */
+  rpm?: number;
+  /** Tokens per minute (counted from reported usage). */
+  tpm?: number;
+  timeouts?: TargetTimeouts;
+}
+
+export interface RouterOptions {
+  /** The name clients ask for. */
+  model: string;
+  targets: RouteTarget[];
+  /** Cooldowns and breakers; default a fresh in-memory store. */
+  health?: HealthStore;
+  events?: GatewayEvents;
+  /** After content was sent, continue on another target with the partial as prefill. */
+  continueOnFailure?: boolean;
+  /** Upstream statuses that fail over; default DEFAULT_FAILOVER_ON. Connection errors and time-outs always do. */
+  failoverOn?: readonly number[];
+  /** Longest cooldown a 429's retry delay may impose, ms; default 300 000. */
+  maxCooldownMs?: number;
+  /** Cooldown for a 429 that names no delay, ms; default 5 000. */
+  defaultCooldownMs?: number;
+  /** For the weighted choice; default Math.random. */
+  random?: () => number;
+}
+
+/** A Backend over several targets that also forwards non-streaming requests. */
+export interface RouterBackend extends Backend {
+  create<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): Promise<ApiTypes[K]['response']>;
+  readonly model: string;
+  readonly health: HealthStore;
+}
+
+export const DEFAULT_FAILOVER_ON: readonly number[] = Object.freeze([429, 500, 502, 503, 504]);
+export const DEFAULT_MAX_COOLDOWN_MS = 300_000;
+export const DEFAULT_COOLDOWN_MS = 5_000;
+const MINUTE_MS = 60_000;
+
+/**
+ * Creates the router backend for one model.
+ *
+ * @example
+ * const router = createRouterBackend({
+ *   model: 'gpt-4o',
+ *   targets: [
+ *     { id: 'gpt-4o/0:azure:east.openai.azure.com', backend: east, timeouts: { firstTokenMs: 15_000 } },
+ *     { id: 'gpt-4o/1:azure:west.openai.azure.com', backend: west, priority: 2 },
+ *   ],
+ * });
+ * createServer({ deployments: { 'gpt-4o': router } });
+ */
+export function createRouterBackend(options: RouterOptions): RouterBackend {
+  if (options.targets.length === 0) throw new TypeError(`Model "${options.model}" has no targets.`);
+  const model = options.model;
+  const events = options.events;
+  const health =
+    options.health ?? createMemoryHealth({ onBreaker: (id, state) => safely(() => events?.breaker?.(id, state)) });
+  const failoverOn = new Set(options.failoverOn ?? DEFAULT_FAILOVER_ON);
+  const maxCooldownMs = options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS;
+  const defaultCooldownMs = options.defaultCooldownMs ?? DEFAULT_COOLDOWN_MS;
+  const random = options.random ?? Math.random;
+  const continueOnFailure = options.continueOnFailure === true;
+  const states: TargetState[] = options.targets.map((target) => ({
+    target,
+    id: target.id,
+    priority: target.priority ?? 1,
+    weight: target.weight !== undefined && target.weight > 0 ? target.weight : 1,
+    inFlight: 0,
+    windowStart: 0,
+    requests: 0,
+    tokens: 0,
+  }));
+
+  // --- choosing ---
+
+  const overQuota = (s: TargetState, now: number): boolean => {
+    if (s.target.rpm === undefined && s.target.tpm === undefined) return false;
+    if (now - s.windowStart >= MINUTE_MS) {
+      s.windowStart = now;
+      s.requests = 0;
+      s.tokens = 0;
+    }
+    return (
+      (s.target.rpm !== undefined && s.requests >= s.target.rpm) ||
+      (s.target.tpm !== undefined && s.tokens >= s.target.tpm)
+    );
+  };
+
+  /** The best available target not tried yet, claimed; undefined when none is left. */
+  const choose = (tried: Set<TargetState>): TargetState | undefined => {
+    for (;;) {
+      const now = health.now();
+      let best: TargetState[] = [];
+      let bestPriority = Number.POSITIVE_INFINITY;
+      let bestLoad = Number.POSITIVE_INFINITY;
+      for (const s of states) {
+        if (tried.has(s) || !health.available(s.id) || overQuota(s, now)) continue;
+        const load = s.inFlight / s.weight;
+        if (s.priority < bestPriority || (s.priority === bestPriority && load < bestLoad)) {
+          best = [s];
+          bestPriority = s.priority;
+          bestLoad = load;
+        } else if (s.priority === bestPriority && load === bestLoad) best.push(s);
+      }
+      const chosen = weighted(best, random);
+      if (!chosen) return undefined;
+      tried.add(chosen);
+      // A half-open breaker lets one probe through: another request may have taken it.
+      if (!health.acquire(chosen.id)) continue;
+      chosen.requests++;
+      return chosen;
+    }
+  };
+
+  // --- failing ---
+
+  /** What an attempt's failure means for routing. */
+  const judge = (error: unknown): Verdict => {
+    if (error instanceof OverloadedError) {
+      return { reason: 'rate-limited', failover: true, breaker: false, cooldownMs: cap(error.retryAfterMs) };
+    }
+    if (error instanceof ApiError) {
+      const status = error.status;
+      if (status === 429) {
+        const cooldownMs = cap(error.rateLimit?.retryAfterMs ?? defaultCooldownMs);
+        return { reason: 'rate-limited', failover: failoverOn.has(429), breaker: false, status, cooldownMs };
+      }
+      if (status >= 500) return { reason: 'server-error', failover: failoverOn.has(status), breaker: true, status };
+      const reason = error instanceof ContentFilterError ? 'content-filter' : 'client-error';
+      return { reason, failover: failoverOn.has(status), breaker: false, status };
+    }
+    if (error instanceof TimeoutError) {
+      const reason = TIMEOUT_REASONS[error.phase];
+      return { reason, failover: true, breaker: true };
+    }
+    if (error instanceof ConnectionError) return { reason: 'connection', failover: true, breaker: true };
+    if (error instanceof StreamTruncatedError) return { reason: 'cut', failover: true, breaker: true };
+    if (error instanceof StreamErrorFrame) return { reason: 'error-frame', failover: true, breaker: true };
+    if (error instanceof ProtocolError || error instanceof SseDecodeError) {
+      return { reason: 'malformed', failover: true, breaker: true };
+    }
+    if (error instanceof ModelLoadError) return { reason: 'model-load', failover: true, breaker: true };
+    return { reason: 'internal', failover: true, breaker: true };
+  };
+  const cap = (ms: number): number => Math.min(Math.max(0, ms), maxCooldownMs);
+
+  /** Books an attempt's failure in the health store; returns the cooldown it set. */
+  const book = (s: TargetState, verdict: Verdict): void => {
+    if (verdict.cooldownMs !== undefined) health.cooldown(s.id, verdict.cooldownMs);
+    if (verdict.breaker) health.failure(s.id);
+    else health.release(s.id);
+  };
+
+  /** The error to answer when no target is left. */
+  const exhausted = (failures: Failure[]): SluiceError => {
+    const now = health.now();
+    let soonestFree = Number.POSITIVE_INFINITY;
+    let soonestProbe = Number.POSITIVE_INFINITY;
+    for (const s of states) {
+      const until = health.coolingUntil(s.id);
+      if (until !== undefined) soonestFree = Math.min(soonestFree, until - now);
+      else if (overQuota(s, now)) soonestFree = Math.min(soonestFree, s.windowStart + MINUTE_MS - now);
+      const probe = health.probeAt(s.id);
+      if (probe !== undefined) soonestProbe = Math.min(soonestProbe, probe - now);
+    }
+    const rateLimited = failures.some((f) => f.verdict.reason === 'rate-limited');
+    if ((rateLimited || failures.length === 0) && Number.isFinite(soonestFree)) {
+      return rateLimitedEverywhere(model, soonestFree);
+    }
+    if (failures.length === 0) return takenOut(model, Number.isFinite(soonestProbe) ? soonestProbe : undefined);
+    return mostTelling(failures);
+  };
+
+  // --- reporting ---
+
+  const report = (record: AttemptRecord) => safely(() => events?.attempt?.(record));
+
+  const finish = (s: TargetState, usage: Usage | undefined) => {
+    if (usage && s.target.tpm !== undefined) {
+      s.tokens += usage.total_tokens ?? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0);
+    }
+  };
+
+  // --- streaming ---
+
+  async function* route<K extends ApiKind>(
+    request: BackendRequest<K>,
+    signal: AbortSignal,
+  ): AsyncGenerator<ApiTypes[K]['chunk'], void, undefined> {
+    const kind = request.kind;
+    const meta: BackendMeta = request.meta ?? {};
+    request.meta = meta;
+    const tried = new Set<TargetState>();
+    const failures: Failure[] = [];
+    // What the client has seen, when a continuation may need it.
+    const seen = continueOnFailure ? createAccumulator(kind) : undefined;
+    let body = request.body;
+    let origin: Origin | undefined; // set once the client has seen content
+    let attempts = 0;
+    let lastError: SluiceError | undefined;
+    let usage: Usage | undefined;
+
+    for (;;) {
+      if (signal.aborted) throw abortError(signal);
+      const s = choose(tried);
+      if (!s) {
+        const error = origin ? (lastError as SluiceError) : exhausted(failures);
+        if (!origin && failures.length > 0) meta.target = failures.at(-1)?.state.id;
+        safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'failed' }));
+        throw error;
+      }
+      attempts++;
+      meta.attempts = attempts;
+      const attempt = new Attempt(s, { kind, body }, signal, origin !== undefined);
+      const record: AttemptRecord = {
+        model,
+        targetId: s.id,
+        attempt: attempts,
+        startedAt: attempt.startedAt,
+        outcome: 'aborted',
+      };
+      const held: ApiTypes[K]['chunk'][] = [];
+      let open = false; // this attempt has sent content
+      let settled = false;
+      try {
+        for (;;) {
+          const step = await attempt.next();
+          if (step.done) break;
+          const chunk = step.value as ApiTypes[K]['chunk'];
+          if (chunk.usage) usage = chunk.usage;
+          if (!open) {
+            if (isPreamble(chunk)) {
+              // Held until content comes, so a failover after them stays invisible; a continuation's are dropped.
+              if (!origin) held.push(chunk);
+              continue;
+            }
+            open = true;
+            attempt.opened();
+            health.success(s.id);
+            if (!origin) {
+              origin = originOf(chunk);
+              meta.target = s.id;
+              for (const h of held) {
+                seen?.push(h);
+                yield h;
+              }
+              held.length = 0;
+            }
+          }
+          if (attempt.continuing) respell(chunk, origin as Origin);
+          seen?.push(chunk);
+          yield chunk;
+        }
+        // The stream ended well. Nothing but preamble: it is the answer (an empty one).
+        if (!open) {
+          health.success(s.id);
+          if (!origin) meta.target = s.id;
+          for (const h of held) yield h;
+        }
+        settled = true;
+        finish(s, usage);
+        Object.assign(record, attempt.timings(), { outcome: 'served' });
+        report(record);
+        safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'served', usage }));
+        return;
+      } catch (thrown) {
+        settled = true;
+        finish(s, usage);
+        Object.assign(record, attempt.timings());
+        if (signal.aborted) {
+          health.release(s.id);
+          report(record);
+          safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'aborted' }));
+          throw abortError(signal);
+        }
+        const error = attempt.errorOf(thrown);
+        const verdict = judge(error);
+        record.reason = verdict.reason;
+        if (verdict.status !== undefined) record.status = verdict.status;
+        if (verdict.cooldownMs !== undefined) record.cooldownMs = verdict.cooldownMs;
+        if (!open) book(s, verdict);
+        else if (verdict.breaker) health.failure(s.id);
+        lastError = error;
+
+        if (!origin) {
+          // Nothing reached the client: move on, unless the request itself is at fault.
+          record.outcome = verdict.failover ? 'failed-over' : 'failed';
+          report(record);
+          if (!verdict.failover) {
+            meta.target = s.id;
+            safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'failed' }));
+            throw error;
+          }
+          failures.push({ state: s, error, verdict });
+          continue;
+        }
+        // Content reached the client: continue on another target, or fail with the partial.
+        const partial = seen?.response();
+        if (partial) error.partial = partial;
+        const next = partial && (open || verdict.failover) ? continuation(kind, request.body, partial) : undefined;
+        if (next === undefined) {
+          record.outcome = 'failed';
+          report(record);
+          safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'failed' }));
+          throw error;
+        }
+        record.outcome = 'failed-over';
+        report(record);
+        body = next;
+      } finally {
+        attempt.dispose();
+        if (!settled) {
+          // The client stopped reading (server hang-up handling): the upstream is cancelled above.
+          health.release(s.id);
+          Object.assign(record, attempt.timings());
+          report(record);
+          safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'aborted' }));
+        }
+      }
+    }
+  }
+
+  // --- non-streaming ---
+
+  async function create<K extends ApiKind>(
+    request: BackendRequest<K>,
+    signal: AbortSignal,
+  ): Promise<ApiTypes[K]['response']> {
+    const meta: BackendMeta = request.meta ?? {};
+    request.meta = meta;
+    const tried = new Set<TargetState>();
+    const failures: Failure[] = [];
+    let attempts = 0;
+    for (;;) {
+      if (signal.aborted) throw abortError(signal);
+      const s = choose(tried);
+      if (!s) {
+        if (failures.length > 0) meta.target = failures.at(-1)?.state.id;
+        safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'failed' }));
+        throw exhausted(failures);
+      }
+      attempts++;
+      meta.attempts = attempts;
+      const startedAt = performance.now();
+      const record: AttemptRecord = { model, targetId: s.id, attempt: attempts, startedAt, outcome: 'served' };
+      const link = linkSignals(signal);
+      s.inFlight++;
+      try {
+        const response = await createOn(s.target.backend, { kind: request.kind, body: request.body }, link.signal);
+        record.headersMs = performance.now() - startedAt;
+        health.success(s.id);
+        finish(s, response.usage);
+        meta.target = s.id;
+        report(record);
+        safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'served', usage: response.usage }));
+        return response;
+      } catch (thrown) {
+        if (signal.aborted) {
+          health.release(s.id);
+          record.outcome = 'aborted';
+          report(record);
+          safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'aborted' }));
+          throw abortError(signal);
+        }
+        const error = toError(thrown);
+        const verdict = judge(error);
+        book(s, verdict);
+        Object.assign(record, {
+          outcome: verdict.failover ? 'failed-over' : 'failed',
+          reason: verdict.reason,
+          ...(verdict.status !== undefined ? { status: verdict.status } : {}),
+          ...(verdict.cooldownMs !== undefined ? { cooldownMs: verdict.cooldownMs } : {}),
+        });
+        report(record);
+        if (!verdict.failover) {
+          meta.target = s.id;
+          safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'failed' }));
+          throw error;
+        }
+        failures.push({ state: s, error, verdict });
+      } finally {
+        s.inFlight--;
+        link.dispose();
+      }
+    }
+  }
+
+  return {
+    name: `router:${model}`,
+    model,
+    health,
+    stream: route,
+    create,
+    async models(): Promise<ModelInfo[]> {
+      return [{ id: model, object: 'model', created: 0, owned_by: 'sluice-gateway' }];
+    },
+    async close(): Promise<void> {
+      const backends = new Set(options.targets.map((t) => t.backend));
+      await Promise.allSettled([...backends].map((b) => b.close?.()));
+    },
+  };
+}
+
+// --- internal ---
+
+interface TargetState {
+  readonly target: RouteTarget;
+  readonly id: string;
+  readonly priority: number;
+  readonly weight: number;
+  inFlight: number;
+  /** rpm/tpm: the current minute's start (health clock) and what it counted. */
+  windowStart: number;
+  requests: number;
+  tokens: number;
+}
+
+interface Verdict {
+  reason: string;
+  failover: boolean;
+  /** Counts towards the target's breaker. */
+  breaker: boolean;
+  status?: number;
+  cooldownMs?: number;
+}
+
+interface Failure {
+  state: TargetState;
+  error: SluiceError;
+  verdict: Verdict;
+}
+
+/** The first answer's identity, which a continuation's chunks are re-spelled with. */
+interface Origin {
+  id: string;
+  created: number;
+  model: string;
+  systemFingerprint: unknown;
+}
+
+const TIMEOUT_REASONS: Record<TimeoutError['phase'], string> = {
+  headers: 'headers-timeout',
+  'first-token': 'first-token-timeout',
+  idle: 'stall',
+  total: 'timeout',
+};
+
+/**
+ * One upstream attempt: its own abort (linked to the request's), its time limits, and how
+ * far it got. The idle limit counts only while the router waits for the upstream, so a
+ * slow reader downstream never looks like a stalled upstream.
+ */
+class Attempt<K extends ApiKind> {
+  readonly startedAt = performance.now();
+  readonly continuing: boolean;
+  readonly #controller = new AbortController();
+  readonly #link;
+  readonly #iterator: AsyncIterator<ApiTypes[K]['chunk']>;
+  readonly #state: TargetState;
+  readonly #idleMs: number;
+  #headersAt: number | undefined;
+  #firstTokenAt: number | undefined;
+  #headersTimer: ReturnType<typeof setTimeout> | undefined;
+  #firstTokenTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #waitingSince = 0;
+  #waiting = false;
+  #done = false;
+
+  constructor(state: TargetState, request: BackendRequest<K>, signal: AbortSignal, continuing = false) {
+    this.#state = state;
+    this.continuing = continuing;
+    state.inFlight++;
+    this.#link = linkSignals(signal, this.#controller.signal);
+    const timeouts = state.target.timeouts ?? {};
+    this.#idleMs = timeouts.idleMs ?? 0;
+    if (timeouts.headersMs) {
+      const ms = timeouts.headersMs;
+      this.#headersTimer = setTimeout(() => this.#abort(new TimeoutError('headers', ms)), ms);
+    }
+    if (timeouts.firstTokenMs) {
+      const ms = timeouts.firstTokenMs;
+      this.#firstTokenTimer = setTimeout(() => this.#abort(new TimeoutError('first-token', ms)), ms);
+    }
+    let iterable: AsyncIterable<ApiTypes[K]['chunk']>;
+    try {
+      iterable = state.target.backend.stream(request, this.#link.signal);
+      this.#iterator = iterable[Symbol.asyncIterator]();
+    } catch (error) {
+      this.#iterator = { next: () => Promise.reject(error) };
+      return;
+    }
+    // An HTTP target's stream tells when its headers came (the client's ResponseStream.meta).
+    const headers = (iterable as { meta?: unknown }).meta;
+    if (headers instanceof Promise)
+      headers.then(
+        () => this.#headers(),
+        () => {},
+      );
+  }
+
+  /** The upstream's next chunk; a rejection or `done` means the upstream iterator is finished. */
+  async next(): Promise<IteratorResult<ApiTypes[K]['chunk']>> {
+    this.#waiting = true;
+    if (this.#idleMs > 0) this.#waitingSince = performance.now();
+    let step: IteratorResult<ApiTypes[K]['chunk']>;
+    try {
+      step = await this.#iterator.next();
+    } catch (error) {
+      this.#done = true;
+      throw error;
+    }
+    this.#waiting = false;
+    if (step.done) this.#done = true;
+    else if (this.#headersAt === undefined) this.#headers();
+    return step;
+  }
+
+  /** The first content chunk arrived: first-token limit off, idle limit on. */
+  opened(): void {
+    this.#firstTokenAt = performance.now();
+    clearTimeout(this.#firstTokenTimer);
+    if (this.#idleMs > 0) this.#idleTimer = setTimeout(() => this.#checkIdle(), this.#idleMs);
+  }
+
+  timings(): Pick<AttemptRecord, 'headersMs' | 'firstTokenMs'> {
+    const out: Pick<AttemptRecord, 'headersMs' | 'firstTokenMs'> = {};
+    if (this.#headersAt !== undefined) out.headersMs = this.#headersAt - this.startedAt;
+    if (this.#firstTokenAt !== undefined) out.firstTokenMs = this.#firstTokenAt - this.startedAt;
+    return out;
+  }
+
+  /** Our own time-out says why better than the AbortError the backend ended with. */
+  errorOf(thrown: unknown): SluiceError {
+    const reason: unknown = this.#controller.signal.reason;
+    if (this.#controller.signal.aborted && reason instanceof TimeoutError) {
+      if (thrown instanceof TimeoutError || thrown instanceof AbortError || !(thrown instanceof Error)) return reason;
+    }
+    return toError(thrown);
+  }
+
+  /** Ends the attempt; one left unfinished (failed over, client gone) is cancelled upstream at once. */
+  dispose(): void {
+    clearTimeout(this.#headersTimer);
+    clearTimeout(this.#firstTokenTimer);
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#state.inFlight--;
+    if (!this.#done) {
+      if (!this.#controller.signal.aborted)
+        this.#controller.abort(new AbortError('The gateway left this upstream attempt'));
+      Promise.resolve()
+        .then(() => this.#iterator.return?.())
+        .catch(() => {});
+    }
+    this.#link.dispose();
+  }
+
+  #headers(): void {
+    if (this.#headersAt !== undefined) return;
+    this.#headersAt = performance.now();
+    clearTimeout(this.#headersTimer);
+  }
+
+  #checkIdle(): void {
+    const waited = this.#waiting ? performance.now() - this.#waitingSince : 0;
+    if (waited >= this.#idleMs) this.#abort(new TimeoutError('idle', this.#idleMs));
+    else this.#idleTimer = setTimeout(() => this.#checkIdle(), this.#idleMs - waited);
+  }
+
+  #abort(reason: TimeoutError): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+}
+
+/** Weighted random choice; undefined for an empty list. */
+function weighted<T extends { weight: number }>(items: T[], random: () => number): T | undefined {
+  if (items.length <= 1) return items[0];
+  let total = 0;
+  for (const item of items) total += item.weight;
+  let r = random() * total;
+  for (const item of items) {
+    r -= item.weight;
+    if (r < 0) return item;
+  }
+  return items.at(-1);
+}
+
+/**
+ * A chunk sent before any content that a failover may drop: Azure's prompt-filter chunk, a
+ * role-only chunk, an annotation. Text, refusals, tool calls, a finish or usage end the preamble.
+ */
+function isPreamble(chunk: AnyChunk): boolean {
+  if (chunk.usage) return false;
+  const choices = chunk.choices;
+  for (let i = 0; i < choices.length; i++) {
+    if ((choices[i] as { finish_reason?: unknown }).finish_reason != null) return false;
+  }
+  return tokenDeltas(chunk) === 0;
+}
+
+function originOf(chunk: AnyChunk): Origin {
+  return { id: chunk.id, created: chunk.created, model: chunk.model, systemFingerprint: chunk.system_fingerprint };
+}
+
+/** A continuation's chunk, spelled as the first answer's (in place: each chunk is fresh). */
+function respell(chunk: AnyChunk, origin: Origin): void {
+  chunk.id = origin.id;
+  chunk.created = origin.created;
+  chunk.model = origin.model;
+  if (origin.systemFingerprint !== undefined) chunk.system_fingerprint = origin.systemFingerprint as string | null;
+  else delete chunk.system_fingerprint;
+  for (const choice of chunk.choices) {
+    const delta = (choice as { delta?: { role?: unknown } }).delta;
+    if (delta?.role !== undefined) delete delta.role;
+  }
+}
+
+/**
+ * The request that continues `partial` on another target, or undefined when it cannot be
+ * continued: more than one choice, an echo, a prompt list, a tool call under way (never
+ * spliced), or an answer that had already finished.
+ */
+function continuation<K extends ApiKind>(
+  kind: K,
+  body: ApiTypes[K]['request'],
+  partial: AnyResponse,
+): ApiTypes[K]['request'] | undefined {
+  if ((body.n ?? 1) !== 1 || partial.choices.length > 1) return undefined;
+  const choice = partial.choices[0];
+  if (choice && choice.finish_reason !== null) return undefined;
+  const budget = remainingTokens(body, partial);
+  if (kind === 'chat') {
+    const message = (choice as ChatCompletion['choices'][number] | undefined)?.message;
+    if (message?.tool_calls?.length || message?.function_call !== undefined || message?.refusal) return undefined;
+    const text = typeof message?.content === 'string' ? message.content : '';
+    const chat = body as ChatCompletionRequest;
+    return {
+      ...chat,
+      ...budget,
+      messages: [...chat.messages, { role: 'assistant', content: text }],
+    } as ApiTypes[K]['request'];
+  }
+  const completion = body as CompletionRequest;
+  if (completion.echo) return undefined;
+  const text = (choice as Completion['choices'][number] | undefined)?.text ?? '';
+  const prompt = completion.prompt;
+  if (Array.isArray(prompt) && prompt.length !== 1) return undefined;
+  const head = Array.isArray(prompt) ? (prompt[0] as string) : prompt;
+  return { ...completion, ...budget, prompt: head + text } as ApiTypes[K]['request'];
+}
+
+/** The token allowance left for a continuation: the request's, less what the partial used. */
+function remainingTokens(body: ApiTypes[ApiKind]['request'], partial: AnyResponse): Record<string, number> {
+  const used = partial.usage?.completion_tokens;
+  const out: Record<string, number> = {};
+  for (const key of ['max_tokens', 'max_completion_tokens'] as const) {
+    const limit = (body as Record<string, unknown>)[key];
+    if (typeof limit === 'number' && used !== undefined) out[key] = Math.max(1, limit - used);
+  }
+  return out;
+}
+
+/** Azure's 429 for a model whose every target is cooling down or at its quota. */
+function rateLimitedEverywhere(model: string, retryAfterMs: number): RateLimitError {
+  const ms = Math.max(0, Math.ceil(retryAfterMs));
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  const message = `Every target of model "${model}" is rate-limited. Please retry after ${seconds} second${seconds === 1 ? '' : 's'}.`;
+  return new RateLimitError(message, {
+    status: 429,
+    body: { error: { code: '429', message } },
+    rateLimit: { retryAfterMs: ms },
+  });
+}
+
+/** A 503 for a model whose every target is taken out by its breaker. */
+function takenOut(model: string, probeInMs: number | undefined): ServerError {
+  const ms = probeInMs === undefined ? undefined : Math.max(0, Math.ceil(probeInMs));
+  const when = ms === undefined ? '' : ` Please retry after ${Math.max(1, Math.ceil(ms / 1000))} seconds.`;
+  const message = `Every target of model "${model}" failed repeatedly and is taken out for now.${when}`;
+  return new ServerError(message, {
+    status: 503,
+    body: { error: { code: 'ServiceUnavailable', message } },
+    ...(ms === undefined ? {} : { rateLimit: { retryAfterMs: ms } }),
+  });
+}
+
+/** Among failures of several targets, the one that says most: an upstream's own answer first. */
+function mostTelling(failures: Failure[]): SluiceError {
+  const rank = (e: SluiceError) =>
+    e instanceof ApiError ? 4 : e instanceof TimeoutError ? 3 : e instanceof ConnectionError ? 1 : 2;
+  let best = failures[0] as Failure;
+  for (const f of failures) if (rank(f.error) >= rank(best.error)) best = f;
+  return best.error;
+}
+
+async function createOn<K extends ApiKind>(
+  backend: Backend,
+  request: BackendRequest<K>,
+  signal: AbortSignal,
+): Promise<ApiTypes[K]['response']> {
+  const withCreate = backend as Backend & { create?: RouterBackend['create'] };
+  if (withCreate.create) return withCreate.create(request, signal);
+  const accumulator = createAccumulator(request.kind);
+  const body = { ...request.body, stream_options: { include_usage: true } };
+  for await (const chunk of backend.stream({ kind: request.kind, body }, signal)) accumulator.push(chunk);
+  return accumulator.response();
+}
+
+/** A sink that throws must not break a request. */
+function safely(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // the event sink's problem, not the request's
+  }
+}
