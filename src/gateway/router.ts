@@ -239,6 +239,24 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
   // --- reporting ---
 
   const report = (record: AttemptRecord) => safely(() => events?.attempt?.(record));
+  const ended = (targetId: string | undefined, attempts: number, outcome: string, usage?: unknown) =>
+    safely(() => events?.end?.({ model, targetId, attempts, outcome, ...(usage !== undefined ? { usage } : {}) }));
+
+  /**
+   * Reports a failed attempt. `final`: the request ends with it; otherwise, when the verdict
+   * forbids failing over (the request itself is at fault), the request ends with its error as it is.
+   */
+  const failed = (record: AttemptRecord, verdict: Verdict, meta: BackendMeta, error: SluiceError, final: boolean) => {
+    record.outcome = verdict.failover && !final ? 'failed-over' : 'failed';
+    record.reason = verdict.reason;
+    if (verdict.status !== undefined) record.status = verdict.status;
+    if (verdict.cooldownMs !== undefined) record.cooldownMs = verdict.cooldownMs;
+    report(record);
+    if (record.outcome === 'failed-over') return;
+    if (meta.target === undefined) meta.target = record.targetId;
+    ended(meta.target, record.attempt, 'failed');
+    throw error;
+  };
 
   const finish = (s: TargetState, usage: Usage | undefined) => {
     if (usage && s.target.tpm !== undefined) {
@@ -264,6 +282,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     let attempts = 0;
     let lastError: SluiceError | undefined;
     let usage: Usage | undefined;
+    let used = 0; // content chunks the client has seen, ~ tokens (a continuation's budget is cut by these)
 
     for (;;) {
       if (signal.aborted) throw abortError(signal);
@@ -271,7 +290,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       if (!s) {
         const error = origin ? (lastError as SluiceError) : exhausted(failures);
         if (!origin && failures.length > 0) meta.target = failures.at(-1)?.state.id;
-        safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'failed' }));
+        ended(meta.target, attempts, 'failed');
         throw error;
       }
       attempts++;
@@ -313,7 +332,10 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
             }
           }
           if (attempt.continuing) respell(chunk, origin as Origin);
-          seen?.push(chunk);
+          if (seen) {
+            seen.push(chunk);
+            used += tokenDeltas(chunk);
+          }
           yield chunk;
         }
         // The stream ended well. Nothing but preamble: it is the answer (an empty one).
@@ -326,7 +348,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         finish(s, usage);
         Object.assign(record, attempt.timings(), { outcome: 'served' });
         report(record);
-        safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'served', usage }));
+        ended(s.id, attempts, 'served', usage);
         return;
       } catch (thrown) {
         settled = true;
@@ -335,43 +357,27 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         if (signal.aborted) {
           health.release(s.id);
           report(record);
-          safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'aborted' }));
+          ended(meta.target, attempts, 'aborted');
           throw abortError(signal);
         }
         const error = attempt.errorOf(thrown);
         const verdict = judge(error);
-        record.reason = verdict.reason;
-        if (verdict.status !== undefined) record.status = verdict.status;
-        if (verdict.cooldownMs !== undefined) record.cooldownMs = verdict.cooldownMs;
         if (!open) book(s, verdict);
         else if (verdict.breaker) health.failure(s.id);
         lastError = error;
-
         if (!origin) {
           // Nothing reached the client: move on, unless the request itself is at fault.
-          record.outcome = verdict.failover ? 'failed-over' : 'failed';
-          report(record);
-          if (!verdict.failover) {
-            meta.target = s.id;
-            safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'failed' }));
-            throw error;
-          }
+          failed(record, verdict, meta, error, false);
           failures.push({ state: s, error, verdict });
           continue;
         }
         // Content reached the client: continue on another target, or fail with the partial.
         const partial = seen?.response();
         if (partial) error.partial = partial;
-        const next = partial && (open || verdict.failover) ? continuation(kind, request.body, partial) : undefined;
-        if (next === undefined) {
-          record.outcome = 'failed';
-          report(record);
-          safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'failed' }));
-          throw error;
-        }
-        record.outcome = 'failed-over';
-        report(record);
-        body = next;
+        const next =
+          partial && (open || verdict.failover) ? continuation(kind, request.body, partial, used) : undefined;
+        failed(record, { ...verdict, failover: true }, meta, error, next === undefined);
+        body = next as ApiTypes[K]['request'];
       } finally {
         attempt.dispose();
         if (!settled) {
@@ -379,7 +385,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
           health.release(s.id);
           Object.assign(record, attempt.timings());
           report(record);
-          safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'aborted' }));
+          ended(meta.target, attempts, 'aborted');
         }
       }
     }
@@ -401,7 +407,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       const s = choose(tried);
       if (!s) {
         if (failures.length > 0) meta.target = failures.at(-1)?.state.id;
-        safely(() => events?.end?.({ model, targetId: meta.target, attempts, outcome: 'failed' }));
+        ended(meta.target, attempts, 'failed');
         throw exhausted(failures);
       }
       attempts++;
@@ -417,31 +423,20 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         finish(s, response.usage);
         meta.target = s.id;
         report(record);
-        safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'served', usage: response.usage }));
+        ended(s.id, attempts, 'served', response.usage);
         return response;
       } catch (thrown) {
         if (signal.aborted) {
           health.release(s.id);
           record.outcome = 'aborted';
           report(record);
-          safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'aborted' }));
+          ended(s.id, attempts, 'aborted');
           throw abortError(signal);
         }
         const error = toError(thrown);
         const verdict = judge(error);
         book(s, verdict);
-        Object.assign(record, {
-          outcome: verdict.failover ? 'failed-over' : 'failed',
-          reason: verdict.reason,
-          ...(verdict.status !== undefined ? { status: verdict.status } : {}),
-          ...(verdict.cooldownMs !== undefined ? { cooldownMs: verdict.cooldownMs } : {}),
-        });
-        report(record);
-        if (!verdict.failover) {
-          meta.target = s.id;
-          safely(() => events?.end?.({ model, targetId: s.id, attempts, outcome: 'failed' }));
-          throw error;
-        }
+        failed(record, verdict, meta, error, false);
         failures.push({ state: s, error, verdict });
       } finally {
         s.inFlight--;
@@ -690,11 +685,12 @@ function continuation<K extends ApiKind>(
   kind: K,
   body: ApiTypes[K]['request'],
   partial: AnyResponse,
+  used: number,
 ): ApiTypes[K]['request'] | undefined {
   if ((body.n ?? 1) !== 1 || partial.choices.length > 1) return undefined;
   const choice = partial.choices[0];
   if (choice && choice.finish_reason !== null) return undefined;
-  const budget = remainingTokens(body, partial);
+  const budget = remainingTokens(body, used);
   if (kind === 'chat') {
     const message = (choice as ChatCompletion['choices'][number] | undefined)?.message;
     if (message?.tool_calls?.length || message?.function_call !== undefined || message?.refusal) return undefined;
@@ -715,13 +711,12 @@ function continuation<K extends ApiKind>(
   return { ...completion, ...budget, prompt: head + text } as ApiTypes[K]['request'];
 }
 
-/** The token allowance left for a continuation: the request's, less what the partial used. */
-function remainingTokens(body: ApiTypes[ApiKind]['request'], partial: AnyResponse): Record<string, number> {
-  const used = partial.usage?.completion_tokens;
+/** The token allowance left for a continuation: the request's, less the content chunks already sent (one token each, as upstreams stream them). */
+function remainingTokens(body: ApiTypes[ApiKind]['request'], used: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const key of ['max_tokens', 'max_completion_tokens'] as const) {
     const limit = (body as Record<string, unknown>)[key];
-    if (typeof limit === 'number' && used !== undefined) out[key] = Math.max(1, limit - used);
+    if (typeof limit === 'number') out[key] = Math.max(1, limit - used);
   }
   return out;
 }

@@ -15,7 +15,7 @@ import { createAccumulator } from '../protocol/index.js';
 import { chunkFrame, DONE_FRAME, failureFrame } from '../protocol/sse-relay.js';
 import { encodeComment, encodeData } from '../sse/index.js';
 import type { AnyChunk, AnyResponse, ApiKind, ApiTypes, CompletionRequest } from '../types.js';
-import { type Operation, replyForError } from './error-replies.js';
+import { type ErrorReply, type Operation, replyForError } from './error-replies.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Dialect } from './routes.js';
 import { sendJson, sendReply } from './send.js';
@@ -63,9 +63,10 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   let wrote = false;
   // Azure's prompt-filter chunk goes first, unless the backend (an Azure upstream) sends its own.
   let filterPending = azure;
+  const request = backendRequest(g, g.body);
   const commit = () => {
     headersSent = true;
-    res.writeHead(200, SSE_HEADERS);
+    res.writeHead(200, routed(SSE_HEADERS, request));
   };
   // Fires every heartbeatMs; writes a comment only if nothing else was written since the last tick.
   const heartbeat = setInterval(() => {
@@ -82,7 +83,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   let iterator: AsyncIterator<AnyChunk> | undefined;
   let done = false;
   try {
-    iterator = g.backend.stream(backendRequest(g, g.body), controller.signal)[Symbol.asyncIterator]();
+    iterator = g.backend.stream(request, controller.signal)[Symbol.asyncIterator]();
     let step = await iterator.next();
     if (!headersSent) commit();
     let sawText = false;
@@ -118,7 +119,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       const error = reasonOf(thrown, controller);
       if (error instanceof OverloadedError) metrics.overloaded++;
       if (!headersSent) {
-        sendReply(res, replyFor(g, error));
+        sendReply(res, routedReply(replyFor(g, error), request));
       } else {
         // The relay rule: one error frame, the same body the HTTP answer would carry.
         metrics.streamErrors++;
@@ -145,10 +146,11 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
   const { metrics } = g;
   const azure = g.dialect === 'azure';
   const { controller, tracker } = begin(res, g);
+  let request = backendRequest(g, { ...g.body, stream: false });
   try {
     let response: AnyResponse;
     if (g.backend.create) {
-      response = await g.backend.create(backendRequest(g, { ...g.body, stream: false }), controller.signal);
+      response = await g.backend.create(request, controller.signal);
       // As on the stream: Azure's filter fields on the Azure dialect, none on OpenAI's.
       if (azure) withAzureFields(g, response);
       else delete response.prompt_filter_results;
@@ -156,8 +158,8 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
       const accumulator = createAccumulator(g.kind);
       // Ours first; an Azure upstream's own results merge over these empty ones.
       if (azure) accumulator.push(JSON.parse(promptFilterJson(g)));
-      const body = { ...g.body, stream: false, stream_options: { include_usage: true } };
-      for await (const chunk of g.backend.stream(backendRequest(g, body), controller.signal)) {
+      request = backendRequest(g, { ...g.body, stream: false, stream_options: { include_usage: true } });
+      for await (const chunk of g.backend.stream(request, controller.signal)) {
         if (tracker.gone) break;
         if (!azure && chunk.choices.length === 0 && isPromptFilterOnly(chunk)) continue;
         accumulator.push(azure ? withFilterResults(chunk) : chunk);
@@ -165,12 +167,12 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
       response = accumulator.response();
     }
     if (response.usage) countUsage(metrics, response);
-    if (!tracker.gone) sendJson(res, 200, response);
+    if (!tracker.gone) sendJson(res, 200, response, routed({}, request));
   } catch (thrown) {
     if (!tracker.gone) {
       const error = reasonOf(thrown, controller);
       if (error instanceof OverloadedError) metrics.overloaded++;
-      sendReply(res, replyFor(g, error));
+      sendReply(res, routedReply(replyFor(g, error), request));
     }
   } finally {
     end(g, controller, tracker);
@@ -247,6 +249,16 @@ function replyFor(g: Generation, error: unknown) {
 
 function backendRequest(g: Generation, body: ApiTypes[ApiKind]['request']): BackendRequest {
   return g.deployment === undefined ? { kind: g.kind, body } : { kind: g.kind, body, deployment: g.deployment };
+}
+
+/** Adds `x-sluice-target` when a routing backend (the gateway's router) said which target answered. */
+function routed<H extends Record<string, string>>(headers: H, request: BackendRequest): H {
+  const target = request.meta?.target;
+  return target === undefined ? headers : { ...headers, 'x-sluice-target': encodeURI(target) };
+}
+
+function routedReply(reply: ErrorReply, request: BackendRequest): ErrorReply {
+  return request.meta?.target === undefined ? reply : { ...reply, headers: routed(reply.headers ?? {}, request) };
 }
 
 function operationOf(kind: ApiKind): Operation {

@@ -8,6 +8,7 @@
  * const upstream = await startAzureServer({ scenarios: { gpt: faultScenario('cut-mid-stream') } });
  * @module
  */
+import { safeFilterResults } from '../protocol/chunks.js';
 import type { ApiKind } from '../types.js';
 import {
   azureError,
@@ -59,7 +60,7 @@ export const DEFAULT_FAULT_TEXTS: readonly string[] = Object.freeze(['Once', ' u
  * - `reset-before-headers`: the connection is reset, nothing is answered;
  * - `silent-before-headers`: the request is read and never answered;
  * - `slow-first-token`: headers, prompt-filter and role chunks, then `slowMs` of silence, then the answer;
- * - `cut-mid-stream`: half the answer, then the socket is destroyed;
+ * - `cut-mid-stream`: half the answer, a 50 ms pause, then the socket is destroyed;
  * - `stall-mid-stream`: half the answer, then silence with the socket open;
  * - `malformed-chunk`: half the answer, then a `data:` line that is not JSON;
  * - `missing-done`: the whole answer and its finish chunk, then the end of the body without `[DONE]`;
@@ -102,7 +103,8 @@ export function faultScenario(fault: Fault, options: FaultOptions = {}): Scenari
       return stream([...items.slice(0, preamble), { delay: options.slowMs ?? 2_000 }, ...items.slice(preamble)]);
     }
     case 'cut-mid-stream':
-      return after({ cut: true });
+      // The pause lets the half answer leave before the socket is destroyed (a destroy drops unsent bytes).
+      return stream([...half(), { delay: 50 }, { cut: true }]);
     case 'stall-mid-stream':
       return after({ stall: true });
     case 'malformed-chunk':
@@ -124,13 +126,7 @@ export function faultScenario(fault: Fault, options: FaultOptions = {}): Scenari
           status: 400,
           innererror: {
             code: 'ResponsibleAIPolicyViolation',
-            content_filter_result: {
-              hate: { filtered: false, severity: 'safe' },
-              jailbreak: { detected: true, filtered: true },
-              self_harm: { filtered: false, severity: 'safe' },
-              sexual: { filtered: false, severity: 'safe' },
-              violence: { filtered: false, severity: 'safe' },
-            },
+            content_filter_result: { ...safeFilterResults(), jailbreak: { detected: true, filtered: true } },
           },
         },
       });
