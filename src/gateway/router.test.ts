@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createScriptedBackend, type Script, type ScriptedBackend, textScript } from '../backends/scripted/index.js';
+import { BadRequestError, ServerError, StreamTruncatedError } from '../errors.js';
+import { chunkBuilder } from '../protocol/chunks.js';
+import type { AnyChunk } from '../types.js';
+import { createMemoryHealth } from './health.js';
+import { createRouterBackend, type RouteTarget } from './router.js';
+
+const ASK = { kind: 'chat' as const, body: { messages: [{ role: 'user' as const, content: 'hi' }] } };
+
+function target(
+  id: string,
+  script: Script,
+  extra: Omit<Partial<RouteTarget>, 'backend'> = {},
+): RouteTarget & { backend: ScriptedBackend } {
+  const backend = createScriptedBackend(script, { name: id });
+  return { ...extra, id, backend };
+}
+
+async function read(router: ReturnType<typeof createRouterBackend>, signal = new AbortController().signal) {
+  const request = { ...ASK, body: { ...ASK.body } } as typeof ASK & { meta?: { target?: string } };
+  const chunks: AnyChunk[] = [];
+  let error: unknown;
+  try {
+    for await (const chunk of router.stream(request, signal)) chunks.push(chunk);
+  } catch (e) {
+    error = e;
+  }
+  const text = chunks.map((c) => (c.choices[0] as { delta?: { content?: string } })?.delta?.content ?? '').join('');
+  return { chunks, error, text, target: request.meta?.target };
+}
+
+test('the lowest priority number wins while it is available', async () => {
+  const router = createRouterBackend({
+    model: 'm',
+    targets: [target('second', textScript('chat', 'two'), { priority: 2 }), target('first', textScript('chat', 'one'))],
+    random: () => 0.99,
+  });
+  for (let i = 0; i < 3; i++) assert.equal((await read(router)).target, 'first');
+});
+
+test('weighted random among equals: the injected random picks by weight', async () => {
+  const targets = [
+    target('light', textScript('chat', 'l'), { weight: 1 }),
+    target('heavy', textScript('chat', 'h'), { weight: 3 }),
+  ];
+  const pick = async (r: number) => (await read(createRouterBackend({ model: 'm', targets, random: () => r }))).target;
+  assert.equal(await pick(0.2), 'light'); // 0.2 * 4 = 0.8 < 1
+  assert.equal(await pick(0.3), 'heavy'); // 1.2 falls in heavy's 3
+  assert.equal(await pick(0.99), 'heavy');
+});
+
+test('the least busy target goes first among equals, whatever the random says', async () => {
+  const busy = target('busy', [...textScript('chat', 'slow answer', { gated: true })]);
+  const idle = target('idle', textScript('chat', 'quick'));
+  const router = createRouterBackend({ model: 'm', targets: [busy, idle], random: () => 0 });
+  const first = router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]();
+  await first.next(); // holds 'busy' (random 0 picks the first)
+  assert.equal((await read(router)).target, 'idle');
+  busy.backend.open();
+  while (!(await first.next()).done) {}
+});
+
+test('rpm: a target at its requests per minute is skipped until the minute is over', async () => {
+  let now = 0;
+  const health = createMemoryHealth({ now: () => now });
+  const router = createRouterBackend({
+    model: 'm',
+    targets: [
+      target('capped', textScript('chat', 'a'), { rpm: 2 }),
+      target('spare', textScript('chat', 'b'), { priority: 2 }),
+    ],
+    health,
+  });
+  const served = [];
+  for (let i = 0; i < 3; i++) served.push((await read(router)).target);
+  now += 60_000;
+  served.push((await read(router)).target);
+  assert.deepEqual(served, ['capped', 'capped', 'spare', 'capped']);
+});
+
+test('held-back preamble: a failover after the role chunk leaves no trace in the stream', async () => {
+  const b = chunkBuilder('chat', { id: 'chatcmpl-a', model: 'x' });
+  const failing = target('a', [{ chunk: b.role(0) as AnyChunk }, { error: new ServerError('down', { status: 503 }) }]);
+  const router = createRouterBackend({
+    model: 'm',
+    targets: [failing, target('b', textScript('chat', 'from b'))],
+    random: () => 0,
+  });
+  const { chunks, text, target: served } = await read(router);
+  assert.equal(served, 'b');
+  assert.equal(text, 'from b');
+  assert.ok(
+    chunks.every((c) => c.id === 'chatcmpl-scripted'),
+    'only b’s chunks',
+  );
+});
+
+test('400 does not fail over (unless configured); a configured status does', async () => {
+  const bad = () => target('a', [{ error: new BadRequestError('bad', { status: 400 }) }]);
+  const plain = createRouterBackend({
+    model: 'm',
+    targets: [bad(), target('b', textScript('chat', 'b'))],
+    random: () => 0,
+  });
+  const refused = await read(plain);
+  assert.ok(refused.error instanceof BadRequestError);
+  assert.equal(refused.target, 'a');
+  const configured = createRouterBackend({
+    model: 'm',
+    targets: [bad(), target('b', textScript('chat', 'b'))],
+    random: () => 0,
+    failoverOn: [400, 500],
+  });
+  assert.equal((await read(configured)).target, 'b');
+});
+
+test('after content, a broken stream ends with the typed error and the partial; no other target is asked', async () => {
+  const b = target('b', textScript('chat', 'never'));
+  const cut = new StreamTruncatedError('no-done', 'cut');
+  const router = createRouterBackend({
+    model: 'm',
+    targets: [target('a', [...textScript('chat', 'Half an').slice(0, 3), { error: cut }]), b],
+    random: () => 0,
+  });
+  const { error, text, target: served } = await read(router);
+  assert.equal(error, cut);
+  assert.equal(text, 'Half an');
+  assert.equal(served, 'a');
+  assert.equal(b.backend.requests.length, 0);
+});
+
+test('every breaker open: 503 naming when the first probe is due', async () => {
+  let now = 0;
+  const health = createMemoryHealth({ now: () => now, breaker: { failures: 1, probeAfterMs: 4_000 } });
+  const down = () => [{ error: new ServerError('down', { status: 500 }) }];
+  const router = createRouterBackend({ model: 'm', targets: [target('a', down()), target('b', down())], health });
+  await read(router); // both fail once: both open
+  now += 1_000;
+  const { error } = await read(router);
+  assert.ok(error instanceof ServerError);
+  assert.equal(error.status, 503);
+  assert.equal(error.rateLimit?.retryAfterMs, 3_000);
+});
+
+test('events: one record per attempt with its outcome and reason, and one end per request', async () => {
+  const attempts: unknown[] = [];
+  const ends: unknown[] = [];
+  const router = createRouterBackend({
+    model: 'm',
+    targets: [
+      target('a', [{ error: new ServerError('down', { status: 502 }) }]),
+      target('b', textScript('chat', 'ok')),
+    ],
+    random: () => 0,
+    events: {
+      attempt: (r) => attempts.push([r.targetId, r.attempt, r.outcome, r.reason, r.status]),
+      end: (s) => ends.push(s),
+    },
+  });
+  await read(router);
+  assert.deepEqual(attempts, [
+    ['a', 1, 'failed-over', 'server-error', 502],
+    ['b', 2, 'served', undefined, undefined],
+  ]);
+  assert.deepEqual(ends, [{ model: 'm', targetId: 'b', attempts: 2, outcome: 'served' }]);
+});
+
+test('the consumer leaving mid-stream aborts the upstream attempt at once', async () => {
+  const a = target('a', textScript('chat', 'a long answer here', { gated: true }));
+  const router = createRouterBackend({ model: 'm', targets: [a] });
+  const it = router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]();
+  await it.next();
+  await it.next();
+  await it.return?.();
+  await new Promise((resolve) => setImmediate(resolve));
+  // Its signal aborted and its iterator closed: whichever it noticed first names the outcome.
+  assert.ok(['aborted', 'cancelled'].includes(a.backend.calls[0]?.outcome ?? ''), a.backend.calls[0]?.outcome);
+  assert.equal(a.backend.active, 0);
+});
