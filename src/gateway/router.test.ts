@@ -5,7 +5,8 @@ import { BadRequestError, ServerError, StreamTruncatedError } from '../errors.js
 import { chunkBuilder } from '../protocol/chunks.js';
 import type { AnyChunk } from '../types.js';
 import { createMemoryHealth } from './health.js';
-import { createRouterBackend, type RouteTarget } from './router.js';
+import { createRouterBackend } from './router.js';
+import type { RouteTarget } from './targets.js';
 
 const ASK = { kind: 'chat' as const, body: { messages: [{ role: 'user' as const, content: 'hi' }] } };
 
@@ -15,7 +16,7 @@ function target(
   extra: Omit<Partial<RouteTarget>, 'backend'> = {},
 ): RouteTarget & { backend: ScriptedBackend } {
   const backend = createScriptedBackend(script, { name: id });
-  return { ...extra, id, backend };
+  return { priority: 1, weight: 1, timeouts: {}, ...extra, id, backend };
 }
 
 async function read(router: ReturnType<typeof createRouterBackend>, signal = new AbortController().signal) {

@@ -42,33 +42,7 @@ import type {
 } from '../types.js';
 import type { AttemptRecord, GatewayEvents } from './events.js';
 import { createMemoryHealth, type HealthStore } from './health.js';
-
-/** Per-target time limits, ms; unset or 0 = none. */
-export interface TargetTimeouts {
-  /** Sending to response headers (to the first chunk for targets without headers). */
-  headersMs?: number;
-  /** Sending to the first content chunk (text, refusal or tool call); role and filter chunks do not count. */
-  firstTokenMs?: number;
-  /** Longest wait for the next chunk once content flows (time the client takes to read does not count). */
-  idleMs?: number;
-}
-
-/** One place a model's requests can go, with its routing data. */
-export interface RouteTarget {
-  /** Stable, secret-free, readable: `<model>/<index>:<kind>:<host or path>`. */
-  id: string;
-  /** A remote backend with `maxRetries: 0` (the router retries by failing over), or the local one. */
-  backend: Backend;
-  /** 1 is tried first; default 1. */
-  priority?: number;
-  /** Share among targets of the same priority; default 1. */
-  weight?: number;
-  /** Requests per minute this target may take. */
-  rpm?: number;
-  /** Tokens per minute (counted from reported usage). */
-  tpm?: number;
-  timeouts?: TargetTimeouts;
-}
+import type { RouteTarget } from './targets.js';
 
 export interface RouterOptions {
   /** The name clients ask for. */
@@ -108,8 +82,8 @@ const MINUTE_MS = 60_000;
  * const router = createRouterBackend({
  *   model: 'gpt-4o',
  *   targets: [
- *     { id: 'gpt-4o/0:azure:east.openai.azure.com', backend: east, timeouts: { firstTokenMs: 15_000 } },
- *     { id: 'gpt-4o/1:azure:west.openai.azure.com', backend: west, priority: 2 },
+ *     { id: 'gpt-4o/0:azure:east.openai.azure.com', backend: east, priority: 1, weight: 1, timeouts: { firstTokenMs: 15_000 } },
+ *     { id: 'gpt-4o/1:azure:west.openai.azure.com', backend: west, priority: 2, weight: 1, timeouts: {} },
  *   ],
  * });
  * createServer({ deployments: { 'gpt-4o': router } });
@@ -128,8 +102,8 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
   const states: TargetState[] = options.targets.map((target) => ({
     target,
     id: target.id,
-    priority: target.priority ?? 1,
-    weight: target.weight !== undefined && target.weight > 0 ? target.weight : 1,
+    priority: target.priority,
+    weight: target.weight > 0 ? target.weight : 1,
     inFlight: 0,
     windowStart: 0,
     requests: 0,
@@ -532,7 +506,7 @@ class Attempt<K extends ApiKind> {
     this.continuing = continuing;
     state.inFlight++;
     this.#link = linkSignals(signal, this.#controller.signal);
-    const timeouts = state.target.timeouts ?? {};
+    const timeouts = state.target.timeouts;
     this.#idleMs = timeouts.idleMs ?? 0;
     if (timeouts.headersMs) {
       const ms = timeouts.headersMs;

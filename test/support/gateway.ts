@@ -7,15 +7,12 @@ import { AzureOpenAI } from 'openai';
 import type { Backend } from '../../src/backend.js';
 import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { createClient } from '../../src/client/client.js';
+import type { Timeouts } from '../../src/client/options.js';
 import { ApiError, type SluiceError } from '../../src/errors.js';
 import type { AttemptRecord, GatewayEvents } from '../../src/gateway/events.js';
 import { type BreakerSettings, createMemoryHealth } from '../../src/gateway/health.js';
-import {
-  createRouterBackend,
-  type RouterOptions,
-  type RouteTarget,
-  type TargetTimeouts,
-} from '../../src/gateway/router.js';
+import { createRouterBackend, type RouterOptions } from '../../src/gateway/router.js';
+import type { RouteTarget } from '../../src/gateway/targets.js';
 import { type AzureServer, type Scenario, startAzureServer } from '../../src/testing/azure-server.js';
 import type { ChatCompletionRequest } from '../../src/types.js';
 import { start } from './server.js';
@@ -34,7 +31,7 @@ export interface Gateway {
 }
 
 export interface GatewaySetup extends Partial<Omit<RouterOptions, 'targets' | 'model'>> {
-  timeouts?: TargetTimeouts;
+  timeouts?: Timeouts;
   /** Extra targets that are not HTTP upstreams (the local model). */
   backends?: Backend[];
   /** A breaker for the router's in-memory health store (its changes are recorded in `breakers`). */
@@ -50,9 +47,17 @@ export async function startGateway(t: TestContext, scenarios: Scenario[], setup:
     ...upstreams.map((u, i) => ({
       id: `${MODEL}/${i}:azure:127.0.0.1:${u.port}`,
       backend: createRemoteBackend({ endpoint: u.url, apiKey: 'upstream-key', deployment: 'd', maxRetries: 0 }),
-      ...(timeouts ? { timeouts } : {}),
+      priority: 1,
+      weight: 1,
+      timeouts: timeouts ?? {},
     })),
-    ...backends.map((backend, j) => ({ id: `${MODEL}/${upstreams.length + j}:local`, backend })),
+    ...backends.map((backend, j) => ({
+      id: `${MODEL}/${upstreams.length + j}:local`,
+      backend,
+      priority: 1,
+      weight: 1,
+      timeouts: {},
+    })),
   ];
   const attempts: AttemptRecord[] = [];
   const breakers: Array<[string, string]> = [];
