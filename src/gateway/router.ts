@@ -48,7 +48,11 @@ export interface RouterOptions {
   /** The name clients ask for. */
   model: string;
   targets: RouteTarget[];
-  /** Cooldowns and breakers; default a fresh in-memory store. */
+  /**
+   * Cooldowns and breakers; default a fresh in-memory store whose breaker changes go to
+   * `events.breaker`. A store you pass reports its own changes: give it
+   * `onBreaker: (id, state) => events.breaker?.(id, state)`.
+   */
   health?: HealthStore;
   events?: GatewayEvents;
   /** After content was sent, continue on another target with the partial as prefill. */
@@ -283,7 +287,10 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       try {
         for (;;) {
           const step = await attempt.next();
-          if (step.done) break;
+          if (step.done) {
+            attempt.finished();
+            break;
+          }
           const chunk = step.value as ApiTypes[K]['chunk'];
           if (chunk.usage) usage = chunk.usage;
           if (!open) {
@@ -533,22 +540,30 @@ class Attempt<K extends ApiKind> {
       );
   }
 
-  /** The upstream's next chunk; a rejection or `done` means the upstream iterator is finished. */
-  async next(): Promise<IteratorResult<ApiTypes[K]['chunk']>> {
-    this.#waiting = true;
-    if (this.#idleMs > 0) this.#waitingSince = performance.now();
-    let step: IteratorResult<ApiTypes[K]['chunk']>;
-    try {
-      step = await this.#iterator.next();
-    } catch (error) {
-      this.#done = true;
-      throw error;
+  /**
+   * The upstream's next chunk. Without an idle limit and once headers came, the upstream's
+   * own promise is handed on: nothing added per chunk.
+   */
+  next(): Promise<IteratorResult<ApiTypes[K]['chunk']>> {
+    if (this.#idleMs > 0) {
+      this.#waiting = true;
+      this.#waitingSince = performance.now();
+      return this.#iterator.next().then(this.#arrived);
     }
-    this.#waiting = false;
-    if (step.done) this.#done = true;
-    else if (this.#headersAt === undefined) this.#headers();
-    return step;
+    if (this.#headersAt === undefined) return this.#iterator.next().then(this.#arrived);
+    return this.#iterator.next();
   }
+
+  /** The upstream iterator ended well: nothing to cancel. (After a throw, cancelling it again is harmless.) */
+  finished(): void {
+    this.#done = true;
+  }
+
+  readonly #arrived = (step: IteratorResult<ApiTypes[K]['chunk']>): IteratorResult<ApiTypes[K]['chunk']> => {
+    this.#waiting = false;
+    if (this.#headersAt === undefined) this.#headers();
+    return step;
+  };
 
   /** The first content chunk arrived: first-token limit off, idle limit on. */
   opened(): void {

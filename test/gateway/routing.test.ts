@@ -140,4 +140,50 @@ describe('routing through the gateway', () => {
     // Forwarded non-streaming: the upstream got stream false, not a stream to accumulate.
     assert.ok(gw.upstreams[1]?.requests.every((r) => r.body?.stream !== true));
   });
+
+  test('exact relay: the client gets the serving upstream’s chunks byte for byte, after a failover too', async (t) => {
+    const items = chatChunks(['Exactly', ' these', ' bytes'], {
+      id: 'chatcmpl-exact',
+      usage: { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 },
+    });
+    const gw = await startGateway(t, [fault('server-error'), stream(items)]);
+    const res = await fetch(`${gw.url}/openai/deployments/${MODEL}/chat/completions?api-version=${API_VERSION}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ASK, stream: true }),
+    });
+    assert.equal(res.headers.get('x-sluice-target'), gw.targets[1]?.id);
+    assert.equal(res.headers.get('x-accel-buffering'), 'no');
+    const expected = items.map((item) =>
+      'chunk' in item ? `data: ${JSON.stringify(item.chunk)}\n\n` : 'data: [DONE]\n\n',
+    );
+    assert.equal(await res.text(), expected.join(''));
+  });
+
+  test('the upstream key never reaches the client, even when an upstream echoes it in its error', async (t) => {
+    const echo: Reply = { type: 'json', status: 500, body: {} };
+    const gw = await startGateway(t, [echo, echo]);
+    for (const upstream of gw.upstreams) {
+      upstream.setScenario('d', (request) => ({
+        ...echo,
+        body: { error: { code: 'InternalServerError', message: `bad key ${String(request.headers['api-key'])}` } },
+      }));
+    }
+    for (const client of CLIENTS) {
+      const outcome = await ask(client, gw.url);
+      assert.equal(outcome.status, 500);
+      assert.ok(
+        !JSON.stringify(outcome.error, Object.getOwnPropertyNames(outcome.error)).includes('upstream-key'),
+        client,
+      );
+    }
+    const raw = await fetch(`${gw.url}/openai/deployments/${MODEL}/chat/completions?api-version=${API_VERSION}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ASK),
+    });
+    const text = await raw.text();
+    assert.match(text, /bad key/);
+    assert.ok(!text.includes('upstream-key'), text);
+  });
 });
