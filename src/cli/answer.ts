@@ -7,11 +7,17 @@
 import type { StreamMetrics } from '../client/metrics.js';
 import type { Timeouts } from '../client/options.js';
 import type { ResponseStream, StreamResult } from '../client/response-stream.js';
+import type { LengthLimitReason } from '../errors.js';
 import { SluiceError } from '../errors.js';
-import type { EndState } from '../protocol/end-state.js';
-import { textDeltas } from '../protocol/text.js';
+import {
+  type EndState,
+  endStateOfResponse,
+  type LengthLimitRequest,
+  lengthLimitReason,
+} from '../protocol/end-state.js';
+import { choiceText, textDeltas } from '../protocol/text.js';
 import type { AnyResponse, ApiKind, ApiTypes, Usage } from '../types.js';
-import { type DescribeContext, describeEnd } from './describe.js';
+import { type DescribeContext, describeEnd, describeLengthLimit } from './describe.js';
 import type { Engine } from './engine.js';
 import { exitCodeForEnd } from './exit-codes.js';
 import type { CliIO } from './io.js';
@@ -100,7 +106,7 @@ export async function answer<K extends ApiKind>(req: AnswerRequest<K>): Promise<
   }
   if (output.json) io.stdout.write(summaryLine(facts, req.describe.secrets ?? []));
   if (output.stats) io.stderr.write(`${formatStats(facts).join('\n')}\n`);
-  const line = describeEnd(facts.end, req.describe);
+  const line = describeEnd(facts.end, req.describe) ?? describeLengthLimit(facts.lengthLimit, req.describe);
   if (line) io.stderr.write(`${line}\n`);
   return { exitCode: exitCodeForEnd(facts.end), end: facts.end, text: printer.text0, usage: facts.usage };
 }
@@ -223,11 +229,16 @@ async function streamAnswer<K extends ApiKind>(
           () => undefined,
         )
       : undefined) ?? requestIdFromError(end, thrown);
+  const settled =
+    end.state === 'completed' && thrown !== undefined
+      ? { state: 'failed' as const, error: asSluiceError(thrown) }
+      : end;
   return {
-    end: end.state === 'completed' && thrown !== undefined ? { state: 'failed', error: asSluiceError(thrown) } : end,
+    end: settled,
     metrics: result?.metrics ?? stream?.metrics,
     usage: result?.response.usage ?? result?.metrics.usage,
     finishReasons: finishReasons(result?.response),
+    lengthLimit: settled.state === 'completed' ? limitOf(req, result?.response) : undefined,
     requestId,
   };
 }
@@ -249,18 +260,12 @@ async function wholeAnswer<K extends ApiKind>(
     const choices = [...response.choices].sort((a, b) => a.index - b.index);
     for (const c of choices) {
       seen.add(c.index);
-      const content = (c as { message?: { content?: unknown }; text?: unknown }).message?.content;
-      const raw = content !== undefined ? content : (c as { text?: unknown }).text;
-      const text = typeof raw === 'string' ? raw : '';
+      const text = choiceText(c);
       if (text) printer.text(c.index, text);
       printer.finish(c.index);
     }
     printer.close();
-    const filtered = choices.filter((c) => c.finish_reason === 'content_filter').map((c) => c.index);
-    const end: EndState =
-      filtered.length > 0
-        ? { state: 'filtered', where: 'completion', categories: [], choices: filtered }
-        : { state: 'completed' };
+    const end = endStateOfResponse(response);
     const metrics: StreamMetrics = {
       startedAt: Date.now(),
       chunks: 0,
@@ -268,7 +273,14 @@ async function wholeAnswer<K extends ApiKind>(
       durationMs: performance.now() - started,
       ...(response.usage ? { usage: response.usage } : {}),
     };
-    return { end, metrics, usage: response.usage, finishReasons: finishReasons(response), requestId };
+    return {
+      end,
+      metrics,
+      usage: response.usage,
+      finishReasons: finishReasons(response),
+      lengthLimit: end.state === 'completed' ? limitOf(req, response) : undefined,
+      requestId,
+    };
   } catch (error) {
     stopSpinner();
     printer.close();
@@ -277,6 +289,15 @@ async function wholeAnswer<K extends ApiKind>(
       : { state: 'failed', error: asSluiceError(error) };
     return { end, finishReasons: [], requestId: requestIdFromError(end, error) };
   }
+}
+
+/** Which limit a `length` finish hit: the request's max_tokens, or the model's context. */
+function limitOf<K extends ApiKind>(
+  req: AnswerRequest<K>,
+  response: AnyResponse | undefined,
+): LengthLimitReason | undefined {
+  if (!response) return undefined;
+  return lengthLimitReason(response, req.body as LengthLimitRequest, req.engine.contextTokens?.());
 }
 
 function finishReasons(response: AnyResponse | undefined): Array<string | null> {

@@ -4,7 +4,7 @@
  * anything that looks like a credential. Pure.
  * @module
  */
-import { ErrorCodes } from '../errors.js';
+import { ErrorCodes, type LengthLimitReason, TRUNCATION_REASON_TEXT } from '../errors.js';
 import type { EndState } from '../protocol/end-state.js';
 import { redactSecrets } from '../protocol/secrets.js';
 import type { CliTarget, ResolvedConfig, SettingNames } from './config.js';
@@ -23,6 +23,8 @@ export interface DescribeContext {
   retries?: number;
   /** Values never to print. */
   secrets?: readonly string[];
+  /** The interactive chat (its history makes room by itself). */
+  interactive?: boolean;
 }
 
 interface ErrorLike {
@@ -79,6 +81,23 @@ export function describeEnd(end: EndState, ctx: DescribeContext = {}): string | 
     case 'failed':
       return describeError(end.error, ctx);
   }
+}
+
+/**
+ * The line for an answer stopped by a limit, when it needs one: a full context (a longer
+ * --max-tokens cannot help, unlike the max tokens the user chose, which need no word).
+ * @example
+ * describeLengthLimit('context-length', { kind: 'chat' }) // "sluice: the answer stopped: the model's context is full ..."
+ */
+export function describeLengthLimit(
+  reason: LengthLimitReason | undefined,
+  ctx: DescribeContext = {},
+): string | undefined {
+  if (reason !== 'context-length') return undefined;
+  const advice = ctx.interactive
+    ? 'The oldest turns make room for your next question.'
+    : `A higher --max-tokens cannot help: shorten the ${ctx.kind === 'completions' ? 'prompt' : 'message'}.`;
+  return finish(`the answer stopped: ${TRUNCATION_REASON_TEXT['context-length']}. ${advice}`, ctx);
 }
 
 /**

@@ -27,6 +27,8 @@ export interface Engine {
   create<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallSettings): Promise<CreateResult<K>>;
   /** Starts loading what the first request needs (the local model), in the background. */
   warm?(): Promise<void>;
+  /** The model's context size in tokens, when known (the local model, once loaded). */
+  contextTokens?(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function openEngine(target: CliTarget, options: EngineOptions): Pro
       warm: async () => {
         await backend.load();
       },
+      contextTokens: () => backend.capabilities?.maxTokens,
       close: () => backend.close?.() ?? Promise.resolve(),
     };
   }

@@ -3,6 +3,7 @@
  * @module
  */
 import type { StreamMetrics } from '../client/metrics.js';
+import type { LengthLimitReason } from '../errors.js';
 import type { EndState } from '../protocol/end-state.js';
 import type { Usage } from '../types.js';
 import { scrub } from './describe.js';
@@ -13,6 +14,8 @@ export interface AnswerFacts {
   usage?: Usage;
   /** Per choice, by index. */
   finishReasons: Array<string | null>;
+  /** For a `length` finish: which limit stopped the answer. */
+  lengthLimit?: LengthLimitReason;
   requestId?: string;
 }
 
@@ -37,7 +40,13 @@ export function formatStats(f: AnswerFacts): string[] {
         ? `${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion = ${usage.total_tokens} tokens`
         : 'not reported',
     ],
-    ['finish reason', f.finishReasons.length ? f.finishReasons.map((r) => r ?? 'none').join(', ') : 'none'],
+    [
+      'finish reason',
+      (f.finishReasons.length ? f.finishReasons.map((r) => r ?? 'none').join(', ') : 'none') +
+        (f.lengthLimit
+          ? ` (${f.lengthLimit === 'context-length' ? 'the context is full' : 'max tokens reached'})`
+          : ''),
+    ],
     ['request id', f.requestId ?? 'n/a'],
     ['end', f.end.state],
   ];
@@ -77,6 +86,7 @@ export function summaryLine(f: AnswerFacts, secrets: readonly string[]): string 
     usage: f.usage ?? f.metrics?.usage ?? null,
     metrics,
     finish_reasons: f.finishReasons,
+    ...(f.lengthLimit ? { length_limit: f.lengthLimit } : {}),
     request_id: f.requestId ?? null,
   })}\n`;
 }

@@ -44,6 +44,23 @@ before(async () => {
         },
       }),
       cutoff: stream(completionChunks(['Half', ' an answer'], { finishReason: 'content_filter' })),
+      // The same, asked with --no-stream: one whole response whose choice was filtered.
+      wholecut: reply(200, {
+        id: 'cmpl-2',
+        object: 'text_completion',
+        created: 1,
+        model: 'gpt-35-turbo-instruct',
+        choices: [
+          {
+            text: 'Half an answer',
+            index: 0,
+            finish_reason: 'content_filter',
+            logprobs: null,
+            content_filter_results: { violence: { filtered: true, severity: 'high' } },
+          },
+        ],
+        usage: { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 },
+      }),
       // The delay lets the written chunks leave before the cut (the test server's `cut` destroys
       // the socket at once, dropping whatever Node has not flushed yet).
       cut: stream([
@@ -148,6 +165,13 @@ describe('exit codes of the real binary', { timeout: 60_000 }, () => {
 
   it('5: the answer was stopped by the content filter; what arrived stays', async () => {
     const done = await run(['x'], { env: env('cutoff') });
+    assert.equal(done.code, 5);
+    assert.equal(done.stdout, 'Half an answer');
+    oneLine(done, /answer was stopped by the content filter: violence/);
+  });
+
+  it("5: --no-stream reads the end state by the protocol's rule: the categories that fired are named", async () => {
+    const done = await run(['--no-stream', 'x'], { env: env('wholecut') });
     assert.equal(done.code, 5);
     assert.equal(done.stdout, 'Half an answer');
     oneLine(done, /answer was stopped by the content filter: violence/);

@@ -57,6 +57,23 @@ describe('the embedded model', { timeout: 120_000 }, () => {
     assert.ok(done.stdout.trim().length > 0, 'some text');
   });
 
+  it('an answer stopped by the full context says so (not "raise --max-tokens"); one stopped by --max-tokens is quiet', async () => {
+    const model: Record<string, string> = process.env.SLUICE_MODEL ? { SLUICE_MODEL: process.env.SLUICE_MODEL } : {};
+    // About 390 of the 512 tokens: the answer runs into the end of the context.
+    const long = 'Once upon a time, there was a little girl named Lily. '.repeat(25);
+    const full = await run(['chat', '--local', '--stats', '--max-tokens', '300', long], { env: cleanEnv(model) });
+    assert.equal(full.code, 0, full.stderr);
+    assert.match(full.stderr, /^finish reason +length \(the context is full\)$/m);
+    assert.match(
+      full.stderr,
+      /^sluice: the answer stopped: the model's context is full.*A higher --max-tokens cannot help/m,
+    );
+    const capped = await run(['chat', '--local', '--stats', '--max-tokens', '4', 'Hi'], { env: cleanEnv(model) });
+    assert.equal(capped.code, 0, capped.stderr);
+    assert.match(capped.stderr, /^finish reason +length \(max tokens reached\)$/m);
+    assert.ok(!capped.stderr.includes('sluice:'), capped.stderr);
+  });
+
   it('a missing model file is exit 2, naming the path and the setting', async () => {
     const done = await run(['--model', '/nonexistent/model.gguf', 'x'], { env: cleanEnv() });
     assert.equal(done.code, 2, done.stderr);

@@ -148,6 +148,7 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
           outcome = await answerChat({ io, engine, setup: s, signal: interrupt.signal }, messagesFor(system, turns), {
             quietWhen: (end) => isContextFull(end) && turns.length > 1,
             onFirstText: noteDropped,
+            describe: { ...s.describe, interactive: true },
           });
           if (!(isContextFull(outcome.end) && turns.length > 1)) break;
           dropped += dropOldestExchange(turns);

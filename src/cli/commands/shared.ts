@@ -92,7 +92,7 @@ export function commonBody(s: Setup): Partial<CommonRequestFields> {
 export function answerChat(
   call: { io: CliIO; engine: Engine; setup: Setup; signal: AbortSignal },
   messages: ChatMessage[],
-  extra: Pick<AnswerRequest<'chat'>, 'quietWhen' | 'onFirstText'> = {},
+  extra: Partial<Pick<AnswerRequest<'chat'>, 'quietWhen' | 'onFirstText' | 'describe'>> = {},
 ): Promise<AnswerOutcome> {
   const s = call.setup;
   return answer({
