@@ -244,10 +244,47 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
 
   // --- streaming ---
 
+  /**
+   * The client's iterator. Routing (choosing, holding back, failing over, continuing) runs
+   * in the `route` generator; once an attempt is committed and nothing needs to look at its
+   * chunks, `next()` reads the attempt directly, and hands the end or the failure back to
+   * the generator (suspended at its `yield`), which books it as before.
+   */
+  function stream<K extends ApiKind>(
+    request: BackendRequest<K>,
+    signal: AbortSignal,
+  ): AsyncIterable<ApiTypes[K]['chunk']> {
+    const relay: Relay = { attempt: undefined, usage: undefined, ended: false };
+    const routing = route(request, signal, relay);
+    type Step = IteratorResult<ApiTypes[K]['chunk'], undefined>;
+    const onStep = (step: IteratorResult<AnyChunk>): Step | Promise<Step> => {
+      if (step.done) {
+        relay.attempt = undefined;
+        relay.ended = true;
+        return routing.next();
+      }
+      if (step.value.usage) relay.usage = step.value.usage;
+      return step as Step;
+    };
+    const onError = (error: unknown): Promise<Step> => {
+      relay.attempt = undefined;
+      return routing.throw(error);
+    };
+    const iterator: AsyncIterator<ApiTypes[K]['chunk'], undefined> = {
+      next: () => (relay.attempt ? relay.attempt.next().then(onStep, onError) : routing.next()),
+      return: () => {
+        relay.attempt = undefined;
+        return routing.return(undefined);
+      },
+    };
+    return { [Symbol.asyncIterator]: () => iterator };
+  }
+
   async function* route<K extends ApiKind>(
     request: BackendRequest<K>,
     signal: AbortSignal,
-  ): AsyncGenerator<ApiTypes[K]['chunk'], void, undefined> {
+    relay: Relay,
+  ): AsyncGenerator<ApiTypes[K]['chunk'], undefined, undefined> {
     const kind = request.kind;
     const meta: BackendMeta = request.meta ?? {};
     request.meta = meta;
@@ -259,7 +296,6 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     let origin: Origin | undefined; // set once the client has seen content
     let attempts = 0;
     let lastError: SluiceError | undefined;
-    let usage: Usage | undefined;
     let used = 0; // content chunks the client has seen, ~ tokens (a continuation's budget is cut by these)
 
     for (;;) {
@@ -286,13 +322,14 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       let settled = false;
       try {
         for (;;) {
-          const step = await attempt.next();
+          // The client's iterator may have read this attempt to its end itself.
+          const step = relay.ended ? DONE : await attempt.next();
           if (step.done) {
             attempt.finished();
             break;
           }
           const chunk = step.value as ApiTypes[K]['chunk'];
-          if (chunk.usage) usage = chunk.usage;
+          if (chunk.usage) relay.usage = chunk.usage;
           if (!open) {
             if (isPreamble(chunk)) {
               // Held until content comes, so a failover after them stays invisible; a continuation's are dropped.
@@ -316,8 +353,9 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
           if (seen) {
             seen.push(chunk);
             used += tokenDeltas(chunk);
-          }
+          } else if (attempt.plain) relay.attempt = attempt;
           yield chunk;
+          relay.attempt = undefined;
         }
         // The stream ended well. Nothing but preamble: it is the answer (an empty one).
         if (!open) {
@@ -326,14 +364,14 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
           for (const h of held) yield h;
         }
         settled = true;
-        finish(s, usage);
+        finish(s, relay.usage);
         Object.assign(record, attempt.timings(), { outcome: 'served' });
         report(record);
-        ended(s.id, attempts, 'served', usage);
+        ended(s.id, attempts, 'served', relay.usage);
         return;
       } catch (thrown) {
         settled = true;
-        finish(s, usage);
+        finish(s, relay.usage);
         Object.assign(record, attempt.timings());
         if (signal.aborted) {
           health.release(s.id);
@@ -430,7 +468,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     name: `router:${model}`,
     model,
     health,
-    stream: route,
+    stream,
     create,
     async models(): Promise<ModelInfo[]> {
       return [{ id: model, object: 'model', created: 0, owned_by: 'sluice-gateway' }];
@@ -455,6 +493,18 @@ interface TargetState {
   requests: number;
   tokens: number;
 }
+
+/** What the client's iterator and the routing generator share for one request. */
+interface Relay {
+  /** The committed attempt the client's iterator reads directly, while nothing else has to. */
+  attempt: { next(): Promise<IteratorResult<AnyChunk>> } | undefined;
+  /** The last usage an upstream reported. */
+  usage: Usage | undefined;
+  /** The client's iterator read the attempt to its end. */
+  ended: boolean;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 interface Verdict {
   reason: string;
@@ -552,6 +602,11 @@ class Attempt<K extends ApiKind> {
     }
     if (this.#headersAt === undefined) return this.#iterator.next().then(this.#arrived);
     return this.#iterator.next();
+  }
+
+  /** No per-chunk watch (no idle limit) and headers seen: the client may read this attempt directly. */
+  get plain(): boolean {
+    return this.#idleMs === 0 && this.#headersAt !== undefined;
   }
 
   /** The upstream iterator ended well: nothing to cancel. (After a throw, cancelling it again is harmless.) */

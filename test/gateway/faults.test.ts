@@ -70,6 +70,23 @@ describe('each upstream fault, as the client sees it through the gateway', () =>
     }
   }
 
+  // Without an idle limit the client's iterator reads a committed attempt directly (the
+  // router's fast path): the same faults must end the same way.
+  for (const fault of ['cut-mid-stream', 'malformed-chunk', 'missing-done', 'error-frame'] as const) {
+    test(`${fault}, no idle limit (sluice)`, async (t) => {
+      const expected = CASES.find(([name]) => name === fault)?.[1] as Expected;
+      const gw = await startGateway(t, [faultScenario(fault), HEALTHY], { timeouts: { headersMs: 300 } });
+      const outcome = await ask('sluice', gw.url);
+      assert.equal(outcome.target, gw.targets[0]?.id);
+      assert.equal(outcome.text, expected.text);
+      assert.equal(outcome.errorCode, expected.errorCode);
+      assert.deepEqual(
+        gw.attempts.map((r) => r.outcome),
+        ['failed'],
+      );
+    });
+  }
+
   test('flapping: every request is answered; after 2 failures the breaker takes the target out', async (t) => {
     const gw = await startGateway(t, [faultScenario('flapping'), HEALTHY], {
       breaker: { failures: 2, windowMs: 60_000, probeAfterMs: 60_000 },
