@@ -167,6 +167,15 @@ describe('describeError', () => {
     );
   });
 
+  it('a setting the client refuses is named as the CLI knows it, not by its library option', () => {
+    const line = describeError(new ConfigError('`endpoint` must not have a query or fragment.', 'endpoint'), {
+      names,
+      target,
+      used: { endpoint: { name: 'AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT', from: '.env' } },
+    });
+    assert.equal(line, 'sluice: AZURE_OPENAI_ENDPOINT_FOR_INSTRUCT must not have a query or fragment.');
+  });
+
   it('advice names the settings the user used, not others', () => {
     const auth = new AuthenticationError('denied', { status: 401 });
     const openai = { kind: 'openai' as const, baseURL: 'https://api.openai.com/v1', model: 'gpt-4o' };

@@ -136,7 +136,7 @@ function describeRaw(error: unknown, ctx: DescribeContext): string {
     case ErrorCodes.CONFIG:
       return error instanceof UsageError
         ? `${sentence(e.message)} Run "sluice${error.command && error.command !== 'complete' ? ` ${error.command}` : ''} --help" for usage.`
-        : sentence(e.message);
+        : sentence(inCliTerms(e.message ?? '', e.setting, ctx));
     case ErrorCodes.AUTH:
       return `authentication failed (${http(e)}). Check ${keyName} and ${endpointName ?? 'the endpoint'}${remote}.`;
     case ErrorCodes.NOT_FOUND:
@@ -187,9 +187,16 @@ function describeRaw(error: unknown, ctx: DescribeContext): string {
         return `asked for ${error.asked} choices (-n ${error.asked}) but ${which} ${error.missing.join(', ')} never came${remote}; what arrived is shown above. The server may not support -n: ask for one answer at a time.`;
       }
       return `the answer was not a valid OpenAI event stream (${clause(e.message ?? '')}). Is ${endpointName ?? 'the endpoint'}${remote} an Azure OpenAI or OpenAI-compatible endpoint?`;
-    case ErrorCodes.MODEL_LOAD:
-      // Only what went wrong: the library's own advice names its API, the CLI names its settings.
-      return `${sentence(firstSentence(e.message ?? ''))} Set --model PATH or SLUICE_MODEL to a readable GGUF file.`;
+    case ErrorCodes.MODEL_LOAD: {
+      // Only the path and what went wrong: the library's own note on where the path came from
+      // and its advice name its API; the CLI names its settings.
+      const first = firstSentence(e.message ?? '');
+      const why = /^Could not load the local model at .*? \([^)]*\): (.*)$/s.exec(first)?.[1];
+      const path = (error as { modelPath?: unknown }).modelPath;
+      const what =
+        why !== undefined && typeof path === 'string' ? `Could not load the local model at ${path}: ${why}` : first;
+      return `${sentence(what)} Set --model PATH or SLUICE_MODEL to a readable GGUF file.`;
+    }
     case ErrorCodes.OVERLOADED: {
       const wait = e.retryAfterMs === undefined ? '' : ` in ${Math.max(1, Math.ceil(e.retryAfterMs / 1000))} s`;
       return `the local model is busy: every slot and queue place is taken. Try again${wait}.`;
@@ -199,6 +206,26 @@ function describeRaw(error: unknown, ctx: DescribeContext): string {
     default:
       return `unexpected error: ${e.message || e.name}. Please report it (SLUICE_DEBUG=1 shows the stack).`;
   }
+}
+
+/**
+ * A library ConfigError's message with its option name (`endpoint`, `apiVersion`...) replaced
+ * by the flag or variable the user set: the CLI never speaks of library options.
+ */
+function inCliTerms(message: string, setting: string | undefined, ctx: DescribeContext): string {
+  if (setting === undefined) return message;
+  const openai = ctx.target?.kind === 'openai';
+  const names: Record<string, string | undefined> = {
+    endpoint: ctx.used?.endpoint?.name ?? ctx.names?.endpoint,
+    baseURL: ctx.used?.endpoint?.name ?? ctx.names?.baseURL,
+    apiKey: ctx.used?.key?.name ?? (openai ? ctx.names?.openaiKey : ctx.names?.apiKey),
+    deployment: ctx.used?.deployment?.name ?? (openai ? '--model' : '--deployment'),
+    model: ctx.used?.deployment?.name ?? '--model',
+    apiVersion: '--api-version',
+    maxRetries: '--retries',
+  };
+  const name = Object.hasOwn(names, setting) ? names[setting] : undefined;
+  return name === undefined ? message : message.split(`\`${setting}\``).join(name);
 }
 
 /**

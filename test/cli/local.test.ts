@@ -80,6 +80,7 @@ describe('the embedded model', { timeout: 120_000 }, () => {
     assert.equal(done.stderr.trimEnd().split('\n').length, 1, done.stderr);
     assert.match(done.stderr, /\/nonexistent\/model\.gguf/);
     assert.match(done.stderr, /--model PATH or SLUICE_MODEL/);
+    assert.ok(!/createLocalBackend|modelPath|\.\./.test(done.stderr), `CLI wording only: ${done.stderr}`);
   });
 });
 

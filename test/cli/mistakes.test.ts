@@ -89,6 +89,20 @@ describe('keys in the wrong place are never printed', { timeout: 60_000 }, () =>
   });
 });
 
+describe('error wording', { timeout: 60_000 }, () => {
+  it('a setting the client refuses is named by its variable, not a library option', async () => {
+    const done = await run(['hi'], {
+      env: cleanEnv({
+        AZURE_OPENAI_ENDPOINT: `${server.url}/?x=1`,
+        AZURE_OPENAI_API_KEY: KEY,
+        AZURE_OPENAI_DEPLOYMENT: 'ok',
+      }),
+    });
+    assert.equal(done.code, 2, done.stderr);
+    assert.equal(done.stderr, 'sluice: AZURE_OPENAI_ENDPOINT must not have a query or fragment.\n');
+  });
+});
+
 describe('endpoint and key from different places', { timeout: 60_000 }, () => {
   it('a .env that sets only the endpoint: one line on stderr names both sources, never the key', async () => {
     const cwd = tempDir({ '.env': `AZURE_OPENAI_ENDPOINT=${server.url}\nAZURE_OPENAI_DEPLOYMENT=ok\n` });

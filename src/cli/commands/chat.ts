@@ -5,12 +5,11 @@
  */
 import type { CommandContext } from '../command.js';
 import { messagesFor } from '../conversation.js';
-import { openEngine } from '../engine.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { readPromptInput } from '../prompt-input.js';
 import { UsageError } from '../usage-error.js';
 import { runRepl } from './repl.js';
-import { answerChat, noteSettings, setup } from './shared.js';
+import { answerChat, noteSettings, openEngineFor, setup } from './shared.js';
 
 export async function run({ io, values, positionals }: CommandContext): Promise<number> {
   const s = setup(io, values, 'chat');
@@ -30,7 +29,8 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     );
   }
   noteSettings(io, s);
-  const engine = await openEngine(s.config.target, { retries: s.request.retries });
+  const engine = await openEngineFor(io, s);
+  if (typeof engine === 'number') return engine;
   try {
     if (interactive) return await runRepl({ io, setup: s, engine, system });
     const interrupt = listenForInterrupt(io);

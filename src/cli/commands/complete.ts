@@ -6,11 +6,10 @@
 import type { CompletionRequest } from '../../types.js';
 import { answer } from '../answer.js';
 import type { CommandContext } from '../command.js';
-import { openEngine } from '../engine.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { readPromptInput } from '../prompt-input.js';
 import { UsageError } from '../usage-error.js';
-import { commonBody, noteSettings, setup } from './shared.js';
+import { commonBody, noteSettings, openEngineFor, setup } from './shared.js';
 
 /**
  * Legacy Completions default to 16 tokens on Azure and OpenAI (protocol/request.ts
@@ -28,7 +27,8 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     });
   }
   noteSettings(io, s);
-  const engine = await openEngine(s.config.target, { retries: s.request.retries });
+  const engine = await openEngineFor(io, s);
+  if (typeof engine === 'number') return engine;
   const interrupt = listenForInterrupt(io);
   try {
     const body: CompletionRequest = {

@@ -8,8 +8,9 @@ import type { ChatMessage, CommonRequestFields } from '../../types.js';
 import { type AnswerOutcome, type AnswerRequest, answer, type OutputSettings } from '../answer.js';
 import type { ParsedValues } from '../args.js';
 import { localNotice, type ResolvedConfig, readDotEnv, resolveConfig, sourceNotice } from '../config.js';
-import type { DescribeContext } from '../describe.js';
-import type { Engine } from '../engine.js';
+import { type DescribeContext, describeError } from '../describe.js';
+import { type Engine, openEngine } from '../engine.js';
+import { exitCodeForError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { chooseRenderMode } from '../render/terminal.js';
 import { acceptsStreamOptions, type RequestOptions, readRequestOptions, requestFields } from '../request-options.js';
@@ -107,4 +108,20 @@ export function answerChat(
     describe: s.describe,
     ...extra,
   });
+}
+
+/**
+ * Opens the engine for `s`. A setting the client refuses is reported here, where the names
+ * of the settings in use are known (main only knows the flags); resolves to the exit code then.
+ * @example
+ * const engine = await openEngineFor(io, s);
+ * if (typeof engine === 'number') return engine;
+ */
+export async function openEngineFor(io: CliIO, s: Setup): Promise<Engine | number> {
+  try {
+    return await openEngine(s.config.target, { retries: s.request.retries });
+  } catch (error) {
+    io.stderr.write(`${describeError(error, s.describe)}\n`);
+    return exitCodeForError(error);
+  }
 }
