@@ -5,6 +5,7 @@
 import { ProtocolError, StreamErrorFrame } from '../errors.js';
 import type { ApiErrorBody, ApiKind, ApiTypes } from '../types.js';
 import { excerpt } from './excerpt.js';
+import { keepSourceJson } from './source-json.js';
 
 /**
  * An SSE event as the decoder in `src/sse` dispatches it (structurally identical to its
@@ -77,6 +78,8 @@ export function parseStreamEvent<K extends ApiKind = ApiKind>(event: SseEventLik
   }
   const error = (value as { error?: unknown }).error;
   if (error !== undefined && error !== null) return { type: 'error', error: frameFromJson(value, data) };
+  // A relay may forward this text instead of serializing the chunk again.
+  keepSourceJson(value, data);
   return { type: 'chunk', chunk: value as ApiTypes[K]['chunk'] };
 }
 

@@ -9,6 +9,7 @@
 import { ProtocolError } from '../errors.js';
 import type { AnyChunk, AnyResponse, ApiKind, ApiTypes } from '../types.js';
 import { excerpt } from './excerpt.js';
+import { forgetSourceJson } from './source-json.js';
 
 /**
  * The most choices a response may carry when the request does not say more (`n` × prompts).
@@ -81,8 +82,10 @@ export function checkChunk<C extends AnyChunk>(chunk: C, limits: ShapeLimits): C
   }
   const choices = record.choices;
   if (!Array.isArray(choices)) {
-    if ((choices === undefined || choices === null) && carriesMoreThanChoices(record)) record.choices = [];
-    else throw malformed(`the chunk has ${describeValue(choices)} where \`choices\` (an array) belongs`, chunk);
+    if ((choices === undefined || choices === null) && carriesMoreThanChoices(record)) {
+      forgetSourceJson(record);
+      record.choices = [];
+    } else throw malformed(`the chunk has ${describeValue(choices)} where \`choices\` (an array) belongs`, chunk);
   } else {
     for (let i = 0; i < choices.length; i++) checkChunkChoice(choices[i], i, limits, chunk);
   }
@@ -153,8 +156,10 @@ function checkPrompts(list: unknown, limits: ShapeLimits, whole: unknown): void 
 /** A missing `index` becomes 0; a present one must be an integer in [0, max). */
 function checkIndex(owner: Record<string, unknown>, where: string, max: number, what: string, whole: unknown): void {
   const index = owner.index;
-  if (index === undefined) owner.index = 0;
-  else checkBound(index, where, max, what, whole);
+  if (index === undefined) {
+    forgetSourceJson(whole as object);
+    owner.index = 0;
+  } else checkBound(index, where, max, what, whole);
 }
 
 function checkBound(index: unknown, where: string, max: number, what: string, whole: unknown): void {

@@ -12,13 +12,17 @@
 import { encodeData } from '../sse/encoder.js';
 import type { ApiErrorBody } from '../types.js';
 import { describeFailure } from './error-body.js';
+import { sourceJsonOf } from './source-json.js';
 
 /** The frame that ends a successful stream. */
 export const DONE_FRAME = 'data: [DONE]\n\n';
 
-/** The frame for one chunk (one `JSON.stringify`, one template). */
-export function chunkFrame(chunk: unknown): string {
-  return encodeData(JSON.stringify(chunk));
+/**
+ * The frame for one chunk: the upstream's own JSON text when the chunk is as parsed
+ * (protocol/source-json.ts), else one `JSON.stringify`.
+ */
+export function chunkFrame(chunk: object): string {
+  return encodeData(sourceJsonOf(chunk) ?? JSON.stringify(chunk));
 }
 
 /**

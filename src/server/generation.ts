@@ -12,6 +12,7 @@ import { abortError } from '../abort.js';
 import type { Backend, BackendRequest } from '../backend.js';
 import { AbortError, OverloadedError } from '../errors.js';
 import { createAccumulator } from '../protocol/index.js';
+import { forgetSourceJson } from '../protocol/source-json.js';
 import { chunkFrame, DONE_FRAME, failureFrame } from '../protocol/sse-relay.js';
 import { encodeComment, encodeData } from '../sse/index.js';
 import type { AnyChunk, AnyResponse, ApiKind, ApiTypes, CompletionRequest } from '../types.js';
@@ -291,7 +292,10 @@ function withFilterResults<C extends AnyChunk>(chunk: C): C {
   const choices = chunk.choices;
   for (let i = 0; i < choices.length; i++) {
     const choice = choices[i]!;
-    if (choice.content_filter_results === undefined) choice.content_filter_results = {};
+    if (choice.content_filter_results === undefined) {
+      forgetSourceJson(chunk);
+      choice.content_filter_results = {};
+    }
   }
   return chunk;
 }
