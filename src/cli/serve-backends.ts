@@ -1,6 +1,6 @@
 /**
  * What `sluice serve` serves, decided once, in this order: a gateway configuration file
- * (`--config`, or `SLUICE_CONFIG`), else the Azure or OpenAI-compatible deployment the CLI's
+ * (`--config`, or `SLUICE_CONFIG`: one router per name), else the Azure or OpenAI-compatible deployment the CLI's
  * settings name (environment, `.env`, `--profile`: the CLI's own resolution), fronted for
  * every name, else the local model. The backends come out ready for `createServer`.
  * @module
@@ -132,8 +132,9 @@ export async function frontDeployment(target: Exclude<CliTarget, { kind: 'local'
 }
 
 /**
- * The gateway: one backend per configured name over its targets. A name with one target is
- * served by that target's backend.
+ * The gateway: one router backend per configured name over its targets (priority, weight,
+ * failover, cooldowns and breakers as the file's `routing:` says). Each name has its own
+ * health store: target ids are per name anyway.
  * @example
  * const plan = await openGateway(loaded, { threads: 1 });
  */
@@ -141,19 +142,23 @@ export async function openGateway(
   loaded: LoadedGatewayConfig,
   local: Omit<LocalBackendOptions, 'modelPath' | 'env'>,
 ): Promise<ServePlan> {
-  const { buildGatewayTargets } = await import('../gateway/targets.js');
+  const [{ buildGatewayTargets }, { createRouterBackend }, { createMemoryHealth }] = await Promise.all([
+    import('../gateway/targets.js'),
+    import('../gateway/router.js'),
+    import('../gateway/health.js'),
+  ]);
+  const { routing } = loaded.config;
   const built = buildGatewayTargets(loaded.config, { local });
   const deployments: Record<string, Backend> = {};
   for (const [name, targets] of Object.entries(built.models)) {
-    const [only, ...others] = targets;
-    if (only === undefined || others.length > 0) {
-      await built.close();
-      throw new UsageError(
-        `${name} has ${targets.length} targets, but this build routes each name to one target: keep one per name`,
-        { setting: '--config', command: 'serve' },
-      );
-    }
-    deployments[name] = only.backend;
+    deployments[name] = createRouterBackend({
+      model: name,
+      targets,
+      health: createMemoryHealth(routing.breaker !== undefined ? { breaker: routing.breaker } : {}),
+      continueOnFailure: loaded.config.models[name]?.continueOnFailure === true,
+      ...(routing.failoverOn !== undefined ? { failoverOn: routing.failoverOn } : {}),
+      ...(routing.maxCooldownMs !== undefined ? { maxCooldownMs: routing.maxCooldownMs } : {}),
+    });
   }
   return {
     deployments,

@@ -9,8 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import {
   type AzureServer,
+  azureError,
   chatChunks,
   completionChunks,
+  reply,
   startAzureServer,
   stream,
 } from '../../src/testing/azure-server.js';
@@ -28,6 +30,7 @@ before(async () => {
       'gpt-4o-east': stream(chatChunks(['Hello ', 'from ', 'east'])),
       'tiny-model': stream(chatChunks(['tiny ', 'answer'])),
       'instruct-east': stream(completionChunks(['Once ', 'upon'])),
+      busy: reply(429, azureError('429', 'Rate limit reached'), { 'retry-after-ms': '60000' }),
     },
   });
 });
@@ -232,5 +235,37 @@ describe('sluice serve --config', { timeout: 60_000 }, () => {
     // A name the file does not list is not served; the server's key from the file is required.
     assert.equal((await chat(url, 'gpt-4o-east', auth)).status, 404);
     assert.equal((await chat(url, 'gpt-4o')).status, 401);
+  });
+
+  test("a name's targets are routed: a 429 on the first fails over to the next, which the response names", async (t) => {
+    const host = new URL(upstream.url).host;
+    const file = [
+      'models:',
+      '  pooled:',
+      `    - azure: ${upstream.url}`,
+      '      deployment: busy',
+      `      api_key: ${UPSTREAM_KEY}`,
+      `    - openai: ${upstream.url}/v1`,
+      '      model: tiny-model',
+      `      api_key: ${UPSTREAM_KEY}`,
+      '      priority: 2',
+      '',
+    ].join('\n');
+    const { s, url } = await serve(['--config', 'sluice.yaml'], tempDir({ 'sluice.yaml': file }));
+    t.after(() => stop(s));
+    const first = await chat(url, 'pooled');
+    assert.equal(first.headers.get('x-sluice-target'), `pooled/1:openai:${host}`);
+    assert.equal(await chatText(first), 'tiny answer');
+    assert.deepEqual(
+      upstream.requests.slice(-2).map((r) => r.deployment),
+      ['busy', 'tiny-model'],
+    );
+    // The first target cools down (retry-after-ms): the next request goes straight to the second.
+    const before = upstream.requests.length;
+    assert.equal(await chatText(await chat(url, 'pooled')), 'tiny answer');
+    assert.deepEqual(
+      upstream.requests.slice(before).map((r) => r.deployment),
+      ['tiny-model'],
+    );
   });
 });
