@@ -258,6 +258,18 @@ describe('resolveConfig', () => {
       () => resolveConfig(input({ env: { AZURE_OPENAI_ENDPOINT: 'my-resource', AZURE_OPENAI_DEPLOYMENT: 'd' } })),
       /got "my-resource"/,
     );
+    const secrets = resolveConfig(
+      input({
+        env: {
+          AZURE_OPENAI_ENDPOINT: key,
+          AZURE_OPENAI_DEPLOYMENT: 'gpt-35-turbo-instruct-0914',
+          OPENAI_BASE_URL: 'https://x/v1',
+        },
+        flags: { local: true },
+      }),
+    ).secrets;
+    assert.ok(secrets.includes(key), 'a key in the endpoint is scrubbed from every message');
+    assert.ok(!secrets.includes('gpt-35-turbo-instruct-0914'), 'a long deployment name stays printable');
   });
 
   it('records where the endpoint, key and deployment came from; a .env on one side only is noted', () => {

@@ -416,8 +416,8 @@ function isLoopback(url: URL): boolean {
 
 /**
  * Every key-like value we can see, so error output can be scrubbed of all of them: values
- * of key-named variables, and key-shaped values of the variables Sluice reads (a key pasted
- * into the endpoint's place must not be printed either).
+ * of key-named variables, and key-shaped values of the endpoint variables (a key pasted into
+ * the endpoint's place must not be printed either; deployment names stay printable).
  */
 function collectSecrets(input: ConfigInput): string[] {
   const out = new Set<string>();
@@ -426,7 +426,11 @@ function collectSecrets(input: ConfigInput): string[] {
       if (!v || v.trim().length < 6) continue;
       const value = v.trim();
       if (/(KEY|TOKEN|SECRET|PASSWORD)/i.test(k)) out.add(value);
-      else if (/^(AZURE_OPENAI|OPENAI|SLUICE)_/.test(k) && !/^https?:\/\//.test(value) && looksLikeKey(value)) {
+      else if (
+        /^(AZURE_OPENAI_ENDPOINT|OPENAI_BASE_URL)/.test(k) &&
+        !/^https?:\/\//.test(value) &&
+        looksLikeKey(value)
+      ) {
         out.add(value);
       }
     }
