@@ -276,7 +276,13 @@ describe('parseGatewayConfig: errors say file:line:column and what is wrong', ()
 
   it('a local model file that does not exist is refused at its line', () => {
     assert.deepEqual(problems('models:\n  a:\n    - local: ./missing.gguf\n'), [
-      { file: 'sluice.yaml', line: 3, column: 14, message: 'local: no model file at /cfg/missing.gguf' },
+      {
+        file: 'sluice.yaml',
+        line: 3,
+        column: 14,
+        message:
+          "local: no model file at /cfg/missing.gguf: fix the path (a relative one starts at this file's directory), or write local: true for the embedded model",
+      },
     ]);
   });
 });

@@ -237,7 +237,10 @@ export function parseGatewayConfig(
       target.modelPath = isAbsolute(target.modelPath) ? target.modelPath : resolve(base, target.modelPath);
       if (!existsSync(target.modelPath)) {
         const node = nodeAt(doc, [...targetPath(raw, name, index), 'local']);
-        at(node?.range?.[0], `local: no model file at ${target.modelPath}`);
+        at(
+          node?.range?.[0],
+          `local: no model file at ${target.modelPath}: fix the path (a relative one starts at this file's directory), or write local: true for the embedded model`,
+        );
       }
     });
   }
