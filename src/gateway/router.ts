@@ -29,6 +29,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { createAccumulator } from '../protocol/accumulate.js';
+import { forgetSourceJson } from '../protocol/source-json.js';
 import type {
   AnyChunk,
   AnyResponse,
@@ -709,6 +710,8 @@ function originOf(chunk: AnyChunk): Origin {
 
 /** A continuation's chunk, spelled as the first answer's (in place: each chunk is fresh). */
 function respell(chunk: AnyChunk, origin: Origin): void {
+  // Changed in place: the upstream's own text no longer describes it (protocol/source-json.ts).
+  forgetSourceJson(chunk);
   chunk.id = origin.id;
   chunk.created = origin.created;
   chunk.model = origin.model;
