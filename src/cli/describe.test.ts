@@ -120,6 +120,7 @@ describe('describeError', () => {
       describeError(new UsageError('Unknown option --x; did you mean --max-tokens?', { command: 'chat' }), ctx),
       describeError(new ConfigError('No key set.'), ctx),
       describeError(new ConnectionError('connect ECONNREFUSED 127.0.0.1:9.'), ctx),
+      describeError(new TypeError('x is not a function.'), ctx),
       describeError(
         new ModelLoadError(
           'Could not load the local model at /m.gguf (SLUICE_MODEL): no such file. Point SLUICE_MODEL or --model (createLocalBackend({ modelPath })) at a GGUF file.',
@@ -130,8 +131,8 @@ describe('describeError', () => {
     ];
     for (const l of lines) assert.ok(!/[.?!]\.|\.[;)]/.test(l.replace(/\.\.\./g, '')), `doubled punctuation: ${l}`);
     assert.match(lines[0] ?? '', /did you mean --max-tokens\? Run "sluice chat --help" for usage\.$/);
-    assert.ok(!(lines[3] ?? '').includes('createLocalBackend'), lines[3]);
-    assert.match(lines[3] ?? '', /no such file\. Set --model PATH or SLUICE_MODEL/);
+    assert.ok(!(lines[4] ?? '').includes('createLocalBackend'), lines[4]);
+    assert.match(lines[4] ?? '', /no such file\. Set --model PATH or SLUICE_MODEL/);
 
     const limited = describeError(
       new RateLimitError('rl', {

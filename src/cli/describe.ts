@@ -121,7 +121,7 @@ function finish(line: string, ctx: DescribeContext): string {
 }
 
 function describeRaw(error: unknown, ctx: DescribeContext): string {
-  if (!(error instanceof Error)) return `unexpected error: ${String(error)}. Please report it.`;
+  if (!(error instanceof Error)) return `unexpected error: ${sentence(String(error))} Please report it.`;
   const e = error as Error & ErrorLike;
   const names = ctx.names;
   const remote = describeTarget(ctx.target);
@@ -204,7 +204,7 @@ function describeRaw(error: unknown, ctx: DescribeContext): string {
     case ErrorCodes.ABORTED:
       return 'interrupted; what arrived was kept.';
     default:
-      return `unexpected error: ${e.message || e.name}. Please report it (SLUICE_DEBUG=1 shows the stack).`;
+      return `unexpected error: ${sentence(e.message || e.name)} Please report it (SLUICE_DEBUG=1 shows the stack).`;
   }
 }
 
