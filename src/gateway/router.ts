@@ -188,7 +188,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
   };
   const cap = (ms: number): number => Math.min(Math.max(0, ms), maxCooldownMs);
 
-  /** Books an attempt's failure in the health store; returns the cooldown it set. */
+  /** Books an attempt's failure in the health store: its cooldown, and a breaker failure or no verdict. */
   const book = (s: TargetState, verdict: Verdict): void => {
     if (verdict.cooldownMs !== undefined) health.cooldown(s.id, verdict.cooldownMs);
     if (verdict.breaker) health.failure(s.id);
