@@ -103,6 +103,26 @@ describe('error wording', { timeout: 60_000 }, () => {
   });
 });
 
+describe('--profile errors', { timeout: 60_000 }, () => {
+  it('name variables that exist (AZURE_OPENAI_DEPLOYMENT_NAME_FOR_NOPE, never ..._FOR_NOPE_NAME)', async () => {
+    const none = await run(['--profile', 'nope', 'hi'], { env: cleanEnv() });
+    assert.equal(none.code, 2, none.stderr);
+    assert.match(
+      none.stderr,
+      /set AZURE_OPENAI_ENDPOINT_FOR_NOPE, AZURE_OPENAI_API_KEY_FOR_NOPE and AZURE_OPENAI_DEPLOYMENT_NAME_FOR_NOPE/,
+    );
+    const noDeployment = await run(['--profile', 'nope', 'hi'], {
+      env: cleanEnv({ AZURE_OPENAI_ENDPOINT_FOR_NOPE: server.url, AZURE_OPENAI_API_KEY_FOR_NOPE: KEY }),
+    });
+    assert.equal(noDeployment.code, 2, noDeployment.stderr);
+    assert.match(
+      noDeployment.stderr,
+      /set AZURE_OPENAI_DEPLOYMENT_FOR_NOPE \(or AZURE_OPENAI_DEPLOYMENT_NAME_FOR_NOPE\)/,
+    );
+    for (const done of [none, noDeployment]) assert.ok(!done.stderr.includes('_FOR_NOPE_NAME'), done.stderr);
+  });
+});
+
 describe('endpoint and key from different places', { timeout: 60_000 }, () => {
   it('a .env that sets only the endpoint: one line on stderr names both sources, never the key', async () => {
     const cwd = tempDir({ '.env': `AZURE_OPENAI_ENDPOINT=${server.url}\nAZURE_OPENAI_DEPLOYMENT=ok\n` });
