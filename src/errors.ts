@@ -6,6 +6,7 @@
  * body and our own words only.
  * @module
  */
+import type { ResponseObject } from './protocol/responses/types.js';
 import type { AnyResponse, ApiErrorBody, ContentFilterResults } from './types.js';
 
 export const ErrorCodes = {
@@ -49,16 +50,19 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/** What arrived before a failure, in the non-streaming shape of its API. */
+export type PartialResult = AnyResponse | ResponseObject;
+
 export interface SluiceErrorOptions {
   cause?: unknown;
   /** What arrived before the failure, accumulated into the non-streaming shape. */
-  partial?: AnyResponse;
+  partial?: PartialResult;
 }
 
 /** Base class: `name` is the class name, `code` is stable, `partial` keeps what arrived. */
 export class SluiceError extends Error {
   readonly code: ErrorCode;
-  partial: AnyResponse | undefined;
+  partial: PartialResult | undefined;
 
   constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

@@ -13,7 +13,7 @@
 
 // The client
 
-export type { ApiCalls, RetryTuning, SluiceClient, WithMeta } from './client/client.js';
+export type { ApiCalls, ResponsesCalls, RetryTuning, SluiceClient, WithMeta } from './client/client.js';
 export { createClient } from './client/client.js';
 export type { StreamMetrics } from './client/metrics.js';
 export type { CallOptions, ClientOptions, Timeouts } from './client/options.js';
@@ -30,8 +30,17 @@ export {
 
 export type { BackendStreamOptions } from './client/backend-source.js';
 export { streamFromBackend } from './client/backend-source.js';
+export type { EventStreamOptions, ItemSource, StreamOutcome } from './client/event-stream.js';
+export { EventStream } from './client/event-stream.js';
 export type { ChunkSource, ResponseMeta, SourceContext, SourceEnd, StreamResult } from './client/response-stream.js';
 export { ResponseStream } from './client/response-stream.js';
+export type {
+  ResponsesResult,
+  ResponsesSource,
+  ResponsesStreamOptions,
+  ResponsesTextDelta,
+} from './client/responses-stream.js';
+export { ResponsesStream } from './client/responses-stream.js';
 
 // The Backend seam, and upstream servers behind it
 
@@ -45,6 +54,7 @@ export type {
   ApiErrorDetails,
   ErrorCode,
   LengthLimitReason,
+  PartialResult,
   ProtocolErrorType,
   RateLimitInfo,
   SluiceErrorOptions,
@@ -81,4 +91,5 @@ export {
 // Wire types (Azure's fields included) and how a stream ended
 
 export type { EndState } from './protocol/end-state.js';
+export type * from './protocol/responses/types.js';
 export type * from './types.js';

@@ -14,11 +14,13 @@ import {
 } from '../errors.js';
 import { errorFromResponse } from '../protocol/errors.js';
 import { excerpt } from '../protocol/excerpt.js';
+import { checkResponseObject } from '../protocol/responses/events.js';
+import type { ResponseCreateRequest, ResponseObject } from '../protocol/responses/types.js';
 import { redactError } from '../protocol/secrets.js';
-import { checkResponse, type ShapeLimits, shapeLimitsFor } from '../protocol/shape.js';
+import { checkResponse, shapeLimitsFor } from '../protocol/shape.js';
 import type { ApiKind, ApiTypes, ChatCompletionRequest, CompletionRequest } from '../types.js';
 import { type HttpPlan, readBodyWithin, type Sent, send } from './http.js';
-import { httpSource, metaOf } from './http-source.js';
+import { httpSource, metaOf, sseSource } from './http-source.js';
 import {
   authHeaders,
   buildUrl,
@@ -31,10 +33,13 @@ import {
   DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_STREAM_TIMEOUTS,
   mergeTimeouts,
+  type Route,
   resolveTarget,
   type Target,
+  type Timeouts,
 } from './options.js';
 import { type ResponseMeta, ResponseStream } from './response-stream.js';
+import { ResponsesStream, responsesItems } from './responses-stream.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 
 /** A non-streaming response with the answer's metadata (non-enumerable: JSON stays the wire shape). */
@@ -51,9 +56,27 @@ export interface ApiCalls<K extends ApiKind> {
   create(body: ApiTypes[K]['request'], options?: CallOptions): Promise<WithMeta<ApiTypes[K]['response']>>;
 }
 
+/** Calls to the Responses API: `POST {baseURL}/responses`, on Azure `POST {endpoint}/openai/v1/responses`. */
+export interface ResponsesCalls {
+  /**
+   * Starts a streaming call at once (`stream: true` is set for you) and returns its stream of
+   * typed events. On Azure, `model` is the deployment (the client's `deployment` by default).
+   * @example
+   * const stream = client.responses.stream({ input: 'Say hi', max_output_tokens: 50 });
+   * for await (const { text } of stream.textDeltas()) process.stdout.write(text);
+   */
+  stream(body: ResponseCreateRequest, options?: CallOptions): ResponsesStream;
+  /**
+   * A non-streaming call (`stream: false`), with the same retries and errors. Its end state:
+   * `endStateOfResponseObject` (`sluice/protocol`); its text: `outputText`.
+   */
+  create(body: ResponseCreateRequest, options?: CallOptions): Promise<WithMeta<ResponseObject>>;
+}
+
 export interface SluiceClient {
   readonly chat: ApiCalls<'chat'>;
   readonly completions: ApiCalls<'completions'>;
+  readonly responses: ResponsesCalls;
   /** Either kind by name (what backends use). */
   stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], options?: CallOptions): ResponseStream<K>;
   create<K extends ApiKind>(
@@ -119,7 +142,7 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
     return headers;
   };
 
-  function plan(kind: ApiKind, body: ApiTypes[ApiKind]['request'], call: CallOptions, streaming: boolean): HttpPlan {
+  function plan(kind: Route, body: { model?: unknown }, call: CallOptions, streaming: boolean): HttpPlan {
     const bodyModel = typeof body.model === 'string' && body.model !== '' ? body.model : undefined;
     // Azure: the configured deployment names the route; OpenAI-compatible: the body's model wins.
     const deployment =
@@ -149,13 +172,15 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
     return call.maxRetries === undefined ? basePolicy : { ...basePolicy, maxRetries: call.maxRetries };
   }
 
-  function stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallOptions = {}): ResponseStream<K> {
-    const p = plan(kind, body, call, true);
-    const timeouts = mergeTimeouts(DEFAULT_STREAM_TIMEOUTS, options.timeouts, call.timeouts);
+  /** Starts sending `p` when the stream's source asks (with the stream's signal). */
+  function sender(p: HttpPlan, call: CallOptions, timeouts: Required<Timeouts>) {
     const policy = policyFor(call);
-    const source = httpSource<K>((signal) =>
-      send(p, { fetch: fetchImpl, signal, headersMs: timeouts.headersMs, policy }),
-    );
+    return (signal: AbortSignal) => send(p, { fetch: fetchImpl, signal, headersMs: timeouts.headersMs, policy });
+  }
+
+  function stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallOptions = {}): ResponseStream<K> {
+    const timeouts = mergeTimeouts(DEFAULT_STREAM_TIMEOUTS, options.timeouts, call.timeouts);
+    const source = httpSource<K>(sender(plan(kind, body, call, true), call, timeouts));
     return new ResponseStream(kind, source, {
       signal: call.signal,
       timeouts,
@@ -164,11 +189,19 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
     });
   }
 
-  async function create<K extends ApiKind>(
-    kind: K,
-    body: ApiTypes[K]['request'],
-    call: CallOptions = {},
-  ): Promise<WithMeta<ApiTypes[K]['response']>> {
+  function streamResponses(body: ResponseCreateRequest, call: CallOptions = {}): ResponsesStream {
+    const timeouts = mergeTimeouts(DEFAULT_STREAM_TIMEOUTS, options.timeouts, call.timeouts);
+    const source = sseSource(sender(plan('responses', body, call, true), call, timeouts), responsesItems);
+    return new ResponsesStream(source, { signal: call.signal, timeouts, secrets });
+  }
+
+  /** A non-streaming call: the answer read within the size cap, then `parse`d. */
+  async function fetchWhole<R extends object>(
+    kind: Route,
+    body: { model?: unknown },
+    call: CallOptions,
+    parse: (sent: Sent, text: string) => R,
+  ): Promise<WithMeta<R>> {
     const p = plan(kind, body, call, false);
     const timeouts = mergeTimeouts(DEFAULT_CREATE_TIMEOUTS, options.timeouts, call.timeouts);
     const deadline = new AbortController();
@@ -184,7 +217,7 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
       sent = await send(p, { fetch: fetchImpl, signal, headersMs: timeouts.headersMs, policy: policyFor(call) });
       const text = await readBodyWithin(sent.response, maxResponseBytes);
       sent.settled();
-      return withMeta(parseResponse<K>(sent, text, shapeLimitsFor(kind, body)), metaOf(sent));
+      return withMeta(parse(sent, text), metaOf(sent));
     } catch (err) {
       sent?.settled();
       throw redactError(callError(err, signal), secrets);
@@ -192,6 +225,24 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
       if (timer !== undefined) clearTimeout(timer);
       link?.dispose();
     }
+  }
+
+  function create<K extends ApiKind>(
+    kind: K,
+    body: ApiTypes[K]['request'],
+    call: CallOptions = {},
+  ): Promise<WithMeta<ApiTypes[K]['response']>> {
+    const limits = shapeLimitsFor(kind, body);
+    return fetchWhole(kind, body, call, (sent, text) => {
+      const parsed = parseJsonAnswer(sent, text, 'choices');
+      return checkResponse(parsed as ApiTypes[K]['response'], limits);
+    });
+  }
+
+  function createResponse(body: ResponseCreateRequest, call: CallOptions = {}): Promise<WithMeta<ResponseObject>> {
+    return fetchWhole('responses', body, call, (sent, text) =>
+      checkResponseObject(parseJsonAnswer(sent, text, 'output') as ResponseObject),
+    );
   }
 
   return {
@@ -206,6 +257,7 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
       stream: (body: CompletionRequest, o?: CallOptions) => stream('completions', body, o),
       create: (body: CompletionRequest, o?: CallOptions) => create('completions', body, o),
     },
+    responses: { stream: streamResponses, create: createResponse },
   };
 }
 
@@ -221,10 +273,10 @@ function callError(err: unknown, signal: AbortSignal): SluiceError {
 }
 
 /**
- * A 2xx non-streaming body -> the response, checked like a streamed chunk (`checkResponse`),
- * or a ProtocolError saying what came instead.
+ * A 2xx non-streaming body -> its JSON object, which must have the array `field` (`choices`,
+ * or `output` for Responses), or a ProtocolError saying what came instead.
  */
-function parseResponse<K extends ApiKind>(sent: Sent, text: string, limits: ShapeLimits): ApiTypes[K]['response'] {
+function parseJsonAnswer(sent: Sent, text: string, field: 'choices' | 'output'): unknown {
   const { response } = sent;
   let parsed: unknown;
   try {
@@ -234,16 +286,16 @@ function parseResponse<K extends ApiKind>(sent: Sent, text: string, limits: Shap
     throw new ProtocolError('invalid-json', `Expected a JSON response, got ${type}: ${excerpt(text)}`, { cause });
   }
   const record = parsed as Record<string, unknown> | null;
-  if (record === null || typeof record !== 'object' || !Array.isArray(record.choices)) {
+  if (record === null || typeof record !== 'object' || !Array.isArray(record[field])) {
     if (record && typeof record === 'object' && record.error !== undefined && record.error !== null) {
       const cause = errorFromResponse(response.status, response.headers, text);
       throw new ProtocolError('unexpected-shape', `HTTP ${response.status} carried an error: ${cause.message}`, {
         cause,
       });
     }
-    throw new ProtocolError('unexpected-shape', `The response has no choices: ${excerpt(text)}`);
+    throw new ProtocolError('unexpected-shape', `The response has no ${field}: ${excerpt(text)}`);
   }
-  return checkResponse(parsed as ApiTypes[K]['response'], limits);
+  return parsed;
 }
 
 function withMeta<T extends object>(value: T, meta: ResponseMeta): WithMeta<T> {

@@ -1,25 +1,69 @@
 /**
- * The HTTP chunk source: a sent request's SSE body -> chunks, for ResponseStream.
+ * The HTTP item sources: a sent request's SSE body -> chunks (Chat Completions, Completions)
+ * or events (Responses), for the streams.
  *
  * Reads with one reader, decodes with the push decoder, parses each event once, and stops at
- * `[DONE]` by cancelling the body: a proxy that keeps the connection open after `[DONE]`
- * cannot hang us. A 200 that is not `text/event-stream` is an error, never an empty stream.
+ * the end mark (`[DONE]`, or a Responses terminal event) by cancelling the body: a proxy that
+ * keeps the connection open after it cannot hang us. A 200 that is not `text/event-stream`
+ * is an error, never an empty stream.
  * @module
  */
-import { ProtocolError, type SluiceError } from '../errors.js';
+import { type PartialResult, ProtocolError, type SluiceError } from '../errors.js';
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
 import { endsWithDone, parseStreamEvent } from '../protocol/events.js';
 import { excerpt } from '../protocol/excerpt.js';
-import { createDecoder, type SseEvent } from '../sse/index.js';
-import type { AnyResponse, ApiKind, ApiTypes } from '../types.js';
+import { createDecoder, type DecoderEnd, type SseEvent } from '../sse/index.js';
+import type { ApiKind, ApiTypes } from '../types.js';
+import type { ItemSource, ResponseMeta, SourceContext, SourceEnd } from './event-stream.js';
 import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
-import type { ChunkSource, ResponseMeta, SourceContext, SourceEnd } from './response-stream.js';
+
+/** What `SseItems.read` returns for the stream's end mark. */
+export const SSE_END: unique symbol = Symbol('end');
+/** What `SseItems.read` returns for an event that is no item (a sign of life only). */
+export const SSE_SKIP: unique symbol = Symbol('skip');
+
+/** How one API's SSE events become items. */
+export interface SseItems<T> {
+  /** One event -> an item, `SSE_END`, or `SSE_SKIP`; throws (a SluiceError) to fail the stream. */
+  read(event: SseEvent): T | typeof SSE_END | typeof SSE_SKIP;
+  /** True for an item nothing may follow (the stream ends after it, as at `SSE_END`). */
+  last?(item: T): boolean;
+  /** Whether a body whose last event lacked its blank line still ended properly. */
+  endedWell(end: DecoderEnd): boolean;
+}
+
+/** Chat Completions and Completions: `data: <chunk>` events ending with `data: [DONE]`. */
+function chunkItems<K extends ApiKind>(): SseItems<ApiTypes[K]['chunk']> {
+  return {
+    read(e) {
+      const ev = parseStreamEvent<K>(e);
+      if (ev.type === 'chunk') return ev.chunk;
+      if (ev.type === 'done') return SSE_END;
+      throw ev.error;
+    },
+    // Azure may send `data: [DONE]` without its blank line: the decoder holds it back (the
+    // spec discards an unterminated event), but it is a proper end (see `endsWithDone`).
+    endedWell: endsWithDone,
+  };
+}
 
 /**
  * A source that calls `start` at once (so the request is in flight before anyone iterates)
  * and streams the answer's chunks.
  */
-export function httpSource<K extends ApiKind>(start: (signal: AbortSignal) => Promise<Sent>): ChunkSource<K> {
+export function httpSource<K extends ApiKind>(
+  start: (signal: AbortSignal) => Promise<Sent>,
+): ItemSource<ApiTypes[K]['chunk']> {
+  return sseSource(start, chunkItems<K>());
+}
+
+/**
+ * A source that calls `start` at once and streams the items `items` reads from the SSE body.
+ *
+ * @example
+ * const source = sseSource((signal) => send(plan, { ...o, signal }), responsesItems);
+ */
+export function sseSource<T>(start: (signal: AbortSignal) => Promise<Sent>, items: SseItems<T>): ItemSource<T> {
   return (ctx) => {
     const sent = start(ctx.signal);
     // `meta` resolves when the headers arrive, whether or not anyone iterates yet. (A failure
@@ -31,7 +75,7 @@ export function httpSource<K extends ApiKind>(start: (signal: AbortSignal) => Pr
       },
       () => {},
     );
-    return readSse<K>(sent, ctx);
+    return readSse(sent, ctx, items);
   };
 }
 
@@ -54,10 +98,11 @@ export function metaOf(sent: Sent): ResponseMeta {
 
 const EVENT_STREAM = /^\s*text\/event-stream\s*(;|$)/i;
 
-async function* readSse<K extends ApiKind>(
+async function* readSse<T>(
   pending: Promise<Sent>,
   ctx: SourceContext,
-): AsyncGenerator<ApiTypes[K]['chunk'], SourceEnd, undefined> {
+  items: SseItems<T>,
+): AsyncGenerator<T, SourceEnd, undefined> {
   const sent = await pending;
   const response = sent.response;
   if (!EVENT_STREAM.test(response.headers.get('content-type') ?? '')) throw await notEventStream(response);
@@ -73,13 +118,14 @@ async function* readSse<K extends ApiKind>(
     // A heartbeat comment is a sign of life for the idle limit.
     onComment: () => ctx.alive(),
   });
+  const last = items.last;
   try {
     for (;;) {
       let read: Awaited<ReturnType<typeof reader.read>>;
       try {
         read = await reader.read();
       } catch (cause) {
-        // Our own abort or time-out: ResponseStream reports it. Anything else is the
+        // Our own abort or time-out: the stream reports it. Anything else is the
         // connection dying mid-body, the common way streams fail: a truncation, not a crash.
         if (ctx.signal.aborted) throw cause;
         return { sawDone: false, cause };
@@ -89,19 +135,21 @@ async function* readSse<K extends ApiKind>(
       decoder.feed(value);
       if (events.length === 0) continue;
       for (let i = 0; i < events.length; i++) {
-        const ev = parseStreamEvent<K>(events[i]!);
-        if (ev.type === 'chunk') yield ev.chunk;
-        else if (ev.type === 'done') return { sawDone: true };
-        else throw ev.error;
+        const item = items.read(events[i]!);
+        if (item === SSE_END) return { sawDone: true };
+        if (item === SSE_SKIP) {
+          ctx.alive();
+          continue;
+        }
+        yield item;
+        if (last?.(item)) return { sawDone: true };
       }
       events.length = 0;
     }
-    // Azure may send `data: [DONE]` without its blank line: the decoder holds it back (the
-    // spec discards an unterminated event), but it is a proper end (see `endsWithDone`).
-    return { sawDone: endsWithDone(decoder.end()) };
+    return { sawDone: items.endedWell(decoder.end()) };
   } finally {
-    // Stop reading now: at [DONE], on an error, or when the consumer left. Cancelling the body
-    // closes the connection; the server sees it and can stop generating.
+    // Stop reading now: at the end mark, on an error, or when the consumer left. Cancelling
+    // the body closes the connection; the server sees it and can stop generating.
     reader.cancel().catch(() => {});
   }
 }
@@ -127,11 +175,11 @@ async function notEventStream(response: Response): Promise<SluiceError> {
       const cause = errorFromResponse(response.status, response.headers, text);
       return new ProtocolError('not-event-stream', `${prefix} carrying an error: ${cause.message}`, { cause });
     }
-    if (Array.isArray(record.choices)) {
+    if (Array.isArray(record.choices) || record.object === 'response') {
       return new ProtocolError(
         'not-event-stream',
         `${prefix}: a whole non-streaming response (the server ignored stream: true); it is kept as the partial result`,
-        { partial: parsed as AnyResponse },
+        { partial: parsed as PartialResult },
       );
     }
   }

@@ -166,7 +166,10 @@ function checkUrl(value: string, setting: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-const PATHS: Record<ApiKind, string> = { chat: 'chat/completions', completions: 'completions' };
+/** What a call addresses: one of the chunk APIs (`ApiKind`), or the Responses API. */
+export type Route = ApiKind | 'responses';
+
+const PATHS: Record<Route, string> = { chat: 'chat/completions', completions: 'completions', responses: 'responses' };
 
 /**
  * The request URL and the `model` to put in the body (undefined = leave the body's own).
@@ -174,15 +177,19 @@ const PATHS: Record<ApiKind, string> = { chat: 'chat/completions', completions: 
  * @example
  * buildUrl({ kind: 'azure-deployments', base: 'https://x.openai.azure.com', apiVersion: '2024-10-21' }, 'chat', 'gpt 4o')
  * // { url: 'https://x.openai.azure.com/openai/deployments/gpt%204o/chat/completions?api-version=2024-10-21' }
+ * buildUrl({ kind: 'azure-deployments', base: 'https://x.openai.azure.com', apiVersion: '2024-10-21' }, 'responses', 'gpt-4o')
+ * // { url: 'https://x.openai.azure.com/openai/v1/responses', model: 'gpt-4o' }
  */
 export function buildUrl(
   target: Target,
-  kind: ApiKind,
+  kind: Route,
   deployment: string | undefined,
 ): { url: string; model: string | undefined } {
   const path = PATHS[kind];
   switch (target.kind) {
     case 'azure-deployments': {
+      // Azure serves the Responses API on the v1 route only (`model` = the deployment).
+      if (kind === 'responses') return azureV1Url(target.base, path, deployment);
       if (!deployment) {
         throw new ConfigError(
           'No deployment: Azure deployment routes need `deployment` (client or call option) or `model` in the body.',
@@ -196,13 +203,17 @@ export function buildUrl(
       };
     }
     case 'azure-v1':
-      if (!deployment) {
-        throw new ConfigError('No deployment: the Azure v1 route needs `deployment` or `model`.', 'deployment');
-      }
-      return { url: `${target.base}/openai/v1/${path}`, model: deployment };
+      return azureV1Url(target.base, path, deployment);
     case 'openai':
       return { url: `${target.base}/${path}`, model: deployment };
   }
+}
+
+function azureV1Url(base: string, path: string, deployment: string | undefined): { url: string; model: string } {
+  if (!deployment) {
+    throw new ConfigError('No deployment: the Azure v1 route needs `deployment` or `model`.', 'deployment');
+  }
+  return { url: `${base}/openai/v1/${path}`, model: deployment };
 }
 
 /** Header names that carry credentials: never sent to another origin. */

@@ -10,17 +10,21 @@ import {
   type SluiceError,
   StreamTruncatedError,
   type StreamTruncationReason,
+  type TruncationReason,
 } from '../errors.js';
 import type { AnyResponse, ContentFilterResults } from '../types.js';
 import { firedCategories } from './filters.js';
 
 /**
  * How a stream ended, honestly. `completed` needs `[DONE]` and a finish_reason on every
- * choice; anything else keeps the partial result beside the state.
+ * choice; anything else keeps the partial result beside the state. A Responses stream ends
+ * with its terminal event instead, and one the server ended `incomplete` is `truncated`
+ * with the limit it hit (`max-tokens`): Chat Completions reports that limit as a `length`
+ * finish, `completed`, and only ever says `no-done` / `unfinished-choice` here.
  */
 export type EndState =
   | { state: 'completed' }
-  | { state: 'truncated'; reason: StreamTruncationReason; unfinished: number[] }
+  | { state: 'truncated'; reason: TruncationReason; unfinished: number[] }
   | { state: 'filtered'; where: 'prompt' | 'completion'; categories: string[]; choices: number[] }
   | { state: 'failed'; error: SluiceError }
   | { state: 'aborted'; reason?: unknown };
@@ -115,7 +119,7 @@ export function promptFilteredState(error: ContentFilterError): EndState {
  * if (end.state === 'truncated') throw truncationError(end, acc.response());
  */
 export function truncationError(
-  end: Extract<EndState, { state: 'truncated' }>,
+  end: { state: 'truncated'; reason: StreamTruncationReason; unfinished: number[] },
   partial?: AnyResponse,
   cause?: unknown,
 ): StreamTruncatedError {

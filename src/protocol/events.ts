@@ -94,7 +94,8 @@ function errorFrame(data: string): StreamErrorFrame {
   return frameFromJson(value, data);
 }
 
-function frameFromJson(value: unknown, data: string): StreamErrorFrame {
+/** The StreamErrorFrame for an error sent as JSON (`data` is quoted when it carries no message). */
+export function frameFromJson(value: unknown, data: string): StreamErrorFrame {
   const body = toErrorBody(value);
   if (body === undefined) return new StreamErrorFrame(`The server sent an error event: ${excerpt(data)}`);
   const { code, message } = body.error;

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ContentFilterResults } from '../types.js';
-import { isUnsafeKey } from './safe-keys.js';
+import { copySafeKeys, isUnsafeKey } from './safe-keys.js';
 
 /**
  * The content-filter categories Azure reports, in the order its documentation lists them:
@@ -138,7 +138,7 @@ function mergeBlocklists(prev: unknown, next: unknown): unknown {
   if (prev === undefined || prev === null) return Array.isArray(next) ? next.map(copyObject) : copyObject(next);
   if (Array.isArray(prev) && Array.isArray(next)) return uniteEntries(prev, next);
   if (isPlainObject(prev) && isPlainObject(next)) {
-    const merged = copyOwn(prev);
+    const merged = copySafeKeys(prev);
     for (const key of Object.keys(next)) if (!isUnsafeKey(key)) merged[key] = next[key];
     merged.filtered = prev.filtered === true || next.filtered === true;
     if (Array.isArray(prev.details) || Array.isArray(next.details)) {
@@ -155,7 +155,7 @@ function uniteEntries(a: unknown[], b: unknown[]): BlocklistEntry[] {
     if (!isPlainObject(entry)) continue;
     const id = String(entry.id);
     const seen = byId.get(id);
-    if (seen === undefined) byId.set(id, copyOwn(entry) as BlocklistEntry);
+    if (seen === undefined) byId.set(id, copySafeKeys(entry) as BlocklistEntry);
     else if (entry.filtered === true) seen.filtered = true;
   }
   return [...byId.values()];
@@ -166,14 +166,7 @@ function asArray(value: unknown): unknown[] {
 }
 
 function copyObject(value: unknown): unknown {
-  return isPlainObject(value) ? copyOwn(value) : value;
-}
-
-/** A shallow copy of the own, safe keys of an upstream object. */
-function copyOwn(value: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) if (!isUnsafeKey(key)) out[key] = value[key];
-  return out;
+  return isPlainObject(value) ? copySafeKeys(value) : value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

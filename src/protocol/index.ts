@@ -77,6 +77,27 @@ export { choiceText, type TextDelta, textDeltas } from './text.js';
 export { excerpt } from './excerpt.js';
 export { REDACTED, redactError, redactSecrets, redactSecretsDeep } from './secrets.js';
 
+// The Responses API: events, checks, accumulator, end states, text (and its wire types)
+
+export {
+  checkResponseObject,
+  checkResponsesEvent,
+  createResponsesAccumulator,
+  DEFAULT_RESPONSES_LIMITS,
+  decideResponsesEndState,
+  endStateOfResponseObject,
+  isResponseEvent,
+  isTerminalEvent,
+  outputText,
+  parseResponsesEvent,
+  type ResponsesAccumulator,
+  type ResponsesLimits,
+  type ResponsesSseStep,
+  responsesTruncationError,
+  TERMINAL_EVENT_TYPES,
+} from './responses/index.js';
+export type * from './responses/types.js';
+
 // Wire types
 
 export type * from '../types.js';

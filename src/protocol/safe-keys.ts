@@ -15,3 +15,16 @@
 export function isUnsafeKey(key: string): boolean {
   return key === '__proto__' || key === 'constructor' || key === 'prototype';
 }
+
+/**
+ * A shallow copy of an upstream object's own keys, without the unsafe ones: what a merge may
+ * keep of it.
+ *
+ * @example
+ * copySafeKeys(JSON.parse('{"a":1,"__proto__":{"polluted":true}}')); // { a: 1 }
+ */
+export function copySafeKeys(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) if (!isUnsafeKey(key)) out[key] = value[key];
+  return out;
+}

@@ -162,7 +162,8 @@ function checkIndex(owner: Record<string, unknown>, where: string, max: number, 
   } else checkBound(index, where, max, what, whole);
 }
 
-function checkBound(index: unknown, where: string, max: number, what: string, whole: unknown): void {
+/** Throws unless `index` is an integer in [0, max); `where` and `what` name it in the message. */
+export function checkBound(index: unknown, where: string, max: number, what: string, whole: unknown): void {
   if (typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < max) return;
   if (typeof index === 'number' && Number.isInteger(index) && index >= max) {
     throw malformed(`${where} is ${index}, beyond the ${max} ${what} this request can have`, whole);
@@ -176,11 +177,13 @@ function carriesMoreThanChoices(record: Record<string, unknown>): boolean {
   );
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function describeValue(value: unknown): string {
+/** A value in words for an error message, never the whole of it. */
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -189,7 +192,8 @@ function describeValue(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function malformed(what: string, whole: unknown): ProtocolError {
+/** The ProtocolError (`unexpected-shape`) for an answer that breaks a rule: what, and an excerpt. */
+export function malformed(what: string, whole: unknown): ProtocolError {
   let text: string;
   try {
     text = JSON.stringify(whole) ?? String(whole);

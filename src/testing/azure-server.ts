@@ -5,6 +5,7 @@
  *   POST /openai/deployments/{deployment}/{chat/completions|completions}?api-version=V
  *   POST /openai/v1/{chat/completions|completions}          (deployment = body.model)
  *   POST /v1/{chat/completions|completions}, /{chat/completions|completions}  (OpenAI-compatible)
+ *   POST /openai/v1/responses, /v1/responses, /responses   (the Responses API; deployment = body.model)
  * — by replaying a scripted *reply* chosen per deployment name, and records every request.
  *
  * ```ts
@@ -26,7 +27,7 @@
  * - `stream(items, opts)`: 200 text/event-stream; items are written one per write, in order:
  *   `{chunk}` a `data:` event, `{done: true}` `data: [DONE]\n\n` (or `{done: 'unterminated'}`:
  *   no blank line), `{raw}` bytes as is, `{error}` an error frame, `{comment}` a heartbeat,
- *   `{delay: ms}`, `{wait: 'gate'}` (until `server.release('gate')`), `{stall: true}` (stop
+ *   `{event}` a Responses event (`event: <its type>` + `data:`), `{delay: ms}`, `{wait: 'gate'}` (until `server.release('gate')`), `{stall: true}` (stop
  *   writing, keep the socket), `{cut: true}` (destroy the socket). After the last item the
  *   response ends, unless `opts.keepOpen` (keep-alive after [DONE]: nothing more is sent,
  *   the socket stays open until the client leaves).
@@ -38,6 +39,7 @@
  *   `headers`. Azure's `apim-request-id`, `x-request-id`, `x-ms-region` and rate-limit
  *   headers are always sent.
  *
+ * `responsesEvents` / `responseObject` (responses-events.ts) script the Responses API.
  * Builders `chatChunks` / `completionChunks` produce Azure's real sequence: prompt-filter
  * chunk, role chunk (chat), content chunks with per-choice filter results, finish chunk,
  * optional usage chunk, `[DONE]`; `annotation()` an asynchronous-filter annotation chunk.
@@ -54,6 +56,7 @@ import type { ApiErrorBody, ApiKind, ContentFilterResults, FinishReason, Usage }
 
 export type StreamItem =
   | { chunk: unknown }
+  | { event: { type: string; [k: string]: unknown } }
   | { done: true | 'unterminated' }
   | { raw: string | Uint8Array }
   | { error: ApiErrorBody }
@@ -187,8 +190,8 @@ export interface RecordedRequest {
   apiVersion: string | null;
   /** The deployment from the path, or body.model on v1 / OpenAI-compatible routes. */
   deployment: string | undefined;
-  /** `chat`, `completions`, or undefined for unknown paths. */
-  kind: 'chat' | 'completions' | undefined;
+  /** `chat`, `completions`, `responses`, or undefined for unknown paths. */
+  kind: 'chat' | 'completions' | 'responses' | undefined;
   headers: IncomingMessage['headers'];
   /** The raw request body. */
   rawBody: string;
@@ -229,7 +232,7 @@ export interface AzureServer {
 }
 
 const ROUTE = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions)$/;
-const V1_ROUTE = /^(?:\/openai)?(?:\/v1)?\/(chat\/completions|completions)$/;
+const V1_ROUTE = /^(?:\/openai)?(?:\/v1)?\/(chat\/completions|completions|responses)$/;
 
 /**
  * Starts the server on 127.0.0.1 and a free port.
@@ -290,7 +293,7 @@ export async function startAzureServer(opts: AzureServerOptions = {}): Promise<A
     } else {
       const v = V1_ROUTE.exec(u.pathname);
       if (v) {
-        kind = v[1] === 'completions' ? 'completions' : 'chat';
+        kind = v[1] === 'completions' ? 'completions' : v[1] === 'responses' ? 'responses' : 'chat';
         deployment = typeof body?.model === 'string' ? body.model : undefined;
       }
     }
@@ -472,6 +475,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 /** The bytes of one stream item (exported for benches that pre-encode a stream). */
 export function encodeItem(item: StreamItem): string | Uint8Array {
   if ('chunk' in item) return `data: ${JSON.stringify(item.chunk)}\n\n`;
+  if ('event' in item) return `event: ${item.event.type}\ndata: ${JSON.stringify(item.event)}\n\n`;
   if ('done' in item) return item.done === 'unterminated' ? 'data: [DONE]' : 'data: [DONE]\n\n';
   if ('raw' in item) return item.raw;
   if ('error' in item) return `data: ${JSON.stringify(item.error)}\n\n`;

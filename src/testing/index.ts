@@ -47,6 +47,8 @@ export {
   startAzureServer,
   stream,
 } from './azure-server.js';
+export type { ResponsesEnd, ResponsesScript } from './responses-events.js';
+export { responseObject, responsesEvents } from './responses-events.js';
 
 // Named upstream faults for that server
 

@@ -1,0 +1,422 @@
+/**
+ * EventStream: the machinery every streamed answer shares, whatever its items are (chat and
+ * completions chunks in `ResponseStream`, Responses events in `ResponsesStream`) and
+ * whatever produced them (an HTTP call, any Backend).
+ *
+ * It wraps an *item source* — a function that, given a signal and two callbacks, returns an
+ * async iterator of items — and a *codec* (how to check, count and accumulate those items,
+ * and what error an end state means), and adds what every consumer needs: the accumulated
+ * result, an honest end state, time-outs, metrics, abort and a web-stream relay.
+ *
+ * Reading is pull-based: an item is parsed only when the consumer asks for it, so a slow
+ * consumer back-pressures the socket instead of filling memory.
+ * @module
+ */
+import { abortError, type LinkedSignal, linkSignals } from '../abort.js';
+import {
+  AbortError,
+  ConnectionError,
+  ProtocolError,
+  type RateLimitInfo,
+  SluiceError,
+  TimeoutError,
+  type TimeoutPhase,
+} from '../errors.js';
+import type { EndState, FinishHow } from '../protocol/end-state.js';
+import { redactError, redactSecretsDeep } from '../protocol/secrets.js';
+import type { Usage } from '../types.js';
+import { MetricsRecorder, type StreamMetrics } from './metrics.js';
+import type { Timeouts } from './options.js';
+import { Watchdog } from './watchdog.js';
+
+/** What the response said about itself. */
+export interface ResponseMeta {
+  /** HTTP status (200 for a backend). */
+  status: number;
+  /** `apim-request-id` or `x-request-id`. */
+  requestId?: string;
+  /** `x-ms-region` (Azure). */
+  region?: string;
+  /** Parsed `x-ratelimit-*` headers. */
+  rateLimit: RateLimitInfo;
+  /** All response headers (empty for a backend). */
+  headers: Headers;
+  /** Attempts made, 1 + retries. */
+  attempts: number;
+  /** The URL that answered, after redirects (undefined for a backend). */
+  url?: string;
+}
+
+/** The outcome of a stream: never a rejection for stream faults, the end state says it. */
+export interface StreamOutcome<Result> {
+  /** Everything that arrived, in the non-streaming response shape. */
+  response: Result;
+  end: EndState;
+  metrics: StreamMetrics;
+  /** The error that ended the stream, if one did (also in `end` when `failed`). */
+  error?: SluiceError;
+}
+
+/** What an item source is given. */
+export interface SourceContext {
+  /** Aborted on `abort()`, the caller's signal, a time-out, or the consumer leaving. */
+  readonly signal: AbortSignal;
+  /** The response began (headers arrived): resolves `meta`, arms first-token and idle. */
+  opened(meta: ResponseMeta): void;
+  /** A sign of life that is not an item (an SSE comment or an ignored event). */
+  alive(): void;
+}
+
+/**
+ * How a source ended normally: `sawDone: false` means the stream stopped without its end
+ * mark (`[DONE]` for chat, a terminal event for Responses).
+ */
+export interface SourceEnd {
+  sawDone: boolean;
+  /** Why reading stopped early (e.g. the connection was cut), kept as the error's `cause`. */
+  cause?: unknown;
+}
+
+/**
+ * Produces items. Returning normally means the end mark was seen unless it returns
+ * `{sawDone: false}`; throwing a SluiceError fails the stream. Work may start eagerly, when
+ * the function is called (the HTTP source sends its request at once).
+ */
+export type ItemSource<Item> = (ctx: SourceContext) => AsyncIterator<Item, SourceEnd | undefined, undefined>;
+
+/** What a stream needs to know about its items: one per stream (it holds the accumulator). */
+export interface StreamCodec<Item, Result> {
+  /** Checks one item and returns it; throws ProtocolError for a malformed one. */
+  check(item: Item): Item;
+  /** How many content deltas the item carries (first-token time, tokens/s). */
+  tokens(item: Item): number;
+  /** The usage the item reports, in Chat Completions' form, for the metrics. */
+  usage(item: Item): Usage | null | undefined;
+  /** Accumulates one checked item. */
+  push(item: Item): void;
+  /** Items pushed so far. */
+  readonly count: number;
+  /** A snapshot of everything so far. */
+  response(): Result;
+  /** The end state for how reading stopped. */
+  finish(how: FinishHow): EndState;
+  /** The error an end the source reached means (the partial kept), or undefined for a good end. */
+  endError(end: EndState, partial: Result, cause: unknown): SluiceError | undefined;
+  /** The result when even accumulating failed. */
+  empty(): Result;
+}
+
+export interface EventStreamOptions {
+  signal?: AbortSignal | undefined;
+  /** Only firstTokenMs, idleMs and totalMs apply here; headersMs is the source's business. */
+  timeouts?: Timeouts | undefined;
+  /**
+   * Credentials to scrub from every error (message, upstream body, partial) before anyone
+   * sees it; credential patterns are scrubbed whenever this is given. Read when the stream
+   * ends, so a set that grows (a token provider's fresh tokens) is honoured.
+   */
+  secrets?: Iterable<string> | undefined;
+}
+
+const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A streamed answer of `Item`s accumulating into a `Result`. Iterate it once (for-await,
+ * `toReadableStream()`, or a subclass's helpers), or just await `final()`.
+ *
+ * @example
+ * const stream = client.responses.stream({ input: 'Hi' }); // a ResponsesStream, an EventStream
+ * for await (const event of stream) console.log(event.type);
+ * const { end, metrics } = await stream.final();
+ */
+export class EventStream<Item, Result> implements AsyncIterable<Item> {
+  /** Live metrics; final once the stream ended. */
+  readonly metrics: StreamMetrics;
+  /** Resolves when the response headers arrive; rejects if the call failed before. */
+  readonly meta: Promise<ResponseMeta>;
+
+  readonly #metrics: MetricsRecorder;
+  readonly #codec: StreamCodec<Item, Result>;
+  /** Aborted by `abort()`, a time-out or the consumer leaving. */
+  readonly #controller = new AbortController();
+  /** The controller's signal joined with the caller's, when there is one. */
+  readonly #link: LinkedSignal | undefined;
+  /** What the source sees: aborts on any of the above. */
+  readonly #signal: AbortSignal;
+  readonly #watchdog: Watchdog;
+  readonly #iter: AsyncIterator<Item, SourceEnd | undefined, undefined>;
+  readonly #secrets: Iterable<string> | undefined;
+  #resolveMeta!: (meta: ResponseMeta) => void;
+  #rejectMeta!: (err: unknown) => void;
+  #metaSettled = false;
+  #resolveEnd!: (result: StreamOutcome<Result>) => void;
+  readonly #ended: Promise<StreamOutcome<Result>>;
+  #result: StreamOutcome<Result> | undefined;
+  #consumed = false;
+
+  constructor(source: ItemSource<Item>, codec: StreamCodec<Item, Result>, options: EventStreamOptions = {}) {
+    const t0 = performance.now();
+    this.#metrics = new MetricsRecorder(t0);
+    this.metrics = this.#metrics;
+    this.#codec = codec;
+    this.meta = new Promise<ResponseMeta>((resolve, reject) => {
+      this.#resolveMeta = resolve;
+      this.#rejectMeta = reject;
+    });
+    // Nobody has to look at meta: an unobserved rejection must not crash the process.
+    this.meta.catch(() => {});
+    this.#ended = new Promise((resolve) => {
+      this.#resolveEnd = resolve;
+    });
+    this.#watchdog = new Watchdog(options.timeouts ?? {}, (phase, limit) => this.#timedOut(phase, limit), t0);
+
+    this.#secrets = options.secrets;
+    this.#link = options.signal ? linkSignals(this.#controller.signal, options.signal) : undefined;
+    this.#signal = this.#link?.signal ?? this.#controller.signal;
+
+    const ctx: SourceContext = {
+      signal: this.#signal,
+      opened: (meta) => {
+        const now = performance.now();
+        this.#metrics.headers(now);
+        this.#watchdog.body(now);
+        if (!this.#metaSettled) {
+          this.#metaSettled = true;
+          this.#resolveMeta(meta);
+        }
+      },
+      alive: () => this.#watchdog.alive(performance.now()),
+    };
+    this.#iter = startSource(source, ctx);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Item, undefined, undefined> {
+    this.#claim();
+    return {
+      next: () => this.#next(),
+      return: () => this.#leave(),
+    };
+  }
+
+  /**
+   * The accumulated response, the end state and the metrics. Never rejects for stream
+   * faults. Reads the stream to its end if nobody is iterating it.
+   */
+  final(): Promise<StreamOutcome<Result>> {
+    if (!this.#consumed) {
+      this.#consumed = true;
+      void this.#drain();
+    }
+    return this.#ended;
+  }
+
+  /**
+   * Cancels the request at once (the server sees the connection close). Iteration throws an
+   * AbortError (`cause` = `reason`); `final().end` is `aborted`.
+   */
+  abort(reason?: unknown): void {
+    this.#controller.abort(reason);
+  }
+
+  /**
+   * The stream as a web ReadableStream of items; cancelling it aborts the request.
+   */
+  toReadableStream(): ReadableStream<Item> {
+    const it = this[Symbol.asyncIterator]();
+    return new ReadableStream<Item>(
+      {
+        async pull(controller) {
+          try {
+            const r = await it.next();
+            if (r.done) controller.close();
+            else controller.enqueue(r.value);
+          } catch (err) {
+            controller.error(err);
+          }
+        },
+        async cancel() {
+          await it.return?.();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  // --- internal ---
+
+  #claim(): void {
+    if (this.#consumed) {
+      throw new TypeError(
+        'This stream is already being read: iterate it once (for-await, textDeltas(), toSSE() or toReadableStream()); final() and text() can still be awaited.',
+      );
+    }
+    this.#consumed = true;
+  }
+
+  async #next(): Promise<IteratorResult<Item, undefined>> {
+    if (this.#result) {
+      // After the end: a failed stream keeps failing (so a second caller cannot mistake it for success).
+      if (this.#result.error) throw this.#result.error;
+      return DONE_RESULT;
+    }
+    // Items already parsed must not slip out after an abort or time-out.
+    if (this.#signal.aborted) throw this.#fail(this.#signal.reason);
+    let r: IteratorResult<Item, SourceEnd | undefined>;
+    try {
+      this.#watchdog.pull(performance.now());
+      r = await this.#iter.next();
+    } catch (err) {
+      throw this.#fail(err);
+    }
+    // Past this point every throw ends the stream: nothing may leave final() or text() unsettled.
+    const codec = this.#codec;
+    try {
+      const now = performance.now();
+      if (r.done) {
+        const end = codec.finish({ sawDone: r.value ? r.value.sawDone : true });
+        const err = codec.endError(end, codec.response(), r.value?.cause);
+        this.#settle(end, now, err);
+        if (err !== undefined) throw err;
+        return DONE_RESULT;
+      }
+      const item = codec.check(r.value);
+      const tokens = codec.tokens(item);
+      this.#watchdog.event(now);
+      if (tokens > 0) this.#watchdog.token();
+      this.#metrics.chunk(now, tokens, codec.usage(item));
+      codec.push(item);
+      return { value: item, done: false };
+    } catch (err) {
+      // An end settled above is thrown as it is.
+      const settled = this.#result as StreamOutcome<Result> | undefined;
+      if (settled) throw settled.error ?? err;
+      throw this.#stop(err);
+    }
+  }
+
+  /**
+   * Ends the stream for a fault found here (a malformed item), not by the source: the
+   * failure is settled first (partial kept), then the source is told to stop.
+   */
+  #stop(raw: unknown): SluiceError {
+    const cause =
+      raw instanceof SluiceError
+        ? raw
+        : new ProtocolError(
+            'unexpected-shape',
+            `A chunk could not be read: ${raw instanceof Error ? raw.message : String(raw)}. What arrived before is kept.`,
+            { cause: raw },
+          );
+    const err = this.#fail(cause);
+    this.#controller.abort(err);
+    this.#closeSource();
+    return err;
+  }
+
+  /** Closes the source in the background; it is already told to stop through the signal. */
+  #closeSource(): void {
+    Promise.resolve()
+      .then(() => this.#iter.return?.())
+      .catch(() => {});
+  }
+
+  /** The consumer left early (break / return in for-await): cancel the request now. */
+  async #leave(): Promise<IteratorResult<Item, undefined>> {
+    if (!this.#result) {
+      const reason = new AbortError('The consumer stopped reading the stream');
+      this.#controller.abort(reason);
+      this.#fail(reason);
+      try {
+        await this.#iter.return?.();
+      } catch {
+        // The source is already torn down by the abort.
+      }
+    }
+    return DONE_RESULT;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (!(await this.#next()).done) {
+        // reading to the end
+      }
+    } catch {
+      // recorded in the result
+    }
+  }
+
+  #timedOut(phase: TimeoutPhase, limit: number): void {
+    this.#controller.abort(new TimeoutError(phase, limit));
+  }
+
+  /** Maps whatever stopped the source to the error the consumer sees, and ends the stream. */
+  #fail(raw: unknown): SluiceError {
+    if (this.#result) return this.#result.error ?? toSluiceError(raw);
+    const signal = this.#signal;
+    const err = signal.aborted ? abortError(signal) : toSluiceError(raw);
+    const codec = this.#codec;
+    let end: EndState;
+    try {
+      end = err instanceof AbortError ? codec.finish({ aborted: err.cause }) : codec.finish({ error: err });
+      if (err.partial === undefined && codec.count > 0) err.partial = codec.response() as SluiceError['partial'];
+    } catch {
+      // Accumulating what arrived failed too: report the error without a partial.
+      end = err instanceof AbortError ? { state: 'aborted', reason: err.cause } : { state: 'failed', error: err };
+    }
+    this.#settle(end, performance.now(), err);
+    return err;
+  }
+
+  #settle(end: EndState, now: number, error: SluiceError | undefined): void {
+    this.#watchdog.stop();
+    this.#metrics.end(now);
+    this.#link?.dispose();
+    if (error !== undefined && this.#secrets !== undefined) redactError(error, this.#secrets);
+    if (!this.#metaSettled) {
+      this.#metaSettled = true;
+      this.#rejectMeta(error ?? new ConnectionError('The stream ended before a response arrived'));
+    }
+    let response: Result;
+    try {
+      response = this.#codec.response();
+    } catch {
+      response = (error?.partial as Result | undefined) ?? this.#codec.empty();
+    }
+    // A failed stream's response is its partial result: scrubbed like the error's copy.
+    if (error !== undefined && this.#secrets !== undefined) response = redactSecretsDeep(response, this.#secrets);
+    const result: StreamOutcome<Result> = {
+      response,
+      end,
+      metrics: this.#metrics.snapshot(),
+      ...(error ? { error } : {}),
+    };
+    this.#result = result;
+    this.#resolveEnd(result);
+  }
+}
+
+/**
+ * Calls the source; one that throws at once (a bug, bad arguments) becomes an iterator
+ * that fails with that error, so the stream ends like any other failure instead of the
+ * constructor throwing past `final()`.
+ */
+function startSource<Item>(
+  source: ItemSource<Item>,
+  ctx: SourceContext,
+): AsyncIterator<Item, SourceEnd | undefined, undefined> {
+  try {
+    return source(ctx);
+  } catch (err) {
+    return {
+      next: () => Promise.reject(err),
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    };
+  }
+}
+
+/** Anything a source throws, as a SluiceError (network failures become ConnectionError). */
+export function toSluiceError(err: unknown): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ConnectionError(`The stream failed: ${message}`, { cause: err });
+}
