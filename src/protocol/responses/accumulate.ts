@@ -58,10 +58,14 @@ export function createResponsesAccumulator(): ResponsesAccumulator {
   let terminal: ResponseObject | ResponseErrorEvent | undefined;
   let count = 0;
 
-  const itemAt = (index: number, id: unknown): Item => {
+  const itemAt = (index: number, id: unknown, type: 'message' | 'function_call' = 'message'): Item => {
     let item = items[index];
     if (item === undefined) {
-      item = { type: 'message', id: typeof id === 'string' ? id : '', role: 'assistant', status: 'in_progress' };
+      const name = typeof id === 'string' ? id : '';
+      item =
+        type === 'message'
+          ? { type, id: name, role: 'assistant', status: 'in_progress' }
+          : { type, id: name, call_id: '', name: '', arguments: '', status: 'in_progress' };
       items[index] = item;
     }
     return item;
@@ -96,9 +100,7 @@ export function createResponsesAccumulator(): ResponsesAccumulator {
           append(partAt(e, 'output_text'), 'text', e.delta as string);
           break;
         case 'response.function_call_arguments.delta': {
-          const item = itemAt(e.output_index as number, e.item_id);
-          if (item.type === 'message' && item.content === undefined) item.type = 'function_call';
-          append(item, 'arguments', e.delta as string);
+          append(itemAt(e.output_index as number, e.item_id, 'function_call'), 'arguments', e.delta as string);
           break;
         }
         case 'response.output_item.added':
@@ -148,7 +150,7 @@ export function createResponsesAccumulator(): ResponsesAccumulator {
           break;
         }
         case 'response.function_call_arguments.done': {
-          const item = itemAt(e.output_index as number, e.item_id);
+          const item = itemAt(e.output_index as number, e.item_id, 'function_call');
           item.arguments = e.arguments;
           if (typeof e.name === 'string') item.name = e.name;
           break;
