@@ -88,6 +88,7 @@ export {
   endStateOfResponseObject,
   isResponseEvent,
   isTerminalEvent,
+  LIFECYCLE_EVENT_TYPES,
   outputText,
   parseResponsesEvent,
   type ResponsesAccumulator,

@@ -7,7 +7,7 @@ import type { EndState, FinishHow } from '../end-state.js';
 import { copySafeKeys } from '../safe-keys.js';
 import { isObject } from '../shape.js';
 import { decideResponsesEndState } from './end-state.js';
-import { isTerminalEvent } from './events.js';
+import { isTerminalEvent, LIFECYCLE_EVENT_TYPES } from './events.js';
 import type { ResponseErrorEvent, ResponseObject, ResponseOutputItem, ResponseStreamEvent } from './types.js';
 
 /** Collects a Responses stream's events into the response a non-streaming request returns. */
@@ -155,16 +155,8 @@ export function createResponsesAccumulator(): ResponsesAccumulator {
           if (typeof e.name === 'string') item.name = e.name;
           break;
         }
-        case 'response.created':
-        case 'response.in_progress':
-        case 'response.queued':
-        case 'response.completed':
-        case 'response.incomplete':
-        case 'response.failed':
-          base = copySafeKeys(e.response as Item);
-          break;
-        case 'error':
-          break;
+        default:
+          if (LIFECYCLE_EVENT_TYPES.has(event.type)) base = copySafeKeys(e.response as Item);
       }
       if (terminal === undefined && isTerminalEvent(event)) {
         terminal = event.type === 'error' ? (event as ResponseErrorEvent) : (base as unknown as ResponseObject);

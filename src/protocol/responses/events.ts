@@ -141,17 +141,11 @@ export function checkResponsesEvent<E extends ResponseStreamEvent>(
       output(e, limits);
       typed(e, 'item');
       break;
-    case 'response.created':
-    case 'response.in_progress':
-    case 'response.queued':
-    case 'response.completed':
-    case 'response.incomplete':
-    case 'response.failed':
-      lifecycle(e, limits);
-      break;
     case 'error':
       text(e, 'message');
       break;
+    default:
+      if (LIFECYCLE_EVENT_TYPES.has(e.type)) lifecycle(e, limits);
   }
   return event;
 }
@@ -190,6 +184,16 @@ export function isResponseEvent<T extends ResponseKnownEvent['type']>(
 ): event is Extract<ResponseKnownEvent, { type: T }> {
   return event.type === type;
 }
+
+/** The types of the events that carry the whole response so far (`ResponseLifecycleEvent`). */
+export const LIFECYCLE_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'response.created',
+  'response.in_progress',
+  'response.queued',
+  'response.completed',
+  'response.incomplete',
+  'response.failed',
+]);
 
 /** The types of the events that end a stream: `response.completed` / `.incomplete` / `.failed`, `error`. */
 export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set([

@@ -13,6 +13,7 @@ export {
   DEFAULT_RESPONSES_LIMITS,
   isResponseEvent,
   isTerminalEvent,
+  LIFECYCLE_EVENT_TYPES,
   parseResponsesEvent,
   type ResponsesLimits,
   type ResponsesSseStep,
