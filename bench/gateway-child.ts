@@ -4,7 +4,7 @@
  *
  *   mock             the mock Azure upstream (bench/gateway-mock.ts)
  *   bare <mockPort>  a bare node:http pass-through proxy: the floor for any relay in Node
- *   sluice <mockPort> Sluice's server in front of the mock (see `sluiceBackend`)
+ *   sluice <mockPort> [gateway|remote]  Sluice's server in front of the mock (see `sluiceDeployments`)
  *
  * Started with `fork` by bench/gateway.bench.ts; each sends `{ port }` over IPC once it
  * listens on 127.0.0.1, and exits when the parent goes away.
@@ -21,16 +21,32 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Backend } from '../src/backend.js';
 import { createRemoteBackend } from '../src/backends/remote/index.js';
+import { openGateway } from '../src/cli/serve-backends.js';
+import { parseGatewayConfig } from '../src/gateway/config.js';
 import { createServer as createSluiceServer } from '../src/server/index.js';
 import { DEPLOYMENT, startMock } from './gateway-mock.js';
 
 /**
- * The backend behind the Sluice contender: the remote backend against the mock, with no
- * retries (as a gateway target has). When the gateway router lands, return
- * `createRouterBackend(...)` over this one target here; nothing else in the bench changes.
+ * The Sluice contender's deployments. `gateway` (default): what `sluice serve --config` serves
+ * for a file naming the mock as one Azure target (a router over a one-attempt remote
+ * backend). `remote`: the remote backend alone, with no retries (the router's target).
  */
-function sluiceBackend(mockUrl: string): Backend {
-  return createRemoteBackend({ endpoint: mockUrl, apiKey: 'bench-key', deployment: DEPLOYMENT, maxRetries: 0 });
+async function sluiceDeployments(mockUrl: string, kind: string): Promise<Record<string, Backend>> {
+  if (kind === 'remote') {
+    return {
+      [DEPLOYMENT]: createRemoteBackend({
+        endpoint: mockUrl,
+        apiKey: 'bench-key',
+        deployment: DEPLOYMENT,
+        maxRetries: 0,
+      }),
+    };
+  }
+  const yaml = `models:\n  ${DEPLOYMENT}:\n    - azure: ${mockUrl}\n      deployment: ${DEPLOYMENT}\n      api_key: bench-key\n`;
+  const loaded = parseGatewayConfig(yaml, { file: 'bench.yaml', env: {} });
+  const { deployments } = await openGateway(loaded, { threads: 1 });
+  if (!deployments) throw new Error('The gateway plan has no deployments.');
+  return deployments;
 }
 
 // Connection-level headers are the proxy's own business on each hop (RFC 9110 §7.6.1).
@@ -82,9 +98,10 @@ async function main(): Promise<void> {
   let port: number;
   if (role === 'mock') port = ((await startMock()).address() as AddressInfo).port;
   else if (role === 'bare') port = await listen(bareProxy(Number(mockPort)));
-  else if (role === 'sluice')
-    port = (await createSluiceServer({ deployments: { [DEPLOYMENT]: sluiceBackend(mockUrl) } }).listen(0)).port;
-  else throw new Error(`Unknown role ${role}: use mock, bare <mockPort> or sluice <mockPort>.`);
+  else if (role === 'sluice') {
+    const deployments = await sluiceDeployments(mockUrl, process.argv[4] ?? 'gateway');
+    port = (await createSluiceServer({ deployments }).listen(0)).port;
+  } else throw new Error(`Unknown role ${role}: use mock, bare <mockPort> or sluice <mockPort> [gateway|remote].`);
   process.on('disconnect', () => process.exit(0));
   process.send?.({ port });
 }

@@ -13,6 +13,7 @@
 // streams are open - idle RSS after a warm-up) / 256, each contender freshly started.
 //
 //   node --import tsx bench/gateway.bench.ts [--levels 1,64,256] [--rounds 6] [--rounds-single 12] [--memory 3]
+//     [--sluice gateway|remote]   (gateway: as `sluice serve --config` serves it; remote: the remote backend alone)
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -35,6 +36,8 @@ const ROUNDS = Number(arg('--rounds', '6'));
 const ROUNDS_SINGLE = Number(arg('--rounds-single', '12'));
 const MEMORY_REPEATS = Number(arg('--memory', '3'));
 const MEMORY_STREAMS = 256;
+/** `gateway`: as `sluice serve --config` serves one Azure target (router + remote backend); `remote`: the remote backend alone. */
+const SLUICE = arg('--sluice', 'gateway');
 const AZURE_PATH = `/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=2024-10-21`;
 const CHILD = new URL('./gateway-child.ts', import.meta.url).pathname;
 
@@ -82,8 +85,8 @@ const CONTENDERS: Contender[] = [
     mustPass: false,
   },
   {
-    name: 'Sluice',
-    launch: (mockPort) => forkChild('sluice', mockPort),
+    name: SLUICE === 'remote' ? 'Sluice (remote backend)' : 'Sluice (gateway)',
+    launch: (mockPort) => forkChild('sluice', mockPort, SLUICE),
     target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
     mustPass: true,
   },
@@ -350,8 +353,8 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 // --- processes ---
 
 /** Forks a bench/gateway-child.ts role and waits for its port. */
-async function forkChild(role: 'mock' | 'bare' | 'sluice', mockPort?: number): Promise<Running> {
-  const child = fork(CHILD, mockPort === undefined ? [role] : [role, String(mockPort)], {
+async function forkChild(role: 'mock' | 'bare' | 'sluice', mockPort?: number, kind?: string): Promise<Running> {
+  const child = fork(CHILD, [role, ...(mockPort === undefined ? [] : [String(mockPort)]), ...(kind ? [kind] : [])], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
