@@ -20,22 +20,27 @@ interface Expected {
   errorCode?: string;
   /** The faulty upstream saw its request closed by the gateway. */
   cancelled?: boolean;
+  /** The reason the first attempt (target 0) reports. */
+  reason: string;
 }
 
-const FAILED_OVER: Expected = { status: 200, target: 1, text: 'Served by B' };
+const FAILED_OVER = { status: 200, target: 1, text: 'Served by B' } as const;
 
 const CASES: Array<[Fault, Expected]> = [
-  ['rate-limited', FAILED_OVER],
-  ['server-error', FAILED_OVER],
-  ['reset-before-headers', FAILED_OVER],
-  ['silent-before-headers', { ...FAILED_OVER, cancelled: true }],
-  ['slow-first-token', { ...FAILED_OVER, cancelled: true }],
-  ['cut-mid-stream', { status: 200, target: 0, text: 'Once upon', errorCode: 'BadGateway' }],
-  ['stall-mid-stream', { status: 200, target: 0, text: 'Once upon', errorCode: 'GatewayTimeout', cancelled: true }],
-  ['malformed-chunk', { status: 200, target: 0, text: 'Once upon', errorCode: 'BadGateway' }],
-  ['missing-done', { status: 200, target: 0, text: 'Once upon a time', errorCode: 'BadGateway' }],
-  ['error-frame', { status: 200, target: 0, text: 'Once upon', errorCode: 'server_error' }],
-  ['content-filter-400', { status: 400, target: 0, text: '', errorCode: 'content_filter' }],
+  ['rate-limited', { ...FAILED_OVER, reason: 'rate-limited' }],
+  ['server-error', { ...FAILED_OVER, reason: 'server-error' }],
+  ['reset-before-headers', { ...FAILED_OVER, reason: 'connection' }],
+  ['silent-before-headers', { ...FAILED_OVER, cancelled: true, reason: 'headers-timeout' }],
+  ['slow-first-token', { ...FAILED_OVER, cancelled: true, reason: 'first-token-timeout' }],
+  ['cut-mid-stream', { status: 200, target: 0, text: 'Once upon', errorCode: 'BadGateway', reason: 'cut' }],
+  [
+    'stall-mid-stream',
+    { status: 200, target: 0, text: 'Once upon', errorCode: 'GatewayTimeout', cancelled: true, reason: 'stall' },
+  ],
+  ['malformed-chunk', { status: 200, target: 0, text: 'Once upon', errorCode: 'BadGateway', reason: 'malformed' }],
+  ['missing-done', { status: 200, target: 0, text: 'Once upon a time', errorCode: 'BadGateway', reason: 'cut' }],
+  ['error-frame', { status: 200, target: 0, text: 'Once upon', errorCode: 'server_error', reason: 'error-frame' }],
+  ['content-filter-400', { status: 400, target: 0, text: '', errorCode: 'content_filter', reason: 'content-filter' }],
 ];
 
 describe('each upstream fault, as the client sees it through the gateway', () => {
@@ -61,6 +66,7 @@ describe('each upstream fault, as the client sees it through the gateway', () =>
         assert.equal(faulty?.requests.length, 1, 'the faulty target was asked once');
         assert.equal(healthy?.requests.length, expected.target === 1 ? 1 : 0, 'the healthy target only on failover');
         if (expected.cancelled) await faulty?.requests[0]?.disconnected;
+        assert.equal(gw.attempts[0]?.reason, expected.reason, 'the attempt record says why');
         if (fault === 'rate-limited') {
           // Cooling down for the upstream's retry-after-ms (2 s), not retried at once.
           const until = gw.router.health.coolingUntil(gw.targets[0]?.id ?? '');
