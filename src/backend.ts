@@ -27,6 +27,8 @@ export interface BackendMeta {
   target?: string;
   /** Upstream attempts made for the request. */
   attempts?: number;
+  /** The serving target's time to its response headers, ms (the server's `server-timing: upstream`). */
+  headersMs?: number;
 }
 
 export interface ModelInfo {

@@ -343,6 +343,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
             if (!origin) {
               origin = originOf(chunk);
               meta.target = s.id;
+              meta.headersMs = attempt.timings().headersMs;
               for (const h of held) {
                 seen?.push(h);
                 yield h;
@@ -361,7 +362,10 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         // The stream ended well. Nothing but preamble: it is the answer (an empty one).
         if (!open) {
           health.success(s.id);
-          if (!origin) meta.target = s.id;
+          if (!origin) {
+            meta.target = s.id;
+            meta.headersMs = attempt.timings().headersMs;
+          }
           for (const h of held) yield h;
         }
         settled = true;
@@ -442,6 +446,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         health.success(s.id);
         finish(s, response.usage);
         meta.target = s.id;
+        meta.headersMs = record.headersMs;
         report(record);
         ended(s.id, attempts, 'served', response.usage);
         return response;

@@ -28,6 +28,8 @@ import {
 } from './error-replies.js';
 import { completeGeneration, type Generation, streamGeneration } from './generation.js';
 import { ServerMetrics, type StatsBackend } from './metrics.js';
+import type { GenerationObserver, GenerationReport, GenerationStart } from './observer.js';
+import { formatRequestLog, type LogFormat } from './request-log.js';
 import { dialectOf, matchRoute, type Route, type RouteLabel } from './routes.js';
 import { sendJson, sendReply } from './send.js';
 
@@ -61,6 +63,13 @@ export interface AppOptions {
   allowedHosts?: readonly string[];
   /** One line per request: method, path (no query), status, duration, request id. Never keys. */
   log?: (line: string) => void;
+  /**
+   * `text` (default): the plain line above. `json`: one JSON object per line, with what a
+   * generation did (model, target, attempts, timings, tokens). Never keys or prompts.
+   */
+  logFormat?: LogFormat;
+  /** Watches each generation (traces, a gateway's logs) and adds to `/metrics`. */
+  observer?: GenerationObserver;
 }
 
 /** Default SSE heartbeat interval: 15 s, under the 30-60 s idle cut of common proxies. */
@@ -110,6 +119,8 @@ export function createApp(options: AppOptions): App {
   let allowedHosts = options.allowedHosts ? new Set(options.allowedHosts.map(hostName)) : undefined;
   const live = new Set<AbortController>();
   const log = options.log;
+  const logFormat = options.logFormat ?? 'text';
+  const observer = options.observer;
 
   /** The backend for a name; undefined = not served. */
   const resolve = (name: string | undefined): Backend | undefined =>
@@ -121,7 +132,7 @@ export function createApp(options: AppOptions): App {
     res.setHeader('x-request-id', requestId);
     res.setHeader('apim-request-id', requestId);
     if (cors) applyCors(req, res, cors);
-    const state: { label: RouteLabel } = { label: 'unmatched' };
+    const state: RequestState = { label: 'unmatched', requestId };
     res.once('close', () => {
       // 499 (nginx's "client closed request"): the client left before any status was sent.
       const status = res.headersSent ? res.statusCode : 499;
@@ -129,10 +140,17 @@ export function createApp(options: AppOptions): App {
       if (log) {
         const url = req.url ?? '';
         const q = url.indexOf('?');
-        const path = q === -1 ? url : url.slice(0, q);
-        const ms = (performance.now() - startedAt).toFixed(1);
-        const cut = res.writableFinished ? '' : ' (client closed)';
-        log(`${req.method} ${path} ${status} ${ms}ms ${requestId}${cut}`);
+        const record = {
+          requestId,
+          method: req.method ?? 'GET',
+          path: q === -1 ? url : url.slice(0, q),
+          route: state.label,
+          status,
+          durationMs: performance.now() - startedAt,
+          clientClosed: !res.writableFinished,
+          generation: state.generation,
+        };
+        log(formatRequestLog(record, logFormat));
       }
     });
     dispatch(req, res, state, startedAt).catch((error: unknown) => {
@@ -146,7 +164,7 @@ export function createApp(options: AppOptions): App {
   async function dispatch(
     req: IncomingMessage,
     res: ServerResponse,
-    state: { label: RouteLabel },
+    state: RequestState,
     startedAt: number,
   ): Promise<void> {
     const method = req.method ?? 'GET';
@@ -171,7 +189,7 @@ export function createApp(options: AppOptions): App {
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' });
       case 'metrics': {
-        const text = metrics.render(backends);
+        const text = metrics.render(backends) + (observer?.metrics?.() ?? '');
         res.writeHead(200, {
           'content-type': 'text/plain; version=0.0.4; charset=utf-8',
           'content-length': Buffer.byteLength(text),
@@ -182,7 +200,7 @@ export function createApp(options: AppOptions): App {
         if (checkKey && !checkKey(req.headers)) return sendReply(res, unauthorized(route.dialect));
         return sendJson(res, 200, { object: 'list', data: await listModels() });
       case 'generate':
-        return generate(req, res, route, startedAt);
+        return generate(req, res, route, state, startedAt);
     }
   }
 
@@ -190,6 +208,7 @@ export function createApp(options: AppOptions): App {
     req: IncomingMessage,
     res: ServerResponse,
     route: Extract<Route, { type: 'generate' }>,
+    state: RequestState,
     startedAt: number,
   ): Promise<void> {
     const dialect = route.dialect;
@@ -226,6 +245,8 @@ export function createApp(options: AppOptions): App {
       : parsed;
     if (!validated.ok) return sendReply(res, invalidRequest(dialect, validated.problem));
     const body = validated.body;
+    const report: GenerationReport = deployment === undefined ? {} : { model: deployment };
+    state.generation = report;
     const g: Generation = {
       kind: route.kind,
       dialect: route.dialect,
@@ -237,8 +258,23 @@ export function createApp(options: AppOptions): App {
       heartbeatMs,
       startedAt,
       live,
+      report,
     };
-    return validated.stream ? streamGeneration(res, g) : completeGeneration(res, g);
+    const run = validated.stream ? streamGeneration : completeGeneration;
+    if (!observer?.observe) return run(res, g);
+    const start: GenerationStart = {
+      requestId: state.requestId,
+      route: route.label,
+      kind: route.kind,
+      model: deployment,
+      stream: validated.stream,
+      startedAt,
+      params: samplingParams(body),
+    };
+    return observer.observe(start, (observation) => {
+      g.observation = observation;
+      return run(res, g);
+    });
   }
 
   async function listModels() {
@@ -275,6 +311,22 @@ export function createApp(options: AppOptions): App {
       allowedHosts = hosts ? new Set(hosts.map(hostName)) : undefined;
     },
   };
+}
+
+/** What the request's log line needs from the handling of one request. */
+interface RequestState {
+  label: RouteLabel;
+  requestId: string;
+  generation?: GenerationReport;
+}
+
+/** The sampling numbers of a request body (nothing else of it: never the prompt). */
+function samplingParams(body: { max_tokens?: unknown; temperature?: unknown; top_p?: unknown }) {
+  const params: GenerationStart['params'] = {};
+  if (typeof body.max_tokens === 'number') params.maxTokens = body.max_tokens;
+  if (typeof body.temperature === 'number') params.temperature = body.temperature;
+  if (typeof body.top_p === 'number') params.topP = body.top_p;
+  return params;
 }
 
 /** `application/json` or any `+json` type, parameters (charset) ignored. */

@@ -10,7 +10,7 @@
 import type { ServerResponse } from 'node:http';
 import { abortError } from '../abort.js';
 import type { Backend, BackendRequest } from '../backend.js';
-import { AbortError, OverloadedError } from '../errors.js';
+import { AbortError, OverloadedError, SluiceError } from '../errors.js';
 import { createAccumulator } from '../protocol/index.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
 import { chunkFrame, DONE_FRAME, failureFrame } from '../protocol/sse-relay.js';
@@ -18,6 +18,7 @@ import { encodeComment, encodeData } from '../sse/index.js';
 import type { AnyChunk, AnyResponse, ApiKind, ApiTypes, CompletionRequest } from '../types.js';
 import { type ErrorReply, type Operation, replyForError } from './error-replies.js';
 import type { ServerMetrics } from './metrics.js';
+import { type GenerationObservation, type GenerationReport, reportMeta, timingHeaders } from './observer.js';
 import type { Dialect } from './routes.js';
 import { sendJson, sendReply } from './send.js';
 
@@ -35,6 +36,10 @@ export interface Generation<K extends ApiKind = ApiKind> {
   startedAt: number;
   /** Live generations, so that closing the server can abort them. */
   live: Set<AbortController>;
+  /** What this generation did, for the request's log line and the observer (filled as it goes). */
+  report: GenerationReport;
+  /** The observer's view of this generation, when one watches. */
+  observation?: GenerationObservation | undefined;
 }
 
 /** Azure's SSE headers. No compression, no proxy buffering. */
@@ -58,6 +63,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   const { metrics } = g;
   const azure = g.dialect === 'azure';
   const { controller, tracker } = begin(res, g);
+  const { report, observation } = g;
   metrics.activeStreams++;
 
   let headersSent = false;
@@ -65,9 +71,15 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   // Azure's prompt-filter chunk goes first, unless the backend (an Azure upstream) sends its own.
   let filterPending = azure;
   const request = backendRequest(g, g.body);
+  let calledAt = 0;
+  let firstResultAt: number | undefined;
+  // Headers go at the backend's first result or at a heartbeat, whichever comes first: the
+  // time spent waiting on the backend until then is not the gateway's own.
   const commit = () => {
     headersSent = true;
-    res.writeHead(200, routed(SSE_HEADERS, request));
+    const now = performance.now();
+    report.gatewayMs = now - g.startedAt - ((firstResultAt ?? now) - calledAt);
+    res.writeHead(200, routed({ ...SSE_HEADERS, ...timingHeaders(report, request) }, request));
   };
   // Fires every heartbeatMs; writes a comment only if nothing else was written since the last tick.
   const heartbeat = setInterval(() => {
@@ -84,10 +96,13 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   let iterator: AsyncIterator<AnyChunk> | undefined;
   let done = false;
   try {
+    calledAt = performance.now();
     iterator = g.backend.stream(request, controller.signal)[Symbol.asyncIterator]();
     let step = await iterator.next();
+    firstResultAt = performance.now();
     if (!headersSent) commit();
     let sawText = false;
+    let chunks = 0;
     while (!step.done) {
       if (tracker.gone) break;
       let chunk = step.value;
@@ -104,23 +119,31 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       }
       if (!sawText && hasText(chunk)) {
         sawText = true;
-        metrics.observeTimeToFirstToken((performance.now() - g.startedAt) / 1000);
+        report.firstTokenMs = performance.now() - g.startedAt;
+        metrics.observeTimeToFirstToken(report.firstTokenMs / 1000);
       }
-      if (chunk.usage) countUsage(metrics, chunk);
+      if (chunk.usage) countUsage(metrics, report, chunk);
       if (azure) chunk = withFilterResults(chunk);
       metrics.chunksSent++;
+      report.chunks = ++chunks;
       wrote = true;
       if (!res.write(chunkFrame(chunk))) await tracker.drained();
+      observation?.chunk?.(chunk);
       step = await iterator.next();
     }
     done = step.done === true;
-    if (!tracker.gone) res.end(filterPending ? promptFilterFrame(g) + DONE_FRAME : DONE_FRAME);
+    if (!tracker.gone) {
+      res.end(filterPending ? promptFilterFrame(g) + DONE_FRAME : DONE_FRAME);
+      report.outcome = 'completed';
+    }
   } catch (thrown) {
     if (!tracker.gone) {
       const error = reasonOf(thrown, controller);
       if (error instanceof OverloadedError) metrics.overloaded++;
+      failed(report, error);
       if (!headersSent) {
-        sendReply(res, routedReply(replyFor(g, error), request));
+        report.gatewayMs = calledAt - g.startedAt;
+        sendReply(res, routedReply(replyFor(g, error), request, timingHeaders(report, request)));
       } else {
         // The relay rule: one error frame, the same body the HTTP answer would carry.
         metrics.streamErrors++;
@@ -129,7 +152,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     }
   } finally {
     clearInterval(heartbeat);
-    end(g, controller, tracker);
+    end(res, g, controller, tracker, request);
     metrics.activeStreams--;
     // Leaving early (client gone): let the backend's generator run its cleanup.
     if (!done) iterator?.return?.().catch(() => {});
@@ -147,7 +170,9 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
   const { metrics } = g;
   const azure = g.dialect === 'azure';
   const { controller, tracker } = begin(res, g);
+  const { report, observation } = g;
   let request = backendRequest(g, { ...g.body, stream: false });
+  const calledAt = performance.now();
   try {
     let response: AnyResponse;
     if (g.backend.create) {
@@ -167,16 +192,24 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
       }
       response = accumulator.response();
     }
-    if (response.usage) countUsage(metrics, response);
-    if (!tracker.gone) sendJson(res, 200, response, routed({}, request));
+    const waited = performance.now() - calledAt;
+    if (response.usage) countUsage(metrics, report, response);
+    if (!tracker.gone) {
+      observation?.response?.(response);
+      report.gatewayMs = performance.now() - g.startedAt - waited;
+      sendJson(res, 200, response, routed(timingHeaders(report, request), request));
+      report.outcome = 'completed';
+    }
   } catch (thrown) {
     if (!tracker.gone) {
       const error = reasonOf(thrown, controller);
       if (error instanceof OverloadedError) metrics.overloaded++;
-      sendReply(res, routedReply(replyFor(g, error), request));
+      failed(report, error);
+      report.gatewayMs = calledAt - g.startedAt;
+      sendReply(res, routedReply(replyFor(g, error), request, timingHeaders(report, request)));
     }
   } finally {
-    end(g, controller, tracker);
+    end(res, g, controller, tracker, request);
   }
 }
 
@@ -199,11 +232,29 @@ function begin(res: ServerResponse, g: Generation): { controller: AbortControlle
   return { controller, tracker };
 }
 
-/** One generation ends, however it ended. */
-function end(g: Generation, controller: AbortController, tracker: ClientTracker): void {
+/** One generation ends, however it ended: counted, reported (target and attempts included). */
+function end(
+  res: ServerResponse,
+  g: Generation,
+  controller: AbortController,
+  tracker: ClientTracker,
+  request: BackendRequest,
+): void {
   tracker.dispose();
   g.live.delete(controller);
-  if (tracker.gone) g.metrics.clientDisconnects++;
+  const report = g.report;
+  if (tracker.gone) {
+    g.metrics.clientDisconnects++;
+    report.outcome = 'client-closed';
+  }
+  reportMeta(report, request);
+  g.observation?.end(report, res.headersSent ? res.statusCode : 499);
+}
+
+/** The error as the request's report records it: its stable code, never its message. */
+function failed(report: GenerationReport, error: unknown): void {
+  report.outcome = 'error';
+  report.error = error instanceof SluiceError ? error.code : error instanceof Error ? error.name : 'unknown';
 }
 
 /** Watches for the client hanging up; aborts the backend at once when it does. */
@@ -258,8 +309,8 @@ function routed<H extends Record<string, string>>(headers: H, request: BackendRe
   return target === undefined ? headers : { ...headers, 'x-sluice-target': encodeURI(target) };
 }
 
-function routedReply(reply: ErrorReply, request: BackendRequest): ErrorReply {
-  return request.meta?.target === undefined ? reply : { ...reply, headers: routed(reply.headers ?? {}, request) };
+function routedReply(reply: ErrorReply, request: BackendRequest, headers: Record<string, string>): ErrorReply {
+  return { ...reply, headers: routed({ ...reply.headers, ...headers }, request) };
 }
 
 function operationOf(kind: ApiKind): Operation {
@@ -276,9 +327,10 @@ function hasText(chunk: AnyChunk): boolean {
   return false;
 }
 
-function countUsage(metrics: ServerMetrics, chunk: AnyChunk | AnyResponse): void {
+function countUsage(metrics: ServerMetrics, report: GenerationReport, chunk: AnyChunk | AnyResponse): void {
   const usage = chunk.usage;
   if (!usage) return;
+  report.usage = usage;
   if (typeof usage.prompt_tokens === 'number') metrics.promptTokens += usage.prompt_tokens;
   if (typeof usage.completion_tokens === 'number') metrics.completionTokens += usage.completion_tokens;
 }

@@ -144,6 +144,7 @@ function snake(key: string): string {
     .toLowerCase();
 }
 
-function escapeLabel(value: string): string {
+/** A Prometheus label value, escaped (backslash, quote, newline). */
+export function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
