@@ -35,6 +35,7 @@ import {
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
   ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
   GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION,
   GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI,
@@ -323,17 +324,27 @@ function epochMs(at: number): number {
 }
 
 /**
- * Provider and server address from a target id (`<model>/<index>:<kind>:<host or file>`):
- * ids are built secret-free, so they may be recorded.
+ * Provider, server address and port from a target id (`<model>/<index>:<kind>:<host or
+ * file>`): ids are built secret-free, so they may be recorded.
  */
 function targetAttributes(targetId: string): Attributes {
   const parts = targetId.slice(targetId.lastIndexOf('/') + 1).split(':');
   const kind = parts[1];
-  const where = parts.slice(2).join(':');
-  if (kind === 'azure')
-    return { [ATTR_GEN_AI_PROVIDER_NAME]: GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI, [ATTR_SERVER_ADDRESS]: where };
-  if (kind === 'openai')
-    return { [ATTR_GEN_AI_PROVIDER_NAME]: GEN_AI_PROVIDER_NAME_VALUE_OPENAI, [ATTR_SERVER_ADDRESS]: where };
   if (kind === 'local') return { [ATTR_GEN_AI_PROVIDER_NAME]: 'sluice.local' };
-  return {};
+  const provider =
+    kind === 'azure'
+      ? GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI
+      : kind === 'openai'
+        ? GEN_AI_PROVIDER_NAME_VALUE_OPENAI
+        : undefined;
+  if (provider === undefined) return {};
+  const where = parts.slice(2).join(':');
+  const port = /:(\d{1,5})$/.exec(where);
+  return port
+    ? {
+        [ATTR_GEN_AI_PROVIDER_NAME]: provider,
+        [ATTR_SERVER_ADDRESS]: where.slice(0, port.index),
+        [ATTR_SERVER_PORT]: Number(port[1]),
+      }
+    : { [ATTR_GEN_AI_PROVIDER_NAME]: provider, [ATTR_SERVER_ADDRESS]: where };
 }
