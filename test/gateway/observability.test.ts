@@ -6,8 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -27,6 +25,7 @@ import {
   stream,
 } from '../../src/testing/azure-server.js';
 import { type Fault, type FaultOptions, faultScenario } from '../../src/testing/faults.js';
+import { attr, type OtlpSpan, startReceiver } from '../support/otlp.js';
 import { azureUrl, post, start } from '../support/server.js';
 
 const MODEL = 'gpt-4o';
@@ -105,66 +104,6 @@ async function askStreaming(url: string) {
   const res = await post(azureUrl(url, MODEL, 'chat'), ASK, { 'api-key': CLIENT_KEY });
   const text = await res.text();
   return { res, text };
-}
-
-// --- a tiny OTLP/HTTP (JSON) receiver ---
-
-interface OtlpAttribute {
-  key: string;
-  value: { stringValue?: string; intValue?: number | string; doubleValue?: number; boolValue?: boolean };
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: OtlpAttribute[];
-  status?: { code?: number };
-}
-
-async function startReceiver(t: import('node:test').TestContext) {
-  const bodies: Array<{ path: string; type: string; text: string }> = [];
-  const server = createHttpServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (b: Buffer) => parts.push(b));
-    req.on('end', () => {
-      bodies.push({
-        path: req.url ?? '',
-        type: req.headers['content-type'] ?? '',
-        text: Buffer.concat(parts).toString(),
-      });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    bodies,
-    spans(): OtlpSpan[] {
-      return bodies
-        .filter((b) => b.path === '/v1/traces')
-        .flatMap((b) => JSON.parse(b.text).resourceSpans)
-        .flatMap((r: { scopeSpans: Array<{ spans: OtlpSpan[] }> }) => r.scopeSpans.flatMap((s) => s.spans));
-    },
-    metricNames(): string[] {
-      return bodies
-        .filter((b) => b.path === '/v1/metrics')
-        .flatMap((b) => JSON.parse(b.text).resourceMetrics)
-        .flatMap((r: { scopeMetrics: Array<{ metrics: Array<{ name: string }> }> }) =>
-          r.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.name)),
-        );
-    },
-  };
-}
-
-function attr(span: OtlpSpan, key: string): unknown {
-  const v = span.attributes.find((a) => a.key === key)?.value;
-  if (!v) return undefined;
-  if (v.intValue !== undefined) return Number(v.intValue);
-  return v.stringValue ?? v.doubleValue ?? v.boolValue ?? v;
 }
 
 const SPAN_KIND_SERVER = 2;
