@@ -239,6 +239,11 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
             value: 'ORIGIN',
             description: 'let web pages on ORIGIN call the API (repeat the flag; * for any)',
           },
+          'log-format': {
+            type: 'string',
+            value: 'FORMAT',
+            description: 'text (default) or json: one JSON line per request and per upstream attempt',
+          },
         },
       },
       HELP,

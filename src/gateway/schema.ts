@@ -83,6 +83,8 @@ export interface ServerConfig {
   host?: string;
   /** Clients must send this key (api-key or Bearer). */
   apiKey?: string;
+  /** `json`: one JSON line per request and per upstream attempt (`--log-format` wins). */
+  logFormat?: 'text' | 'json';
 }
 
 export interface TelemetryConfig {
@@ -327,6 +329,7 @@ const server = z.strictObject({
   port: integer(0, 65535).optional(),
   host: text.optional(),
   api_key: text.optional(),
+  log_format: z.enum(['text', 'json']).optional(),
 });
 
 const telemetry = z.strictObject({ otlp_endpoint: httpUrl.optional() });
@@ -363,6 +366,7 @@ export const gatewayConfigSchema = z
         ...(c.server?.port !== undefined ? { port: c.server.port } : {}),
         ...(c.server?.host !== undefined ? { host: c.server.host } : {}),
         ...(c.server?.api_key !== undefined ? { apiKey: c.server.api_key } : {}),
+        ...(c.server?.log_format !== undefined ? { logFormat: c.server.log_format } : {}),
       },
       telemetry: c.telemetry?.otlp_endpoint !== undefined ? { otlpEndpoint: c.telemetry.otlp_endpoint } : {},
     }),

@@ -74,6 +74,22 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     (typeof values['api-key'] === 'string' ? values['api-key'] : undefined) ||
     loaded?.config.server.apiKey ||
     env('SLUICE_API_KEY');
+  const logFormat = logFormatOf(values['log-format']) ?? loaded?.config.server.logFormat ?? 'text';
+  const writeLine = (line: string) => io.stderr.write(`${line}\n`);
+  // Telemetry only with an endpoint (the file's, else OTEL_EXPORTER_OTLP_ENDPOINT): its SDK is not loaded otherwise.
+  const { createObservability, otlpEndpointFrom } = await import('../../gateway/observability.js');
+  const targetId = loaded ? (await import('../../gateway/targets.js')).targetId : undefined;
+  const observability = await createObservability({
+    // Every configured target shows its breaker state on /metrics from the start.
+    targetIds: Object.entries(loaded?.config.models ?? {}).flatMap(([name, model]) =>
+      model.targets.map((target, index) => targetId!(name, index, target)),
+    ),
+    otlpEndpoint: otlpEndpointFrom(loaded?.config.telemetry.otlpEndpoint, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: env('OTEL_EXPORTER_OTLP_ENDPOINT'),
+      OTEL_SDK_DISABLED: env('OTEL_SDK_DISABLED'),
+    }),
+    jsonLog: logFormat === 'json' ? writeLine : undefined,
+  });
 
   const [{ createServer }, plan] = await Promise.all([
     import('../../server/index.js'),
@@ -119,7 +135,9 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       ...(apiKey ? { apiKey } : {}),
       ...(staticHandler ? { staticHandler } : {}),
       ...(corsOrigins ? { cors: { origins: corsOrigins } } : {}),
-      log: (line) => io.stderr.write(`${line}\n`),
+      log: writeLine,
+      logFormat,
+      observer: observability.observer,
     });
     let info: { url: string };
     try {
@@ -165,7 +183,18 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     offInt();
     offTerm();
     await plan.close();
+    await observability.close();
   }
+}
+
+/** `--log-format`: text or json. */
+function logFormatOf(raw: unknown): 'text' | 'json' | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'text' || raw === 'json') return raw;
+  throw new UsageError(`--log-format must be text or json, got ${JSON.stringify(String(raw))}`, {
+    setting: '--log-format',
+    command: 'serve',
+  });
 }
 
 // --- internal ---
