@@ -16,6 +16,7 @@ import { createScriptedBackend, textScript } from '../../src/backends/scripted/i
 import { createMemoryHealth } from '../../src/gateway/health.js';
 import { createObservability, otlpEndpointFrom } from '../../src/gateway/observability.js';
 import { createRouterBackend, type RouteTarget } from '../../src/gateway/router.js';
+import { createAccumulator } from '../../src/protocol/accumulate.js';
 import {
   chatChunks,
   type Reply,
@@ -25,6 +26,7 @@ import {
   stream,
 } from '../../src/testing/azure-server.js';
 import { type Fault, type FaultOptions, faultScenario } from '../../src/testing/faults.js';
+import type { ChatCompletionChunk } from '../../src/types.js';
 import { attr, type OtlpSpan, startReceiver } from '../support/otlp.js';
 import { azureUrl, post, start } from '../support/server.js';
 
@@ -41,20 +43,19 @@ const ASK = {
 };
 
 const fault = (name: Fault, options?: FaultOptions) => faultScenario(name, options) as Reply;
-const COMPLETION = {
-  id: 'chatcmpl-B',
-  object: 'chat.completion',
-  created: 1,
-  model: 'gpt-4o-2024-08-06',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'Once upon a time' }, finish_reason: 'stop' }],
-  usage: USAGE,
-};
+const CHUNKS = chatChunks(['Once', ' upon', ' a time'], { id: 'chatcmpl-B', usage: USAGE });
+/** The same answer whole, as the upstream gives it to a non-streaming request. */
+const COMPLETION = (() => {
+  const accumulator = createAccumulator('chat');
+  for (const item of CHUNKS) if ('chunk' in item) accumulator.push(item.chunk as ChatCompletionChunk);
+  return accumulator.response();
+})();
 /** The serving upstream: a stream when asked for one, else the whole answer. */
 const served =
   (headersDelayMs = 0): Scenario =>
   (request) =>
     (request.body as { stream?: boolean }).stream
-      ? stream(chatChunks(['Once', ' upon', ' a time'], { id: 'chatcmpl-B', usage: USAGE }), { headersDelayMs })
+      ? stream(CHUNKS, { headersDelayMs })
       : reply(200, COMPLETION, undefined, { headersDelayMs });
 
 interface Setup {
