@@ -15,7 +15,8 @@ import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { createScriptedBackend, textScript } from '../../src/backends/scripted/index.js';
 import { createMemoryHealth } from '../../src/gateway/health.js';
 import { createObservability, otlpEndpointFrom } from '../../src/gateway/observability.js';
-import { createRouterBackend, type RouteTarget } from '../../src/gateway/router.js';
+import { createRouterBackend } from '../../src/gateway/router.js';
+import type { RouteTarget } from '../../src/gateway/targets.js';
 import { createAccumulator } from '../../src/protocol/accumulate.js';
 import {
   chatChunks,
@@ -78,6 +79,9 @@ async function startObserved(t: import('node:test').TestContext, setup: Setup) {
   const targets: RouteTarget[] = upstreams.map((u, i) => ({
     id: `${MODEL}/${i}:azure:127.0.0.1:${u.port}`,
     backend: createRemoteBackend({ endpoint: u.url, apiKey: UPSTREAM_KEY, deployment: 'd', maxRetries: 0 }),
+    priority: 1,
+    weight: 1,
+    timeouts: {},
   }));
   const lines: string[] = [];
   const obs = await createObservability({
