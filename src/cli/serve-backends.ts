@@ -9,6 +9,7 @@ import type { Backend } from '../backend.js';
 import type { LocalBackend, LocalBackendOptions } from '../backends/local/index.js';
 import { DEFAULT_MAX_RETRIES } from '../client/options.js';
 import type { LoadedGatewayConfig, ServerConfig, TargetConfig } from '../gateway/config.js';
+import type { GatewayEvents } from '../gateway/events.js';
 import type { ParsedValues } from './args.js';
 import { type CliTarget, type ResolvedConfig, resolveConfig } from './config.js';
 import { UsageError } from './usage-error.js';
@@ -134,13 +135,15 @@ export async function frontDeployment(target: Exclude<CliTarget, { kind: 'local'
 /**
  * The gateway: one router backend per configured name over its targets (priority, weight,
  * failover, cooldowns and breakers as the file's `routing:` says). Each name has its own
- * health store: target ids are per name anyway.
+ * health store: target ids are per name anyway. `events` hears every router's attempts and
+ * breaker changes (observability).
  * @example
  * const plan = await openGateway(loaded, { threads: 1 });
  */
 export async function openGateway(
   loaded: LoadedGatewayConfig,
   local: Omit<LocalBackendOptions, 'modelPath' | 'env'>,
+  events?: GatewayEvents,
 ): Promise<ServePlan> {
   const [{ buildGatewayTargets }, { createRouterBackend }, { createMemoryHealth }] = await Promise.all([
     import('../gateway/targets.js'),
@@ -154,7 +157,11 @@ export async function openGateway(
     deployments[name] = createRouterBackend({
       model: name,
       targets,
-      health: createMemoryHealth(routing.breaker !== undefined ? { breaker: routing.breaker } : {}),
+      health: createMemoryHealth({
+        ...(routing.breaker !== undefined ? { breaker: routing.breaker } : {}),
+        onBreaker: (id, state) => events?.breaker?.(id, state),
+      }),
+      ...(events ? { events } : {}),
       continueOnFailure: loaded.config.models[name]?.continueOnFailure === true,
       ...(routing.failoverOn !== undefined ? { failoverOn: routing.failoverOn } : {}),
       ...(routing.maxCooldownMs !== undefined ? { maxCooldownMs: routing.maxCooldownMs } : {}),
