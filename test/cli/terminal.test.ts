@@ -139,6 +139,8 @@ describe('the interactive chat', { timeout: 60_000 }, () => {
     assert.ok(cli.stdout.includes('last answer: 11 prompt + 4 completion = 15 tokens'));
     cli.write('/history\r');
     await cli.waitFor('assistant: Answer to and then.');
+    cli.write('/rest\r');
+    await cli.waitFor('Unknown command /rest; did you mean /reset? /help lists them.');
     cli.write('/reset\r');
     await cli.waitFor('Conversation forgotten');
     cli.write('fresh\r');

@@ -16,6 +16,7 @@ import type { Engine } from '../engine.js';
 import { ExitCode } from '../exit-codes.js';
 import { listenForInterrupt } from '../interrupt.js';
 import type { CliIO, CliOutput } from '../io.js';
+import { closest } from '../near-miss.js';
 import { sgr } from '../render/style.js';
 import { answerChat, type Setup } from './shared.js';
 
@@ -25,6 +26,8 @@ export interface ReplOptions {
   engine: Engine;
   system?: string;
 }
+
+const SLASH_COMMANDS = ['/reset', '/usage', '/history', '/help', '/exit', '/quit'];
 
 export const REPL_HELP = [
   '"""       on a line of its own: start a multi-line message; another """ sends it',
@@ -124,8 +127,10 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
               );
             }
             break;
-          default:
-            say(`Unknown command ${command}; /help lists them.`);
+          default: {
+            const meant = closest(command ?? '', SLASH_COMMANDS, 2);
+            say(`Unknown command ${command}${meant ? `; did you mean ${meant}?` : ';'} /help lists them.`);
+          }
         }
         continue;
       }
