@@ -221,7 +221,7 @@ async function speed(): Promise<boolean> {
     const meets = (v: number, target: number) => (v >= target ? 'met' : 'NOT met');
     console.log(
       `Targets for sluice createDecoder: >= 3x openai (${sluice.openai.toFixed(2)}x, ${meets(sluice.openai, 3)}), ` +
-        `>= 0.85 of floor (${sluice.floor.toFixed(2)}, ${meets(sluice.floor, 0.85)})`,
+        `>= 0.9 of floor (${sluice.floor.toFixed(2)}, ${meets(sluice.floor, 0.9)})`,
     );
   }
   for (const f of failures) console.error(`✖ wrong output: ${f}`);

@@ -19,6 +19,12 @@ export interface ByteOps {
    * (only the stream's first BOM is special, and the decoder strips that itself).
    */
   text(view: Uint8Array, start: number, end: number): string;
+  /**
+   * A new buffer of `size` bytes, already a view, with unspecified contents. On Node small
+   * ones come from Buffer's shared pool: a decoder per response then costs no allocation
+   * of its own memory.
+   */
+  alloc(size: number): Uint8Array;
 }
 
 const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -27,6 +33,7 @@ const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 export const portableByteOps: ByteOps = {
   view: (chunk) => chunk,
   text: (view, start, end) => textDecoder.decode(view.subarray(start, end)),
+  alloc: (size) => new Uint8Array(size),
 };
 
 interface NodeBufferView extends Uint8Array {
@@ -35,6 +42,7 @@ interface NodeBufferView extends Uint8Array {
 interface NodeBufferConstructor {
   from(buffer: ArrayBufferLike, byteOffset: number, length: number): NodeBufferView;
   isBuffer(value: unknown): boolean;
+  allocUnsafe(size: number): NodeBufferView;
   prototype: { utf8Slice?: unknown };
 }
 
@@ -45,6 +53,7 @@ function nodeByteOps(): ByteOps | undefined {
     view: (chunk) =>
       NodeBuffer.isBuffer(chunk) ? chunk : NodeBuffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
     text: (view, start, end) => (view as NodeBufferView).utf8Slice(start, end),
+    alloc: (size) => NodeBuffer.allocUnsafe(size),
   };
 }
 

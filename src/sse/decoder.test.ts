@@ -193,6 +193,23 @@ describe('decoder: line endings', () => {
   it('treats LF CR as two line endings', () => {
     assert.deepEqual(events(decodeEveryWay('data: a\n\rdata: b\n\n')), [ev('a'), ev('b')]);
   });
+
+  it('ends a carried line at the first ending of the next chunk, whichever kind comes first', () => {
+    // The decoder looks for CR once per chunk; these put CRs before, at and after the end of
+    // the carried line, so a stale CR position would cut a line in the wrong place.
+    const cases: Array<[string, string, SseEvent[]]> = [
+      ['data: a', 'b\r\ndata: c\rdata: d\n\n', [ev('ab\nc\nd')]],
+      ['data: a', 'b\ndata: c\r\n\r\n', [ev('ab\nc')]],
+      ['data: a', 'b\rdata: c\n\r', [ev('ab\nc')]],
+      ['data: a', '\r\r\rdata: b\r\r', [ev('a'), ev('b')]],
+      ['data: a', 'b\n\ndata: c\r\r', [ev('ab'), ev('c')]],
+    ];
+    for (const { ops } of byteOpsUnderTest) {
+      for (const [first, second, expected] of cases) {
+        assert.deepEqual(events(run([encode(first), encode(second)], undefined, ops)), expected, `${first}|${second}`);
+      }
+    }
+  });
 });
 
 describe('decoder: byte order mark', () => {
@@ -299,6 +316,23 @@ describe('decoder: input buffers', () => {
     for (const { ops } of byteOpsUnderTest) {
       const r = run(slices(encode(`data: ${value}\n\n`), 7), undefined, ops);
       assert.deepEqual(events(r), [ev(value)]);
+    }
+  });
+
+  it('keeps the unfinished lines of decoders that run at once apart', () => {
+    // Carried lines live in buffers from a shared pool on Node: each decoder must keep its own.
+    for (const { ops } of byteOpsUnderTest) {
+      const seen: string[][] = [[], [], []];
+      const decoders = seen.map((list) => createDecoderWith(ops, { onEvent: (e) => list.push(e.data) }));
+      const long = 'z'.repeat(5000); // grows the carry past its first size
+      for (const [i, d] of decoders.entries()) d.feed(encode(`data: ${i}-start-`));
+      for (const [i, d] of decoders.entries()) d.feed(encode(`${i === 1 ? long : ''}middle-${i}`));
+      for (const [i, d] of decoders.entries()) d.feed(encode(`-end-${i}\n\n`));
+      assert.deepEqual(seen, [
+        ['0-start-middle-0-end-0'],
+        [`1-start-${long}middle-1-end-1`],
+        ['2-start-middle-2-end-2'],
+      ]);
     }
   });
 

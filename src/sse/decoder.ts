@@ -86,8 +86,11 @@ const LOWER_T = 0x74;
 const BOM = [0xef, 0xbb, 0xbf] as const;
 const DIGITS = /^[0-9]+$/;
 const EMPTY = new Uint8Array(0);
-/** Carry buffer: initial size, and the size above which it is released after use. */
-const CARRY_INITIAL = 4 * 1024;
+/**
+ * Carry buffer: initial size (under 4 KiB, so on Node it is a slice of Buffer's shared pool,
+ * not an allocation of its own per stream), and the size above which it is released after use.
+ */
+const CARRY_INITIAL = 2 * 1024;
 const CARRY_KEEP = 1024 * 1024;
 
 /**
@@ -117,16 +120,15 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
   if (!(maxLineLength >= 0) || (!Number.isInteger(maxLineLength) && maxLineLength !== Number.POSITIVE_INFINITY)) {
     throw new TypeError(`maxLineLength must be a whole number of bytes >= 0, got ${String(options.maxLineLength)}`);
   }
-  const { view, text } = ops;
+  const { view, text, alloc } = ops;
 
   // Stream state.
   let started = false; // the leading-BOM check is done
   let held: Uint8Array = EMPTY; // the first bytes while they could still be a BOM
   let skipLF = false; // the previous chunk ended with CR: an LF starting this one is its pair
   // The current unterminated line, copied into one reusable buffer that grows by doubling:
-  // no allocation per chunk, and O(n) for a line spread over many chunks.
-  let carry = new Uint8Array(CARRY_INITIAL);
-  let carryView = view(carry);
+  // no allocation per chunk, and O(n) for a line spread over many chunks. Taken on first use.
+  let carry: Uint8Array = EMPTY;
   let carryLength = 0;
   let failure: SseDecodeError | undefined;
   // Event state.
@@ -227,12 +229,11 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
     if (length === 0) return;
     if (carryLength + length > maxLineLength) fail(carryLength + length);
     if (carryLength + length > carry.length) {
-      let size = carry.length * 2;
+      let size = Math.max(carry.length * 2, CARRY_INITIAL);
       while (size < carryLength + length) size *= 2;
-      const grown = new Uint8Array(size);
+      const grown = alloc(size);
       grown.set(carry.subarray(0, carryLength));
       carry = grown;
-      carryView = view(carry);
     }
     carry.set(b.subarray(from, to), carryLength);
     carryLength += length;
@@ -241,16 +242,15 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
   /** Empties the carried line, giving back the memory of a very long one. */
   function dropCarry(): void {
     carryLength = 0;
-    if (carry.length > CARRY_KEEP) {
-      carry = new Uint8Array(CARRY_INITIAL);
-      carryView = view(carry);
-    }
+    if (carry.length > CARRY_KEEP) carry = EMPTY;
   }
 
-  /** Finishes the carried line; returns where scanning resumes, or -1 if `b` had no line ending. */
-  function completeLine(b: Uint8Array, from: number): number {
+  /**
+   * Finishes the carried line, given the first CR at or after `from` (-1: none); returns
+   * where scanning resumes, or -1 if `b` had no line ending.
+   */
+  function completeLine(b: Uint8Array, from: number, cr: number): number {
     const lf = b.indexOf(LF, from);
-    const cr = b.indexOf(CR, from);
     const end = lf === -1 ? cr : cr === -1 || lf < cr ? lf : cr;
     if (end === -1) {
       carryAppend(b, from, b.length);
@@ -259,7 +259,7 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
     carryAppend(b, from, end);
     const length = carryLength;
     carryLength = 0; // before line(): a throwing handler must not leave the line carried
-    line(carryView, 0, length);
+    line(carry, 0, length);
     if (carry.length > CARRY_KEEP) dropCarry();
     return afterEnding(b, end);
   }
@@ -311,9 +311,9 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
     carryAppend(b, pos, b.length);
   }
 
-  /** Any mix of CR, LF and CRLF. */
-  function scanAny(b: Uint8Array, pos: number): void {
-    let cr = b.indexOf(CR, pos);
+  /** Any mix of CR, LF and CRLF, given the first CR at or after `pos`. */
+  function scanAny(b: Uint8Array, pos: number, firstCR: number): void {
+    let cr = firstCR;
     let lf = b.indexOf(LF, pos);
     while (cr !== -1 || lf !== -1) {
       const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
@@ -363,12 +363,15 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
       skipLF = false;
       if (b[0] === LF) pos = 1;
     }
+    // One search for CR per chunk: most streams have none, and then every line ends at an LF.
+    let cr = b.indexOf(CR, pos);
     if (carryLength > 0) {
-      pos = completeLine(b, pos);
+      pos = completeLine(b, pos, cr);
       if (pos === -1) return;
+      if (cr !== -1 && cr < pos) cr = b.indexOf(CR, pos);
     }
-    if (b.indexOf(CR, pos) === -1) scanLF(b, pos);
-    else scanAny(b, pos);
+    if (cr === -1) scanLF(b, pos);
+    else scanAny(b, pos, cr);
   }
 
   /** The data of a final line that never got its line ending, if it is a `data` field. */
@@ -399,7 +402,7 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
     }
     let unterminated = inEvent;
     let pendingData = dataLines > 0 ? data : undefined;
-    const partial = !started ? view(held) : carryView;
+    const partial = !started ? view(held) : carry;
     const partialLength = !started ? held.length : carryLength;
     if (partialLength > 0) {
       unterminated = true;
