@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ContentFilterResults } from '../types.js';
 import { createAccumulator } from './accumulate.js';
-import { chunkBuilder, safeFilterResults } from './chunks.js';
+import { chunkBuilder, randomId, safeFilterResults } from './chunks.js';
 
 const usage = { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 };
 
@@ -163,5 +163,37 @@ describe('chunkBuilder', () => {
     assert.equal(response.choices[0]?.finish_reason, 'stop');
     assert.deepEqual(response.usage, usage);
     assert.deepEqual(acc.finish({ sawDone: true }), { state: 'completed' });
+  });
+
+  test('tool calls: the first delta names the function with empty arguments, pieces follow; accumulates to the call', () => {
+    const b = chunkBuilder('chat', { id: 'chatcmpl-x', created: 1, model: 'm' });
+    const start = b.toolCall(0, 0, 'call_abc', 'get_weather');
+    assert.deepEqual(start.choices, [
+      {
+        index: 0,
+        delta: {
+          tool_calls: [
+            { index: 0, id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '' } },
+          ],
+        },
+        logprobs: null,
+        finish_reason: null,
+      },
+    ]);
+    const piece = b.toolArguments(0, 0, '{"city"');
+    assert.deepEqual(piece.choices[0]?.delta, { tool_calls: [{ index: 0, function: { arguments: '{"city"' } }] });
+    const acc = createAccumulator('chat');
+    for (const c of [b.role(0), start, piece, b.toolArguments(0, 0, ': "Paris"}'), b.finish(0, 'tool_calls')]) {
+      if (c) acc.push(c);
+    }
+    const message = acc.response().choices[0]?.message;
+    assert.deepEqual(message?.tool_calls, [
+      { id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } },
+    ]);
+  });
+
+  test('randomId: prefix, separator, 24 letters and digits', () => {
+    assert.match(randomId('call', '_'), /^call_[A-Za-z0-9]{24}$/);
+    assert.notEqual(randomId('call', '_'), randomId('call', '_'));
   });
 });

@@ -54,6 +54,13 @@ export interface ChunkBuilder<K extends ApiKind> {
   role(index?: number): ApiTypes[K]['chunk'] | null;
   /** A piece of text of choice `index`; `filterResults` replaces the builder's. */
   content(index: number, text: string, filterResults?: ContentFilterResults): ApiTypes[K]['chunk'];
+  /**
+   * Chat: the first chunk of a tool call, `delta.tool_calls: [{index: call, id, type: 'function',
+   * function: {name, arguments: ''}}]`; its arguments follow in `toolArguments` chunks.
+   */
+  toolCall(index: number, call: number, id: string, name: string): ApiTypes[K]['chunk'];
+  /** Chat: a piece of a tool call's arguments, `delta.tool_calls: [{index: call, function: {arguments}}]`. */
+  toolArguments(index: number, call: number, text: string): ApiTypes[K]['chunk'];
   /** The last chunk of choice `index` (chat `delta: {}`, completions `text: ""`). */
   finish(index: number, reason: FinishReason, filterResults?: ContentFilterResults): ApiTypes[K]['chunk'];
   /** The usage chunk: no choices, and the only chunk whose `usage` is set. */
@@ -99,7 +106,7 @@ export interface ChunkBuilder<K extends ApiKind> {
  */
 export function chunkBuilder<K extends ApiKind>(kind: K, options: ChunkBuilderOptions): ChunkBuilder<K> {
   const chat = kind === 'chat';
-  const id = options.id ?? chunkId(chat ? 'chatcmpl' : 'cmpl');
+  const id = options.id ?? randomId(chat ? 'chatcmpl' : 'cmpl');
   const created = options.created ?? Math.floor(Date.now() / 1000);
   const { model, systemFingerprint, usageNull, contentFilterResults } = options;
   type Chunk = ApiTypes[K]['chunk'];
@@ -142,6 +149,22 @@ export function chunkBuilder<K extends ApiKind>(kind: K, options: ChunkBuilderOp
     },
     content(index, text, filterResults) {
       return chunk([filters(textChoice(index, text, null), filterResults, true)] as Chunk['choices']);
+    },
+    toolCall(index, call, callId, name) {
+      const delta = {
+        tool_calls: [{ index: call, id: callId, type: 'function' as const, function: { name, arguments: '' } }],
+      };
+      const choice: ChatChunkChoice = { index, delta, logprobs: null, finish_reason: null };
+      return chunk([filters(choice as Choice, undefined, true)] as Chunk['choices']);
+    },
+    toolArguments(index, call, text) {
+      const choice: ChatChunkChoice = {
+        index,
+        delta: { tool_calls: [{ index: call, function: { arguments: text } }] },
+        logprobs: null,
+        finish_reason: null,
+      };
+      return chunk([filters(choice as Choice, undefined, true)] as Chunk['choices']);
     },
     finish(index, reason, filterResults) {
       return chunk([filters(textChoice(index, '', reason), filterResults, false)] as Chunk['choices']);
@@ -190,17 +213,23 @@ export function safeFilterResults(): ContentFilterResults {
   };
 }
 
-// --- internal ---
-
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-/** `chatcmpl-` / `cmpl-` and 24 random letters and digits (Web Crypto: Node and browsers alike). */
-function chunkId(prefix: 'chatcmpl' | 'cmpl'): string {
+/**
+ * `<prefix>-` and 24 random letters and digits, like OpenAI's ids (Web Crypto: Node and
+ * browsers alike). Tool calls use `randomId('call', '_')`.
+ *
+ * @example
+ * randomId('chatcmpl'); // 'chatcmpl-9x…'
+ */
+export function randomId(prefix: string, separator = '-'): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
-  let out = `${prefix}-`;
+  let out = `${prefix}${separator}`;
   for (const byte of bytes) out += ID_ALPHABET[byte % ID_ALPHABET.length];
   return out;
 }
+
+// --- internal ---
 
 /** Filter results and prompt results are plain JSON: a deep copy keeps every chunk independent. */
 function copy<T>(value: T): T {

@@ -45,6 +45,8 @@ export const RANGES = {
 export interface RequestCapabilities {
   /** `tools`, `tool_choice`, `parallel_tool_calls`, `functions`, `function_call`. */
   tools?: boolean;
+  /** The legacy `functions` and `function_call` (superseded by `tools`). */
+  functions?: boolean;
   /** `response_format` other than `{"type": "text"}`. */
   responseFormat?: boolean;
   /** Content parts other than text (images, audio, files). */
@@ -173,7 +175,8 @@ export function requestedMaxTokens(kind: ApiKind, body: Record<string, unknown>)
 type Obj = Record<string, unknown>;
 
 const CHAT_ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
-const TOOL_FIELDS = ['tools', 'tool_choice', 'parallel_tool_calls', 'functions', 'function_call'] as const;
+const LEGACY_FUNCTION_FIELDS = ['functions', 'function_call'] as const;
+const TOOL_FIELDS = ['tools', 'tool_choice', 'parallel_tool_calls', ...LEGACY_FUNCTION_FIELDS] as const;
 
 function checkCommon(b: Obj, context: ValidateContext): RequestProblem | undefined {
   return (
@@ -213,6 +216,10 @@ function checkChat(b: Obj, caps: RequestCapabilities | undefined): RequestProble
   if (error || !caps) return error;
   if (caps.tools === false) {
     for (const field of TOOL_FIELDS) if (isPresent(b[field])) return unsupported(field, 'tool calling');
+  } else if (caps.functions === false) {
+    for (const field of LEGACY_FUNCTION_FIELDS) {
+      if (isPresent(b[field])) return unsupported(field, "the legacy 'functions' (send 'tools' instead)");
+    }
   }
   if (caps.responseFormat === false && isObject(b.response_format) && b.response_format.type !== 'text') {
     return unsupported('response_format', 'response formats other than text');

@@ -21,13 +21,16 @@ interface ErrorJson {
 }
 
 describe('local model: what it cannot honour is refused', () => {
-  test('tools, tool_choice, response_format and image parts: 400 naming the parameter, both dialects', async (t) => {
+  test('legacy functions, image and audio parts: 400 naming the parameter, both dialects', async (t) => {
     const { url } = await start(t, { backend });
     const message = { role: 'user', content: 'hi' };
     const cases: Array<[Record<string, unknown>, string]> = [
-      [{ tools: [{ type: 'function', function: { name: 'weather', parameters: {} } }] }, 'tools'],
-      [{ tool_choice: 'auto' }, 'tool_choice'],
-      [{ response_format: { type: 'json_object' } }, 'response_format'],
+      [{ functions: [{ name: 'weather', parameters: {} }] }, 'functions'],
+      [{ function_call: 'auto' }, 'function_call'],
+      [
+        { messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: '', format: 'wav' } }] }] },
+        'messages[0].content[0].type',
+      ],
       [
         {
           messages: [

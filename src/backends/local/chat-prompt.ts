@@ -6,7 +6,14 @@
  *     User: Tell me about a cat.
  *     Assistant:
  *
- * with generation stopped where the model starts writing the next turn.
+ * with generation stopped where the model starts writing the next turn. Tool calls are
+ * written the way the local backend makes the model write them (generate-turn.ts):
+ *
+ *     System: Tools: get_weather(city, unit)
+ *     User: Weather in Paris?
+ *     Assistant: call get_weather {"city":"Paris","unit":"c"}
+ *     Tool: {"temperature":21}
+ *     Assistant:
  * @module
  */
 import type { ChatHistory } from './engine.js';
@@ -23,6 +30,41 @@ const SPEAKERS: Record<string, string> = {
 
 /** Stop sequences for the transcript: the start of any other turn. */
 export const TRANSCRIPT_STOPS: readonly string[] = ['\nUser:', '\nSystem:', '\nAssistant:', '\nTool:'];
+
+/** What starts an assistant turn that calls a tool: `call <name> ` (then the arguments). */
+export function toolCallPrefix(name: string): string {
+  return `call ${name} `;
+}
+
+/**
+ * An assistant turn's tool calls as the prompt shows them, one per line. Anything malformed
+ * (the request validator does not look inside `tool_calls`) is shown as far as it is text.
+ *
+ * @example
+ * toolCallText([{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }]); // 'call f {}'
+ */
+export function toolCallText(calls: readonly unknown[]): string {
+  const lines: string[] = [];
+  for (const call of calls) {
+    const fn = typeof call === 'object' && call !== null ? (call as { function?: unknown }).function : undefined;
+    if (typeof fn !== 'object' || fn === null) continue;
+    const { name, arguments: args } = fn as { name?: unknown; arguments?: unknown };
+    if (typeof name !== 'string') continue;
+    lines.push(`${toolCallPrefix(name)}${typeof args === 'string' ? args : ''}`.trim());
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The system line that tells the model which tools exist (names and parameter names only: the
+ * tiny model's context is short, and the grammar, not the prompt, enforces the schema).
+ *
+ * @example
+ * toolsText([{ name: 'get_weather', parameterNames: ['city'] }]); // 'Tools: get_weather(city)'
+ */
+export function toolsText(functions: ReadonlyArray<{ name: string; parameterNames: readonly string[] }>): string {
+  return `Tools: ${functions.map((f) => `${f.name}(${f.parameterNames.join(', ')})`).join(', ')}`;
+}
 
 /**
  * @example

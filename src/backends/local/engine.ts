@@ -6,7 +6,17 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel, LlamaText } from 'node-llama-cpp';
+import type {
+  ChatWrapper,
+  GbnfJsonSchema,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaGrammar,
+  LlamaGrammarEvaluationState,
+  LlamaModel,
+  LlamaText,
+} from 'node-llama-cpp';
 import { ModelLoadError } from '../../errors.js';
 
 export interface LlamaEngineOptions {
@@ -43,6 +53,12 @@ export interface LlamaEngine {
   chatWrapper: ChatWrapper | null;
   /** Renders messages with the model's chat template (only when chatWrapper is set). */
   applyTemplate(history: ChatHistory): TemplatedPrompt;
+  /** Compiles a GBNF grammar. */
+  grammar(gbnf: string): Promise<LlamaGrammar>;
+  /** Compiles a grammar for JSON matching `schema` (node-llama-cpp's JSON Schema subset, json-schema.ts). */
+  jsonGrammar(schema: object): Promise<LlamaGrammar>;
+  /** A fresh evaluation state of `grammar`: one per generation, it tracks what was written. */
+  grammarState(grammar: LlamaGrammar): LlamaGrammarEvaluationState;
   dispose(): Promise<void>;
 }
 
@@ -142,6 +158,18 @@ export async function loadEngine(options: LlamaEngineOptions): Promise<LlamaEngi
         tokens: state.contextText.tokenize(model.tokenizer),
         ...splitTriggers(state.stopGenerationTriggers, model),
       };
+    },
+    grammar(gbnf) {
+      return llama.createGrammar({ grammar: gbnf });
+    },
+    jsonGrammar(schema) {
+      // A plain-JSON schema: the library's generic type only helps literals written in code.
+      return (llama.createGrammarForJsonSchema as (s: GbnfJsonSchema) => Promise<LlamaGrammar>)(
+        schema as GbnfJsonSchema,
+      );
+    },
+    grammarState(grammar) {
+      return new lib.LlamaGrammarEvaluationState({ model, grammar });
     },
     async dispose() {
       await context.dispose();

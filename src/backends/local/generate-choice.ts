@@ -4,9 +4,10 @@
  * holds generation back instead of filling memory.
  * @module
  */
-import type { LlamaContextSequence, SequenceEvaluateOptions, Token } from 'node-llama-cpp';
+import type { LlamaContextSequence, LlamaGrammarEvaluationState, SequenceEvaluateOptions, Token } from 'node-llama-cpp';
 import { throwIfAborted } from '../../abort.js';
 import type { FinishReason } from '../../types.js';
+import { JsonEnd } from './json-end.js';
 import { StopMatcher } from './stop-matcher.js';
 import { TokenTextDecoder } from './token-text.js';
 
@@ -28,6 +29,10 @@ export interface ChoiceParams {
   trimLeadingWhitespace: boolean;
   /** Called once per generated token (metrics). */
   onToken(): void;
+  /** Constrains sampling to a grammar (a fresh state per choice: it tracks what was written). */
+  grammar?: LlamaGrammarEvaluationState;
+  /** Stop once a JSON object or array is complete (JSON grammars allow trailing newlines). */
+  jsonEnd?: boolean;
 }
 
 export interface ChoiceResult {
@@ -67,6 +72,7 @@ export async function* generateChoice(
     minP: 0,
     seed: params.seed >>> 0,
   };
+  if (params.grammar) options.grammarEvaluationState = params.grammar;
   if (params.presencePenalty !== 0 || params.frequencyPenalty !== 0) {
     options.repeatPenalty = {
       punishTokens: () => generated,
@@ -79,6 +85,7 @@ export async function* generateChoice(
 
   const decoder = new TokenTextDecoder(sequence.model, promptTokens);
   const stops = new StopMatcher(params.stops);
+  const jsonEnd = params.jsonEnd ? new JsonEnd() : undefined;
   const stopSequences = params.stopTokenSequences;
   let leading = params.trimLeadingWhitespace;
   let finishReason: FinishReason = 'length';
@@ -98,14 +105,16 @@ export async function* generateChoice(
         finishReason = 'stop';
         break;
       }
-      const { emit, stopped } = stops.push(decoder.push(next.value));
-      let text = emit;
+      const piece = decoder.push(next.value);
+      const json = jsonEnd?.push(piece);
+      const { emit, stopped } = stops.push(json ? json.emit : piece);
+      let text = json?.stopped && !stopped ? emit + stops.flush() : emit;
       if (leading && text) {
         text = text.trimStart();
         leading = text === '';
       }
       if (text) yield text;
-      if (stopped) return { finishReason: 'stop', completionTokens: generated.length };
+      if (stopped || json?.stopped) return { finishReason: 'stop', completionTokens: generated.length };
     }
   } finally {
     // Ends node-llama-cpp's generator so its sampler is freed and its lock released.

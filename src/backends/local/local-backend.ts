@@ -11,7 +11,7 @@ import { abortError, linkSignals, untilAborted } from '../../abort.js';
 import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
 import {
   AbortError,
-  BadRequestError,
+  type BadRequestError,
   ConfigError,
   isSluiceError,
   OverloadedError,
@@ -19,13 +19,13 @@ import {
   type SluiceError,
 } from '../../errors.js';
 import { chunkBuilder } from '../../protocol/chunks.js';
-import { errorBody } from '../../protocol/error-body.js';
 import type { RequestCapabilities } from '../../protocol/request.js';
 import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../types.js';
+import { badRequest } from './bad-request.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';
 import { ChunkChannel } from './chunk-channel.js';
 import { type LlamaEngine, loadEngine } from './engine.js';
-import { generateChoice } from './generate-choice.js';
+import { generateTurn, prepareOutput } from './generate-turn.js';
 import { LOCAL_CAPABILITIES, planRequest, type RequestPlan } from './request-plan.js';
 import { SlotPool } from './slot-pool.js';
 import { completionBudget, requestCost } from './token-budget.js';
@@ -224,6 +224,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
       usageNull: plan.includeUsage,
     });
     const prompts = buildPrompts(plan, loaded);
+    const output = await prepareOutput(plan.output, loaded);
     const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
     // Every prompt must fit before any is answered: a 400 belongs before the first chunk.
@@ -241,7 +242,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
         const role = chunks.role(index);
         if (role && !(await channel.push(role))) return false;
         if (plan.echo && prompt.text && !(await channel.push(chunks.content(index, prompt.text)))) return false;
-        const gen = generateChoice(
+        const turn = generateTurn(
           sequence,
           {
             promptTokens: prompt.tokens,
@@ -257,17 +258,27 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
             trimLeadingWhitespace: prompt.trimLeadingWhitespace,
             onToken: countToken,
           },
+          output,
+          loaded,
           signal,
         );
+        let call = -1;
         for (;;) {
-          const piece = await gen.next();
+          const piece = await turn.next();
           if (piece.done) {
             usage.completion_tokens += piece.value.completionTokens;
             if (!(await channel.push(chunks.finish(index, piece.value.finishReason)))) return false;
             break;
           }
-          if (!(await channel.push(chunks.content(index, piece.value)))) {
-            await gen.return({ finishReason: 'stop', completionTokens: 0 });
+          const event = piece.value;
+          const chunk =
+            event.type === 'text'
+              ? chunks.content(index, event.text)
+              : event.type === 'call'
+                ? chunks.toolCall(index, ++call, event.id, event.name)
+                : chunks.toolArguments(index, call, event.text);
+          if (!(await channel.push(chunk))) {
+            await turn.return({ finishReason: 'stop', completionTokens: 0 });
             return false;
           }
         }
@@ -420,10 +431,7 @@ function contextExceeded(promptTokens: number, contextSize: number, param: 'mess
   const message =
     `This model's maximum context length is ${contextSize} tokens. However, your ${param} resulted in ` +
     `${promptTokens} tokens, which leaves no room for a completion. Please reduce the length of the ${param} (${fix}).`;
-  return new BadRequestError(message, {
-    status: 400,
-    body: errorBody('context_length_exceeded', message, { type: 'invalid_request_error', param }),
-  });
+  return badRequest(param, message, 'context_length_exceeded');
 }
 
 function positive(value: number, name: string): number {

@@ -74,9 +74,14 @@ describe('planRequest', () => {
   });
 
   test('what the local model cannot do is refused, not silently ignored', () => {
-    rejects(chat({ tools: [{ type: 'function', function: { name: 'f' } }] }), 'tools');
-    rejects(chat({ tool_choice: 'none' }), 'tool_choice');
-    rejects(chat({ response_format: { type: 'json_object' } }), 'response_format');
+    rejects(chat({ functions: [{ name: 'f' }] }), 'functions');
+    rejects(chat({ function_call: 'auto' }), 'function_call');
+    rejects(
+      chat({
+        messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: '', format: 'wav' } }] }],
+      }),
+      'messages[0].content[0].type',
+    );
     rejects(
       chat({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }),
       'messages[0].content[0].type',
@@ -85,6 +90,65 @@ describe('planRequest', () => {
     rejects(completions({ logprobs: 2 }), 'logprobs');
     rejects(completions({ best_of: 3 }), 'best_of');
     assert.doesNotThrow(() => planRequest(completions({ best_of: 2, n: 2, logprobs: 0 })));
+  });
+});
+
+describe('planRequest: output (tools, response_format)', () => {
+  const tool = {
+    type: 'function',
+    function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'string' } } } },
+  };
+
+  test('tools and tool_choice become a tool plan; none and absent tools are text', () => {
+    const auto = planRequest(chat({ tools: [tool] })).output;
+    assert.equal(auto.kind, 'tools');
+    assert.equal(auto.kind === 'tools' && auto.choice, 'auto');
+    const named = planRequest(
+      chat({ tools: [tool], tool_choice: { type: 'function', function: { name: 'f' } } }),
+    ).output;
+    assert.deepEqual(named.kind === 'tools' && named.choice, { name: 'f' });
+    assert.equal(planRequest(chat({ tools: [tool], tool_choice: 'none' })).output.kind, 'text');
+    assert.equal(planRequest(chat({ tools: [] })).output.kind, 'text');
+    assert.equal(planRequest(chat({})).output.kind, 'text');
+    assert.equal(planRequest(chat({ response_format: { type: 'json_object' } })).output.kind, 'json');
+  });
+
+  test('the tools are named in a system line first; assistant tool calls are shown as the model writes them', () => {
+    const plan = planRequest(
+      chat({
+        tools: [tool],
+        messages: [
+          { role: 'user', content: 'go' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":"x"}' } }],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: 'done' },
+        ],
+      }),
+    );
+    assert.deepEqual(plan.messages, [
+      { role: 'system', text: 'Tools: f(a)' },
+      { role: 'user', text: 'go' },
+      { role: 'assistant', text: 'call f {"a":"x"}' },
+      { role: 'tool', text: 'done' },
+    ]);
+  });
+
+  test('malformed tool_calls in history are shown as far as they are text, never a crash', () => {
+    const plan = planRequest(
+      chat({
+        messages: [
+          {
+            role: 'assistant',
+            content: 'hm',
+            tool_calls: [null, 5, { function: { name: 7 } }, { function: { name: 'g' } }],
+          },
+        ],
+      }),
+    );
+    assert.deepEqual(plan.messages, [{ role: 'assistant', text: 'hm\ncall g' }]);
   });
 });
 

@@ -6,18 +6,21 @@
  */
 
 import type { BackendRequest } from '../../backend.js';
-import { BadRequestError } from '../../errors.js';
-import { errorBody } from '../../protocol/error-body.js';
 import { type RequestCapabilities, requestedMaxTokens, validateRequest } from '../../protocol/request.js';
 import type { ChatMessage, ContentPart } from '../../types.js';
+import { badRequest } from './bad-request.js';
+import { toolCallText, toolsText } from './chat-prompt.js';
+import { type OutputPlan, planOutput } from './output-plan.js';
 
 /**
- * What the local model can honour: plain text in, plain text out. Tools, response formats,
- * images, logprobs and best_of > n are refused, naming the parameter, never ignored.
+ * What the local model can honour: text in; text, tool calls and JSON out (grammar-constrained,
+ * see output-plan.ts). Legacy `functions`, images, logprobs and best_of > n are refused,
+ * naming the parameter, never ignored.
  */
 export const LOCAL_CAPABILITIES: RequestCapabilities = {
-  tools: false,
-  responseFormat: false,
+  tools: true,
+  functions: false,
+  responseFormat: true,
   images: false,
   logprobs: false,
   bestOf: false,
@@ -42,6 +45,8 @@ export interface RequestPlan {
   includeUsage: boolean;
   /** Completions `echo`: the prompt is sent first, as part of the choice's text. */
   echo: boolean;
+  /** Chat: text, JSON (`response_format`) or a tool call. Completions: text. */
+  output: OutputPlan;
 }
 
 /**
@@ -59,10 +64,7 @@ export function planRequest(
   const checked = validateRequest(kind, request.body, { capabilities, atBackend: true });
   if (!checked.ok) {
     const { message, param, code } = checked.problem;
-    throw new BadRequestError(message, {
-      status: 400,
-      body: errorBody(code, message, { type: 'invalid_request_error', param }),
-    });
+    throw badRequest(param, message, code);
   }
   // Valid from here on: every field has the type and range the validator checked.
   const body = request.body as unknown as Record<string, unknown>;
@@ -81,8 +83,10 @@ export function planRequest(
     includeUsage: streamOptions?.include_usage === true,
   };
   if (kind === 'chat') {
-    const messages = (body.messages as ChatMessage[]).map((m) => ({ role: m.role, text: contentText(m.content) }));
-    return { kind, prompts: [], messages, ...common, echo: false };
+    const output = planOutput(body);
+    const messages = (body.messages as ChatMessage[]).map((m) => ({ role: m.role, text: messageText(m) }));
+    if (output.kind === 'tools') messages.unshift({ role: 'system', text: toolsText(output.functions) });
+    return { kind, prompts: [], messages, ...common, echo: false, output };
   }
   const prompt = body.prompt as string | string[];
   return {
@@ -91,6 +95,7 @@ export function planRequest(
     messages: [],
     ...common,
     echo: body.echo === true,
+    output: { kind: 'text' },
   };
 }
 
@@ -106,6 +111,14 @@ export function contentText(content: ChatMessage['content'] | undefined): string
 }
 
 // --- internal ---
+
+/** A message as the prompt shows it: its text, then the tool calls an assistant turn made. */
+function messageText(m: ChatMessage): string {
+  const text = contentText(m.content);
+  if (m.role !== 'assistant' || !Array.isArray(m.tool_calls) || m.tool_calls.length === 0) return text;
+  const calls = toolCallText(m.tool_calls);
+  return text ? `${text}\n${calls}` : calls;
+}
 
 function randomSeed(): number {
   return Math.floor(Math.random() * 0x1_0000_0000);

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { z } from 'zod';
+import { BadRequestError } from '../../errors.js';
+import { grammarSchema, MAX_SCHEMA_DEPTH } from './json-schema.js';
+
+function paramOf(fn: () => unknown): string | null | undefined {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof BadRequestError);
+    assert.equal(error.status, 400);
+    return (error.body as { error: { param: string | null } }).error.param;
+  }
+  assert.fail('expected a BadRequestError');
+}
+
+describe('grammarSchema', () => {
+  test("zod's strict schemas (openai/helpers/zod): annotations dropped, anyOf as oneOf, .int() bounds accepted", () => {
+    const schema = z.toJSONSchema(
+      z.strictObject({
+        name: z.string().describe('who'),
+        age: z.int(),
+        nick: z.string().nullable(),
+        kind: z.enum(['a', 'b']),
+      }),
+    );
+    assert.deepEqual(grammarSchema(schema, 'p'), {
+      type: 'object',
+      properties: {
+        name: { type: 'string' },
+        age: { type: 'integer' },
+        nick: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+        kind: { enum: ['a', 'b'] },
+      },
+    });
+  });
+
+  test('type arrays, formats, counts; {} and true are any JSON value', () => {
+    assert.deepEqual(grammarSchema({ type: ['string', 'null'], minLength: 2 }, 'p'), {
+      oneOf: [{ type: 'string', minLength: 2 }, { type: 'null' }],
+    });
+    assert.deepEqual(grammarSchema({ type: 'string', format: 'email' }, 'p'), { type: 'string' });
+    assert.deepEqual(grammarSchema({ type: 'string', format: 'date' }, 'p'), { type: 'string', format: 'date' });
+    assert.deepEqual(grammarSchema({ type: 'array', items: true, maxItems: 3 }, 'p'), { type: 'array', maxItems: 3 });
+    const any = grammarSchema({}, 'p');
+    assert.ok(Array.isArray(any.oneOf));
+  });
+
+  test('$ref to #/definitions or #/$defs becomes #/$defs at the root, recursion included', () => {
+    const out = grammarSchema(
+      {
+        type: 'object',
+        properties: { node: { $ref: '#/definitions/Node' } },
+        definitions: {
+          Node: { type: 'object', properties: { next: { anyOf: [{ $ref: '#/definitions/Node' }, { type: 'null' }] } } },
+        },
+      },
+      'p',
+    );
+    assert.deepEqual(out.$defs, {
+      Node: { type: 'object', properties: { next: { oneOf: [{ $ref: '#/$defs/Node' }, { type: 'null' }] } } },
+    });
+    assert.equal(
+      paramOf(() => grammarSchema({ $ref: 'http://x/y' }, 'p')),
+      'p.$ref',
+    );
+  });
+
+  test('what the grammar cannot enforce is refused at its path', () => {
+    assert.equal(
+      paramOf(() => grammarSchema({ type: 'object', properties: { a: { type: 'string', pattern: 'x' } } }, 'p')),
+      'p.properties.a.pattern',
+    );
+    assert.equal(
+      paramOf(() => grammarSchema({ type: 'number', minimum: 0 }, 'p')),
+      'p.minimum',
+    );
+    assert.equal(
+      paramOf(() => grammarSchema({ type: 'integer', maximum: 10 }, 'p')),
+      'p.maximum',
+    );
+    assert.equal(
+      paramOf(() => grammarSchema({ allOf: [{}] }, 'p')),
+      'p.allOf',
+    );
+    assert.equal(
+      paramOf(() => grammarSchema({ type: 'array', items: { type: 'x' } }, 'p')),
+      'p.items.type',
+    );
+    assert.equal(
+      paramOf(() => grammarSchema({ enum: [{ a: 1 }] }, 'p')),
+      'p.enum[0]',
+    );
+    assert.equal(
+      paramOf(() => grammarSchema('string', 'p')),
+      'p',
+    );
+  });
+
+  test('hostile schemas: __proto__ stays a property name, depth is bounded', () => {
+    const schema = JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}');
+    const out = grammarSchema(schema, 'p');
+    assert.deepEqual(Object.keys(out.properties as object), ['__proto__']);
+    assert.equal(({} as Record<string, unknown>).type, undefined);
+    let deep: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < MAX_SCHEMA_DEPTH + 2; i++) deep = { type: 'array', items: deep };
+    assert.match(String(paramOf(() => grammarSchema(deep, 'p'))), /^p(\.items)+$/);
+  });
+});
