@@ -18,6 +18,7 @@ import type {
   LlamaText,
 } from 'node-llama-cpp';
 import { ModelLoadError } from '../../errors.js';
+import { tightenGrammar } from './json-schema.js';
 
 export interface LlamaEngineOptions {
   modelPath: string;
@@ -162,11 +163,11 @@ export async function loadEngine(options: LlamaEngineOptions): Promise<LlamaEngi
     grammar(gbnf) {
       return llama.createGrammar({ grammar: gbnf });
     },
-    jsonGrammar(schema) {
+    async jsonGrammar(schema) {
       // A plain-JSON schema: the library's generic type only helps literals written in code.
-      return (llama.createGrammarForJsonSchema as (s: GbnfJsonSchema) => Promise<LlamaGrammar>)(
-        schema as GbnfJsonSchema,
-      );
+      const create = llama.createGrammarForJsonSchema as (s: GbnfJsonSchema) => Promise<LlamaGrammar>;
+      const generated = await create.call(llama, schema as GbnfJsonSchema);
+      return llama.createGrammar({ grammar: tightenGrammar(generated.grammar) });
     },
     grammarState(grammar) {
       return new lib.LlamaGrammarEvaluationState({ model, grammar });

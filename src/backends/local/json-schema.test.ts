@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { BadRequestError } from '../../errors.js';
-import { grammarSchema, MAX_SCHEMA_DEPTH } from './json-schema.js';
+import { grammarSchema, MAX_SCHEMA_DEPTH, STRING_MAX_LENGTH, tightenGrammar } from './json-schema.js';
 
 function paramOf(fn: () => unknown): string | null | undefined {
   try {
@@ -28,9 +28,9 @@ describe('grammarSchema', () => {
     assert.deepEqual(grammarSchema(schema, 'p'), {
       type: 'object',
       properties: {
-        name: { type: 'string' },
+        name: { type: 'string', maxLength: STRING_MAX_LENGTH },
         age: { type: 'integer' },
-        nick: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+        nick: { oneOf: [{ type: 'string', maxLength: STRING_MAX_LENGTH }, { type: 'null' }] },
         kind: { enum: ['a', 'b'] },
       },
     });
@@ -38,9 +38,17 @@ describe('grammarSchema', () => {
 
   test('type arrays, formats, counts; {} and true are any JSON value', () => {
     assert.deepEqual(grammarSchema({ type: ['string', 'null'], minLength: 2 }, 'p'), {
-      oneOf: [{ type: 'string', minLength: 2 }, { type: 'null' }],
+      oneOf: [{ type: 'string', minLength: 2, maxLength: STRING_MAX_LENGTH }, { type: 'null' }],
     });
-    assert.deepEqual(grammarSchema({ type: 'string', format: 'email' }, 'p'), { type: 'string' });
+    assert.deepEqual(grammarSchema({ type: 'string', format: 'email', maxLength: 5 }, 'p'), {
+      type: 'string',
+      maxLength: 5,
+    });
+    assert.deepEqual(grammarSchema({ type: 'string', minLength: 100 }, 'p'), {
+      type: 'string',
+      minLength: 100,
+      maxLength: 100,
+    });
     assert.deepEqual(grammarSchema({ type: 'string', format: 'date' }, 'p'), { type: 'string', format: 'date' });
     assert.deepEqual(grammarSchema({ type: 'array', items: true, maxItems: 3 }, 'p'), { type: 'array', maxItems: 3 });
     const any = grammarSchema({}, 'p');
@@ -96,6 +104,22 @@ describe('grammarSchema', () => {
       paramOf(() => grammarSchema('string', 'p')),
       'p',
     );
+  });
+
+  test('tightenGrammar: integers without exponent, at most 15 digits; the value must end (no trailing newlines)', () => {
+    // As node-llama-cpp 3.21.1 writes it for {type: object, properties: {n: {type: integer}}}.
+    const generated = [
+      'root ::= "{" whitespace-b-1-4-rule "\\"n\\"" ":" [ ]? integer-number-rule whitespace-b-0-4-rule "}" "\\n\\n\\n\\n" [\\n]*',
+      'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ([eE] [-+]? ("0" | [1-9] [0-9]{0,15}))?',
+      'whitespace-b-1-4-rule ::= [\\n] ("    " | "\\t") | [ ]?',
+    ].join('\n');
+    const [root, integer, rest] = tightenGrammar(generated).split('\n');
+    assert.equal(
+      root,
+      'root ::= "{" whitespace-b-1-4-rule "\\"n\\"" ":" [ ]? integer-number-rule whitespace-b-0-4-rule "}"',
+    );
+    assert.equal(integer, 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,14})');
+    assert.equal(rest, 'whitespace-b-1-4-rule ::= [\\n] ("    " | "\\t") | [ ]?');
   });
 
   test('hostile schemas: __proto__ stays a property name, depth is bounded', () => {

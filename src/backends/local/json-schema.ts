@@ -10,6 +10,9 @@
  *   `maxProperties`, `enum` and `const` of plain values, `anyOf`/`oneOf` (generated as one
  *   branch), `$ref` to `#/$defs/…` or `#/definitions/…`, `format` date-time/date/time.
  * - every declared property is written (node-llama-cpp's rule); that satisfies any `required`.
+ * - a string without `maxLength` is written with at most {@link STRING_MAX_LENGTH} characters
+ *   (a story model rarely closes a quote by itself); integers have at most 15 digits and no
+ *   exponent (grammar text fixed by {@link tightenGrammar}), so they are safe integers.
  * - no extra properties are written unless `additionalProperties` allows them.
  * - a schema without `type` (`{}`) stands for any JSON value.
  * - refused: `pattern`, numeric bounds, `multipleOf`, `allOf`, `not`, `if`, `uniqueItems`,
@@ -23,6 +26,9 @@ import { badRequest } from './bad-request.js';
 
 /** A schema in node-llama-cpp's subset (its `GbnfJsonSchema`), as plain JSON. */
 export type GrammarSchema = { readonly [key: string]: unknown };
+
+/** The longest string written where the schema sets no `maxLength`. */
+export const STRING_MAX_LENGTH = 64;
 
 /** Nesting deeper than this is refused: a hostile schema must not exhaust the stack. */
 export const MAX_SCHEMA_DEPTH = 32;
@@ -44,6 +50,20 @@ export function grammarSchema(schema: unknown, param: string): GrammarSchema {
   const root = normalise(schema, param, 0, defs, collectDefs(schema, param));
   if (defs.length === 0) return root;
   return { ...root, $defs: Object.fromEntries(defs) };
+}
+
+/**
+ * Fixes node-llama-cpp's (3.21) GBNF for JSON: its integers may carry an exponent (`-5e-100`
+ * is no integer) and 16 digits (beyond 2^53); here they have at most 15 digits and no
+ * exponent. Its values end with four required newlines: dropped, so the model must stop.
+ *
+ * @example
+ * tightenGrammar('integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ([eE] …)?'); // 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,14})'
+ */
+export function tightenGrammar(gbnf: string): string {
+  return gbnf
+    .replace(/^integer-number-rule ::= .*$/m, 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,14})')
+    .replace(/^(root ::= .*?) "\\n\\n\\n\\n" \[\\n\]\*$/m, '$1');
 }
 
 /** A schema whose values are objects: tool parameters and `response_format` roots must be. */
@@ -209,6 +229,7 @@ function single(
     if (typeof schema.format === 'string' && FORMATS.has(schema.format)) return { type, format: schema.format };
     const out: Obj = { type };
     copyCounts(schema, out, ['minLength', 'maxLength'], path);
+    out.maxLength ??= Math.max(STRING_MAX_LENGTH, (out.minLength as number | undefined) ?? 0);
     return out;
   }
   return { type };
