@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { createScriptedBackend, type Script, type ScriptedBackend, textScript } from '../backends/scripted/index.js';
 import { BadRequestError, ServerError, StreamTruncatedError } from '../errors.js';
 import { chunkBuilder } from '../protocol/chunks.js';
+import type { RequestCapabilities } from '../protocol/request.js';
 import type { AnyChunk } from '../types.js';
 import { createMemoryHealth } from './health.js';
 import { createRouterBackend } from './router.js';
@@ -179,4 +180,24 @@ test('the consumer leaving mid-stream aborts the upstream attempt at once', asyn
   // Its signal aborted and its iterator closed: whichever it noticed first names the outcome.
   assert.ok(['aborted', 'cancelled'].includes(a.backend.calls[0]?.outcome ?? ''), a.backend.calls[0]?.outcome);
   assert.equal(a.backend.active, 0);
+});
+
+test('capabilities: what every target honours, with the smallest context size; none when a target states none', () => {
+  const limited = (id: string, capabilities: RequestCapabilities): RouteTarget => {
+    const limitedTarget = target(id, textScript('chat', id));
+    return { ...limitedTarget, backend: Object.assign(limitedTarget.backend, { capabilities }) };
+  };
+  const small = limited('small', { tools: false, maxTokens: 512 });
+  const large = limited('large', { images: false, maxTokens: 4096 });
+  assert.deepEqual(createRouterBackend({ model: 'm', targets: [large, small] }).capabilities, {
+    tools: false,
+    images: false,
+    maxTokens: 512,
+  });
+  // A target that does not know its context size yet: no size is promised for the model.
+  const unsized = limited('unsized', { tools: false });
+  assert.deepEqual(createRouterBackend({ model: 'm', targets: [small, unsized] }).capabilities, { tools: false });
+  // An upstream states no capabilities (it honours everything): the router passes everything on too.
+  const upstream = target('upstream', textScript('chat', 'u'));
+  assert.equal(createRouterBackend({ model: 'm', targets: [small, upstream] }).capabilities, undefined);
 });

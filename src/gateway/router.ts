@@ -29,6 +29,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { createAccumulator } from '../protocol/accumulate.js';
+import type { RequestCapabilities } from '../protocol/request.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
 import type {
   AnyChunk,
@@ -474,6 +475,10 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     name: `router:${model}`,
     model,
     health,
+    // A getter: a local target learns its context size once its model has loaded.
+    get capabilities() {
+      return sharedCapabilities(options.targets.map((t) => t.backend.capabilities));
+    },
     stream,
     create,
     async models(): Promise<ModelInfo[]> {
@@ -487,6 +492,23 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
 }
 
 // --- internal ---
+
+/**
+ * What every target honours, so `/v1/models` states the model's context size and the server
+ * refuses up front what a target could not honour. Undefined (everything passes) when a target
+ * states nothing, as an upstream does; `maxTokens` only when every target knows it.
+ */
+function sharedCapabilities(list: readonly (RequestCapabilities | undefined)[]): RequestCapabilities | undefined {
+  if (list.some((c) => c === undefined)) return undefined;
+  const shared: Record<string, unknown> = {};
+  // A feature one target refuses (`false`) is refused for the model.
+  for (const caps of list) {
+    for (const [key, value] of Object.entries(caps ?? {})) if (value === false) shared[key] = false;
+  }
+  const sizes = list.map((c) => c?.maxTokens);
+  if (sizes.every((size) => size !== undefined)) shared.maxTokens = Math.min(...sizes);
+  return shared as RequestCapabilities;
+}
 
 interface TargetState {
   readonly target: RouteTarget;
