@@ -585,6 +585,67 @@ describe('chat page', () => {
     }
   });
 
+  test('the model picker lists the served names, a switch sends the next request there and survives a reload; one name, no picker', async () => {
+    // Two names answering differently, each knowing its context size (as gateway names now do).
+    const named = (text: string, maxTokens: number) =>
+      Object.assign(createScriptedBackend(textScript('chat', text, { promptTokens: 10 })), {
+        capabilities: { maxTokens },
+      });
+    const alpha = named('From alpha', 4096);
+    const beta = named('From beta', 2048);
+    const own = await startWebServer({ deployments: { alpha, beta } });
+    try {
+      const p = await browsing.open(own.url);
+      const picker = p.page.getByRole('combobox', { name: 'Model' });
+      await until(async () => (await picker.locator('option').count()) === 2, 'both served names in the picker');
+      assert.deepEqual(await picker.locator('option').allTextContents(), ['alpha', 'beta']);
+      assert.equal(await picker.inputValue(), 'alpha', 'the first served name is the default');
+      await sendMessage(p, 'Hello');
+      await lastAnswer(p).locator('.meta .figures').waitFor();
+      assert.equal((await lastAnswer(p).locator('.msg-body').textContent())?.trim(), 'From alpha');
+
+      // From the keyboard: the picker is a native select.
+      await picker.focus();
+      await p.page.keyboard.press('ArrowDown');
+      assert.equal(await picker.inputValue(), 'beta');
+      await sendMessage(p, 'Again');
+      await until(async () => beta.calls[0]?.outcome === 'done', 'the answer from beta');
+      await until(
+        async () => (await lastAnswer(p).locator('.msg-body').textContent())?.trim() === 'From beta',
+        'the answer from beta on screen',
+      );
+      assert.equal(alpha.requests.length, 1, 'the second request did not go to alpha');
+      assert.deepEqual(
+        await p.page.locator('article.msg.assistant .msg-model').allTextContents(),
+        ['alpha', 'beta'],
+        'each answer shows which model answered',
+      );
+      await lastAnswer(p).locator('.meta .figures').waitFor();
+      const meter = p.page.locator('#context-meter');
+      assert.equal((await meter.textContent())?.replace(/\s+/g, ' ').trim(), 'Context 12 / 2048 tokens', "beta's size");
+      await screenshot(p.page, 'model-picker');
+
+      await p.page.reload();
+      await until(async () => (await picker.locator('option').count()) === 2, 'the picker after the reload');
+      assert.equal(await picker.inputValue(), 'beta', 'the conversation keeps its model');
+      assert.deepEqual(await p.page.locator('article.msg.assistant .msg-model').allTextContents(), ['alpha', 'beta']);
+      await sendMessage(p, 'Once more');
+      await until(async () => beta.calls[1]?.outcome === 'done', 'the next answer from beta');
+      assert.equal(alpha.requests.length, 1);
+      // A new conversation starts on the last choice.
+      await p.page.getByRole('button', { name: 'New chat' }).click();
+      assert.equal(await picker.inputValue(), 'beta', 'the default for new conversations');
+      assertNoProblems(p);
+    } finally {
+      await own.close();
+    }
+    // One served name: the header just shows it, no picker.
+    const single = await browsing.open(web.url);
+    await until(async () => (await single.page.locator('#model-label').textContent()) === 'test-model', 'the name');
+    assert.equal(await single.page.locator('#model-label').isVisible(), true);
+    assert.equal(await single.page.getByRole('combobox', { name: 'Model' }).count(), 0, 'no picker for one name');
+  });
+
   test('keyboard and labels: every control has a name, focus is visible, Enter does not double-send', async () => {
     const gated = gatedBackend(['Busy']);
     backend.use(gated);

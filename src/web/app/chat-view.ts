@@ -84,7 +84,14 @@ export function createThreadView(scroller: HTMLElement, thread: HTMLElement, act
             class: `msg assistant${isStreaming ? ' streaming' : ''}${message.content ? '' : ' empty'}`,
             attrs: { 'aria-busy': isStreaming ? 'true' : undefined, 'aria-label': 'Answer' },
           },
-          h('div', { class: 'msg-role', text: 'Assistant' }),
+          h(
+            'div',
+            { class: 'msg-role' },
+            'Assistant',
+            message.model
+              ? h('span', { class: 'msg-model', attrs: { title: 'Model' }, text: message.model })
+              : undefined,
+          ),
           body,
           notice ? noticeElement(notice, canRetry, actions) : undefined,
           meta,

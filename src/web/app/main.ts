@@ -30,8 +30,8 @@ let settings: Settings = store.loadSettings();
 /** Context size per model name, learned from /v1/models or a context-length error. */
 const contextSizes = store.loadContextSizes();
 const completion = store.loadCompletion();
-/** First model the server lists; used when Settings leaves the model empty. */
-let serverModel: string | undefined;
+/** The names the server lists (`/v1/models`); the first is used when Settings leaves the model empty. */
+let servedModels: string[] = [];
 let apiKey = session.getItem(KEYS.apiKey) ?? '';
 let mode: 'chat' | 'completion' = 'chat';
 let editing = false;
@@ -56,6 +56,7 @@ const sendBtn = byId<HTMLButtonElement>('send');
 const stopBtn = byId<HTMLButtonElement>('stop');
 const announcer = byId('announcer');
 const modelLabel = byId('model-label');
+const modelSelect = byId<HTMLSelectElement>('model-select');
 const contextMeter = byId('context-meter');
 const contextBar = byId<HTMLMeterElement>('context-bar');
 const contextText = byId('context-text');
@@ -105,6 +106,7 @@ function send(text: string): void {
     store.saveCurrentId(currentId);
   }
   if (conversation.messages.length === 0) conversation.title = titleFrom(text);
+  conversation.model ??= requestedModel(conversation) || undefined;
   conversation.messages.push({ role: 'user', content: text });
   promptEl.value = '';
   autosize(promptEl);
@@ -134,7 +136,8 @@ function resendEdited(text: string): void {
 }
 
 async function generate(conversation: Conversation): Promise<void> {
-  const message: AssistantMessage = { role: 'assistant', content: '' };
+  const model = requestedModel(conversation);
+  const message: AssistantMessage = { role: 'assistant', content: '', ...(model ? { model } : {}) };
   conversation.messages.push(message);
   conversation.updatedAt = Date.now();
   const controller = new AbortController();
@@ -143,12 +146,11 @@ async function generate(conversation: Conversation): Promise<void> {
   renderAll();
   announce('Generating an answer…');
 
-  const model = requestedModel();
   let result: StreamAnswerResult;
   for (;;) {
     result = await streamAnswer({
       kind: 'chat',
-      body: requestBody({ messages: sentMessages(conversation, message) }),
+      body: requestBody(model, { messages: sentMessages(conversation, message) }),
       signal: controller.signal,
       apiKey,
       onText(text) {
@@ -199,9 +201,31 @@ function sentMessages(conversation: Conversation, answer: AssistantMessage): Arr
   return settings.systemMessage ? [{ role: 'system', content: settings.systemMessage }, ...history] : history;
 }
 
-/** The model the page asks for: Settings, else the server's first; '' when neither is known. */
-function requestedModel(): string {
-  return settings.model || serverModel || '';
+/**
+ * The model the page asks for: the conversation's, else the default (Settings, the last one
+ * picked), else the server's first; '' when none is known (the server chooses).
+ */
+function requestedModel(conversation: Conversation | undefined): string {
+  return conversation?.model || settings.model || servedModels[0] || '';
+}
+
+/** The conversation whose model the header shows and sets: none in completion mode. */
+function headerConversation(): Conversation | undefined {
+  return mode === 'chat' ? current() : undefined;
+}
+
+/** The header's choice: the next request of this conversation, and new ones, ask `model`. */
+function pickModel(model: string): void {
+  const conversation = headerConversation();
+  if (conversation) {
+    conversation.model = model;
+    saveConversations();
+  }
+  settings = { ...settings, model };
+  store.saveSettings(settings);
+  renderControls();
+  renderContextMeter();
+  announce(`The next answer comes from ${model}.`);
 }
 
 function learnContextSize(model: string, size: number | undefined): void {
@@ -214,8 +238,7 @@ function stop(): void {
   running?.controller.abort();
 }
 
-function requestBody(extra: Record<string, unknown>): Record<string, unknown> {
-  const model = settings.model || serverModel;
+function requestBody(model: string, extra: Record<string, unknown>): Record<string, unknown> {
   return {
     ...(model ? { model } : {}),
     ...extra,
@@ -313,7 +336,7 @@ function renderChat(): void {
 function renderContextMeter(): void {
   const answers = current()?.messages.filter((m): m is AssistantMessage => m.role === 'assistant') ?? [];
   const last = answers.findLast((m) => m.stats?.promptTokens !== undefined);
-  const fill = contextFill(last?.stats, contextSizes.get(requestedModel()));
+  const fill = contextFill(last?.stats, contextSizes.get(requestedModel(current())));
   contextMeter.hidden = fill === undefined;
   if (!fill) return;
   contextBar.hidden = fill.size === undefined;
@@ -366,7 +389,26 @@ function renderControls(): void {
   completeStop.hidden = running?.mode !== 'completion';
   completeBtn.disabled = busy;
   completeAppend.hidden = busy || !completion.output;
-  modelLabel.textContent = settings.model || serverModel || 'server default';
+  renderModelPicker();
+}
+
+/**
+ * The header's model: a picker when there is a choice (every served name, plus the one asked
+ * when the server does not list it), else just the name.
+ */
+function renderModelPicker(): void {
+  const model = requestedModel(headerConversation());
+  const names = model && !servedModels.includes(model) ? [...servedModels, model] : servedModels;
+  modelLabel.textContent = model || 'server default';
+  const choice = names.length > 1;
+  modelLabel.hidden = choice;
+  modelSelect.hidden = !choice;
+  if (!choice) return;
+  const listed = [...modelSelect.options].map((o) => o.value);
+  if (listed.length !== names.length || listed.some((name, i) => name !== names[i])) {
+    modelSelect.replaceChildren(...names.map((name) => h('option', { attrs: { value: name }, text: name })));
+  }
+  modelSelect.value = model;
 }
 
 // --- completion mode ---
@@ -386,7 +428,7 @@ async function complete(): Promise<void> {
   announce('Generating…');
   const result = await streamAnswer({
     kind: 'completions',
-    body: requestBody({ prompt }),
+    body: requestBody(requestedModel(undefined), { prompt }),
     signal: controller.signal,
     apiKey,
     onText(text) {
@@ -458,9 +500,14 @@ function keepCompletionInView(): void {
 
 // --- settings ---
 
+/** The model field of Settings: the one this conversation asks, else the default. */
+function shownModel(): string {
+  return headerConversation()?.model ?? settings.model;
+}
+
 function openSettings(): void {
   const field = (name: string) => settingsForm.elements.namedItem(name) as HTMLInputElement;
-  field('model').value = settings.model;
+  field('model').value = shownModel();
   field('systemMessage').value = settings.systemMessage;
   field('maxTokens').value = String(settings.maxTokens);
   field('temperature').value = String(settings.temperature);
@@ -472,8 +519,17 @@ function openSettings(): void {
 settingsForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const field = (name: string) => settingsForm.elements.namedItem(name) as HTMLInputElement;
+  // A model typed here is a switch, as in the header; left as shown, nothing changes.
+  const model = field('model').value.trim();
+  const conversation = headerConversation();
+  const switched = model !== shownModel();
+  if (switched && conversation) {
+    if (model) conversation.model = model;
+    else delete conversation.model;
+    saveConversations();
+  }
   settings = {
-    model: field('model').value.trim(),
+    model: switched ? model : settings.model,
     systemMessage: field('systemMessage').value,
     maxTokens: Math.max(1, Math.round(Number(field('maxTokens').value))),
     temperature: Math.min(2, Math.max(0, Number(field('temperature').value))),
@@ -509,7 +565,7 @@ async function loadModels(): Promise<void> {
       const size = contextSizeOfModel(entry);
       if (size !== undefined) contextSizes.set(id, size);
     }
-    serverModel = ids[0];
+    servedModels = ids;
     byId('model-options').replaceChildren(...ids.map((id) => h('option', { attrs: { value: id } })));
     renderControls();
     renderContextMeter();
@@ -536,6 +592,7 @@ sidebarToggle.addEventListener('click', () =>
   app.classList.contains('sidebar-open') ? closeSidebar() : openSidebar(),
 );
 backdrop.addEventListener('click', closeSidebar);
+modelSelect.addEventListener('change', () => pickModel(modelSelect.value));
 
 byId('new-chat').addEventListener('click', () => {
   const existing = conversations.find((c) => c.messages.length === 0);
@@ -560,6 +617,7 @@ function setMode(next: 'chat' | 'completion'): void {
   chatPanel.hidden = !chat;
   completionPanel.hidden = chat;
   app.dataset.mode = next;
+  renderModelPicker();
 }
 tabChat.addEventListener('click', () => {
   setMode('chat');

@@ -169,6 +169,7 @@ function toConversation(value: unknown): Conversation | undefined {
   if (typeof start === 'number' && Number.isInteger(start) && start > 0 && start < messages.length) {
     conversation.contextStart = start;
   }
+  if (typeof value.model === 'string' && value.model) conversation.model = value.model;
   return conversation;
 }
 
@@ -182,6 +183,7 @@ function toMessage(value: unknown): Message | undefined {
     ? settleEnd(value.end as unknown as AssistantMessage['end'])
     : { kind: 'interrupted' };
   if (isRecord(value.stats)) message.stats = value.stats as AssistantMessage['stats'] & object;
+  if (typeof value.model === 'string' && value.model) message.model = value.model;
   return message;
 }
 

@@ -63,6 +63,8 @@ export interface AssistantMessage {
   /** Absent while streaming. */
   end?: AnswerEnd;
   stats?: AnswerStats;
+  /** The model or deployment name the answer was asked from (the header's choice then). */
+  model?: string;
 }
 
 export type Message = UserMessage | AssistantMessage;
@@ -78,10 +80,15 @@ export interface Conversation {
    * the context filled up (they stay on screen). Absent: all are sent.
    */
   contextStart?: number;
+  /** The model or deployment name this conversation asks; absent: the default in Settings. */
+  model?: string;
 }
 
 export interface Settings {
-  /** Deployment or model name sent as `model`; empty = let the server choose. */
+  /**
+   * Deployment or model name sent as `model` by new conversations and completions (the last
+   * one picked); empty = the first name the server lists, or let the server choose.
+   */
   model: string;
   /** Empty = no system message. */
   systemMessage: string;
