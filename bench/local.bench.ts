@@ -1,14 +1,24 @@
 // The local backend in-process: tokens/s and time to first chunk against raw node-llama-cpp
 // (`sequence.evaluate`, the floor) and `LlamaCompletion`, same model, prompt, seed and
-// sampling; plus threads 1 vs 2, read-ahead 0/1/8 and 1/4 concurrent streams.
+// sampling; plus threads 1 vs 2, read-ahead 0/1/8 and 1/4 concurrent streams; and
+// grammar-constrained generation (a JSON-schema grammar) as a ratio of unconstrained: raw
+// `evaluate` with and without a grammar state for the same token count, and the backend's
+// chat with `response_format: json_schema` against plain chat (tokens/s from usage).
 //
 // Output check: the backend and the raw loop must produce the very same text for the same
 // seed, and every backend run exactly --tokens completion tokens; else exit 1.
 //
 //   node --import tsx bench/local.bench.ts [--tokens 256] [--rounds 7]
-import { getLlama, LlamaCompletion, LlamaLogLevel, type Token } from 'node-llama-cpp';
+import {
+  getLlama,
+  LlamaCompletion,
+  type LlamaGrammar,
+  LlamaGrammarEvaluationState,
+  LlamaLogLevel,
+  type Token,
+} from 'node-llama-cpp';
 import { createLocalBackend, DEFAULT_MODEL_PATH, type LocalBackend } from '../src/backends/local/index.js';
-import type { CompletionChunk } from '../src/types.js';
+import type { ChatCompletionChunk, CompletionChunk } from '../src/types.js';
 import { marginOfErrorPercent, median, table } from './util.js';
 
 const args = process.argv.slice(2);
@@ -45,7 +55,11 @@ const model = await llama.loadModel({ modelPath: DEFAULT_MODEL_PATH, gpuLayers: 
 /** One warm context per thread count, like the backend's (created once, cleared per run). */
 const rawContexts = new Map<number, Awaited<ReturnType<typeof model.createContext>>>();
 
-async function rawRun(threads: number, seed: number, tokens = TOKENS): Promise<Sample> {
+/** A JSON grammar the model can follow for any length: an array of strings, no end required. */
+const STORY_SCHEMA = { type: 'object', properties: { lines: { type: 'array', items: { type: 'string' } } } } as const;
+const storyGrammar: LlamaGrammar = await llama.createGrammarForJsonSchema(STORY_SCHEMA);
+
+async function rawRun(threads: number, seed: number, tokens = TOKENS, grammar?: LlamaGrammar): Promise<Sample> {
   let context = rawContexts.get(threads);
   if (!context) {
     context = await model.createContext({ contextSize: 512, sequences: 1, threads });
@@ -57,7 +71,12 @@ async function rawRun(threads: number, seed: number, tokens = TOKENS): Promise<S
   let firstMs = 0;
   const out: Token[] = [];
   let text = '';
-  for await (const token of sequence.evaluate(prompt, { ...SAMPLING, seed })) {
+  const grammarEvaluationState = grammar ? new LlamaGrammarEvaluationState({ model, grammar }) : undefined;
+  for await (const token of sequence.evaluate(prompt, {
+    ...SAMPLING,
+    seed,
+    ...(grammar ? { grammarEvaluationState } : {}),
+  })) {
     if (out.length === 0) firstMs = performance.now() - start;
     text += model.detokenize([token], false, out.length > 0 ? out : prompt);
     out.push(token);
@@ -114,6 +133,33 @@ async function backendRun(backend: LocalBackend, seed: number): Promise<Sample> 
   return { tokPerS: (tokens / (performance.now() - start)) * 1000, firstMs, text, tokens };
 }
 
+/** Chat, plain or with `response_format` (the grammar's cost included: compiled per request). */
+async function chatRun(backend: LocalBackend, seed: number, json: boolean): Promise<Sample> {
+  const start = performance.now();
+  let firstMs = 0;
+  let text = '';
+  let tokens = 0;
+  let finish: string | null = null;
+  const body = {
+    messages: [{ role: 'user' as const, content: 'Tell me a story in lines.' }],
+    max_tokens: TOKENS,
+    temperature: 1,
+    seed,
+    stream_options: { include_usage: true },
+    ...(json ? { response_format: { type: 'json_schema', json_schema: { name: 'story', schema: STORY_SCHEMA } } } : {}),
+  };
+  for await (const chunk of backend.stream({ kind: 'chat', body }, new AbortController().signal)) {
+    const choice = (chunk as ChatCompletionChunk).choices[0];
+    const piece = choice?.delta?.content;
+    if (piece && !text) firstMs = performance.now() - start;
+    text += piece ?? '';
+    finish = choice?.finish_reason ?? finish;
+    if (chunk.usage) tokens = chunk.usage.completion_tokens;
+  }
+  if (json && finish === 'stop') JSON.parse(text); // output check: complete JSON parses
+  return { tokPerS: (tokens / (performance.now() - start)) * 1000, firstMs, text, tokens };
+}
+
 async function concurrentRun(backend: LocalBackend, streams: number, seed: number): Promise<Sample> {
   const start = performance.now();
   const runs = await Promise.all(Array.from({ length: streams }, (_, i) => backendRun(backend, seed + i)));
@@ -162,6 +208,12 @@ for (let round = 0; round < ROUNDS; round++) {
     check(s.tokens === TOKENS, `${name}: ${s.tokens} completion tokens, expected ${TOKENS}`);
     check(s.text === raw.text, `${name}: text differs from raw evaluate with seed ${seed}`);
   }
+  const constrained = await timed(() => rawRun(1, seed, TOKENS, storyGrammar));
+  add('raw evaluate + JSON grammar, threads 1', constrained);
+  check(constrained.tokens === TOKENS, `grammar: ${constrained.tokens} tokens`);
+  check(constrained.text.startsWith('{'), 'grammar: the output is JSON');
+  add('backend chat, plain', await timed(() => chatRun(backends.ra1, seed, false)));
+  add('backend chat, response_format json_schema', await timed(() => chatRun(backends.ra1, seed, true)));
   const four = await timed(() => concurrentRun(backends.ra1, 4, seed));
   add('backend, 4 concurrent streams (total)', four);
   check(four.tokens === 4 * TOKENS, `4 streams: ${four.tokens} tokens`);
@@ -184,6 +236,16 @@ for (const [name, samples] of results) {
 }
 console.log(`local backend, ${TOKENS} tokens per stream, ${ROUNDS} rounds, tiny model (${DEFAULT_MODEL_PATH})`);
 console.log(table(rows));
+const rate = (name: string) => median((results.get(name) ?? []).map((s) => s.tokPerS));
+const cpu = (name: string) => median((results.get(name) ?? []).map((s) => s.cpuUs ?? Number.NaN));
+// CPU per token is the steadier figure on a shared machine; the ratio is unconstrained / constrained cost.
+console.log(
+  'grammar-constrained vs unconstrained (tok/s ratio; CPU-per-token ratio): ' +
+    `raw evaluate ${(rate('raw evaluate + JSON grammar, threads 1') / floor).toFixed(2)}; ` +
+    `${(cpu('raw evaluate, threads 1') / cpu('raw evaluate + JSON grammar, threads 1')).toFixed(2)} — ` +
+    `backend chat ${(rate('backend chat, response_format json_schema') / rate('backend chat, plain')).toFixed(2)}; ` +
+    `${(cpu('backend chat, plain') / cpu('backend chat, response_format json_schema')).toFixed(2)}`,
+);
 
 for (const b of Object.values(backends)) await b.close();
 for (const c of [...rawContexts.values(), completionContext]) await c.dispose();
