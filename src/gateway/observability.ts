@@ -11,6 +11,7 @@
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { ConfigError } from '../errors.js';
 import type { GenerationObservation, GenerationObserver } from '../server/observer.js';
 import type { AttemptRecord, GatewayEvents } from './events.js';
 import { attemptLogLine, breakerLogLine } from './logs.js';
@@ -39,7 +40,8 @@ export interface Observability {
 
 /**
  * The OTLP endpoint to use: the configuration's `telemetry.otlp_endpoint`, else the standard
- * `OTEL_EXPORTER_OTLP_ENDPOINT`; none when `OTEL_SDK_DISABLED=true`.
+ * `OTEL_EXPORTER_OTLP_ENDPOINT`; none when `OTEL_SDK_DISABLED=true`. An environment value
+ * that is not an http(s) URL is a ConfigError (not echoed: it may hold credentials).
  *
  * @example
  * otlpEndpointFrom(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }) // 'http://127.0.0.1:4318'
@@ -49,8 +51,16 @@ export function otlpEndpointFrom(
   env: Readonly<Record<string, string | undefined>>,
 ): string | undefined {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
-  const endpoint = configured ?? env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  return endpoint === '' ? undefined : endpoint;
+  if (configured !== undefined) return configured;
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (endpoint === undefined || endpoint === '') return undefined;
+  if (!/^https?:\/\/[^/\s]+/i.test(endpoint) || !URL.canParse(endpoint)) {
+    throw new ConfigError(
+      "OTEL_EXPORTER_OTLP_ENDPOINT is not an http(s) URL: set it to the collector's OTLP/HTTP base, e.g. http://127.0.0.1:4318, or unset it",
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+    );
+  }
+  return endpoint;
 }
 
 /**

@@ -50,6 +50,7 @@ import {
   METRIC_GEN_AI_SERVER_TIME_PER_OUTPUT_TOKEN,
   METRIC_GEN_AI_SERVER_TIME_TO_FIRST_TOKEN,
 } from '@opentelemetry/semantic-conventions/incubating';
+import { sleep } from '../abort.js';
 import type { GenerationReport, GenerationStart } from '../server/observer.js';
 import type { AnyChunk, AnyResponse } from '../types.js';
 import type { AttemptRecord } from './events.js';
@@ -82,6 +83,11 @@ export interface RequestTelemetry {
   end(report: Readonly<GenerationReport>, status: number): void;
 }
 
+/** One export may take this long before it is given up, ms (the SDK's default is 30 s). */
+const EXPORT_TIMEOUT_MS = 5_000;
+/** `shutdown()` waits at most this long for the last exports, ms. */
+const SHUTDOWN_LIMIT_MS = 3_000;
+
 /** Explicit histogram buckets, as the GenAI conventions advise (seconds, tokens). */
 const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 const FIRST_TOKEN_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -102,17 +108,24 @@ const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const base = options.endpoint.replace(/\/+$/, '');
+  const interval = options.metricIntervalMs ?? 60_000;
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? 'sluice' });
   const tracerProvider = new TracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${base}/v1/traces` }) })],
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: `${base}/v1/traces`, timeoutMillis: EXPORT_TIMEOUT_MS }),
+        exportTimeoutMillis: EXPORT_TIMEOUT_MS,
+      }),
+    ],
   });
   const meterProvider = new MeterProvider({
     resource,
     readers: [
       new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter({ url: `${base}/v1/metrics` }),
-        exportIntervalMillis: options.metricIntervalMs ?? 60_000,
+        exporter: new OTLPMetricExporter({ url: `${base}/v1/metrics`, timeoutMillis: EXPORT_TIMEOUT_MS }),
+        exportIntervalMillis: interval,
+        exportTimeoutMillis: Math.min(EXPORT_TIMEOUT_MS, interval),
       }),
     ],
   });
@@ -307,7 +320,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       recordAttempt(record, endedAt, GEN_AI_OPERATION_NAME_VALUE_CHAT);
     },
     async shutdown() {
-      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+      // A collector that does not answer must not hold the process: wait a bounded time.
+      const stop = new AbortController();
+      const flushed = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+      await Promise.race([flushed, sleep(SHUTDOWN_LIMIT_MS, stop.signal).catch(() => {})]);
+      stop.abort();
     },
   };
 }

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,6 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { createScriptedBackend, textScript } from '../../src/backends/scripted/index.js';
+import { ConfigError } from '../../src/errors.js';
 import { createMemoryHealth } from '../../src/gateway/health.js';
 import { createObservability, otlpEndpointFrom } from '../../src/gateway/observability.js';
 import { createRouterBackend } from '../../src/gateway/router.js';
@@ -244,13 +247,19 @@ describe('gateway observability', () => {
     assert.deepEqual(Object.keys(parseServerTiming(refused.res.headers.get('server-timing'))), ['gateway']);
   });
 
-  test('server-timing without a router: the gateway’s own time only', async (t) => {
+  test('server-timing without a router: the gateway’s own time only; web pages may read it', async (t) => {
     const backend = createScriptedBackend(textScript('chat', 'Hello there'));
     const { url } = await start(t, { backend });
-    const res = await post(azureUrl(url, 'any', 'chat'), { messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const res = await post(
+      azureUrl(url, 'any', 'chat'),
+      { messages: [{ role: 'user', content: 'hi' }], stream: true },
+      { origin: 'http://localhost:5173' },
+    );
     await res.text();
     const timing = parseServerTiming(res.headers.get('server-timing'));
     assert.deepEqual(Object.keys(timing), ['gateway']);
+    const exposed = (res.headers.get('access-control-expose-headers') ?? '').split(/,\s*/);
+    assert.ok(exposed.includes('server-timing') && exposed.includes('x-sluice-target'), exposed.join(', '));
   });
 
   test('JSON logs: one line per request and per attempt, tied by request id, no key or prompt', async (t) => {
@@ -292,6 +301,27 @@ describe('gateway observability', () => {
     assert.equal(otlpEndpointFrom(undefined, env), 'http://127.0.0.1:4318');
     assert.equal(otlpEndpointFrom('http://127.0.0.1:9999', env), 'http://127.0.0.1:9999');
     assert.equal(otlpEndpointFrom('http://127.0.0.1:9999', { ...env, OTEL_SDK_DISABLED: 'true' }), undefined);
+    assert.throws(
+      () => otlpEndpointFrom(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'user:s3cret@collector:4318' }),
+      (e: Error) => e instanceof ConfigError && /http\(s\) URL/.test(e.message) && !e.message.includes('s3cret'),
+    );
+  });
+
+  test('a collector that never answers does not hold the shutdown', { timeout: 8_000 }, async (t) => {
+    const silent = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      silent.closeAllConnections();
+      silent.close();
+    });
+    const obs = await createObservability({
+      otlpEndpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+    });
+    await obs.observer.observe?.(
+      { requestId: 'r', route: 'azure_chat', kind: 'chat', model: 'm', stream: true, startedAt: 0, params: {} },
+      async (o) => o.end({}, 200),
+    );
+    await obs.close(); // the SDK's own time-outs would hold it 10 s or more
   });
 
   test('without an endpoint no OpenTelemetry module is loaded at all', () => {
