@@ -19,7 +19,8 @@ export interface CorsOptions {
   maxAgeSeconds?: number;
 }
 
-export const EXPOSED_HEADERS = 'retry-after, retry-after-ms, x-request-id, apim-request-id, x-ms-region';
+export const EXPOSED_HEADERS =
+  'retry-after, retry-after-ms, x-request-id, apim-request-id, x-ms-region, server-timing, x-sluice-target';
 const ALLOWED_HEADERS = 'api-key, authorization, content-type, x-ms-client-request-id';
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 

@@ -35,6 +35,11 @@ export type { CorsOptions } from './cors.js';
 
 export type { ServerMetrics, StatsBackend } from './metrics.js';
 
+// Watching each generation (traces, a gateway's logs and series), and the log line format
+
+export type { GenerationObservation, GenerationObserver, GenerationReport, GenerationStart } from './observer.js';
+export type { LogFormat } from './request-log.js';
+
 export interface ListenInfo {
   /** A URL clients can use, e.g. `http://127.0.0.1:8080` (0.0.0.0 / :: are shown as loopback). */
   url: string;
