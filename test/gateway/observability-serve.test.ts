@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { chatChunks, startAzureServer, stream } from '../../src/testing/azure-server.js';
 import { faultScenario } from '../../src/testing/faults.js';
-import { assertBuilt, cleanEnv, start, tempDir } from '../support/cli.js';
+import { assertBuilt, cleanEnv, run, start, tempDir } from '../support/cli.js';
 import { attr, startReceiver } from '../support/otlp.js';
 
 const UPSTREAM_KEY = 'upstream-secret-key-serve-0123456789';
@@ -17,6 +17,12 @@ const PROMPT_MARKER = 'PROMPT-MARKER-serve-51c2';
 before(() => assertBuilt());
 
 describe('sluice serve observability', { timeout: 120_000 }, () => {
+  test('--log-format takes text or json, and says so', async () => {
+    const done = await run(['serve', '--log-format', 'xml', '--port', '0'], { env: cleanEnv() });
+    assert.equal(done.code, 2);
+    assert.match(done.stderr, /--log-format must be text or json, got "xml"/);
+  });
+
   for (const how of ['flag', 'file'] as const) {
     test(`JSON logs (${how === 'flag' ? '--log-format json' : 'server.log_format: json'}) and OTLP from the configuration file`, async (t) => {
       // East answers 429, west (tried second) serves.
