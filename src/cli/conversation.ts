@@ -3,7 +3,7 @@
  * to drop when the conversation no longer fits the model's context. Pure.
  * @module
  */
-import { ErrorCodes } from '../errors.js';
+import { isContextLengthError } from '../protocol/context.js';
 import type { EndState } from '../protocol/end-state.js';
 import type { ChatMessage } from '../types.js';
 
@@ -27,28 +27,10 @@ export function messagesFor(system: string | undefined, turns: readonly Turn[]):
 }
 
 /**
- * True when a request failed because the conversation does not fit the model's context
- * (HTTP 400 `context_length_exceeded`, the code Azure, OpenAI and the local model use).
+ * True when a request failed because the conversation does not fit the model's context.
  * @example
  * isContextFull({ state: 'completed' }) // false
  */
 export function isContextFull(end: EndState): boolean {
-  if (end.state !== 'failed' || end.error.code !== ErrorCodes.BAD_REQUEST) return false;
-  const body = (end.error as { body?: { error?: { code?: unknown } } }).body;
-  return body?.error?.code === 'context_length_exceeded';
-}
-
-/**
- * Drops the oldest exchange (a question and its answer) from the front of `turns`, never
- * the latest turn; returns how many turns went (0: nothing left to drop).
- * @example
- * const turns = [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: 'c' }];
- * dropOldestExchange(turns) // 2, leaving only 'c'
- */
-export function dropOldestExchange(turns: Turn[]): number {
-  if (turns.length <= 1) return 0;
-  let n = 1;
-  while (n < turns.length - 1 && turns[n]?.role !== 'user') n++;
-  turns.splice(0, n);
-  return n;
+  return end.state === 'failed' && isContextLengthError(end.error);
 }

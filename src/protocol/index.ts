@@ -22,6 +22,16 @@ export {
   truncationError,
 } from './end-state.js';
 
+// A conversation and the model's context window
+
+export {
+  CONTEXT_LENGTH_EXCEEDED,
+  contextSizeInMessage,
+  contextSizeOrUndefined,
+  dropOldestExchange,
+  isContextLengthError,
+} from './context.js';
+
 // Building chunks
 
 export { type ChunkBuilder, type ChunkBuilderOptions, chunkBuilder, safeFilterResults } from './chunks.js';

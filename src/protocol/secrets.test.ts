@@ -69,3 +69,18 @@ describe('redactError', () => {
     assert.equal(frame.body?.error.message, 'token=[redacted]');
   });
 });
+
+describe('prose after a credential word', () => {
+  test('stays readable; credential-shaped values still go', () => {
+    assert.equal(
+      redactSecrets('Unknown option --max-token: did you mean --max-tokens?'),
+      'Unknown option --max-token: did you mean --max-tokens?',
+    );
+    assert.equal(redactSecrets('the key: maximum context'), 'the key: maximum context');
+    assert.equal(redactSecrets('password=hunter22'), 'password=[redacted]');
+    assert.equal(redactSecrets('key: abcdefghijklmnopqrstuv'), 'key: [redacted]');
+    assert.equal(redactSecrets('token: ab12cd34'), 'token: [redacted]');
+    assert.equal(redactSecrets('?key=SECRETSECRET'), '?key=[redacted]');
+    assert.equal(redactSecrets('?api-key=abc123&x=1'), '?api-key=[redacted]&x=1');
+  });
+});

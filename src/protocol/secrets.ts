@@ -18,7 +18,9 @@ export const MIN_SECRET_LENGTH = 4;
 /**
  * `text` without credentials: first every known secret (the exact values the caller holds:
  * its API key, its bearer token, also in URL-encoded form), then anything that looks like
- * one (`api-key: …`, `key=…`, `Bearer …`, SAS `sig=…`, `sk-…` keys, JSON web tokens).
+ * one (`api-key: …`, `key=…`, `Bearer …`, SAS `sig=…`, `sk-…` keys, JSON web tokens). After the
+ * everyday words `key:` and `token:`, only a value shaped like a credential goes (six or more
+ * characters with a digit, or sixteen or more): prose such as `token: did you mean` stays.
  *
  * The known values are what matter: an upstream, or a proxy in between, that echoes the
  * request back puts the caller's own key into its error body, and patterns alone cannot
@@ -39,14 +41,23 @@ export function redactSecrets(text: string, knownSecrets?: Iterable<string>): st
       if (encoded !== secret) out = replaceAll(out, encoded);
     }
   }
-  return out
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`)
-    .replace(
-      /\b(api[-_]?key|subscription[-_]?key|ocp-apim-subscription-key|access[-_]?token|token|key|secret|password|sig|authorization)(["']?\s*[:=]\s*["']?)(?!\[redacted\]|(?:Bearer|Basic)\s)[^\s"'&,;]+/gi,
-      `$1$2${REDACTED}`,
-    )
-    .replace(/\bsk-[A-Za-z0-9_-]{16,}/g, REDACTED)
-    .replace(/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, REDACTED);
+  return (
+    out
+      .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`)
+      .replace(
+        /\b(api[-_]?key|subscription[-_]?key|ocp-apim-subscription-key|access[-_]?token|secret|password|sig|authorization)(["']?\s*[:=]\s*["']?)(?!\[redacted\]|(?:Bearer|Basic)\s)[^\s"'&,;]+/gi,
+        `$1$2${REDACTED}`,
+      )
+      // `key` and `token` are also everyday words: after them, a value in a URL (`=`) goes, and
+      // after `:` only one shaped like a credential, so "token: did you mean" stays readable.
+      .replace(/\b(key|token)(["']?\s*=\s*["']?)(?!\[redacted\])[^\s"'&,;]+/gi, `$1$2${REDACTED}`)
+      .replace(
+        /\b(key|token)(["']?\s*:\s*["']?)(?!\[redacted\]|(?:Bearer|Basic)\s)(?=[^\s"'&,;]*\d|[^\s"'&,;]{16})[^\s"'&,;]{6,}/gi,
+        `$1$2${REDACTED}`,
+      )
+      .replace(/\bsk-[A-Za-z0-9_-]{16,}/g, REDACTED)
+      .replace(/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, REDACTED)
+  );
 }
 
 /**

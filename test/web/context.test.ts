@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { contextSizeInMessage } from '../../src/protocol/context.js';
 import {
   contextFill,
-  contextSizeInMessage,
   contextSizeOfModel,
   dropOldestTurn,
   isContextOverflow,

@@ -9,9 +9,10 @@
  */
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
+import { dropOldestExchange } from '../../protocol/context.js';
 import type { Usage } from '../../types.js';
 import type { AnswerOutcome } from '../answer.js';
-import { dropOldestExchange, isContextFull, messagesFor, type Turn } from '../conversation.js';
+import { isContextFull, messagesFor, type Turn } from '../conversation.js';
 import type { Engine } from '../engine.js';
 import { ExitCode } from '../exit-codes.js';
 import { listenForInterrupt } from '../interrupt.js';

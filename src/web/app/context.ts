@@ -11,29 +11,12 @@
  * (`stream_options.include_usage`): prompt plus completion tokens of the last exchange.
  * @module
  */
-import { dropOldestExchange } from '../../cli/conversation.js';
+import { CONTEXT_LENGTH_EXCEEDED, contextSizeOrUndefined, dropOldestExchange } from '../../protocol/context.js';
 import type { AnswerEnd, AnswerStats, Message } from './types.js';
-
-/** The error code OpenAI, Azure and Sluice's embedded model give a prompt that does not fit. */
-export const CONTEXT_OVERFLOW_CODE = 'context_length_exceeded';
-
-/** Largest context size believed (tokens): anything above is a hostile or broken field. */
-const MAX_CONTEXT_SIZE = 100_000_000;
 
 /** True when the request failed because prompt (plus room for the answer) exceeds the context. */
 export function isContextOverflow(end: AnswerEnd | undefined): boolean {
-  return end?.kind === 'failed' && end.code === CONTEXT_OVERFLOW_CODE;
-}
-
-/**
- * The context size stated in a context-length error message, or undefined.
- *
- * @example
- * contextSizeInMessage("This model's maximum context length is 512 tokens. However, ..."); // 512
- */
-export function contextSizeInMessage(message: string): number | undefined {
-  const match = /maximum context length is (\d{1,9}) tokens/i.exec(message);
-  return match?.[1] === undefined ? undefined : sizeOrUndefined(Number(match[1]));
+  return end?.kind === 'failed' && end.code === CONTEXT_LENGTH_EXCEEDED;
 }
 
 /**
@@ -45,7 +28,7 @@ export function contextSizeInMessage(message: string): number | undefined {
 export function contextSizeOfModel(entry: unknown): number | undefined {
   if (typeof entry !== 'object' || entry === null) return undefined;
   const record = entry as { context_length?: unknown; max_model_len?: unknown };
-  return sizeOrUndefined(record.context_length) ?? sizeOrUndefined(record.max_model_len);
+  return contextSizeOrUndefined(record.context_length) ?? contextSizeOrUndefined(record.max_model_len);
 }
 
 /**
@@ -89,12 +72,6 @@ export function contextFill(stats: AnswerStats | undefined, size: number | undef
 }
 
 // --- internal ---
-
-function sizeOrUndefined(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_CONTEXT_SIZE
-    ? value
-    : undefined;
-}
 
 function lastIndexOf(messages: readonly Message[], role: Message['role']): number {
   for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === role) return i;

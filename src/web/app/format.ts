@@ -3,7 +3,7 @@
  * simply complete. Pure functions (Node tests import this module).
  * @module
  */
-import { CONTEXT_OVERFLOW_CODE } from './context.js';
+import { CONTEXT_LENGTH_EXCEEDED } from '../../protocol/context.js';
 import type { AnswerEnd, AnswerStats } from './types.js';
 
 export type NoticeAction = 'retry' | 'edit' | 'settings';
@@ -100,7 +100,7 @@ export function noticeFor(end: AnswerEnd | undefined, maxTokens?: number): Notic
         .filter(Boolean)
         .join(' · ');
       // Reached only when the latest message alone does not fit: older turns were dropped already.
-      const overflow = end.code === CONTEXT_OVERFLOW_CODE;
+      const overflow = end.code === CONTEXT_LENGTH_EXCEEDED;
       const advice = overflow ? ' Shorten your message, or lower Max tokens in Settings.' : '';
       const notice: Notice = {
         tone: 'error',

@@ -4,16 +4,10 @@
  * @module
  */
 import './style.css';
+import { contextSizeInMessage } from '../../protocol/context.js';
 import { type StreamAnswerResult, streamAnswer } from './api.js';
 import { createThreadView, retryButton, tickRetryButtons } from './chat-view.js';
-import {
-  contextFill,
-  contextSizeInMessage,
-  contextSizeOfModel,
-  dropOldestTurn,
-  isContextOverflow,
-  sentFrom,
-} from './context.js';
+import { contextFill, contextSizeOfModel, dropOldestTurn, isContextOverflow, sentFrom } from './context.js';
 import { byId, h } from './dom.js';
 import { badgeFor, formatStats, noticeFor } from './format.js';
 import { renderSidebar } from './sidebar.js';
