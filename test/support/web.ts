@@ -14,6 +14,7 @@ import {
   type BackendRequest,
   createScriptedBackend,
   type ScriptedBackend,
+  type ScriptStep,
   textScript,
 } from '../../src/backends/index.js';
 import { chunkBuilder } from '../../src/protocol/chunks.js';
@@ -164,6 +165,23 @@ export async function until(test: () => boolean | Promise<boolean>, what: string
 export function chatChunk(content: string | null, finishReason: FinishReason | null = null): ChatCompletionChunk {
   const chunks = chunkBuilder('chat', { id: 'chatcmpl-test', created: 1700000000, model: 'test-model' });
   return content === null && finishReason !== null ? chunks.finish(0, finishReason) : chunks.content(0, content ?? '');
+}
+
+/**
+ * A chat answer that is one tool call: role chunk, the call's first delta (name, empty
+ * arguments), the arguments in `pieces` (a gate before each piece after the first when
+ * `gated`), finish `tool_calls`.
+ */
+export function toolCallScript(name: string, pieces: string[], gated = false): ScriptStep[] {
+  const chunks = chunkBuilder('chat', { id: 'chatcmpl-test', created: 1700000000, model: 'test-model' });
+  const steps: ScriptStep[] = [{ chunk: chunks.role(0) as ChatCompletionChunk }];
+  steps.push({ chunk: chunks.toolCall(0, 0, 'call_test', name) });
+  pieces.forEach((piece, i) => {
+    if (gated && i > 0) steps.push({ gate: true });
+    steps.push({ chunk: chunks.toolArguments(0, 0, piece) });
+  });
+  steps.push({ chunk: chunks.finish(0, 'tool_calls') });
+  return steps;
 }
 
 /** The scripted backend with gates, plus what the web tests read about its latest stream. */

@@ -19,6 +19,7 @@ import {
   HOSTILE_STREAM,
   startWebServer,
   switchBackend,
+  toolCallScript,
   until,
   type WebServer,
 } from '../support/web.js';
@@ -101,6 +102,23 @@ describe('streamAnswer against the Sluice server', () => {
     gated.release();
     assert.equal((await promise).end.kind, 'done');
     assert.equal(texts.join(''), 'first second');
+  });
+
+  test('tool calls: each delta reports the calls so far (accumulated), finish tool_calls, no text', async () => {
+    const pieces = ['{"city"', ': "Par', 'is"}'];
+    backend.use(createScriptedBackend(toolCallScript('get_weather', pieces)));
+    const seen: string[] = [];
+    const { texts, promise } = run(web.url, {
+      onToolCalls: (calls) => seen.push(calls.map((c) => `${c.name}(${c.arguments})`).join(';')),
+    });
+    assert.deepEqual((await promise).end, { kind: 'done', finishReason: 'tool_calls' });
+    assert.deepEqual(texts, []);
+    assert.deepEqual(seen, [
+      'get_weather()',
+      'get_weather({"city")',
+      'get_weather({"city": "Par)',
+      'get_weather({"city": "Paris"})',
+    ]);
   });
 
   test('the completions kind reads choices[].text from /v1/completions', async () => {

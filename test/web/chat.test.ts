@@ -22,6 +22,7 @@ import {
   screenshot,
   startWebServer,
   switchBackend,
+  toolCallScript,
   until,
   type WebServer,
 } from '../support/web.js';
@@ -205,6 +206,38 @@ describe('chat page', () => {
     await p.page.reload();
     await p.page.locator('.conv-item').first().waitFor();
     assert.deepEqual(await p.page.locator('.conv-select').allTextContents(), ['First conversation']);
+    assertNoProblems(p);
+  });
+
+  test('a tool call shows as a collapsible block: the name as summary, arguments as they stream, then pretty-printed; kept on reload', async () => {
+    const pieces = ['{"city"', ': "Paris", "days"', ': 3}'];
+    const scripted = createScriptedBackend(toolCallScript('get_weather', pieces, true));
+    backend.use(scripted);
+    const p = await browsing.open(web.url);
+    await sendMessage(p, 'Weather in Paris?');
+    const block = lastAnswer(p).locator('details.tool-call');
+    await block.waitFor();
+    assert.equal((await block.locator('summary').textContent())?.trim(), '⚙get_weather');
+    assert.equal(await block.evaluate((d) => d.hasAttribute('open')), false, 'collapsed at first');
+    await block.locator('summary').click();
+    const args = block.locator('pre.tool-args');
+    await until(async () => (await args.textContent()) === '{"city"', 'the first piece, as received');
+    assert.equal(await lastAnswer(p).getAttribute('aria-busy'), 'true', 'still streaming');
+    scripted.release();
+    await until(async () => (await args.textContent()) === '{"city": "Paris", "days"', 'the second piece');
+    scripted.release();
+    const pretty = JSON.stringify({ city: 'Paris', days: 3 }, null, 2);
+    await until(async () => (await args.textContent()) === pretty, 'pretty-printed once complete');
+    assert.equal(await block.evaluate((d) => d.hasAttribute('open')), true, 'stays open while it streams and after');
+    await lastAnswer(p).locator('.meta .figures').waitFor();
+    assert.match((await lastAnswer(p).locator('.meta').textContent()) ?? '', /tool_calls/);
+    await screenshot(p.page, 'chat-tool-call');
+
+    await p.page.reload();
+    const again = lastAnswer(p).locator('details.tool-call');
+    await again.waitFor();
+    assert.equal((await again.locator('summary').textContent())?.trim(), '⚙get_weather');
+    assert.equal(await again.locator('pre.tool-args').textContent(), pretty);
     assertNoProblems(p);
   });
 

@@ -23,8 +23,8 @@ import { redactSecrets } from '../../protocol/secrets.js';
 import { checkChunk, shapeLimitsFor } from '../../protocol/shape.js';
 import { choiceText, textDeltas } from '../../protocol/text.js';
 import { createDecoder, type SseEvent } from '../../sse/decoder.js';
-import type { AnyChunk, ApiKind } from '../../types.js';
-import type { AnswerEnd, AnswerStats } from './types.js';
+import type { AnyChunk, ApiKind, ChatCompletion, ChatCompletionChunk } from '../../types.js';
+import type { AnswerEnd, AnswerStats, ToolCallView } from './types.js';
 
 /** Shortest generation (first text -> end) for which tokens/s is reported, seconds. */
 export const MIN_RATE_WINDOW_S = 0.05;
@@ -44,6 +44,8 @@ export interface StreamAnswerOptions {
   onText(text: string): void;
   /** The content filter retracted what was shown (Azure asynchronous filter). */
   onRetract?(): void;
+  /** Choice 0's tool calls so far (the accumulator's), each time a chunk adds to them. */
+  onToolCalls?(calls: ToolCallView[]): void;
 }
 
 export interface StreamAnswerResult {
@@ -152,6 +154,12 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
       textChunks++;
       options.onText(text);
     }
+    if (options.onToolCalls && options.kind === 'chat' && hasToolCallDelta(chunk as ChatCompletionChunk)) {
+      const message = (accumulator.response() as ChatCompletion).choices.find((c) => c.index === 0)?.message;
+      options.onToolCalls(
+        (message?.tool_calls ?? []).map((c) => ({ name: c.function.name, arguments: c.function.arguments })),
+      );
+    }
     for (const choice of chunk.choices) {
       // An asynchronous-filter annotation (a choice without text) blocking text already
       // shown: Azure says the client must retract it.
@@ -197,6 +205,10 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
   const state = accumulator.finish({ sawDone });
   const finishReason = accumulator.response().choices[0]?.finish_reason ?? null;
   return finish(endFromState(state, finishReason, lost));
+}
+
+function hasToolCallDelta(chunk: ChatCompletionChunk): boolean {
+  return chunk.choices.some((c) => c.index === 0 && Array.isArray(c.delta?.tool_calls));
 }
 
 /** Words the protocol's end state of a stream that was read to its end (or lost). */

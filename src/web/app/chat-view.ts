@@ -7,7 +7,7 @@
 import { h } from './dom.js';
 import { badgeFor, formatStats, type Notice, noticeFor, secondsLeft } from './format.js';
 import { createMarkdownView, type MarkdownView } from './markdown.js';
-import type { AssistantMessage, Conversation } from './types.js';
+import type { AssistantMessage, Conversation, ToolCallView } from './types.js';
 
 export interface ThreadActions {
   /** Regenerate / retry the last answer. */
@@ -36,7 +36,9 @@ export interface ThreadView {
 }
 
 export function createThreadView(scroller: HTMLElement, thread: HTMLElement, actions: ThreadActions): ThreadView {
-  let live: { message: AssistantMessage; view: MarkdownView; meta: HTMLElement; article: HTMLElement } | undefined;
+  let live:
+    | { message: AssistantMessage; view: MarkdownView; meta: HTMLElement; article: HTMLElement; calls: HTMLElement }
+    | undefined;
   let frame = 0;
 
   const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
@@ -49,7 +51,8 @@ export function createThreadView(scroller: HTMLElement, thread: HTMLElement, act
     if (!live) return;
     const pinned = nearBottom();
     live.view.update(live.message.content);
-    live.article.classList.toggle('empty', live.message.content === '');
+    updateToolCalls(live.calls, live.message);
+    live.article.classList.toggle('empty', isEmpty(live.message));
     live.meta.replaceChildren(...metaParts(live.message));
     if (pinned) toBottom();
   };
@@ -75,13 +78,15 @@ export function createThreadView(scroller: HTMLElement, thread: HTMLElement, act
         const view = createMarkdownView(body);
         view.update(message.content);
         if (!isStreaming) addCodeCopyButtons(body);
+        const calls = h('div', { class: 'tool-calls' });
+        updateToolCalls(calls, message);
         const meta = h('p', { class: 'meta' }, ...metaParts(message));
         const notice = isStreaming ? undefined : noticeFor(message.end, state.maxTokens);
         const canRetry = i === lastIndex && !state.busy;
         const article = h(
           'article',
           {
-            class: `msg assistant${isStreaming ? ' streaming' : ''}${message.content ? '' : ' empty'}`,
+            class: `msg assistant${isStreaming ? ' streaming' : ''}${isEmpty(message) ? ' empty' : ''}`,
             attrs: { 'aria-busy': isStreaming ? 'true' : undefined, 'aria-label': 'Answer' },
           },
           h(
@@ -93,11 +98,12 @@ export function createThreadView(scroller: HTMLElement, thread: HTMLElement, act
               : undefined,
           ),
           body,
+          calls,
           notice ? noticeElement(notice, canRetry, actions) : undefined,
           meta,
           isStreaming ? undefined : answerActions(message, canRetry, notice, actions),
         );
-        if (isStreaming) live = { message, view, meta, article };
+        if (isStreaming) live = { message, view, meta, article, calls };
         children.push(article);
       });
       thread.replaceChildren(...children);
@@ -107,6 +113,56 @@ export function createThreadView(scroller: HTMLElement, thread: HTMLElement, act
       if (!frame) frame = requestAnimationFrame(paintLive);
     },
   };
+}
+
+function isEmpty(message: AssistantMessage): boolean {
+  return message.content === '' && !message.toolCalls?.length;
+}
+
+/** Which tool-call blocks the user opened, per answer: a re-render keeps them open. */
+const openCalls = new WeakMap<AssistantMessage, Set<number>>();
+
+/**
+ * One collapsible block per tool call: the function name as summary, the arguments
+ * pretty-printed once they parse (as received while they stream). Blocks are updated in
+ * place while streaming, and one the user opened stays open across re-renders.
+ */
+function updateToolCalls(container: HTMLElement, message: AssistantMessage): void {
+  const calls: readonly ToolCallView[] = message.toolCalls ?? [];
+  const blocks = container.children;
+  calls.forEach((call, i) => {
+    let block = blocks[i] as HTMLDetailsElement | undefined;
+    if (!block) {
+      const details = h(
+        'details',
+        { class: 'tool-call', attrs: { open: openCalls.get(message)?.has(i) ?? false } },
+        h('summary', {}, h('span', { class: 'tool-icon', text: '⚙', attrs: { 'aria-hidden': 'true' } }), h('code')),
+        h('pre', { class: 'tool-args' }),
+      );
+      details.addEventListener('toggle', () => {
+        const open = openCalls.get(message) ?? new Set<number>();
+        if (details.open) open.add(i);
+        else open.delete(i);
+        openCalls.set(message, open);
+      });
+      container.append(details);
+      block = details;
+    }
+    const name = block.querySelector('summary code');
+    if (name && name.textContent !== call.name) name.textContent = call.name;
+    const args = block.querySelector('pre');
+    const text = prettyArguments(call.arguments);
+    if (args && args.textContent !== text) args.textContent = text;
+  });
+  while (blocks.length > calls.length) blocks[blocks.length - 1]?.remove();
+}
+
+function prettyArguments(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
 }
 
 /** Marks where the messages sent to the model begin, once the oldest were dropped. */

@@ -155,6 +155,11 @@ async function generate(conversation: Conversation): Promise<void> {
       onRetract() {
         message.content = '';
       },
+      onToolCalls(calls) {
+        message.toolCalls = calls;
+        if (conversation.id === currentId) thread.streamed();
+        saveSoon('conversations');
+      },
     });
     // History outgrew the context: drop the oldest turn still sent and ask again. Only the
     // latest user turn is kept for certain; if it alone does not fit, that is the answer.

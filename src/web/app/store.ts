@@ -184,6 +184,13 @@ function toMessage(value: unknown): Message | undefined {
     : { kind: 'interrupted' };
   if (isRecord(value.stats)) message.stats = value.stats as AssistantMessage['stats'] & object;
   if (typeof value.model === 'string' && value.model) message.model = value.model;
+  if (Array.isArray(value.toolCalls)) {
+    const calls = value.toolCalls
+      .filter(isRecord)
+      .map((c) => ({ name: str(c.name), arguments: str(c.arguments) }))
+      .filter((c) => c.name);
+    if (calls.length > 0) message.toolCalls = calls;
+  }
   return message;
 }
 

@@ -57,9 +57,18 @@ export interface UserMessage {
   content: string;
 }
 
+/** A tool call the answer made: shown as a collapsible block (function name, arguments). */
+export interface ToolCallView {
+  name: string;
+  /** As received: JSON once complete, a prefix of it while streaming. */
+  arguments: string;
+}
+
 export interface AssistantMessage {
   role: 'assistant';
   content: string;
+  /** Tool calls of choice 0, in index order; absent when there were none. */
+  toolCalls?: ToolCallView[];
   /** Absent while streaming. */
   end?: AnswerEnd;
   stats?: AnswerStats;
