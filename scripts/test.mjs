@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The whole test suite, runnable on a fresh machine: installs what the tests need
-// (npm packages, Debian's Chromium for the browser tests), type-checks, lints, builds,
+// (npm packages, Debian's Chromium for the browser tests and redis-server for the
+// resumable-stream tests), type-checks, lints, builds,
 // then runs every *.test.ts under src/ and test/ with Node's test runner.
 //
 //   node scripts/test.mjs                 everything
@@ -31,24 +32,27 @@ if (!unit) {
   if (!existsSync('node_modules/.package-lock.json')) run('Installing npm packages (npm ci)', 'npm', ['ci']);
 
   const chromium = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(chromium)) {
-    if (process.getuid?.() === 0) {
-      run('Installing Chromium from Debian (apt-get)', 'sh', [
-        '-c',
-        'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null',
-      ]);
-    } else {
-      process.stderr.write(
-        `Chromium not found at ${chromium}: run "sudo apt-get install -y chromium" (browser tests need it).\n`,
-      );
-      process.exit(1);
-    }
-  }
+  ensureDebianPackage('chromium', chromium, 'browser tests need it');
+  ensureDebianPackage('redis-server', '/usr/bin/redis-server', 'the resumable-stream tests start their own');
 
   run('Type-checking (tsc)', 'npx', ['tsc', '-p', 'tsconfig.json']);
   run('Type-checking the web page (tsc)', 'npx', ['tsc', '-p', 'src/web/app/tsconfig.json']);
   run('Linting (biome)', 'npx', ['biome', 'check', '.']);
   run('Building', 'npm', ['run', '-s', 'build']);
+}
+
+/** Installs a Debian package when `path` is missing: apt-get as root, else a message saying what to run. */
+function ensureDebianPackage(name, path, why) {
+  if (existsSync(path)) return;
+  if (process.getuid?.() === 0) {
+    run(`Installing ${name} from Debian (apt-get)`, 'sh', [
+      '-c',
+      `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${name} >/dev/null`,
+    ]);
+  } else {
+    process.stderr.write(`${name} not found at ${path}: run "sudo apt-get install -y ${name}" (${why}).\n`);
+    process.exit(1);
+  }
 }
 
 function find(dir, out = []) {
