@@ -1,9 +1,10 @@
 /**
  * A `fetch` for the remote backend built on node:http / node:https: the same contract the
  * client relies on (a POST with a string body, manual redirects, an AbortSignal, a Response
- * whose body is a web ReadableStream), at a fraction of the global fetch's cost per chunk.
- * A gateway relays every upstream chunk, so this is its hot path: on the gateway bench the
- * global fetch costs about 25 µs more per chunk read than node:http.
+ * whose body is a web ReadableStream), for less CPU per chunk than the global fetch. A
+ * gateway reads every upstream chunk, so this is its hot path: reading 128 of the gateway
+ * bench's mock streams at once, the global fetch cost 40-50 µs of CPU per read here, node:http
+ * 15-17 µs, and node:http behind a web stream (what this returns) 20-23 µs.
  * @module
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
