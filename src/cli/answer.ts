@@ -57,6 +57,11 @@ export interface AnswerRequest<K extends ApiKind> {
   quietWhen?: (end: EndState) => boolean;
   /** Called once, just before the first text is written. */
   onFirstText?: () => void;
+  /**
+   * Called once the answer has ended (not for `quietWhen` ends), with choice 0's text:
+   * logs it. The fields it resolves to join the `--json` summary line (the log id).
+   */
+  record?: (facts: AnswerFacts, text: string) => Promise<Record<string, unknown>>;
 }
 
 export interface AnswerOutcome {
@@ -104,7 +109,8 @@ export async function answer<K extends ApiKind>(req: AnswerRequest<K>): Promise<
   if (req.quietWhen?.(facts.end)) {
     return { exitCode: exitCodeForEnd(facts.end), end: facts.end, text: printer.text0, usage: facts.usage };
   }
-  if (output.json) io.stdout.write(summaryLine(facts, req.describe.secrets ?? []));
+  const logged = (await req.record?.(facts, printer.text0)) ?? {};
+  if (output.json) io.stdout.write(summaryLine(facts, req.describe.secrets ?? [], logged));
   if (output.stats) io.stderr.write(`${formatStats(facts).join('\n')}\n`);
   const line = describeEnd(facts.end, req.describe) ?? describeLengthLimit(facts.lengthLimit, req.describe);
   if (line) io.stderr.write(`${line}\n`);

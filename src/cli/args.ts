@@ -23,7 +23,7 @@ export interface OptionGroup {
   options: Record<string, OptionDef>;
 }
 
-export type CommandName = 'complete' | 'chat' | 'serve';
+export type CommandName = 'complete' | 'chat' | 'serve' | 'logs';
 
 export interface CommandDef {
   name: CommandName;
@@ -121,6 +121,13 @@ const OUTPUT: OptionGroup = {
   },
 };
 
+const LOG: OptionGroup = {
+  title: 'Log',
+  options: {
+    'no-log': { type: 'boolean', description: 'do not log this exchange (sluice logs off: never log)' },
+  },
+};
+
 const HELP: OptionGroup = {
   title: 'General',
   options: { help: { type: 'boolean', short: 'h', description: 'show this help' } },
@@ -140,6 +147,7 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
       REQUEST,
       OUTPUT,
       CONNECTION,
+      LOG,
       HELP,
     ],
     examples: [
@@ -162,17 +170,60 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
     groups: [
       {
         title: 'Chat',
-        options: { system: { type: 'string', value: 'TEXT', description: 'system message for the conversation' } },
+        options: {
+          system: { type: 'string', value: 'TEXT', description: 'system message for the conversation' },
+          continue: {
+            type: 'boolean',
+            short: 'c',
+            description: 'continue the latest logged conversation (its history is sent)',
+          },
+          cid: { type: 'string', value: 'ID', description: 'continue the logged conversation ID (see sluice logs)' },
+        },
       },
       REQUEST,
       OUTPUT,
       CONNECTION,
+      LOG,
       HELP,
     ],
     examples: [
       'sluice chat "What is a sluice?"',
       'cat notes.txt | sluice chat "summarize this"',
       'sluice chat --system "You answer in one sentence."',
+      'sluice chat -c "And in French?"',
+    ],
+  },
+  logs: {
+    name: 'logs',
+    summary: 'list and search the log of exchanges; turn logging off or on',
+    usage: ['sluice logs [options] [WORDS...]', 'sluice logs off | on | path'],
+    notes: [
+      'Lists the newest exchanges, the newest last; WORDS (or -q) keeps those containing every word.',
+      'off / on: stop or resume logging (saved in the user config file); path: print the database file.',
+      'The log is $XDG_DATA_HOME/sluice/logs.db (default ~/.local/share/sluice/logs.db), or SLUICE_LOG_DB.',
+    ],
+    groups: [
+      {
+        title: 'Logs',
+        options: {
+          n: { type: 'string', short: 'n', value: 'N', description: 'how many, the newest (default 3; 0 for all)' },
+          query: {
+            type: 'string',
+            short: 'q',
+            value: 'WORDS',
+            description: 'full-text search: exchanges containing every word',
+          },
+          cid: { type: 'string', value: 'ID', description: 'one conversation (all of it, unless -n)' },
+          json: { type: 'boolean', description: 'one JSON object per exchange per line (NDJSON)' },
+        },
+      },
+      HELP,
+    ],
+    examples: [
+      'sluice logs',
+      'sluice logs -n 10 sluice gate',
+      'sluice logs --cid ID --json | jq -r .answer',
+      'sluice logs off',
     ],
   },
   serve: {

@@ -18,6 +18,7 @@ export const ExitCode = {
   NETWORK: 7,
   TIMEOUT: 8,
   SERVICE: 9,
+  LOG_UNAVAILABLE: 10,
   INTERRUPTED: 130,
 } as const;
 
@@ -41,6 +42,11 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{ code: ExitCodeValue; meaning: s
   { code: ExitCode.NETWORK, meaning: 'network failure: the service could not be reached' },
   { code: ExitCode.TIMEOUT, meaning: 'time-out (--timeout, --idle-timeout or the headers limit)' },
   { code: ExitCode.SERVICE, meaning: 'the service failed (5xx or another HTTP error) after all retries' },
+  {
+    code: ExitCode.LOG_UNAVAILABLE,
+    meaning:
+      'the log cannot be used: its database is locked, damaged or read-only, or its setting cannot be saved (sluice logs, --continue, --cid; logging never fails a request)',
+  },
   { code: ExitCode.INTERRUPTED, meaning: 'interrupted (Ctrl-C); what arrived was kept' },
 ];
 

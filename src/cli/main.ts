@@ -21,6 +21,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   complete: () => import('./commands/complete.js'),
   chat: () => import('./commands/chat.js'),
   serve: () => import('./commands/serve.js'),
+  logs: () => import('./commands/logs.js'),
 };
 
 /**
@@ -86,7 +87,7 @@ export function version(): string {
 // --- internal ---
 
 function isCommand(value: string | undefined): value is CommandName {
-  return value === 'complete' || value === 'chat' || value === 'serve';
+  return value === 'complete' || value === 'chat' || value === 'serve' || value === 'logs';
 }
 
 /** A first word that is a near-miss of a command (near-miss.ts has the rule) is a mistake to name, not a prompt to pay for. */

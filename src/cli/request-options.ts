@@ -82,6 +82,15 @@ export function requestFields(o: RequestOptions): Partial<CommonRequestFields> {
 /** One rule for `stream_options` by api-version, the validator's. */
 export { acceptsStreamOptions } from '../protocol/request.js';
 
+/**
+ * An integer flag's value, from `min` to `max`, or a UsageError naming the flag.
+ * @example
+ * integerFlag('3', '-n', 0, 1000, 'logs') // 3
+ */
+export function integerFlag(raw: unknown, name: string, min: number, max: number, command: string): number | undefined {
+  return int(raw, name, min, max, { command });
+}
+
 // --- internal ---
 
 function unescapeStop(s: string): string {

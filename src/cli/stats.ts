@@ -55,12 +55,17 @@ export function formatStats(f: AnswerFacts): string[] {
 }
 
 /**
- * The last `--json` line: `{"type":"summary", end, usage, metrics, finish_reasons, request_id}`.
+ * The last `--json` line: `{"type":"summary", end, usage, metrics, finish_reasons, request_id}`,
+ * then the `extra` fields (the log id and conversation id, when the exchange was logged).
  * A failed end carries the error's code, name and (scrubbed) message, never the object.
  * @example
  * JSON.parse(summaryLine({ end: { state: 'completed' }, finishReasons: ['stop'] }, [])).type // 'summary'
  */
-export function summaryLine(f: AnswerFacts, secrets: readonly string[]): string {
+export function summaryLine(
+  f: AnswerFacts,
+  secrets: readonly string[],
+  extra: Readonly<Record<string, unknown>> = {},
+): string {
   const end =
     f.end.state === 'failed'
       ? {
@@ -88,5 +93,6 @@ export function summaryLine(f: AnswerFacts, secrets: readonly string[]): string 
     finish_reasons: f.finishReasons,
     ...(f.lengthLimit ? { length_limit: f.lengthLimit } : {}),
     request_id: f.requestId ?? null,
+    ...extra,
   })}\n`;
 }

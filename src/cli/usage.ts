@@ -18,6 +18,7 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: 'SLUICE_THREADS', meaning: 'CPU threads for the local model (default 1)' },
   { name: 'SLUICE_API_KEY', meaning: 'sluice serve: key required from clients' },
   { name: 'SLUICE_CONFIG', meaning: 'sluice serve: gateway configuration file, when --config is not given' },
+  { name: 'SLUICE_LOG_DB', meaning: 'the log database file (default $XDG_DATA_HOME/sluice/logs.db)' },
   { name: 'NO_COLOR', meaning: 'set: no colours or Markdown styling on the terminal' },
   { name: 'FORCE_COLOR', meaning: '0: as NO_COLOR; other values: styled even when piped (line by line)' },
 ];
@@ -36,6 +37,7 @@ export function renderMainUsage(version: string): string {
     ['sluice [complete] [options] PROMPT...', COMMANDS.complete.summary],
     ['sluice chat [options] [MESSAGE...]', COMMANDS.chat.summary],
     ['sluice serve [options]', COMMANDS.serve.summary],
+    ['sluice logs [options] [WORDS...]', COMMANDS.logs.summary],
     ['sluice COMMAND --help', "a command's options"],
     ['sluice -- PROMPT...', 'a prompt that starts with "-" or with a word like a mistyped command'],
     ['sluice --version', 'print the version'],

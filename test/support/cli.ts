@@ -28,9 +28,19 @@ export function assertBuilt(): void {
   }
 }
 
-/** A minimal environment: nothing of the developer's Azure/OpenAI/colour settings leaks in. */
+/**
+ * A minimal environment: nothing of the developer's Azure/OpenAI/colour settings leaks in,
+ * and the user's data and config directories (the exchange log, `sluice logs off`) are a
+ * fresh temporary folder, never the developer's.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
+  const home = mkdtempSync(join(tmpdir(), 'sluice-xdg-'));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    XDG_DATA_HOME: join(home, 'data'),
+    XDG_CONFIG_HOME: join(home, 'config'),
+  };
   if (process.env.LANG) env.LANG = process.env.LANG;
   return { ...env, ...extra };
 }

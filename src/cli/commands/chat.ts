@@ -1,19 +1,21 @@
 /**
  * `sluice chat ["MESSAGE"]`: Chat Completions. With a message (or piped stdin): one answer.
- * With neither and a terminal: an interactive conversation (see repl.ts).
+ * With neither and a terminal: an interactive conversation (see repl.ts). `--continue` /
+ * `--cid` carry on a logged conversation; every exchange is logged (log/exchange-log.ts).
  * @module
  */
 import type { CommandContext } from '../command.js';
-import { messagesFor } from '../conversation.js';
+import type { Turn } from '../conversation.js';
 import { listenForInterrupt } from '../interrupt.js';
+import { loadConversation, openExchangeLog } from '../log/exchange-log.js';
 import { readPromptInput } from '../prompt-input.js';
 import { UsageError } from '../usage-error.js';
+import { answerTurns } from './converse.js';
 import { runRepl } from './repl.js';
-import { answerChat, noteSettings, openEngineFor, setup } from './shared.js';
+import { noteSettings, openEngineFor, setup } from './shared.js';
 
 export async function run({ io, values, positionals }: CommandContext): Promise<number> {
   const s = setup(io, values, 'chat');
-  const system = typeof values.system === 'string' ? values.system : undefined;
   const interactive = positionals.length === 0 && io.stdinKind === 'tty';
   if (interactive && s.output.json) {
     throw new UsageError('--json needs a MESSAGE (the interactive chat writes text)', {
@@ -28,20 +30,30 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       { command: 'chat' },
     );
   }
+  const previous = await loadConversation(io, values);
+  if (typeof previous === 'number') return previous;
+  // A new --system wins; else the conversation keeps the one it had.
+  const system = typeof values.system === 'string' ? values.system : previous?.system;
   noteSettings(io, s);
   const engine = await openEngineFor(io, s);
   if (typeof engine === 'number') return engine;
+  const log = openExchangeLog(io, values, s.config.target, s.config.secrets, previous?.id);
   try {
-    if (interactive) return await runRepl({ io, setup: s, engine, system });
+    const history: Turn[] = previous?.turns ?? [];
+    if (interactive) return await runRepl({ io, setup: s, engine, system, log, history });
     const interrupt = listenForInterrupt(io);
     try {
-      const messages = messagesFor(system, [{ role: 'user', content: message ?? '' }]);
-      const outcome = await answerChat({ io, engine, setup: s, signal: interrupt.signal }, messages);
+      const prompt = message ?? '';
+      const turns: Turn[] = [...history, { role: 'user', content: prompt }];
+      const outcome = await answerTurns({ io, engine, setup: s, signal: interrupt.signal }, system, turns, {
+        record: (facts, text) => log.record({ kind: 'chat', prompt, system }, facts, text),
+      });
       return outcome.exitCode;
     } finally {
       interrupt.dispose();
     }
   } finally {
+    log.close();
     await engine.close();
   }
 }

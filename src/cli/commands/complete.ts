@@ -7,6 +7,7 @@ import type { CompletionRequest } from '../../types.js';
 import { answer } from '../answer.js';
 import type { CommandContext } from '../command.js';
 import { listenForInterrupt } from '../interrupt.js';
+import { openExchangeLog } from '../log/exchange-log.js';
 import { readPromptInput } from '../prompt-input.js';
 import { UsageError } from '../usage-error.js';
 import { commonBody, noteSettings, openEngineFor, setup } from './shared.js';
@@ -30,6 +31,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   const engine = await openEngineFor(io, s);
   if (typeof engine === 'number') return engine;
   const interrupt = listenForInterrupt(io);
+  const log = openExchangeLog(io, values, s.config.target, s.config.secrets);
   try {
     const body: CompletionRequest = {
       prompt,
@@ -46,10 +48,12 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       timeouts: s.timeouts,
       output: { ...s.output, ...(values.echo === true ? { echo: prompt } : {}) },
       describe: s.describe,
+      record: (facts, text) => log.record({ kind: 'completions', prompt }, facts, text),
     });
     return outcome.exitCode;
   } finally {
     interrupt.dispose();
+    log.close();
     await engine.close();
   }
 }

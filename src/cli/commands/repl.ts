@@ -9,23 +9,27 @@
  */
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import { dropOldestExchange } from '../../protocol/context.js';
 import type { Usage } from '../../types.js';
-import type { AnswerOutcome } from '../answer.js';
-import { isContextFull, messagesFor, type Turn } from '../conversation.js';
+import type { Turn } from '../conversation.js';
 import type { Engine } from '../engine.js';
 import { ExitCode } from '../exit-codes.js';
 import { listenForInterrupt } from '../interrupt.js';
 import type { CliIO, CliOutput } from '../io.js';
+import type { ExchangeLog } from '../log/exchange-log.js';
 import { closest } from '../near-miss.js';
 import { sgr } from '../render/style.js';
-import { answerChat, type Setup } from './shared.js';
+import { answerTurns } from './converse.js';
+import type { Setup } from './shared.js';
 
 export interface ReplOptions {
   io: CliIO;
   setup: Setup;
   engine: Engine;
   system?: string;
+  /** Where each turn is saved as it ends. */
+  log?: ExchangeLog;
+  /** The conversation so far (`--continue`), oldest first. */
+  history?: Turn[];
 }
 
 const SLASH_COMMANDS = ['/reset', '/usage', '/history', '/help', '/exit', '/quit'];
@@ -45,12 +49,12 @@ export const REPL_HELP = [
  * @example
  * return await runRepl({ io, setup, engine, system: 'Be brief.' });
  */
-export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Promise<number> {
+export async function runRepl({ io, setup: s, engine, system, log, history }: ReplOptions): Promise<number> {
   // Prompts and notes go to the terminal even when answers are redirected.
   const ui: CliOutput = io.stdout.isTTY ? io.stdout : io.stderr;
   const color = s.output.mode !== 'raw';
   const say = (text: string) => ui.write(`${color ? sgr.dim(text) : text}\n`);
-  const turns: Turn[] = [];
+  const turns: Turn[] = [...(history ?? [])];
   const lines: string[] = [];
   let last: Usage | undefined;
   const total = { prompt: 0, completion: 0, answers: 0 };
@@ -64,6 +68,7 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
   engine.warm?.().catch(() => {});
   try {
     say(`sluice chat: ${targetLabel(s)}. /help for commands, Ctrl-D to leave.`);
+    if (history?.length) say(`Continuing conversation ${log?.conversationId ?? ''} (${history.length} turns).`);
     return await converse();
   } finally {
     io.stdin.setRawMode?.(false);
@@ -140,26 +145,15 @@ export async function runRepl({ io, setup: s, engine, system }: ReplOptions): Pr
       const interrupt = listenForInterrupt(io);
       const keys = captureKeys(io, interrupt.trigger);
       try {
-        // A conversation never ends because it grew: when the model's context is full, the
-        // oldest exchanges go (the system message and this question stay) and it asks again.
-        let dropped = 0;
-        let noted = false;
-        const noteDropped = () => {
-          if (dropped === 0 || noted) return;
-          noted = true;
-          io.stderr.write(`${droppedNote(dropped, system !== undefined)}\n`);
-        };
-        let outcome: AnswerOutcome;
-        for (;;) {
-          outcome = await answerChat({ io, engine, setup: s, signal: interrupt.signal }, messagesFor(system, turns), {
-            quietWhen: (end) => isContextFull(end) && turns.length > 1,
-            onFirstText: noteDropped,
-            describe: { ...s.describe, interactive: true },
-          });
-          if (!(isContextFull(outcome.end) && turns.length > 1)) break;
-          dropped += dropOldestExchange(turns);
-        }
-        noteDropped();
+        // A conversation never ends because it grew (converse.ts drops the oldest turns).
+        const question = input.line;
+        const outcome = await answerTurns({ io, engine, setup: s, signal: interrupt.signal }, system, turns, {
+          describe: { ...s.describe, interactive: true },
+          // Saved as it ends, a partial answer too: a crash loses at most the turn in flight.
+          ...(log
+            ? { record: (facts, text) => log.record({ kind: 'chat', prompt: question, system }, facts, text) }
+            : {}),
+        });
         if (outcome.text !== '') {
           turns.push({
             role: 'assistant',
@@ -313,12 +307,6 @@ function captureKeys(io: CliIO, onCtrlC: () => void): { stop(): void } {
       if (typed.length > 0) stdin.unshift(Buffer.from(typed));
     },
   };
-}
-
-/** The one line that says the conversation was shortened to fit. */
-function droppedNote(dropped: number, hasSystem: boolean): string {
-  const kept = hasSystem ? 'the system message and your latest message stay' : 'your latest message stays';
-  return `sluice: the conversation no longer fit the model's context: dropped the ${dropped} oldest turn${dropped === 1 ? '' : 's'} (${kept}).`;
 }
 
 function targetLabel(s: Setup): string {

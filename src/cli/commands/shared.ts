@@ -85,16 +85,23 @@ export function commonBody(s: Setup): Partial<CommonRequestFields> {
   return body;
 }
 
+/** Who asks, and how to stop them: what every chat answer needs. */
+export interface ChatCall {
+  io: CliIO;
+  engine: Engine;
+  setup: Setup;
+  signal: AbortSignal;
+}
+
+/** What a chat answer may add to the settings' defaults. */
+export type ChatExtra = Partial<Pick<AnswerRequest<'chat'>, 'quietWhen' | 'onFirstText' | 'describe' | 'record'>>;
+
 /**
  * One Chat Completions answer for `messages`, with the settings of `s`.
  * @example
  * const outcome = await answerChat({ io, engine, setup: s, signal }, messagesFor(system, turns));
  */
-export function answerChat(
-  call: { io: CliIO; engine: Engine; setup: Setup; signal: AbortSignal },
-  messages: ChatMessage[],
-  extra: Partial<Pick<AnswerRequest<'chat'>, 'quietWhen' | 'onFirstText' | 'describe'>> = {},
-): Promise<AnswerOutcome> {
+export function answerChat(call: ChatCall, messages: ChatMessage[], extra: ChatExtra = {}): Promise<AnswerOutcome> {
   const s = call.setup;
   return answer({
     io: call.io,
