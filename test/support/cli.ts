@@ -56,6 +56,8 @@ export interface RunOptions {
   cwd?: string;
   /** Written to stdin, which is then closed; without it stdin is /dev/null. */
   input?: string;
+  /** Run as this user (e.g. to be refused a file when the tests run as root). */
+  user?: { uid: number; gid: number };
 }
 
 export interface Finished {
@@ -83,6 +85,7 @@ export function start(args: string[], o: RunOptions = {}): Running {
       cwd: o.cwd ?? tempDir(),
       env: o.env ?? cleanEnv(),
       stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      ...(o.user ?? {}),
     }),
     o.input,
   );
