@@ -5,7 +5,7 @@
  * read-only: one clear line on stderr while the answer still streams with its exit code.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -127,7 +127,8 @@ describe('every exchange is logged', { timeout: 60_000 }, () => {
     assert.equal(row.request_id, summary.request_id);
     assert.ok(Date.parse(row.started_at) <= Date.parse(row.finished_at));
 
-    // The database: versioned schema, WAL, full-text index.
+    // The database: the user's alone, versioned schema, WAL, full-text index.
+    assert.equal(statSync(dbPath(env)).mode & 0o777, 0o600);
     const db = new Database(dbPath(env), { readonly: true });
     try {
       assert.equal(db.pragma('user_version', { simple: true }), 1);

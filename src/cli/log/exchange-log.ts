@@ -2,7 +2,7 @@
  * The CLI's side of the exchange log: whether this run logs (`--no-log`, the `log` setting),
  * recording each answer as it ends (a partial answer with its end state), and a
  * conversation's turns for `--continue` / `--cid`. A log that cannot be written never fails
- * the request: one line on stderr says so, once, and the answer stands.
+ * the request: one line on stderr says so (for each exchange not logged), and the answer stands.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -66,29 +66,26 @@ export function openExchangeLog(
   if (values['no-log'] === true || path === undefined || !loggingEnabled(io.env)) {
     return { conversationId, record: async () => ({}), close() {} };
   }
-  let store: Promise<LogStore> | undefined;
-  let broken = false;
+  // Opened at the first record; a failed open is tried again at the next (the lock may be gone).
+  let store: LogStore | undefined;
   const where = describeTarget(target);
   return {
     conversationId,
     async record(asked, facts, text) {
-      if (broken) return {};
       const finishedAt = new Date();
       try {
-        store ??= import('./store.js').then((m) => m.openLogStore(path));
-        const log = await store;
-        const id = log.insert(
+        store ??= await (await import('./store.js')).openLogStore(path);
+        const id = store.insert(
           recordOf({ ...asked, conversationId, ...where }, facts, withoutSecrets(text, secrets), finishedAt, secrets),
         );
         return { log_id: id, conversation_id: conversationId };
       } catch (error) {
-        broken = true;
         io.stderr.write(`${describeLogProblem(error, path, 'this exchange was not logged')}\n`);
         return {};
       }
     },
     close() {
-      store?.then((s) => s.close()).catch(() => {});
+      store?.close();
     },
   };
 }

@@ -5,7 +5,7 @@
  * so commands that do not log pay nothing for it.
  * @module
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 
@@ -75,6 +75,9 @@ export const LOCK_WAIT_MS = 1000;
 export async function openLogStore(path: string): Promise<LogStore> {
   const { default: Database } = await import('better-sqlite3');
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // Prompts and answers are private: a new file is the user's alone (SQLite gives its -wal
+  // and -shm files the same mode). An existing file keeps its mode.
+  closeSync(openSync(path, 'a', 0o600));
   const db = new Database(path, { timeout: LOCK_WAIT_MS });
   try {
     db.pragma('journal_mode = WAL');
