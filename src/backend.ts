@@ -45,7 +45,9 @@ export interface Backend {
    * Yields chunks exactly as they would cross the wire (Azure filter chunks included),
    * ending after the last chunk; `[DONE]` is implied by normal completion of the iterator.
    * Errors are thrown as SluiceErrors. Aborting `signal` stops generation promptly and
-   * ends the iterator by throwing an AbortError.
+   * ends the iterator by throwing an AbortError. A chunk parsed from an upstream carries
+   * its JSON text on the side (protocol/source-json.ts), which the server relays as it is:
+   * whoever changes a yielded chunk in place calls `forgetSourceJson(chunk)` first.
    */
   stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']>;
   /**
