@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { z } from 'zod';
 import { BadRequestError } from '../../errors.js';
 import { grammarSchema, MAX_SCHEMA_DEPTH, STRING_MAX_LENGTH, tightenGrammar } from './json-schema.js';
+import { planOutput } from './output-plan.js';
 
 function paramOf(fn: () => unknown): string | null | undefined {
   try {
@@ -130,5 +132,75 @@ describe('grammarSchema', () => {
     let deep: Record<string, unknown> = { type: 'string' };
     for (let i = 0; i < MAX_SCHEMA_DEPTH + 2; i++) deep = { type: 'array', items: deep };
     assert.match(String(paramOf(() => grammarSchema(deep, 'p'))), /^p(\.items)+$/);
+  });
+});
+
+describe('planOutput on hostile input', () => {
+  test('any JSON as tools, tool_choice, response_format or a schema: a plan or a 400, never another error', () => {
+    const json = fc.jsonValue({ maxDepth: 6 });
+    const schemaLike = fc.letrec<{ schema: unknown }>((tie) => ({
+      schema: fc.oneof(
+        { depthSize: 'small' },
+        json,
+        fc.record(
+          {
+            type: fc.constantFrom('object', 'array', 'string', 'integer', 'number', 'boolean', 'null', 'x', [
+              'string',
+              'null',
+            ]),
+            properties: fc.dictionary(fc.string(), tie('schema'), { maxKeys: 3 }),
+            items: tie('schema'),
+            anyOf: fc.array(tie('schema'), { maxLength: 3 }),
+            enum: fc.array(json, { maxLength: 3 }),
+            $ref: fc.constantFrom('#/$defs/a', '#/definitions/b', '#', 'x'),
+            $defs: fc.dictionary(fc.constantFrom('a', 'b', '__proto__'), tie('schema'), { maxKeys: 2 }),
+            maxLength: fc.oneof(fc.integer(), fc.double()),
+            minimum: fc.constant(Number.MIN_SAFE_INTEGER),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+    }));
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            tools: fc.oneof(
+              json,
+              fc.array(
+                fc.record({
+                  type: fc.constant('function'),
+                  function: fc.record({ name: fc.constantFrom('f', 'g', 'bad name'), parameters: schemaLike.schema }),
+                }),
+                { maxLength: 3 },
+              ),
+            ),
+            tool_choice: fc.oneof(
+              json,
+              fc.constantFrom('auto', 'none', 'required'),
+              fc.record({ type: fc.constant('function'), function: fc.record({ name: fc.constantFrom('f', 'g') }) }),
+            ),
+            response_format: fc.oneof(
+              json,
+              fc.record({
+                type: fc.constantFrom('json_schema', 'json_object', 'text'),
+                json_schema: fc.record({ name: fc.constantFrom('n', ''), schema: schemaLike.schema }),
+              }),
+            ),
+          },
+          { requiredKeys: [] },
+        ),
+        (body) => {
+          try {
+            planOutput(body);
+          } catch (error) {
+            if (!(error instanceof BadRequestError)) throw error;
+            assert.equal(error.status, 400);
+          }
+          assert.equal(({} as Record<string, unknown>).polluted, undefined);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
