@@ -27,6 +27,7 @@ import { createRenderer, type TextRenderer } from './render/renderer.js';
 import { startSpinner } from './render/spinner.js';
 import type { RenderMode } from './render/terminal.js';
 import { type AnswerFacts, formatStats, summaryLine } from './stats.js';
+import { toolCallLines } from './tool-calls.js';
 
 export interface OutputSettings {
   mode: RenderMode;
@@ -226,6 +227,7 @@ async function streamAnswer<K extends ApiKind>(
       thrown ??= error;
     }
   }
+  if (!output.json) writeToolCalls(io, result?.response, output.n);
   const end: EndState =
     result?.end ?? (thrown !== undefined ? { state: 'failed', error: asSluiceError(thrown) } : { state: 'completed' });
   const requestId =
@@ -271,6 +273,7 @@ async function wholeAnswer<K extends ApiKind>(
       printer.finish(c.index);
     }
     printer.close();
+    if (!req.output.json) writeToolCalls(req.io, response, req.output.n);
     const end = endStateOfResponse(response);
     const metrics: StreamMetrics = {
       startedAt: Date.now(),
@@ -295,6 +298,10 @@ async function wholeAnswer<K extends ApiKind>(
       : { state: 'failed', error: asSluiceError(error) };
     return { end, finishReasons: [], requestId: requestIdFromError(end, error) };
   }
+}
+
+function writeToolCalls(io: CliIO, response: AnyResponse | undefined, n: number): void {
+  for (const line of toolCallLines(response, n)) io.stderr.write(`${line}\n`);
 }
 
 /** Which limit a `length` finish hit: the request's max_tokens, or the model's context. */
