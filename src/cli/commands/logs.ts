@@ -91,9 +91,10 @@ function setting(io: CliIO, what: 'off' | 'on' | 'path'): number {
     file = setLogging(io.env, what === 'on');
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(
-      `sluice: cannot save the log setting: ${message}; fix the permissions of your config folder, or pass --no-log to each command.\n`,
-    );
+    // A file system error names the file; what to do is to let the user write it.
+    const fix =
+      (error as { code?: unknown }).code !== undefined ? '; let your user write that file and its folder' : '';
+    io.stderr.write(`sluice: cannot save the log setting: ${message}${fix}; meanwhile, --no-log skips one command.\n`);
     return ExitCode.LOG_UNAVAILABLE;
   }
   io.stdout.write(
