@@ -343,6 +343,11 @@ describe('continuing a conversation', { timeout: 60_000 }, () => {
     await again.waitFor(/Continuing conversation \S+ \(4 turns\)/);
     again.write('more\r');
     await again.waitFor('Answer to more.');
+    // /reset starts a new conversation in the log too.
+    again.write('/reset\r');
+    await again.waitFor('Conversation forgotten');
+    again.write('fresh\r');
+    await again.waitFor('Answer to fresh.');
     again.write('\u0004');
     assert.equal((await again.done).code, 0);
     assert.deepEqual(server.requests[from]?.body?.messages, [
@@ -352,7 +357,10 @@ describe('continuing a conversation', { timeout: 60_000 }, () => {
       { role: 'assistant', content: 'Partial answer' },
       { role: 'user', content: 'more' },
     ]);
-    assert.equal(new Set((await logged(env)).map((r) => r.conversation_id)).size, 1);
+    const all = await logged(env);
+    assert.equal(new Set(all.slice(0, 3).map((r) => r.conversation_id)).size, 1, 'resumed: the same conversation');
+    assert.notEqual(all[3]?.conversation_id, all[0]?.conversation_id, '/reset: a new one');
+    assert.equal(all[3]?.prompt, 'fresh');
   });
 });
 

@@ -110,6 +110,7 @@ export async function runRepl({ io, setup: s, engine, system, log, history }: Re
             break;
           case '/reset':
             turns.length = 0;
+            log?.newConversation();
             say(
               system === undefined ? 'Conversation forgotten.' : 'Conversation forgotten (the system message stays).',
             );

@@ -35,6 +35,8 @@ export type LoggedIds = {
 export interface ExchangeLog {
   /** The conversation this run's exchanges belong to. */
   readonly conversationId: string;
+  /** Starts a new conversation (the chat's /reset): the next exchanges get a new id. */
+  newConversation(): void;
   /** Records one ended answer; resolves to the ids for `--json` ({} when not logged). Never rejects. */
   record(asked: Asked, facts: AnswerFacts, text: string): Promise<LoggedIds>;
   close(): void;
@@ -60,17 +62,31 @@ export function openExchangeLog(
   values: ParsedValues,
   target: CliTarget,
   secrets: readonly string[],
-  conversationId: string = newConversationId(),
+  firstConversationId: string = newConversationId(),
 ): ExchangeLog {
+  let conversationId = firstConversationId;
+  const newConversation = () => {
+    conversationId = newConversationId();
+  };
   const path = logDatabasePath(io.env);
   if (values['no-log'] === true || path === undefined || !loggingEnabled(io.env)) {
-    return { conversationId, record: async () => ({}), close() {} };
+    return {
+      get conversationId() {
+        return conversationId;
+      },
+      newConversation,
+      record: async () => ({}),
+      close() {},
+    };
   }
   // Opened at the first record; a failed open is tried again at the next (the lock may be gone).
   let store: LogStore | undefined;
   const where = describeTarget(target);
   return {
-    conversationId,
+    get conversationId() {
+      return conversationId;
+    },
+    newConversation,
     async record(asked, facts, text) {
       const finishedAt = new Date();
       try {
