@@ -2,21 +2,28 @@
 //
 // 1. Per-chunk cost: Sluice's client vs `openai` 6.49.0's AzureOpenAI, both streaming the
 //    same Azure-shaped bytes (N chat chunks with content-filter results) from the same
-//    local server, plus raw fetch reading the bytes without parsing them (the floor).
+//    local server, plus raw fetch reading the bytes without parsing them (the floor). The
+//    client also runs over node:http (createHttpFetch, as the remote backend does), with
+//    node:http reading bytes only beside it, to show what the transport costs.
 // 2. Time to first token: Sluice vs a raw fetch + reader.read() until the first data line.
+// 3. Large reads, in process (no network): the same body handed over in 64 KiB reads by a
+//    fetch stub, so what is measured is the client's own work per chunk, against the least
+//    work that yields chunk objects (split on blank lines + JSON.parse; the floor).
 //
 // The server (src/testing/azure-server.ts) runs in a child process, so its work is not
 // counted in this process; both clients use Node's global fetch and keep-alive connections.
 // Runs alternate between contestants so drift hits all alike. Output is verified (chunk and
 // text counts equal for every contestant); a mismatch exits non-zero.
 //
-//   node --import tsx --expose-gc bench/client.bench.ts [--chunks 20000] [--runs 15]
+//   node --import tsx --expose-gc bench/client.bench.ts [--chunks 20000] [--runs 15] [--large-runs 15] [--ttft 300]
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { AzureOpenAI } from 'openai';
+import { createHttpFetch } from '../src/backends/remote/http-fetch.js';
 import { createClient } from '../src/index.js';
-import { chatChunks, type StreamItem, startAzureServer, stream } from '../src/testing/azure-server.js';
+import { chatChunks, encodeItem, type StreamItem, startAzureServer, stream } from '../src/testing/azure-server.js';
+import { bodyOf } from './util.js';
 
 const KEY = 'bench-key';
 const args = parseArgs({
@@ -24,11 +31,15 @@ const args = parseArgs({
     serve: { type: 'boolean', default: false },
     chunks: { type: 'string', default: '20000' },
     runs: { type: 'string', default: '15' },
+    'large-runs': { type: 'string', default: '15' },
     ttft: { type: 'string', default: '300' },
   },
 });
 const CHUNKS = Number(args.values.chunks);
 const RUNS = Number(args.values.runs);
+const LARGE_RUNS = Number(args.values['large-runs']);
+/** Bytes per read in the in-process part. */
+const LARGE_READ = 64 * 1024;
 const TTFT_RUNS = Number(args.values.ttft);
 
 if (args.values.serve) {
@@ -39,8 +50,7 @@ if (args.values.serve) {
 
 /** Child mode: the Azure-shaped server, its URL on stdout. */
 async function serve(): Promise<void> {
-  const words = Array.from({ length: CHUNKS }, (_, i) => ` w${i % 1000}`);
-  const items: StreamItem[] = chatChunks(words);
+  const items: StreamItem[] = benchItems();
   const server = await startAzureServer({
     apiKey: KEY,
     scenarios: {
@@ -55,6 +65,26 @@ async function serve(): Promise<void> {
   process.stdin.on('end', () => void server.close().then(() => process.exit(0)));
 }
 
+/** The long stream: prompt filter, role, CHUNKS content chunks, finish, [DONE]. */
+function benchItems(): StreamItem[] {
+  return chatChunks(Array.from({ length: CHUNKS }, (_, i) => ` w${i % 1000}`));
+}
+
+interface ChatChunkLike {
+  choices: Array<{ delta?: { content?: string | null } }>;
+}
+
+/** Reads a chunk stream to its end, counting chunks and the text of choice 0. */
+async function readAll(chunks: AsyncIterable<ChatChunkLike>): Promise<Result> {
+  const r: Result = { chunks: 0, text: 0 };
+  for await (const c of chunks) {
+    r.chunks++;
+    const t = c.choices[0]?.delta?.content;
+    if (t) r.text += t.length;
+  }
+  return r;
+}
+
 interface Result {
   chunks: number;
   text: number;
@@ -65,40 +95,34 @@ async function main(): Promise<void> {
   try {
     const body = { messages: [{ role: 'user' as const, content: 'Tell me a long story' }] };
     const sluice = createClient({ endpoint: url, apiKey: KEY, deployment: 'long', maxRetries: 0 });
+    const nodeHttp = createHttpFetch();
+    const sluiceNodeHttp = createClient({
+      endpoint: url,
+      apiKey: KEY,
+      deployment: 'long',
+      maxRetries: 0,
+      fetch: nodeHttp.fetch,
+    });
+    const longUrl = `${url}/openai/deployments/long/chat/completions?api-version=2024-10-21`;
+    const bytesOnly = async (fetchImpl: typeof fetch): Promise<Result> => {
+      const res = await fetchImpl(longUrl, {
+        method: 'POST',
+        headers: { 'api-key': KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, stream: true }),
+      });
+      let bytes = 0;
+      for await (const b of res.body!) bytes += b.byteLength;
+      return { chunks: -1, text: bytes };
+    };
     const sdk = new AzureOpenAI({ endpoint: url, apiKey: KEY, apiVersion: '2024-10-21', maxRetries: 0 });
 
     const contestants: Record<string, () => Promise<Result>> = {
-      'sluice client': async () => {
-        let chunks = 0;
-        let text = 0;
-        for await (const c of sluice.chat.stream(body)) {
-          chunks++;
-          const t = c.choices[0]?.delta?.content;
-          if (t) text += t.length;
-        }
-        return { chunks, text };
-      },
-      'openai AzureOpenAI': async () => {
-        let chunks = 0;
-        let text = 0;
-        const s = await sdk.chat.completions.create({ model: 'long', ...body, stream: true });
-        for await (const c of s) {
-          chunks++;
-          const t = c.choices[0]?.delta?.content;
-          if (t) text += t.length;
-        }
-        return { chunks, text };
-      },
-      'fetch, bytes only (floor)': async () => {
-        const res = await fetch(`${url}/openai/deployments/long/chat/completions?api-version=2024-10-21`, {
-          method: 'POST',
-          headers: { 'api-key': KEY, 'content-type': 'application/json' },
-          body: JSON.stringify({ ...body, stream: true }),
-        });
-        let bytes = 0;
-        for await (const b of res.body!) bytes += b.byteLength;
-        return { chunks: -1, text: bytes };
-      },
+      'sluice client': () => readAll(sluice.chat.stream(body)),
+      'openai AzureOpenAI': async () =>
+        readAll(await sdk.chat.completions.create({ model: 'long', ...body, stream: true })),
+      'sluice client, node:http': () => readAll(sluiceNodeHttp.chat.stream(body)),
+      'fetch, bytes only (floor)': () => bytesOnly(fetch),
+      'node:http, bytes only': () => bytesOnly(nodeHttp.fetch),
     };
 
     // Verify first: every parsing contestant must see every chunk and all the text.
@@ -131,6 +155,7 @@ async function main(): Promise<void> {
 
     console.log(`Streaming ${chunkTotal} Azure chat chunks (${RUNS} runs each, median; server in a child process)`);
     const sluiceMedian = median(times.get('sluice client')!);
+    const floorTimes = times.get('fetch, bytes only (floor)')!;
     const rows = [...times].map(([name, ts]) => {
       const m = median(ts);
       return {
@@ -139,14 +164,21 @@ async function main(): Promise<void> {
         'ms per 1k chunks': ((m / chunkTotal) * 1000).toFixed(3),
         '±%': spread(ts).toFixed(1),
         'vs sluice': (m / sluiceMedian).toFixed(2),
+        'x fetch floor': pairedRatio(ts, floorTimes).toFixed(2),
       };
     });
     console.table(rows);
+    console.log('x fetch floor: speed as a fraction of fetch reading the bytes only; median of the per-run ratios.');
+    for (const name of ['sluice client', 'sluice client, node:http']) {
+      const r = pairedRatio(times.get(name)!, floorTimes);
+      console.log(`${name}: ${r.toFixed(2)} of the fetch floor (target 0.7: ${r >= 0.7 ? 'met' : 'NOT met'})`);
+    }
     const openaiMedian = median(times.get('openai AzureOpenAI')!);
     const ratio = openaiMedian / sluiceMedian;
     console.log(
       `Sluice per chunk: ${ratio.toFixed(2)}x the speed of openai (${ratio >= 1 ? 'target met: no slower' : 'TARGET MISSED: slower than openai'})`,
     );
+    nodeHttp.close();
 
     // Time to first token.
     const first = createClient({ endpoint: url, apiKey: KEY, deployment: 'first', maxRetries: 0 });
@@ -216,10 +248,94 @@ async function main(): Promise<void> {
     console.log(
       `Sluice time to first token: ${diff >= 0 ? '+' : ''}${diff.toFixed(3)} ms vs raw fetch (${Math.abs(diff) <= 1 ? 'target met: within 1 ms' : 'TARGET MISSED'})`,
     );
+
+    // Last: the server's idle keep-alive connections may close meanwhile.
+    await largeReads(body);
   } finally {
     child.stdin?.end();
     child.kill();
   }
+}
+
+/**
+ * Part 3: the client's own cost per chunk. A fetch stub answers with the whole stream in
+ * 64 KiB reads from memory, so no network or server time is in the figures.
+ */
+async function largeReads(body: { messages: Array<{ role: 'user'; content: string }> }): Promise<boolean> {
+  const sse = new TextEncoder().encode(
+    benchItems()
+      .map((item) => encodeItem(item))
+      .join(''),
+  );
+  const reads: Uint8Array[] = [];
+  for (let at = 0; at < sse.length; at += LARGE_READ) reads.push(sse.slice(at, at + LARGE_READ));
+  const stub = (async () =>
+    new Response(bodyOf(reads), { status: 200, headers: { 'content-type': 'text/event-stream' } })) as typeof fetch;
+  const endpoint = 'http://127.0.0.1:9'; // never contacted: the stub answers
+  const sluice = createClient({ endpoint, apiKey: KEY, deployment: 'long', maxRetries: 0, fetch: stub });
+  const sdk = new AzureOpenAI({ endpoint, apiKey: KEY, apiVersion: '2024-10-21', maxRetries: 0, fetch: stub });
+  const count = (r: Result, chunk: ChatChunkLike) => {
+    r.chunks++;
+    const t = chunk.choices[0]?.delta?.content;
+    if (t) r.text += t.length;
+  };
+  const contestants: Record<string, () => Promise<Result>> = {
+    'split + JSON.parse (floor)': async () => {
+      const r: Result = { chunks: 0, text: 0 };
+      const decoder = new TextDecoder();
+      let rest = '';
+      for await (const read of bodyOf(reads)) {
+        rest += decoder.decode(read, { stream: true });
+        let at = 0;
+        for (let end = rest.indexOf('\n\n'); end !== -1; end = rest.indexOf('\n\n', at)) {
+          const data = rest.slice(at + 6, end); // after `data: `
+          if (data !== '[DONE]') count(r, JSON.parse(data));
+          at = end + 2;
+        }
+        rest = rest.slice(at);
+      }
+      return r;
+    },
+    'sluice client': () => readAll(sluice.chat.stream(body)),
+    'openai AzureOpenAI': async () =>
+      readAll(await sdk.chat.completions.create({ model: 'long', ...body, stream: true })),
+  };
+  const chunkTotal = CHUNKS + 3;
+  const times = new Map<string, number[]>(Object.keys(contestants).map((k) => [k, []]));
+  const names = Object.keys(contestants);
+  for (let run = 0; run < LARGE_RUNS + 2; run++) {
+    // Alternate the order so neither always runs right after the other.
+    for (const name of run % 2 === 0 ? names : [...names].reverse()) {
+      globalThis.gc?.();
+      const t0 = performance.now();
+      const r = await contestants[name]!();
+      const ms = performance.now() - t0;
+      if (r.chunks !== chunkTotal) {
+        console.error(`✖ large reads: ${name} saw ${r.chunks} chunks, expected ${chunkTotal}`);
+        process.exitCode = 1;
+        return false;
+      }
+      if (run >= 2) times.get(name)!.push(ms);
+    }
+  }
+  const floorTimes = times.get('split + JSON.parse (floor)')!;
+  const openaiTimes = times.get('openai AzureOpenAI')!;
+  console.log(
+    `\nLarge reads, in process: the same ${chunkTotal} chunks in ${reads.length} reads of 64 KiB from a fetch stub (${LARGE_RUNS} runs each)`,
+  );
+  console.table(
+    [...times].map(([name, ts]) => ({
+      contestant: name,
+      'chunks/s': Math.round(chunkTotal / (median(ts) / 1000)).toLocaleString('en-US'),
+      'µs per chunk': ((median(ts) / chunkTotal) * 1000).toFixed(2),
+      '±%': spread(ts).toFixed(1),
+      'x floor': pairedRatio(ts, floorTimes).toFixed(2),
+      'x openai': pairedRatio(ts, openaiTimes).toFixed(2),
+    })),
+  );
+  const r = pairedRatio(times.get('sluice client')!, floorTimes);
+  console.log(`Sluice with large reads: ${r.toFixed(2)} of the floor (target 0.8: ${r >= 0.8 ? 'met' : 'NOT met'})`);
+  return true;
 }
 
 async function startChild(): Promise<{ url: string; child: ChildProcess }> {
@@ -240,6 +356,11 @@ async function startChild(): Promise<{ url: string; child: ChildProcess }> {
     if (winner === 'exit') throw new Error('the bench server exited');
   }
   return { url: out.trim(), child };
+}
+
+/** Speed of `mine` as a fraction of `floor`'s: the median of per-run time ratios (runs are paired). */
+function pairedRatio(mine: number[], floor: number[]): number {
+  return median(mine.map((ms, i) => (floor[i] ?? Number.NaN) / ms));
 }
 
 function median(xs: number[]): number {

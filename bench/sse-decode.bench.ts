@@ -26,7 +26,7 @@ import {
   type CorpusResponse,
   contentLengthOf,
 } from './fixtures.js';
-import { collectGarbage, marginOfErrorPercent, median, mib, table } from './util.js';
+import { bodyOf, collectGarbage, marginOfErrorPercent, median, mib, table } from './util.js';
 
 const SEED = 0x5105ce;
 const TARGET_BYTES = 50 * 1024 * 1024;
@@ -51,18 +51,6 @@ function consume(t: Tally, data: string): void {
   }
   t.chunks++;
   t.contentLength += contentLengthOf(JSON.parse(data));
-}
-
-/** A fresh response body per stream, handing out its network chunks one read at a time. */
-function bodyOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
-  let i = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const chunk = chunks[i++];
-      if (chunk === undefined) controller.close();
-      else controller.enqueue(chunk);
-    },
-  });
 }
 
 interface Contender {

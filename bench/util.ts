@@ -95,3 +95,15 @@ export function frameSplitter(onFrame: (frame: string) => void): (text: string) 
 export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
+
+/** A fresh response body that hands out `chunks` one read at a time, as a network would. */
+export function bodyOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = chunks[i++];
+      if (chunk === undefined) controller.close();
+      else controller.enqueue(chunk);
+    },
+  });
+}
