@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Backend } from '../backend.js';
 import { AbortError, ConfigError } from '../errors.js';
 import { parseRequest, validateRequest } from '../protocol/request.js';
+import { resumeStream, stopStream } from '../streams/http.js';
+import { keyHashOf, type ResumableStreams } from '../streams/producer.js';
 import { createKeyCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { answerPreflight, applyCors, type CorsOptions, hostName, originAllowed } from './cors.js';
@@ -20,6 +22,7 @@ import {
   hostNotAllowed,
   invalidRequest,
   modelNotFound,
+  notFound,
   originNotAllowed,
   payloadTooLarge,
   replyForError,
@@ -70,6 +73,13 @@ export interface AppOptions {
   logFormat?: LogFormat;
   /** Watches each generation (traces, a gateway's logs) and adds to `/metrics`. */
   observer?: GenerationObserver;
+  /**
+   * Resumable streams (docs/server.md): every streamed answer gets an `x-sluice-stream-id`
+   * and `id:` lines, is logged in `log`, and can be read again at `GET /sluice/v1/streams/{id}`;
+   * after a hang-up the generation goes on for `keepGoingMs` while no reader is there.
+   * Default: off (a hang-up stops the generation at once).
+   */
+  streams?: ResumableStreams;
 }
 
 /** Default SSE heartbeat interval: 15 s, under the 30-60 s idle cut of common proxies. */
@@ -121,6 +131,7 @@ export function createApp(options: AppOptions): App {
   const log = options.log;
   const logFormat = options.logFormat ?? 'text';
   const observer = options.observer;
+  const streams = options.streams;
 
   /** The backend for a name; undefined = not served. */
   const resolve = (name: string | undefined): Backend | undefined =>
@@ -189,7 +200,7 @@ export function createApp(options: AppOptions): App {
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' });
       case 'metrics': {
-        const text = metrics.render(backends) + (observer?.metrics?.() ?? '');
+        const text = metrics.render(backends) + (observer?.metrics?.() ?? '') + (streams?.log.metrics() ?? '');
         res.writeHead(200, {
           'content-type': 'text/plain; version=0.0.4; charset=utf-8',
           'content-length': Buffer.byteLength(text),
@@ -201,6 +212,11 @@ export function createApp(options: AppOptions): App {
         return sendJson(res, 200, { object: 'list', data: await listModels() });
       case 'generate':
         return generate(req, res, route, state, startedAt);
+      case 'stream':
+        if (!streams) return sendReply(res, notFound('azure', method, req.url?.split('?')[0] ?? '/'));
+        if (checkKey && !checkKey(req.headers)) return sendReply(res, unauthorized('azure'));
+        if (route.label === 'stream_stop') return stopStream(req, res, route.id, streams.log);
+        return resumeStream(req, res, route.id, streams.log, heartbeatMs);
     }
   }
 
@@ -259,6 +275,7 @@ export function createApp(options: AppOptions): App {
       startedAt,
       live,
       report,
+      streams: streams && { ...streams, keyHash: keyHashOf(req.headers) },
     };
     const run = validated.stream ? streamGeneration : completeGeneration;
     if (!observer?.observe) return run(res, g);

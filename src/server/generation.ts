@@ -15,6 +15,14 @@ import { createAccumulator } from '../protocol/index.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
 import { chunkFrame, DONE_FRAME, failureFrame } from '../protocol/sse-relay.js';
 import { encodeComment, encodeData } from '../sse/index.js';
+import type { StreamEnd } from '../streams/log.js';
+import {
+  beginStream,
+  type ResumableStreams,
+  STREAM_ID_HEADER,
+  StreamEndedError,
+  type StreamProducer,
+} from '../streams/producer.js';
 import type { AnyChunk, AnyResponse, ApiKind, ApiTypes, CompletionRequest } from '../types.js';
 import { type ErrorReply, type Operation, replyForError } from './error-replies.js';
 import type { ServerMetrics } from './metrics.js';
@@ -40,6 +48,8 @@ export interface Generation<K extends ApiKind = ApiKind> {
   report: GenerationReport;
   /** The observer's view of this generation, when one watches. */
   observation?: GenerationObservation | undefined;
+  /** Resumable streams (src/streams): log every frame, keep going after a hang-up. */
+  streams?: (ResumableStreams & { keyHash: string }) | undefined;
 }
 
 /** Azure's SSE headers. No compression, no proxy buffering. */
@@ -62,7 +72,13 @@ const HEARTBEAT = encodeComment('keep-alive');
 export async function streamGeneration(res: ServerResponse, g: Generation): Promise<void> {
   const { metrics } = g;
   const azure = g.dialect === 'azure';
-  const { controller, tracker } = begin(res, g);
+  // Resumable: a hang-up does not stop the generation at once (the producer keeps going
+  // while a reader may come back); otherwise it aborts the backend at once.
+  let producer: StreamProducer | undefined;
+  const { controller, tracker } = begin(res, g, g.streams && (() => producer?.detached()));
+  if (g.streams) producer = beginStream(g.streams, g.streams.keyHash, controller);
+  /** A frame as written: with its `id:` line and logged when the stream is resumable. */
+  const framed = (frame: string, end?: StreamEnd) => (producer ? producer.frame(frame, end) : frame);
   const { report, observation } = g;
   metrics.activeStreams++;
 
@@ -79,7 +95,8 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     headersSent = true;
     const now = performance.now();
     report.gatewayMs = now - g.startedAt - ((firstResultAt ?? now) - calledAt);
-    res.writeHead(200, routed({ ...SSE_HEADERS, ...timingHeaders(report, request) }, request));
+    const headers = routed({ ...SSE_HEADERS, ...timingHeaders(report, request) }, request);
+    res.writeHead(200, producer ? { ...headers, [STREAM_ID_HEADER]: producer.id } : headers);
   };
   // Fires every heartbeatMs; writes a comment only if nothing else was written since the last tick.
   const heartbeat = setInterval(() => {
@@ -104,7 +121,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     let sawText = false;
     let chunks = 0;
     while (!step.done) {
-      if (tracker.gone) break;
+      if (tracker.gone && !producer) break;
       let chunk = step.value;
       if (chunk.choices.length === 0 && isPromptFilterOnly(chunk)) {
         // The backend's own prompt-filter chunk: Azure's to keep, not an OpenAI chunk.
@@ -115,7 +132,8 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
         }
       } else if (filterPending) {
         filterPending = false;
-        res.write(promptFilterFrame(g));
+        const frame = framed(promptFilterFrame(g));
+        if (!tracker.gone) res.write(frame);
       }
       if (!sawText && hasText(chunk)) {
         sawText = true;
@@ -127,18 +145,28 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       metrics.chunksSent++;
       report.chunks = ++chunks;
       wrote = true;
-      if (!res.write(chunkFrame(chunk))) await tracker.drained();
+      const frame = framed(chunkFrame(chunk));
+      if (!tracker.gone && !res.write(frame)) await tracker.drained();
       observation?.chunk?.(chunk);
       step = await iterator.next();
     }
     done = step.done === true;
+    const tail = (filterPending ? framed(promptFilterFrame(g)) : '') + framed(DONE_FRAME, 'done');
     if (!tracker.gone) {
-      res.end(filterPending ? promptFilterFrame(g) + DONE_FRAME : DONE_FRAME);
+      res.end(tail);
       report.outcome = 'completed';
     }
   } catch (thrown) {
+    const error = reasonOf(thrown, controller);
+    // Logged even when the client is gone, so that a reader who comes back learns the end.
+    const frame =
+      producer && error instanceof StreamEndedError
+        ? producer.endFrame(error)
+        : framed(
+            failureFrame(error, (e) => replyFor(g, e).body),
+            'error',
+          );
     if (!tracker.gone) {
-      const error = reasonOf(thrown, controller);
       if (error instanceof OverloadedError) metrics.overloaded++;
       failed(report, error);
       if (!headersSent) {
@@ -147,11 +175,12 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       } else {
         // The relay rule: one error frame, the same body the HTTP answer would carry.
         metrics.streamErrors++;
-        res.end(failureFrame(error, (e) => replyFor(g, e).body));
+        res.end(frame);
       }
     }
   } finally {
     clearInterval(heartbeat);
+    producer?.dispose();
     end(res, g, controller, tracker, request);
     metrics.activeStreams--;
     // Leaving early (client gone): let the backend's generator run its cleanup.
@@ -224,9 +253,13 @@ interface ClientTracker {
 }
 
 /** One generation starts: its controller (aborted by a hang-up or a shutdown), counted and tracked. */
-function begin(res: ServerResponse, g: Generation): { controller: AbortController; tracker: ClientTracker } {
+function begin(
+  res: ServerResponse,
+  g: Generation,
+  onGone?: () => void,
+): { controller: AbortController; tracker: ClientTracker } {
   const controller = new AbortController();
-  const tracker = trackClient(res, controller);
+  const tracker = trackClient(res, controller, onGone);
   g.live.add(controller);
   g.metrics.generations++;
   return { controller, tracker };
@@ -257,14 +290,15 @@ function failed(report: GenerationReport, error: unknown): void {
   report.error = error instanceof SluiceError ? error.code : error instanceof Error ? error.name : 'unknown';
 }
 
-/** Watches for the client hanging up; aborts the backend at once when it does. */
-function trackClient(res: ServerResponse, controller: AbortController): ClientTracker {
+/** Watches for the client hanging up; aborts the backend at once when it does (unless `onGone` decides). */
+function trackClient(res: ServerResponse, controller: AbortController, onGone?: () => void): ClientTracker {
   let gone = false;
   let wake: (() => void) | undefined;
   const onClose = () => {
     if (res.writableFinished) return;
     gone = true;
-    controller.abort(new AbortError('The client closed the connection'));
+    if (onGone) onGone();
+    else controller.abort(new AbortError('The client closed the connection'));
     wake?.();
   };
   res.on('close', onClose);

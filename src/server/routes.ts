@@ -32,6 +32,8 @@ export type RouteLabel =
   | 'metrics'
   | 'preflight'
   | 'static'
+  | 'stream_resume'
+  | 'stream_stop'
   | 'unmatched';
 
 export type Route =
@@ -48,7 +50,9 @@ export type Route =
   | { type: 'models'; label: 'models'; dialect: Dialect }
   | { type: 'healthz'; label: 'healthz' }
   | { type: 'metrics'; label: 'metrics' }
-  | { type: 'preflight'; label: 'preflight' };
+  | { type: 'preflight'; label: 'preflight' }
+  /** `GET /sluice/v1/streams/{id}` (resume) and `POST …/{id}/stop` (src/streams/http.ts). */
+  | { type: 'stream'; label: 'stream_resume' | 'stream_stop'; id: string };
 
 export type RouteMatch = { route: Route } | { error: ErrorReply; label: RouteLabel; notFound?: true };
 
@@ -105,6 +109,16 @@ export function matchRoute(method: string, url: string): RouteMatch {
       return get({ type: 'healthz', label: 'healthz' });
     case '/metrics':
       return get({ type: 'metrics', label: 'metrics' });
+  }
+
+  // /sluice/v1/streams/{id} and /sluice/v1/streams/{id}/stop
+  const streams = '/sluice/v1/streams/';
+  if (path.startsWith(streams)) {
+    const [id, action, extra] = path.slice(streams.length).split('/');
+    if (id && extra === undefined) {
+      if (action === undefined) return get({ type: 'stream', label: 'stream_resume', id });
+      if (action === 'stop') return post({ type: 'stream', label: 'stream_stop', id });
+    }
   }
 
   // /openai/deployments/{deployment}/(chat/)?completions

@@ -1,0 +1,155 @@
+/**
+ * The two stream routes of `sluice serve`, on any instance that shares the stream log:
+ *
+ * - `GET /sluice/v1/streams/{id}` with `Last-Event-ID: N` (or `?after=N`; neither = from the
+ *   start): the frames after position N with their `id:` lines, then the live ones to the
+ *   end, in the original framing. A producer that died ends the answer with an error frame
+ *   `stream_incomplete` and no `[DONE]`.
+ * - `POST /sluice/v1/streams/{id}/stop`: asks the producing instance to stop (202).
+ *
+ * 404 for an unknown or expired id, 403 for a key other than the one that created the
+ * stream, 400 for a malformed position, 503 when the log cannot be read.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorBody } from '../protocol/error-body.js';
+import { sendJson } from '../server/send.js';
+import { encodeComment, encodeData } from '../sse/encoder.js';
+import type { StreamLog } from './log.js';
+import { keyHashOf, STREAM_ID_HEADER } from './producer.js';
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+/** The frame that ends a stream whose producer is gone before its end was logged. */
+export const INCOMPLETE_FRAME = encodeData(
+  JSON.stringify(
+    errorBody(
+      'stream_incomplete',
+      'The instance producing this stream stopped before the end (it crashed or lost its log); ' +
+        'the frames above are all there is. Send the request again for a whole answer.',
+    ),
+  ),
+);
+
+/**
+ * Answers `GET /sluice/v1/streams/{id}`.
+ *
+ * @example
+ * ```ts
+ * await resumeStream(req, res, id, log, 15_000);
+ * ```
+ */
+export async function resumeStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  log: StreamLog,
+  heartbeatMs: number,
+): Promise<void> {
+  const after = positionOf(req);
+  if (typeof after === 'string') return problem(res, 400, 'invalid_last_event_id', after);
+  if (!(await checkAccess(req, res, id, log))) return;
+  const controller = new AbortController();
+  const onClose = () => controller.abort();
+  res.on('close', onClose);
+  res.writeHead(200, { ...SSE_HEADERS, [STREAM_ID_HEADER]: id });
+  let wrote = false;
+  const heartbeat = setInterval(() => {
+    if (!wrote) res.write(encodeComment('keep-alive'));
+    wrote = false;
+  }, heartbeatMs);
+  try {
+    for await (const item of log.follow(id, after, controller.signal)) {
+      if (controller.signal.aborted) break;
+      wrote = true;
+      if ('incomplete' in item) {
+        res.write(INCOMPLETE_FRAME);
+        break;
+      }
+      res.write(`id: ${item.position}\n${item.frame}`);
+      if (item.end !== undefined) break;
+    }
+  } catch {
+    if (!controller.signal.aborted) res.write(INCOMPLETE_FRAME);
+  } finally {
+    clearInterval(heartbeat);
+    res.off('close', onClose);
+    res.end();
+  }
+}
+
+/**
+ * Answers `POST /sluice/v1/streams/{id}/stop`.
+ *
+ * @example
+ * ```ts
+ * await stopStream(req, res, id, log);
+ * ```
+ */
+export async function stopStream(req: IncomingMessage, res: ServerResponse, id: string, log: StreamLog): Promise<void> {
+  if (!(await checkAccess(req, res, id, log))) return;
+  try {
+    await log.requestStop(id);
+  } catch {
+    return problem(
+      res,
+      503,
+      'stream_log_unavailable',
+      'The stop could not be sent (the stream log is unavailable); try again.',
+    );
+  }
+  sendJson(res, 202, { id, status: 'stopping' });
+}
+
+// --- internal ---
+
+/** The position to resume after: a number, or the message of a 400. */
+function positionOf(req: IncomingMessage): number | string {
+  const header = req.headers['last-event-id'];
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  const query = q === -1 ? null : new URLSearchParams(url.slice(q + 1)).get('after');
+  const raw = typeof header === 'string' ? header.trim() : query;
+  if (raw === null || raw === undefined) return 0;
+  if (/^\d{1,15}$/.test(raw)) return Number(raw);
+  const source = typeof header === 'string' ? 'Last-Event-ID' : "'after'";
+  return `${source} must be the id: of the last event received (a whole number such as 12); got ${JSON.stringify(raw.slice(0, 40))}.`;
+}
+
+/** 404 unknown or expired, 403 foreign key, 503 log unreadable; true when the reader may go on. */
+async function checkAccess(req: IncomingMessage, res: ServerResponse, id: string, log: StreamLog): Promise<boolean> {
+  let info: Awaited<ReturnType<StreamLog['info']>>;
+  try {
+    info = /^[0-9a-f-]{36}$/.test(id) ? await log.info(id) : undefined;
+  } catch {
+    problem(res, 503, 'stream_log_unavailable', 'The stream log is unavailable (Redis is down); try again shortly.');
+    return false;
+  }
+  if (!info) {
+    problem(
+      res,
+      404,
+      'stream_not_found',
+      'No stream has this id: it never existed, or it ended and expired. Send the request again.',
+    );
+    return false;
+  }
+  if (info.keyHash !== keyHashOf(req.headers)) {
+    problem(
+      res,
+      403,
+      'stream_forbidden',
+      'This stream was created with another key; read it with the key that created it.',
+    );
+    return false;
+  }
+  return true;
+}
+
+function problem(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, errorBody(code, message));
+}

@@ -1,0 +1,287 @@
+/**
+ * The Redis stream log: each response's frames in a Redis Stream, readable from every
+ * instance that shares the Redis. Keys, for a stream id `ID` (prefix `sluice:stream:`):
+ *
+ * - `…ID`        the Redis Stream: entry `0-N` holds frame N (`f`), and `e` on the last one;
+ *                appended with `XADD … MAXLEN ~ maxFrames`, read with `XRANGE`/`XREAD BLOCK`;
+ * - `…ID:info`   the key hash (JSON);
+ * - `…ID:lease`  the producer's heartbeat (`PX leaseMs`, refreshed every leaseMs/3): a reader
+ *                that finds no lease and no end entry reports the stream incomplete;
+ * - `…ID:reader` a reader's presence (the producer keeps going while one is there).
+ *
+ * Live keys expire after `maxLiveMs` unless refreshed; finished ones `retentionMs` after the
+ * end. Stops go out on the channel `sluice:stream-stop`, which every instance listens to.
+ * Redis down or slow never fails a response: writes are fire-and-forget with no offline
+ * queue, a stream whose write failed stops being logged (its lease lapses, so readers get
+ * an explicit incomplete end, never a gap), `degraded` shows it, and the client reconnects
+ * by itself.
+ * @module
+ */
+import { createClient } from 'redis';
+import { DEFAULT_MAX_FRAMES, DEFAULT_RETENTION_MS, type FollowItem, type StreamEnd, type StreamLog } from './log.js';
+
+export interface RedisStreamLogOptions {
+  /** `redis://host:port` (or `rediss://`, with user and password if needed). */
+  url: string;
+  /** How long a finished stream stays readable, ms. Default 600000 (10 min). */
+  retentionMs?: number;
+  /** Frames kept per stream (approximately: `MAXLEN ~`). Default 10000. */
+  maxFrames?: number;
+  /** The producer's heartbeat lifetime, ms: a crashed producer is noticed within it. Default 3000. */
+  leaseMs?: number;
+  /** A live stream's keys expire after this long without a heartbeat refresh, ms. Default 3600000. */
+  maxLiveMs?: number;
+  /** One line when Redis becomes unavailable and one when it is back (never the URL's password). */
+  log?: (line: string) => void;
+}
+
+const PREFIX = 'sluice:stream:';
+const STOP_CHANNEL = 'sluice:stream-stop';
+/** A follower blocks this long on XREAD before it checks the producer's lease. */
+const POLL_MS = 500;
+
+/**
+ * Creates a Redis stream log; it connects in the background (and reconnects by itself).
+ *
+ * @example
+ * ```ts
+ * const log = createRedisStreamLog({ url: 'redis://127.0.0.1:6379' });
+ * createServer({ backend, streams: { log } });
+ * ```
+ */
+export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog {
+  const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+  const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
+  const leaseMs = options.leaseMs ?? 3000;
+  const maxLiveMs = options.maxLiveMs ?? 3_600_000;
+  const log = options.log ?? (() => {});
+  const client = createClient({
+    url: options.url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) },
+  });
+  let down = false;
+  let failures = 0;
+  const markDown = () => {
+    if (!down) log('sluice: Redis is unavailable; streams keep flowing but cannot be resumed until it is back.');
+    down = true;
+  };
+  client.on('error', markDown);
+  client.on('ready', () => {
+    if (down) log('sluice: Redis is back; new streams can be resumed again.');
+    down = false;
+  });
+  client.connect().catch(markDown);
+  const subscriber = client.duplicate();
+  subscriber.on('error', () => {});
+  const stopListeners = new Map<string, Set<() => void>>();
+  const runStop = (id: string) => {
+    for (const listener of [...(stopListeners.get(id) ?? [])]) listener();
+  };
+  subscriber
+    .connect()
+    .then(() => subscriber.subscribe(STOP_CHANNEL, runStop))
+    .catch(() => {});
+
+  /** Streams this instance produces and still logs (their leases are refreshed). */
+  const live = new Set<string>();
+  const ready = () => client.isReady;
+  const send = (args: string[]) => client.sendCommand(args);
+  /** For reads: a just-started instance (or one reconnecting) waits up to a second for Redis. */
+  const settled = (): Promise<void> =>
+    ready()
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            client.off('ready', done);
+            resolve();
+          };
+          const timer = setTimeout(done, 1000);
+          client.on('ready', done);
+        });
+  const broken = (id: string) => {
+    failures++;
+    live.delete(id);
+  };
+  const heartbeat = setInterval(
+    () => {
+      if (!ready()) return;
+      for (const id of live) {
+        send(['SET', `${PREFIX}${id}:lease`, '1', 'PX', String(leaseMs)]).catch(() => broken(id));
+        send(['PEXPIRE', `${PREFIX}${id}`, String(maxLiveMs)]).catch(() => {});
+        send(['PEXPIRE', `${PREFIX}${id}:info`, String(maxLiveMs)]).catch(() => {});
+      }
+    },
+    Math.max(50, Math.floor(leaseMs / 3)),
+  );
+  heartbeat.unref();
+
+  return {
+    get degraded() {
+      return !ready();
+    },
+    open(id, info) {
+      if (!ready()) return void failures++;
+      live.add(id);
+      const key = `${PREFIX}${id}`;
+      send(['SET', `${key}:info`, JSON.stringify(info), 'PX', String(maxLiveMs)]).catch(() => broken(id));
+      send(['SET', `${key}:lease`, '1', 'PX', String(leaseMs)]).catch(() => broken(id));
+    },
+    append(id, position, frame, end) {
+      if (!live.has(id)) return;
+      if (!ready()) return broken(id);
+      const key = `${PREFIX}${id}`;
+      const args = ['XADD', key, 'MAXLEN', '~', String(maxFrames), `0-${position}`, 'f', frame];
+      if (end !== undefined) args.push('e', end);
+      send(args).catch(() => broken(id));
+      if (position === 1) send(['PEXPIRE', key, String(maxLiveMs)]).catch(() => {});
+      if (end !== undefined) {
+        live.delete(id);
+        send(['PEXPIRE', key, String(retentionMs)]).catch(() => {});
+        send(['PEXPIRE', `${key}:info`, String(retentionMs)]).catch(() => {});
+        send(['DEL', `${key}:lease`]).catch(() => {});
+      }
+    },
+    async info(id) {
+      await settled();
+      const text = await send(['GET', `${PREFIX}${id}:info`]);
+      if (typeof text !== 'string') return undefined;
+      const parsed: unknown = JSON.parse(text);
+      const keyHash = (parsed as { keyHash?: unknown } | null)?.keyHash;
+      return typeof keyHash === 'string' ? { keyHash } : undefined;
+    },
+    async *follow(id, after, signal): AsyncGenerator<FollowItem> {
+      const key = `${PREFIX}${id}`;
+      const reader = client.duplicate();
+      reader.on('error', () => {});
+      const cut = () => reader.destroy();
+      signal.addEventListener('abort', cut, { once: true });
+      try {
+        await reader.connect();
+        let last = after;
+        for (;;) {
+          if (signal.aborted) return;
+          send(['SET', `${key}:reader`, '1', 'PX', String(POLL_MS * 3)]).catch(() => {});
+          const reply = await reader.sendCommand([
+            'XREAD',
+            'COUNT',
+            '256',
+            'BLOCK',
+            String(POLL_MS),
+            'STREAMS',
+            key,
+            `0-${last}`,
+          ]);
+          const entries = entriesOf(reply);
+          if (entries.length === 0) {
+            // Nothing new: is the producer still there? (Checked, then read again, so an end
+            // logged just before the lease was dropped is not missed.)
+            if (Number(await send(['EXISTS', `${key}:lease`])) === 1) continue;
+            const tail = entriesOf(await send(['XREAD', 'COUNT', '256', 'STREAMS', key, `0-${last}`]));
+            if (tail.length === 0) {
+              yield { incomplete: true };
+              return;
+            }
+            entries.push(...tail);
+          }
+          for (const entry of entries) {
+            if (entry.position !== last + 1) {
+              // Trimmed or lost frames: say so rather than hand out a gap.
+              yield { incomplete: true };
+              return;
+            }
+            last = entry.position;
+            yield entry;
+            if (entry.end !== undefined) return;
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        throw error;
+      } finally {
+        signal.removeEventListener('abort', cut);
+        if (reader.isOpen) reader.destroy();
+      }
+    },
+    async hasReader(id) {
+      if (!ready()) return false;
+      return Number(await send(['EXISTS', `${PREFIX}${id}:reader`])) === 1;
+    },
+    async requestStop(id) {
+      // Ours: stop at once, even with Redis down; others hear it on the channel.
+      runStop(id);
+      await settled();
+      if (ready()) await send(['PUBLISH', STOP_CHANNEL, id]);
+    },
+    onStop(id, listener) {
+      const set = stopListeners.get(id) ?? new Set<() => void>();
+      stopListeners.set(id, set);
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) stopListeners.delete(id);
+      };
+    },
+    metrics() {
+      return (
+        '# HELP sluice_stream_log_degraded 1 while the stream log (Redis) cannot be written.\n' +
+        '# TYPE sluice_stream_log_degraded gauge\n' +
+        `sluice_stream_log_degraded{store="redis"} ${ready() ? 0 : 1}\n` +
+        '# HELP sluice_stream_log_failures_total Streams that could not be (fully) logged.\n' +
+        '# TYPE sluice_stream_log_failures_total counter\n' +
+        `sluice_stream_log_failures_total{store="redis"} ${failures}\n` +
+        '# HELP sluice_stream_logs Streams whose log this instance is writing.\n' +
+        '# TYPE sluice_stream_logs gauge\n' +
+        `sluice_stream_logs{store="redis"} ${live.size}\n`
+      );
+    },
+    async close() {
+      clearInterval(heartbeat);
+      live.clear();
+      await Promise.allSettled([client.close(), subscriber.close()]);
+    },
+  };
+}
+
+// --- internal ---
+
+interface RawEntry {
+  position: number;
+  frame: string;
+  end?: StreamEnd;
+}
+
+const ENDS = new Set<string>(['done', 'error', 'stopped', 'abandoned']);
+
+/**
+ * XREAD's reply as entries: per stream `[[id, [field, value, …]], …]`, the streams as RESP2's
+ * `[[key, entries], …]` or RESP3's map `{ key: entries }`; null when nothing came.
+ */
+function entriesOf(reply: unknown): RawEntry[] {
+  const out: RawEntry[] = [];
+  if (reply === null || typeof reply !== 'object') return out;
+  const lists = Array.isArray(reply)
+    ? reply.map((stream: unknown) => (Array.isArray(stream) ? stream[1] : undefined))
+    : reply instanceof Map
+      ? [...reply.values()]
+      : Object.values(reply);
+  for (const list of lists) {
+    if (!Array.isArray(list)) continue;
+    for (const item of list) {
+      if (!Array.isArray(item)) continue;
+      const [rawId, fields] = item as [unknown, unknown];
+      const position = typeof rawId === 'string' && rawId.startsWith('0-') ? Number(rawId.slice(2)) : Number.NaN;
+      if (!Number.isSafeInteger(position) || !Array.isArray(fields)) continue;
+      const entry: RawEntry = { position, frame: '' };
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const name = String(fields[i]);
+        const value = String(fields[i + 1]);
+        if (name === 'f') entry.frame = value;
+        else if (name === 'e' && ENDS.has(value)) entry.end = value as StreamEnd;
+      }
+      out.push(entry);
+    }
+  }
+  return out;
+}
