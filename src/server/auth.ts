@@ -23,12 +23,23 @@ export function createKeyCheck(apiKey: string | undefined): ((headers: IncomingH
   return (headers) => {
     const key = headers['api-key'];
     if (typeof key === 'string' && matches(key)) return true;
-    const auth = headers.authorization;
-    if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') {
-      return matches(auth.slice(7).trim());
-    }
-    return false;
+    const token = bearerToken(headers);
+    return token !== undefined && matches(token);
   };
+}
+
+/**
+ * The token of `Authorization: Bearer <token>`, if the request sends one.
+ *
+ * @example
+ * bearerToken({ authorization: 'Bearer s3cret' }); // 's3cret'
+ */
+export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') {
+    return auth.slice(7).trim();
+  }
+  return undefined;
 }
 
 function digest(value: string): Buffer {

@@ -10,6 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AbortError } from '../errors.js';
 import { errorBody } from '../protocol/error-body.js';
+import { bearerToken } from '../server/auth.js';
 import { encodeData } from '../sse/encoder.js';
 import type { StreamEnd, StreamLog } from './log.js';
 
@@ -113,12 +114,6 @@ export function beginStream(streams: ResumableStreams, keyHash: string, controll
  */
 export function keyHashOf(headers: IncomingHttpHeaders): string {
   const key = headers['api-key'];
-  const auth = headers.authorization;
-  const presented =
-    typeof key === 'string'
-      ? key
-      : typeof auth === 'string' && auth.slice(0, 7).toLowerCase() === 'bearer '
-        ? auth.slice(7).trim()
-        : '';
+  const presented = typeof key === 'string' ? key : (bearerToken(headers) ?? '');
   return createHash('sha256').update(presented, 'utf8').digest('hex');
 }
