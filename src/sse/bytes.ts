@@ -1,6 +1,6 @@
 /**
- * The two byte operations the decoder's hot loop needs — find a byte, decode a UTF-8 range —
- * done as fast as the platform allows.
+ * The byte operations the decoder needs — find a byte, decode a UTF-8 range, take a buffer
+ * for a line that spans chunks — done as fast as the platform allows.
  *
  * On Node.js a `Buffer` view of each chunk gives `indexOf` through `memchr` and `utf8Slice`
  * straight into V8 (a one-byte string for ASCII lines), several times faster per call than
