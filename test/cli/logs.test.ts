@@ -12,9 +12,11 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import {
   type AzureServer,
+  azureError,
   chatChunks,
   completionChunks,
   type RecordedRequest,
+  reply,
   startAzureServer,
   stream,
 } from '../../src/testing/azure-server.js';
@@ -50,6 +52,14 @@ before(async () => {
           ]);
         }
         return stream(chatChunks([`Answer to ${question}.`], { usage: USAGE }));
+      },
+      // A context of three messages: more is Azure's 400 context_length_exceeded.
+      tight: (req: RecordedRequest) => {
+        const messages = (req.body?.messages ?? []) as Array<{ content: string }>;
+        if (messages.length > 3) {
+          return reply(400, azureError('context_length_exceeded', "This model's maximum context length is 30 tokens."));
+        }
+        return stream(chatChunks([`Answer to ${messages.at(-1)?.content}.`]));
       },
     },
   });
@@ -289,6 +299,27 @@ describe('continuing a conversation', { timeout: 60_000 }, () => {
       { role: 'assistant', content: 'Answer to And then?.' },
       { role: 'user', content: 'Last' },
     ]);
+  });
+
+  it('a history that no longer fits the context loses its oldest turns, as the interactive chat does', async () => {
+    const env = user({ AZURE_OPENAI_DEPLOYMENT: 'tight' });
+    await ok(['chat', 'one'], env);
+    await ok(['chat', '-c', 'two'], env);
+    const from = server.requests.length;
+    const done = await ok(['chat', '-c', 'three'], env);
+    assert.equal(done.stdout, 'Answer to three.');
+    assert.match(
+      done.stderr,
+      /^sluice: the conversation no longer fit the model's context: dropped the 2 oldest turns/,
+    );
+    assert.deepEqual(server.requests.at(-1)?.body?.messages, [
+      { role: 'user', content: 'two' },
+      { role: 'assistant', content: 'Answer to two.' },
+      { role: 'user', content: 'three' },
+    ]);
+    assert.equal(server.requests.length - from, 2, 'asked once in full, once shortened');
+    // The log keeps the whole conversation; only what is sent is shortened.
+    assert.equal((await logged(env)).length, 3);
   });
 
   it('a partial answer is history as far as it arrived; an unknown --cid or nothing to continue is exit 2', async () => {
