@@ -276,6 +276,8 @@ describe('continuing a conversation', { timeout: 60_000 }, () => {
   it('-c sends the latest conversation as history (its system message too); --cid any other', async () => {
     const env = user();
     await ok(['chat', '--system', 'Be brief.', 'Hi'], env);
+    // A completion is not a conversation: -c skips it.
+    await ok(['--deployment', 'instruct', 'a completion in between'], env);
     let from = server.requests.length;
     const cont = await ok(['chat', '-c', 'And then?'], env);
     assert.equal(cont.stdout, 'Answer to And then?.');
@@ -285,7 +287,7 @@ describe('continuing a conversation', { timeout: 60_000 }, () => {
       { role: 'assistant', content: 'Answer to Hi.' },
       { role: 'user', content: 'And then?' },
     ]);
-    const [first, second] = await logged(env);
+    const [first, second] = (await logged(env)).filter((r) => r.kind === 'chat');
     assert.equal(second?.conversation_id, first?.conversation_id, 'the same conversation');
 
     await ok(['chat', 'Elsewhere'], env);

@@ -107,7 +107,7 @@ export function openExchangeLog(
 }
 
 /**
- * The conversation `--continue` (the latest) or `--cid ID` names, read from the log;
+ * The conversation `--continue` (the latest chat) or `--cid ID` names, read from the log;
  * undefined when neither flag is given. When the log cannot be read, writes one line on
  * stderr and resolves to the exit code instead.
  * @example
@@ -139,7 +139,8 @@ export async function loadConversation(
     if (!existsSync(path)) throw nothing();
     const store = await openLogStore(path);
     try {
-      const id = cid ?? store.latestConversationId();
+      // A completion is not a conversation to continue with chat messages.
+      const id = cid ?? store.latestConversationId('chat');
       exchanges = id === undefined ? [] : store.list({ conversationId: id });
     } finally {
       store.close();

@@ -59,6 +59,9 @@ describe('the log store', () => {
         [1, 3],
       );
       assert.equal(store.latestConversationId(), 'c1');
+      store.insert({ ...record('a completion', 'text', 'c3'), kind: 'completions' });
+      assert.equal(store.latestConversationId(), 'c3');
+      assert.equal(store.latestConversationId('chat'), 'c1');
     } finally {
       store.close();
     }

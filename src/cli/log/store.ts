@@ -57,8 +57,8 @@ export interface LogStore {
   insert(record: ExchangeRecord): number;
   /** Matching exchanges, oldest first (the newest is printed last). */
   list(query: ListQuery): LoggedExchange[];
-  /** The conversation of the newest exchange. */
-  latestConversationId(): string | undefined;
+  /** The conversation of the newest exchange (of this kind, if given). */
+  latestConversationId(kind?: ExchangeRecord['kind']): string | undefined;
   close(): void;
 }
 
@@ -215,10 +215,12 @@ function storeOver(db: BetterSqlite3.Database, path: string): LogStore {
          ORDER BY e.id DESC ${limit}) ORDER BY id ASC`;
       return (db.prepare(sql).all(params) as Row[]).map(fromRow);
     },
-    latestConversationId() {
-      const row = db.prepare('SELECT conversation_id FROM exchanges ORDER BY id DESC LIMIT 1').get() as
-        | { conversation_id: string }
-        | undefined;
+    latestConversationId(kind) {
+      const row = (
+        kind === undefined
+          ? db.prepare('SELECT conversation_id FROM exchanges ORDER BY id DESC LIMIT 1').get()
+          : db.prepare('SELECT conversation_id FROM exchanges WHERE kind = ? ORDER BY id DESC LIMIT 1').get(kind)
+      ) as { conversation_id: string } | undefined;
       return row?.conversation_id;
     },
     close() {
