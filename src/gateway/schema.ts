@@ -92,12 +92,25 @@ export interface TelemetryConfig {
   otlpEndpoint?: string;
 }
 
+/** Resumable streams (src/streams; docs/gateway.md "Scale-out and resumable streams"). */
+export interface StreamsConfig {
+  /** Default: on when `redis` is set, off otherwise. */
+  resumable?: boolean;
+  /** After a hang-up, generation goes on until this long passes with no reader, ms. */
+  keepGoingMs?: number;
+  /** How long a finished stream stays readable, ms. */
+  retentionMs?: number;
+}
+
 /** A validated gateway configuration. */
 export interface GatewayConfig {
   models: Record<string, ModelConfig>;
   routing: RoutingConfig;
   server: ServerConfig;
   telemetry: TelemetryConfig;
+  /** `redis://…`: state shared by instances (stream logs, stops). */
+  redis?: string;
+  streams: StreamsConfig;
 }
 
 /** The keys that name a target's kind: exactly one per target. */
@@ -334,6 +347,16 @@ const server = z.strictObject({
 
 const telemetry = z.strictObject({ otlp_endpoint: httpUrl.optional() });
 
+const redisUrl = text.refine(isRedisUrl, {
+  message: 'must be a Redis URL such as redis://127.0.0.1:6379 (or rediss://user:password@host:port)',
+});
+
+const streams = z.strictObject({
+  resumable: z.boolean().optional(),
+  keep_going_ms: integer(0).optional(),
+  retention_ms: integer(1000).optional(),
+});
+
 /** The whole file. Parses the YAML's plain value (after `${NAME}` interpolation). */
 export const gatewayConfigSchema = z
   .strictObject({
@@ -343,6 +366,8 @@ export const gatewayConfigSchema = z
     routing: routing.optional(),
     server: server.optional(),
     telemetry: telemetry.optional(),
+    redis: redisUrl.optional(),
+    streams: streams.optional(),
   })
   .transform(
     (c): GatewayConfig => ({
@@ -369,6 +394,12 @@ export const gatewayConfigSchema = z
         ...(c.server?.log_format !== undefined ? { logFormat: c.server.log_format } : {}),
       },
       telemetry: c.telemetry?.otlp_endpoint !== undefined ? { otlpEndpoint: c.telemetry.otlp_endpoint } : {},
+      ...(c.redis !== undefined ? { redis: c.redis } : {}),
+      streams: {
+        ...(c.streams?.resumable !== undefined ? { resumable: c.streams.resumable } : {}),
+        ...(c.streams?.keep_going_ms !== undefined ? { keepGoingMs: c.streams.keep_going_ms } : {}),
+        ...(c.streams?.retention_ms !== undefined ? { retentionMs: c.streams.retention_ms } : {}),
+      },
     }),
   );
 
@@ -384,6 +415,7 @@ export function knownKeysAt(path: readonly PropertyKey[], raw: unknown): string[
   if (first === 'routing') return Object.keys(path.length === 1 ? routing.shape : breaker.shape);
   if (first === 'server') return Object.keys(server.shape);
   if (first === 'telemetry') return Object.keys(telemetry.shape);
+  if (first === 'streams') return Object.keys(streams.shape);
   if (first !== 'models') return [];
   if (path.at(-1) === 'timeouts') return Object.keys(timeouts.shape);
   if (path.length === 2) return ['continue_on_failure', 'targets'];
@@ -403,4 +435,18 @@ export function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
     at = (at as Record<PropertyKey, unknown>)[key];
   }
   return at;
+}
+
+/**
+ * True for a `redis://` or `rediss://` URL with a host (credentials allowed: Redis needs them).
+ * @example
+ * isRedisUrl('redis://127.0.0.1:6379') // true
+ */
+export function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
 }

@@ -91,6 +91,17 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     jsonLog: logFormat === 'json' ? writeLine : undefined,
   });
 
+  const redis = loaded?.config.redis ?? env('SLUICE_REDIS_URL');
+  const { isRedisUrl } = await import('../../gateway/schema.js');
+  if (redis !== undefined && !isRedisUrl(redis)) {
+    throw new UsageError('SLUICE_REDIS_URL must be a Redis URL such as redis://127.0.0.1:6379', {
+      setting: 'SLUICE_REDIS_URL',
+      command: 'serve',
+    });
+  }
+  const { openStreams } = await import('../../streams/setup.js');
+  let streams: ReturnType<typeof openStreams>;
+
   const [{ createServer }, plan] = await Promise.all([
     import('../../server/index.js'),
     loaded !== undefined
@@ -130,6 +141,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       return ExitCode.OK;
     }
     const staticHandler = await loadWebPage();
+    streams = openStreams({ redis, streams: loaded?.config.streams ?? {} }, writeLine);
     const server = createServer({
       ...(plan.deployments ? { deployments: plan.deployments } : { backend: plan.backend }),
       ...(apiKey ? { apiKey } : {}),
@@ -138,6 +150,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       log: writeLine,
       logFormat,
       observer: observability.observer,
+      ...(streams ? { streams } : {}),
     });
     let info: { url: string };
     try {
@@ -170,6 +183,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
         `  Auth:          ${apiKey ? 'api-key or Bearer required' : 'none (pass --api-key to require one)'}`,
         `  Web pages:     ${pages} (--cors-origin adds more)`,
         ...plan.describe(),
+        ...(streams ? [`  Streams:       resumable (${redis ? 'shared through Redis' : 'this instance only'})`] : []),
         'Ctrl-C stops.',
         '',
       ].join('\n'),
@@ -184,6 +198,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     offTerm();
     await plan.close();
     await observability.close();
+    await streams?.log.close();
   }
 }
 
