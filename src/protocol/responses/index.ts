@@ -6,6 +6,7 @@
  */
 
 export { createResponsesAccumulator, outputText, type ResponsesAccumulator } from './accumulate.js';
+export { type ChatFromResponses, chatRequestFromResponses, responsesProblem } from './chat-request.js';
 export { decideResponsesEndState, endStateOfResponseObject, responsesTruncationError } from './end-state.js';
 export {
   checkResponseObject,
@@ -19,4 +20,10 @@ export {
   type ResponsesSseStep,
   TERMINAL_EVENT_TYPES,
 } from './events.js';
+export {
+  createResponsesFromChat,
+  type ResponsesFromChat,
+  type ResponsesFromChatOptions,
+  responsesUsage,
+} from './from-chat.js';
 export type * from './types.js';
