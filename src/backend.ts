@@ -5,6 +5,7 @@
  * @module
  */
 import type { RequestCapabilities } from './protocol/request.js';
+import type { ResponseCreateRequest, ResponseObject, ResponseStreamEvent } from './protocol/responses/types.js';
 import type { ApiKind, ApiTypes } from './types.js';
 
 /** A request as a backend sees it: the API kind plus the wire body. */
@@ -29,6 +30,16 @@ export interface BackendMeta {
   attempts?: number;
   /** The serving target's time to its response headers, ms (the server's `server-timing: upstream`). */
   headersMs?: number;
+}
+
+/** A Responses API request as a backend that speaks it natively (an upstream) sees it. */
+export interface ResponsesBackendRequest {
+  /** The wire body, as the client sent it; `stream` is ignored (`responses()` always streams). */
+  body: ResponseCreateRequest;
+  /** The deployment or model name the caller addressed, if any. */
+  deployment?: string;
+  /** As on BackendRequest: filled by a routing backend. */
+  meta?: BackendMeta;
 }
 
 export interface ModelInfo {
@@ -61,6 +72,15 @@ export interface Backend {
    * refused with a 400 naming them. Absent: everything, passed on unchanged (an upstream).
    */
   readonly capabilities?: RequestCapabilities;
+  /**
+   * Optional: the Responses API spoken natively (an upstream): yields its typed events as
+   * they came (the terminal one included; a failure after it is not thrown again). Without
+   * it, the server builds Responses answers from `stream({ kind: 'chat' })`
+   * (protocol/responses/from-chat.ts). Errors and aborts as for `stream()`.
+   */
+  responses?(request: ResponsesBackendRequest, signal: AbortSignal): AsyncIterable<ResponseStreamEvent>;
+  /** Optional, with `responses`: the non-streaming Responses call, forwarded as asked. */
+  createResponse?(request: ResponsesBackendRequest, signal: AbortSignal): Promise<ResponseObject>;
   /** Models or deployments this backend serves, for `/v1/models`. */
   models?(): Promise<ModelInfo[]>;
   /** Releases sockets, model memory, worker threads. */

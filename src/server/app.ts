@@ -11,7 +11,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Backend } from '../backend.js';
 import { AbortError, ConfigError } from '../errors.js';
 import { parseRequest, validateRequest } from '../protocol/request.js';
+import type { ResponseCreateRequest } from '../protocol/responses/types.js';
 import { resumeStream, stopStream } from '../streams/http.js';
+import { createMemoryStreamLog } from '../streams/memory.js';
 import { keyHashOf, type ResumableStreams } from '../streams/producer.js';
 import { createKeyCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
@@ -33,7 +35,9 @@ import { completeGeneration, type Generation, streamGeneration } from './generat
 import { ServerMetrics, type StatsBackend } from './metrics.js';
 import type { GenerationObserver, GenerationReport, GenerationStart } from './observer.js';
 import { formatRequestLog, type LogFormat } from './request-log.js';
-import { dialectOf, matchRoute, type Route, type RouteLabel } from './routes.js';
+import { createResponseStore, type ResponseStoreOptions } from './response-store.js';
+import { checkResponsesBody, type KeptResponses, serveResponses, serveStoredResponse } from './responses.js';
+import { type Dialect, dialectOf, matchRoute, type Route, type RouteLabel } from './routes.js';
 import { sendJson, sendReply } from './send.js';
 
 /** Serves non-API paths (the web UI's assets). Return true when it answered, false to let the server 404. */
@@ -80,6 +84,11 @@ export interface AppOptions {
    * Default: off (a hang-up stops the generation at once).
    */
   streams?: ResumableStreams;
+  /**
+   * Bounds on the Responses API answers this server keeps itself (local backends; upstreams
+   * keep their own): default 256 responses for 1 hour, 64 MiB of input and output in all.
+   */
+  responseStore?: ResponseStoreOptions;
 }
 
 /** Default SSE heartbeat interval: 15 s, under the 30-60 s idle cut of common proxies. */
@@ -132,6 +141,12 @@ export function createApp(options: AppOptions): App {
   const logFormat = options.logFormat ?? 'text';
   const observer = options.observer;
   const streams = options.streams;
+  // A kept response's events go to the resumable streams' log when there is one (Redis: any
+  // instance can resume them), else to a memory log of their own.
+  const kept: KeptResponses = {
+    store: createResponseStore(options.responseStore),
+    log: streams?.log ?? createMemoryStreamLog(),
+  };
 
   /** The backend for a name; undefined = not served. */
   const resolve = (name: string | undefined): Backend | undefined =>
@@ -217,7 +232,77 @@ export function createApp(options: AppOptions): App {
         if (checkKey && !checkKey(req.headers)) return sendReply(res, unauthorized('azure'));
         if (route.label === 'stream_stop') return stopStream(req, res, route.id, streams.log);
         return resumeStream(req, res, route.id, streams.log, heartbeatMs);
+      case 'responses':
+        return responses(req, res, route, state, startedAt);
+      case 'response': {
+        if (checkKey && !checkKey(req.headers)) return sendReply(res, unauthorized(route.dialect));
+        const report: GenerationReport = {};
+        state.generation = report;
+        return serveStoredResponse(res, route, {
+          keyHash: keyHashOf(req.headers),
+          dialect: route.dialect,
+          metrics,
+          heartbeatMs,
+          startedAt,
+          live,
+          report,
+          kept,
+        });
+      }
     }
+  }
+
+  /** `POST /responses`: the body's `model` names the deployment on both dialects. */
+  async function responses(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Extract<Route, { type: 'responses' }>,
+    state: RequestState,
+    startedAt: number,
+  ): Promise<void> {
+    const dialect = route.dialect;
+    const refuse = (reply: ErrorReply) => {
+      res.setHeader('connection', 'close');
+      sendReply(res, reply);
+    };
+    if (checkKey && !checkKey(req.headers)) return refuse(unauthorized(dialect));
+    const type = req.headers['content-type'];
+    if (!isJson(type)) return refuse(unsupportedMediaType(dialect, type));
+    const read = await readBody(req, maxBodyBytes);
+    if (!read.ok) {
+      if (read.reason === 'aborted') return void res.destroy();
+      return refuse(payloadTooLarge(dialect, maxBodyBytes));
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(read.text);
+    } catch {
+      return sendReply(
+        res,
+        invalidRequest(dialect, { message: 'The request body is not valid JSON.', param: null, code: 'invalid_json' }),
+      );
+    }
+    const problem = checkResponsesBody(body);
+    if (problem) return sendReply(res, invalidRequest(dialect, problem));
+    const request = body as ResponseCreateRequest;
+    const deployment = request.model;
+    const backend = resolve(deployment);
+    if (!backend) return sendReply(res, unknownModel(route, deployment));
+    const report: GenerationReport = deployment === undefined ? {} : { model: deployment };
+    state.generation = report;
+    return serveResponses(res, {
+      keyHash: keyHashOf(req.headers),
+      dialect,
+      deployment,
+      backend,
+      body: request,
+      metrics,
+      heartbeatMs,
+      startedAt,
+      live,
+      report,
+      kept,
+    });
   }
 
   async function generate(
@@ -363,7 +448,7 @@ function withContextLength<M extends object>(model: M, backend: Backend): M | (M
   return size === undefined ? model : { ...model, context_length: size };
 }
 
-function unknownModel(route: Extract<Route, { type: 'generate' }>, model: string | undefined): ErrorReply {
+function unknownModel(route: { dialect: Dialect }, model: string | undefined): ErrorReply {
   if (model === undefined) {
     return invalidRequest(route.dialect, {
       message: "Missing required parameter: 'model' (this server serves named deployments only).",

@@ -26,7 +26,7 @@ export interface ErrorReply {
 }
 
 /** Which Azure operation a request is, for the 429 message (Azure names them this way). */
-export type Operation = 'ChatCompletions_Create' | 'Completions_Create';
+export type Operation = 'ChatCompletions_Create' | 'Completions_Create' | 'Responses_Create';
 
 /** 401: Azure's words byte for byte; OpenAI's `invalid_api_key`. */
 export function unauthorized(dialect: ErrorDialect): ErrorReply {
@@ -59,14 +59,17 @@ export function notFound(dialect: ErrorDialect, method: string, path: string): E
   return reply(404, dialect, { code: '404', message: 'Resource not found' });
 }
 
-/** The Responses API is not served: say what to use instead, rather than a bare 404. */
-export function responsesNotServed(dialect: ErrorDialect): ErrorReply {
-  const chat = dialect === 'openai' ? '/v1/chat/completions' : '/openai/v1/chat/completions';
+/**
+ * 404 for a response this server does not keep (never stored, expired, or answered by an
+ * upstream, which keeps its own). `param` is `previous_response_id` when the request named it.
+ */
+export function responseNotFound(dialect: ErrorDialect, id: string, param: string | null = null): ErrorReply {
+  const what = param === 'previous_response_id' ? 'Previous response' : 'Response';
   return reply(404, dialect, {
-    code: dialect === 'openai' ? 'unsupported_api' : 'NotFound',
-    message: `This server does not serve the Responses API yet. Use Chat Completions instead: POST ${chat} (with the AI SDK, pick the chat model, e.g. openai.chat('<model>') or azure.chat('<deployment>')).`,
+    code: param === 'previous_response_id' ? 'previous_response_not_found' : dialect === 'openai' ? null : 'NotFound',
+    message: `${what} with id '${id.slice(0, 200)}' not found. This server keeps responses made with store: true for a limited time (see docs/server.md); create a new response instead.`,
     type: 'invalid_request_error',
-    param: null,
+    param,
   });
 }
 

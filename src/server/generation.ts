@@ -53,7 +53,7 @@ export interface Generation<K extends ApiKind = ApiKind> {
 }
 
 /** Azure's SSE headers. No compression, no proxy buffering. */
-const SSE_HEADERS = {
+export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
   'x-accel-buffering': 'no',
@@ -244,7 +244,8 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
 
 // --- internal ---
 
-interface ClientTracker {
+/** Follows the client of one response (exported for the Responses writer, responses.ts). */
+export interface ClientTracker {
   /** True once the client closed the connection before the response finished. */
   readonly gone: boolean;
   /** Resolves on `drain`, or at once when the client leaves. */
@@ -291,7 +292,7 @@ function failed(report: GenerationReport, error: unknown): void {
 }
 
 /** Watches for the client hanging up; aborts the backend at once when it does (unless `onGone` decides). */
-function trackClient(res: ServerResponse, controller: AbortController, onGone?: () => void): ClientTracker {
+export function trackClient(res: ServerResponse, controller: AbortController, onGone?: () => void): ClientTracker {
   let gone = false;
   let wake: (() => void) | undefined;
   const onClose = () => {
@@ -338,7 +339,7 @@ function backendRequest(g: Generation, body: ApiTypes[ApiKind]['request']): Back
 }
 
 /** Adds `x-sluice-target` when a routing backend (the gateway's router) said which target answered. */
-function routed<H extends Record<string, string>>(headers: H, request: BackendRequest): H {
+export function routed<H extends Record<string, string>>(headers: H, request: { meta?: BackendRequest['meta'] }): H {
   const target = request.meta?.target;
   return target === undefined ? headers : { ...headers, 'x-sluice-target': encodeURI(target) };
 }

@@ -95,19 +95,28 @@ describe('matchRoute', () => {
     assert.ok('route' in v1 && v1.route.label === 'openai_chat');
   });
 
-  test('the Responses API answers what to use instead, in the dialect of its prefix', () => {
+  test('the Responses API: POST the collection, GET one response (resume parameters), in the dialect of its prefix', () => {
     for (const [url, dialect] of [
       ['/v1/responses', 'openai'],
       ['/openai/v1/responses', 'azure'],
-      ['/openai/v1/responses/resp_1', 'azure'],
+      ['/openai/responses?api-version=2025-04-01-preview', 'azure'],
     ] as const) {
       const m = matchRoute('POST', url);
-      assert.ok('error' in m, url);
-      assert.equal(m.error.status, 404);
-      assert.match(m.error.body.error.message, /Responses API/);
-      assert.match(m.error.body.error.message, /chat\/completions/);
-      assert.equal(m.error.body.error.code, dialect === 'openai' ? 'unsupported_api' : 'NotFound');
+      assert.ok('route' in m && m.route.type === 'responses', url);
+      assert.equal(m.route.dialect, dialect);
     }
+    const get = matchRoute('GET', '/v1/responses/resp_1?stream=true&starting_after=7');
+    assert.ok('route' in get && get.route.type === 'response');
+    assert.deepEqual([get.route.id, get.route.stream, get.route.startingAfter], ['resp_1', true, 7]);
+    const plain = matchRoute('GET', '/openai/v1/responses/resp_2');
+    assert.ok('route' in plain && plain.route.type === 'response' && plain.route.dialect === 'azure');
+    assert.deepEqual([plain.route.stream, plain.route.startingAfter], [false, -1]);
+    const bad = matchRoute('GET', '/v1/responses/resp_1?stream=true&starting_after=x');
+    assert.ok('error' in bad && bad.error.status === 400 && bad.error.body.error.param === 'starting_after');
+    const wrong = matchRoute('GET', '/v1/responses');
+    assert.ok('error' in wrong && wrong.error.status === 405);
+    const deeper = matchRoute('GET', '/v1/responses/resp_1/input_items');
+    assert.ok('error' in deeper && deeper.error.status === 404);
   });
 
   test('models, healthz, metrics, preflight', () => {

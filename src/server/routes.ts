@@ -10,10 +10,10 @@ import type { ApiKind } from '../types.js';
 import {
   type ErrorReply,
   invalidApiVersion,
+  invalidRequest,
   MISSING_API_VERSION,
   methodNotAllowed,
   notFound,
-  responsesNotServed,
 } from './error-replies.js';
 
 /** `azure`: the `/openai/...` routes (prompt-filter chunk, content_filter_results); `openai`: `/v1/...`. */
@@ -27,6 +27,9 @@ export type RouteLabel =
   | 'azure_v1_completions'
   | 'openai_chat'
   | 'openai_completions'
+  | 'azure_v1_responses'
+  | 'openai_responses'
+  | 'responses_get'
   | 'models'
   | 'healthz'
   | 'metrics'
@@ -46,6 +49,22 @@ export type Route =
       deployment?: string;
       /** Dated Azure routes only (validated). */
       apiVersion?: string;
+    }
+  | {
+      /** `POST /v1/responses`, `/openai/v1/responses`: the body's `model` names the deployment. */
+      type: 'responses';
+      label: 'azure_v1_responses' | 'openai_responses';
+      dialect: Dialect;
+    }
+  | {
+      /** `GET /v1/responses/{id}`, `/openai/v1/responses/{id}` (`?stream=true&starting_after=N` resumes). */
+      type: 'response';
+      label: 'responses_get';
+      dialect: Dialect;
+      id: string;
+      stream: boolean;
+      /** Events up to this sequence number are not sent again; -1: all. */
+      startingAfter: number;
     }
   | { type: 'models'; label: 'models'; dialect: Dialect }
   | { type: 'healthz'; label: 'healthz' }
@@ -84,7 +103,38 @@ export function matchRoute(method: string, url: string): RouteMatch {
       ? { route }
       : { error: methodNotAllowed(dialect, method, 'GET, HEAD, OPTIONS'), label: route.label };
 
-  if (isResponsesPath(path)) return { error: responsesNotServed(dialect), label: 'unmatched' };
+  const responses = responsesPath(path);
+  if (responses !== undefined) {
+    if (responses === '') {
+      const label = dialect === 'openai' ? 'openai_responses' : 'azure_v1_responses';
+      return post({ type: 'responses', label, dialect });
+    }
+    const id = decodeSegment(responses);
+    if (id === undefined || id.includes('/')) {
+      return { error: notFound(dialect, method, path), label: 'unmatched', notFound: true };
+    }
+    const params = new URLSearchParams(query);
+    const after = params.get('starting_after');
+    const startingAfter = after === null || after === '' ? -1 : Number(after);
+    if (!Number.isSafeInteger(startingAfter) || startingAfter < -1) {
+      return {
+        error: invalidRequest(dialect, {
+          message: `starting_after must be a whole number (the sequence number of the last event received); got ${JSON.stringify(String(after).slice(0, 40))}.`,
+          param: 'starting_after',
+          code: 'invalid_value',
+        }),
+        label: 'responses_get',
+      };
+    }
+    return get({
+      type: 'response',
+      label: 'responses_get',
+      dialect,
+      id,
+      stream: params.get('stream') === 'true',
+      startingAfter,
+    });
+  }
 
   switch (path) {
     case '/v1/chat/completions':
@@ -157,11 +207,16 @@ export function dialectOf(path: string): Dialect {
 
 // --- internal ---
 
-/** `/v1/responses`, `/openai/v1/responses`, `/openai/responses` and their sub-paths. */
-function isResponsesPath(path: string): boolean {
+/**
+ * For `/v1/responses`, `/openai/v1/responses` and `/openai/responses` (Azure's preview
+ * spelling): '' for the collection, the raw rest after `/responses/` for a sub-path (an
+ * id, or more); undefined for any other path.
+ */
+function responsesPath(path: string): string | undefined {
   const rest = path.startsWith('/openai/') ? path.slice(7) : path;
   const tail = rest.startsWith('/v1/') ? rest.slice(3) : rest;
-  return tail === '/responses' || tail.startsWith('/responses/');
+  if (tail === '/responses') return '';
+  return tail.startsWith('/responses/') && tail.length > 11 ? tail.slice(11) : undefined;
 }
 
 /** The api-version from a query string, or the error to send. */

@@ -9,9 +9,11 @@
  * @module
  */
 
-import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
+import type { Backend, BackendRequest, ModelInfo, ResponsesBackendRequest } from '../../backend.js';
 import { createClient, type SluiceClient } from '../../client/client.js';
 import type { ClientOptions } from '../../client/options.js';
+import { isTerminalEvent } from '../../protocol/responses/events.js';
+import type { ResponseObject, ResponseStreamEvent } from '../../protocol/responses/types.js';
 import type { ApiKind, ApiTypes } from '../../types.js';
 import { createHttpFetch } from './http-fetch.js';
 
@@ -57,6 +59,16 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
       delete body.stream_options;
       return client.create(request.kind, body, { signal, ...addressOf(request) });
     },
+    responses(request: ResponsesBackendRequest, signal: AbortSignal): AsyncIterable<ResponseStreamEvent> {
+      try {
+        return relayedEvents(client.responses.stream(request.body, { signal, ...addressOf(request) }));
+      } catch (err) {
+        return failing(err);
+      }
+    },
+    async createResponse(request: ResponsesBackendRequest, signal: AbortSignal): Promise<ResponseObject> {
+      return client.responses.create({ ...request.body, stream: false }, { signal, ...addressOf(request) });
+    },
     async models(): Promise<ModelInfo[]> {
       return models.map((id) => ({ id, object: 'model', created: 0, owned_by: name }));
     },
@@ -66,8 +78,25 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
   };
 }
 
-function addressOf(request: BackendRequest): { deployment?: string } {
+function addressOf(request: BackendRequest | ResponsesBackendRequest): { deployment?: string } {
   return request.deployment !== undefined ? { deployment: request.deployment } : {};
+}
+
+/**
+ * The upstream's events as they came. The client's stream throws after a `response.failed`
+ * or `error` event it yielded; that event already says how the response ended, so the
+ * relay ends there instead of throwing it again.
+ */
+async function* relayedEvents(events: AsyncIterable<ResponseStreamEvent>): AsyncGenerator<ResponseStreamEvent> {
+  let terminal = false;
+  try {
+    for await (const event of events) {
+      terminal = isTerminalEvent(event);
+      yield event;
+    }
+  } catch (err) {
+    if (!terminal) throw err;
+  }
 }
 
 function failing(err: unknown): AsyncIterable<never> {

@@ -74,8 +74,9 @@ export function createResponsesFromChat(options: ResponsesFromChatOptions): Resp
   const calls = new Map<number, number>();
   let state: 'new' | 'running' | 'ended' = 'new';
 
-  const event = <E extends object>(e: E): ResponseStreamEvent =>
-    ({ ...e, sequence_number: sequence++ }) as unknown as ResponseStreamEvent;
+  // `type`, then `sequence_number`, then the rest: OpenAI's field order on the wire.
+  const event = <E extends { type: string }>(e: E): ResponseStreamEvent =>
+    ({ type: e.type, sequence_number: sequence++, ...e }) as unknown as ResponseStreamEvent;
   const snapshot = (): ResponseObject => structuredClone(response);
 
   function closeOpen(out: ResponseStreamEvent[], status: 'completed' | 'incomplete'): void {
