@@ -75,8 +75,8 @@ export function createResponsesFromChat(options: ResponsesFromChatOptions): Resp
   let state: 'new' | 'running' | 'ended' = 'new';
 
   // `type`, then `sequence_number`, then the rest: OpenAI's field order on the wire.
-  const event = <E extends { type: string }>(e: E): ResponseStreamEvent =>
-    ({ type: e.type, sequence_number: sequence++, ...e }) as unknown as ResponseStreamEvent;
+  const event = <E extends { type: string }>({ type, ...rest }: E): ResponseStreamEvent =>
+    ({ type, sequence_number: sequence++, ...rest }) as unknown as ResponseStreamEvent;
   const snapshot = (): ResponseObject => structuredClone(response);
 
   function closeOpen(out: ResponseStreamEvent[], status: 'completed' | 'incomplete'): void {
