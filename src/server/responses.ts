@@ -111,8 +111,8 @@ export async function serveResponses(res: ServerResponse, call: ResponsesCall): 
   }
   const mapped = chatRequestFromResponses(body, history);
   if (!mapped.ok) return sendReply(res, invalidRequest(dialect, mapped.problem));
-  const capabilities = call.backend.capabilities;
-  const validated = capabilities ? validateRequest('chat', mapped.body, { capabilities }) : mapped;
+  // The chat request is checked as any chat request is, with what this backend can honour.
+  const validated = validateRequest('chat', mapped.body, { capabilities: call.backend.capabilities });
   if (!validated.ok) return sendReply(res, invalidRequest(dialect, responsesProblem(validated.problem)));
 
   const id = `resp_${randomUUID().replace(/-/g, '')}`;
