@@ -285,9 +285,10 @@ export function createApp(options: AppOptions): App {
     const problem = checkResponsesBody(body);
     if (problem) return sendReply(res, invalidRequest(dialect, problem));
     const request = body as ResponseCreateRequest;
-    const deployment = request.model;
+    const deployment = route.deployment ?? request.model;
     const backend = resolve(deployment);
-    if (!backend) return sendReply(res, unknownModel(route, deployment));
+    if (!backend)
+      return sendReply(res, route.deployment === undefined ? unknownModel(route, deployment) : DEPLOYMENT_NOT_FOUND);
     const report: GenerationReport = deployment === undefined ? {} : { model: deployment };
     state.generation = report;
     return serveResponses(res, {

@@ -105,6 +105,9 @@ describe('matchRoute', () => {
       assert.ok('route' in m && m.route.type === 'responses', url);
       assert.equal(m.route.dialect, dialect);
     }
+    const deployment = matchRoute('POST', '/openai/deployments/story/responses?api-version=2025-04-01-preview');
+    assert.ok('route' in deployment && deployment.route.type === 'responses');
+    assert.equal(deployment.route.deployment, 'story');
     const get = matchRoute('GET', '/v1/responses/resp_1?stream=true&starting_after=7');
     assert.ok('route' in get && get.route.type === 'response');
     assert.deepEqual([get.route.id, get.route.stream, get.route.startingAfter], ['resp_1', true, 7]);

@@ -27,6 +27,7 @@ export type RouteLabel =
   | 'azure_v1_completions'
   | 'openai_chat'
   | 'openai_completions'
+  | 'azure_responses'
   | 'azure_v1_responses'
   | 'openai_responses'
   | 'responses_get'
@@ -51,10 +52,14 @@ export type Route =
       apiVersion?: string;
     }
   | {
-      /** `POST /v1/responses`, `/openai/v1/responses`: the body's `model` names the deployment. */
+      /**
+       * `POST /v1/responses`, `/openai/v1/responses`: the body's `model` names the deployment;
+       * `/openai/deployments/{d}/responses` (LangChain's AzureChatOpenAI asks there): the path does.
+       */
       type: 'responses';
-      label: 'azure_v1_responses' | 'openai_responses';
+      label: 'azure_responses' | 'azure_v1_responses' | 'openai_responses';
       dialect: Dialect;
+      deployment?: string;
     }
   | {
       /** `GET /v1/responses/{id}`, `/openai/v1/responses/{id}` (`?stream=true&starting_after=N` resumes). */
@@ -177,6 +182,12 @@ export function matchRoute(method: string, url: string): RouteMatch {
     const slash = path.indexOf('/', prefix.length);
     if (slash > prefix.length) {
       const rest = path.slice(slash);
+      if (rest === '/responses') {
+        const deployment = decodeSegment(path.slice(prefix.length, slash));
+        if (deployment === undefined)
+          return { error: notFound(dialect, method, path), label: 'unmatched', notFound: true };
+        return post({ type: 'responses', label: 'azure_responses', dialect: 'azure', deployment });
+      }
       const kind: ApiKind | undefined =
         rest === '/chat/completions' ? 'chat' : rest === '/completions' ? 'completions' : undefined;
       if (kind !== undefined) {

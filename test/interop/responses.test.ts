@@ -1,0 +1,162 @@
+// The Responses API of `sluice serve` on the embedded model (node-llama-cpp, the bundled
+// tiny GGUF), driven by the libraries people use, unchanged: the official openai SDK
+// (responses.stream / create / retrieve, previous_response_id, resume with starting_after),
+// the AI SDK 6 (`openai('name')` and `azure('name')` default to the Responses API) and
+// LangChain (`ChatOpenAI` / `AzureChatOpenAI` with `useResponsesApi: true`).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createAzure } from '@ai-sdk/azure';
+import { createOpenAI } from '@ai-sdk/openai';
+import { AzureChatOpenAI, ChatOpenAI } from '@langchain/openai';
+import { streamText } from 'ai';
+import OpenAI from 'openai';
+import { createLocalBackend, type LocalBackend } from '../../src/backends/local/index.js';
+import { frameReader, post, start } from '../support/server.js';
+
+const KEY = 'test-key';
+let backend: LocalBackend;
+
+before(async () => {
+  backend = createLocalBackend({ sequences: 2, queueSize: 4 });
+  await backend.load();
+});
+after(() => backend.close?.());
+
+async function serve(t: import('node:test').TestContext) {
+  const { url } = await start(t, { deployments: { story: backend }, apiKey: KEY });
+  return { url, openai: new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 }) };
+}
+
+describe('openai SDK on the embedded model', () => {
+  test('responses.stream: text deltas arrive while the model is still generating, then the final response', async (t) => {
+    const { openai } = await serve(t);
+    const before = backend.stats();
+    const stream = openai.responses.stream({ model: 'story', input: 'Once upon a time', max_output_tokens: 300 });
+    let text = '';
+    let during: ReturnType<LocalBackend['stats']> | undefined;
+    for await (const event of stream) {
+      if (event.type !== 'response.output_text.delta') continue;
+      during ??= backend.stats();
+      text += event.delta;
+    }
+    const final = await stream.finalResponse();
+    assert.ok(during, 'a text delta');
+    // The first delta was read while its generation was under way, far from its limit.
+    assert.equal(during.completed, before.completed);
+    assert.ok(during.tokensGenerated - before.tokensGenerated < 300);
+    assert.ok(text.length > 0);
+    assert.equal(final.output_text, text);
+    assert.ok(final.status === 'completed' || final.status === 'incomplete');
+    assert.ok((final.usage?.output_tokens ?? 0) > 1);
+    assert.equal(final.usage?.total_tokens, (final.usage?.input_tokens ?? 0) + (final.usage?.output_tokens ?? 0));
+  });
+
+  test('responses.create, previous_response_id (the earlier turn is in the prompt), retrieve', async (t) => {
+    const { openai } = await serve(t);
+    const first = await openai.responses.create({ model: 'story', input: 'Tell me about a cat.', max_output_tokens: 8 });
+    assert.equal(first.status, 'incomplete');
+    assert.deepEqual(first.incomplete_details, { reason: 'max_output_tokens' });
+    assert.equal(first.usage?.output_tokens, 8);
+    const alone = await openai.responses.create({ model: 'story', input: 'And a dog?', max_output_tokens: 4, store: false });
+    const next = await openai.responses.create({
+      model: 'story',
+      input: 'And a dog?',
+      previous_response_id: first.id,
+      max_output_tokens: 4,
+    });
+    // The first turn's input and output come before the new input.
+    assert.ok((next.usage?.input_tokens ?? 0) > (alone.usage?.input_tokens ?? 0) + 8);
+    const retrieved = await openai.responses.retrieve(next.id);
+    assert.equal(retrieved.output_text, next.output_text);
+    assert.equal(retrieved.previous_response_id, first.id);
+  });
+
+  test('resume: retrieve(id, { stream: true, starting_after }) continues a background stream to its end', async (t) => {
+    const { url, openai } = await serve(t);
+    const res = await post(
+      `${url}/v1/responses`,
+      { model: 'story', input: 'Once upon a time', max_output_tokens: 60, stream: true, background: true },
+      { authorization: `Bearer ${KEY}` },
+    );
+    const reader = frameReader(res);
+    const early: Array<{ type: string; sequence_number: number; delta?: string; response?: { id: string } }> = [];
+    while (early.length < 5) {
+      const frame = await reader.next();
+      assert.ok(frame);
+      if (frame.startsWith(':')) continue;
+      early.push(JSON.parse(frame.slice(frame.indexOf('data: ') + 6)));
+    }
+    await reader.cancel();
+    const id = early[0]!.response!.id;
+    const last = early.at(-1)!.sequence_number;
+    const rest: typeof early = [];
+    for await (const event of await openai.responses.retrieve(id, { stream: true, starting_after: last })) {
+      rest.push(event as (typeof early)[number]);
+    }
+    assert.equal(rest[0]?.sequence_number, last + 1);
+    assert.match(rest.at(-1)?.type ?? '', /^response\.(completed|incomplete)$/);
+    const text = [...early, ...rest]
+      .filter((e) => e.type === 'response.output_text.delta')
+      .map((e) => e.delta)
+      .join('');
+    const final = await openai.responses.retrieve(id);
+    assert.ok(text.length > 0);
+    assert.equal(final.output_text, text);
+  });
+});
+
+describe('AI SDK 6 default models (Responses API) on the embedded model', () => {
+  for (const provider of ['openai', 'azure'] as const) {
+    test(`${provider}('story'): streamText streams the model's text`, async (t) => {
+      const { url } = await serve(t);
+      const model =
+        provider === 'openai'
+          ? createOpenAI({ baseURL: `${url}/v1`, apiKey: KEY })('story')
+          : createAzure({ baseURL: `${url}/openai/v1`, apiKey: KEY })('story');
+      const result = streamText({ model, prompt: 'Once upon a time', maxOutputTokens: 40, maxRetries: 0 });
+      const parts: string[] = [];
+      for await (const part of result.textStream) parts.push(part);
+      assert.ok(parts.length > 1, 'more than one piece of text');
+      assert.ok(parts.join('').length > 0);
+      assert.equal(await result.text, parts.join(''));
+      const usage = await result.usage;
+      assert.ok((usage.outputTokens ?? 0) > 1);
+    });
+  }
+});
+
+describe('LangChain with useResponsesApi on the embedded model', () => {
+  test('ChatOpenAI and AzureChatOpenAI stream the model text', async (t) => {
+    const { url } = await serve(t);
+    const models = [
+      new ChatOpenAI({
+        model: 'story',
+        apiKey: KEY,
+        useResponsesApi: true,
+        maxTokens: 30,
+        maxRetries: 0,
+        configuration: { baseURL: `${url}/v1` },
+      }),
+      new AzureChatOpenAI({
+        azureOpenAIEndpoint: url,
+        azureOpenAIApiKey: KEY,
+        azureOpenAIApiDeploymentName: 'story',
+        azureOpenAIApiVersion: '2025-04-01-preview',
+        useResponsesApi: true,
+        maxTokens: 30,
+        maxRetries: 0,
+      }),
+    ];
+    for (const model of models) {
+      const pieces: string[] = [];
+      for await (const chunk of await model.stream('Once upon a time')) {
+        if (typeof chunk.content === 'string' && chunk.content !== '') pieces.push(chunk.content);
+        else if (Array.isArray(chunk.content)) {
+          for (const part of chunk.content) if (part.type === 'text' && part.text) pieces.push(part.text as string);
+        }
+      }
+      assert.ok(pieces.length > 1, `${model.constructor.name}: streamed pieces`);
+      assert.ok(pieces.join('').length > 0);
+    }
+  });
+});
