@@ -90,9 +90,12 @@ export { REDACTED, redactError, redactSecrets, redactSecretsDeep } from './secre
 // The Responses API: events, checks, accumulator, end states, text (and its wire types)
 
 export {
+  type ChatFromResponses,
+  chatRequestFromResponses,
   checkResponseObject,
   checkResponsesEvent,
   createResponsesAccumulator,
+  createResponsesFromChat,
   DEFAULT_RESPONSES_LIMITS,
   decideResponsesEndState,
   endStateOfResponseObject,
@@ -102,9 +105,13 @@ export {
   outputText,
   parseResponsesEvent,
   type ResponsesAccumulator,
+  type ResponsesFromChat,
+  type ResponsesFromChatOptions,
   type ResponsesLimits,
   type ResponsesSseStep,
+  responsesProblem,
   responsesTruncationError,
+  responsesUsage,
   TERMINAL_EVENT_TYPES,
 } from './responses/index.js';
 export type * from './responses/types.js';
