@@ -40,15 +40,9 @@ export type { ServerMetrics, StatsBackend } from './metrics.js';
 export type { GenerationObservation, GenerationObserver, GenerationReport, GenerationStart } from './observer.js';
 export type { LogFormat } from './request-log.js';
 
-// The Responses API's kept responses and the stream log behind resuming
+// The Responses API answers this server keeps (`store`)
 
 export { DEFAULT_RESPONSE_STORE_LIMITS, type ResponseStoreOptions } from './response-store.js';
-export {
-  createMemoryStreamLog,
-  DEFAULT_STREAM_LOG_LIMITS,
-  type MemoryStreamLogOptions,
-  type StreamLog,
-} from './stream-log.js';
 
 export interface ListenInfo {
   /** A URL clients can use, e.g. `http://127.0.0.1:8080` (0.0.0.0 / :: are shown as loopback). */

@@ -8,7 +8,7 @@
  * relayed as they came; it keeps its own responses. Any other backend (the local model) is
  * asked for a chat stream, turned into Responses events by protocol/responses/from-chat.ts;
  * those responses are kept here (`store`, default true) for `previous_response_id` and
- * `GET`, and their events are logged (stream-log.ts) for resuming. `background: true` runs
+ * `GET`, and their events are logged (the resumable streams' log, src/streams) for resuming. `background: true` runs
  * the generation on without the client: it may leave and resume later.
  * @module
  */

@@ -53,11 +53,20 @@ describe('openai SDK on the embedded model', () => {
 
   test('responses.create, previous_response_id (the earlier turn is in the prompt), retrieve', async (t) => {
     const { openai } = await serve(t);
-    const first = await openai.responses.create({ model: 'story', input: 'Tell me about a cat.', max_output_tokens: 8 });
+    const first = await openai.responses.create({
+      model: 'story',
+      input: 'Tell me about a cat.',
+      max_output_tokens: 8,
+    });
     assert.equal(first.status, 'incomplete');
     assert.deepEqual(first.incomplete_details, { reason: 'max_output_tokens' });
     assert.equal(first.usage?.output_tokens, 8);
-    const alone = await openai.responses.create({ model: 'story', input: 'And a dog?', max_output_tokens: 4, store: false });
+    const alone = await openai.responses.create({
+      model: 'story',
+      input: 'And a dog?',
+      max_output_tokens: 4,
+      store: false,
+    });
     const next = await openai.responses.create({
       model: 'story',
       input: 'And a dog?',

@@ -177,7 +177,11 @@ describe('POST /v1/responses on a chat backend', () => {
     const { url } = await start(t, { backend });
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'k', maxRetries: 0 });
     // A background response: the generation goes on after its client leaves.
-    const res = await post(`${url}/v1/responses`, { model: 'story', input: 'x', stream: true, background: true });
+    const res = await post(
+      `${url}/v1/responses`,
+      { model: 'story', input: 'x', stream: true, background: true },
+      { authorization: 'Bearer k' },
+    );
     const reader = frameReader(res);
     const seen = parseFrames([(await reader.next())!, (await reader.next())!, (await reader.next())!]);
     const id = (seen[0]!.response as { id: string }).id;
@@ -209,6 +213,9 @@ describe('POST /v1/responses on a chat backend', () => {
     const done = await client.responses.retrieve(id);
     assert.equal(done.status, 'completed');
     assert.equal(done.output_text, TEXT);
+    // Only the credential that made the response may stream it again.
+    const other = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'other', maxRetries: 0 });
+    await assert.rejects(other.responses.retrieve(id, { stream: true }), (e: { status?: number }) => e.status === 404);
   });
 });
 
