@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { closest, flagSlack } from './near-miss.js';
+import { joinParamPairs } from './param-pairs.js';
 import { UsageError } from './usage-error.js';
 
 export interface OptionDef {
@@ -23,7 +24,7 @@ export interface OptionGroup {
   options: Record<string, OptionDef>;
 }
 
-export type CommandName = 'complete' | 'chat' | 'serve' | 'logs';
+export type CommandName = 'complete' | 'chat' | 'serve' | 'logs' | 'models' | 'config' | 'keys';
 
 export interface CommandDef {
   name: CommandName;
@@ -55,8 +56,10 @@ const CONNECTION: OptionGroup = {
     },
     model: {
       type: 'string',
+      short: 'm',
       value: 'NAME|PATH',
-      description: 'a .gguf path (or any existing file) runs that local model; any other value means --deployment',
+      description:
+        'a .gguf path (or any existing file) runs that local model; an alias of your settings file, or any other value, means --deployment',
     },
     'api-version': {
       type: 'string',
@@ -128,6 +131,33 @@ const LOG: OptionGroup = {
   },
 };
 
+/** Prompts from templates, and files sent with them (complete and chat). */
+const PROMPT: OptionGroup = {
+  title: 'Prompt',
+  options: {
+    template: { type: 'string', short: 't', value: 'NAME', description: 'use the saved template NAME (see --save)' },
+    param: {
+      type: 'string',
+      short: 'p',
+      multiple: true,
+      value: 'KEY VALUE',
+      description: "a template's parameter: $KEY in it becomes VALUE (repeat for more)",
+    },
+    save: {
+      type: 'string',
+      value: 'NAME',
+      description: 'save this prompt, system message, model and options as the template NAME (nothing is sent)',
+    },
+    attach: {
+      type: 'string',
+      short: 'a',
+      multiple: true,
+      value: 'FILE',
+      description: 'send a file: text is inlined with its name; png/jpeg/gif/webp as an image (chat); - for stdin',
+    },
+  },
+};
+
 const HELP: OptionGroup = {
   title: 'General',
   options: { help: { type: 'boolean', short: 'h', description: 'show this help' } },
@@ -144,6 +174,7 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
         title: 'Completions',
         options: { echo: { type: 'boolean', description: 'print the prompt before the answer, like the tutorial' } },
       },
+      PROMPT,
       REQUEST,
       OUTPUT,
       CONNECTION,
@@ -171,7 +202,7 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
       {
         title: 'Chat',
         options: {
-          system: { type: 'string', value: 'TEXT', description: 'system message for the conversation' },
+          system: { type: 'string', short: 's', value: 'TEXT', description: 'system message for the conversation' },
           continue: {
             type: 'boolean',
             short: 'c',
@@ -180,6 +211,7 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
           cid: { type: 'string', value: 'ID', description: 'continue the logged conversation ID (see sluice logs)' },
         },
       },
+      PROMPT,
       REQUEST,
       OUTPUT,
       CONNECTION,
@@ -191,6 +223,9 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
       'cat notes.txt | sluice chat "summarize this"',
       'sluice chat --system "You answer in one sentence."',
       'sluice chat -c "And in French?"',
+      'sluice chat -s "Answer in haiku." -p topic rain --save haiku "A poem about $topic"',
+      'sluice chat -t haiku -p topic snow',
+      'sluice chat -a notes.md -a chart.png "What does the chart show?"',
     ],
   },
   logs: {
@@ -224,6 +259,54 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
       'sluice logs -n 10 sluice gate',
       'sluice logs --cid ID --json | jq -r .answer',
       'sluice logs off',
+    ],
+  },
+  models: {
+    name: 'models',
+    summary: 'list the models the configured endpoint offers (or the local ones)',
+    usage: ['sluice models [options]'],
+    notes: [
+      'OpenAI-compatible servers and the Azure v1 route: GET /models. Azure deployment endpoints: the deployments',
+      'list where the resource still offers it. The local model: the embedded one and the .gguf files in',
+      '$XDG_DATA_HOME/sluice/models (default ~/.local/share/sluice/models) and beside SLUICE_MODEL.',
+    ],
+    groups: [
+      {
+        title: 'Output',
+        options: { json: { type: 'boolean', description: 'the list as JSON (one object per line)' } },
+      },
+      CONNECTION,
+      HELP,
+    ],
+    examples: ['sluice models', 'sluice models --profile instruct', 'sluice models --local'],
+  },
+  config: {
+    name: 'config',
+    summary: 'show every effective setting and where it came from (keys masked)',
+    usage: ['sluice config [options]'],
+    notes: [
+      'Precedence: flag > environment > .env > stored keys (sluice keys) > settings file > default.',
+      'The settings file is $XDG_CONFIG_HOME/sluice/config.json (default ~/.config/sluice/config.json).',
+    ],
+    groups: [CONNECTION, HELP],
+    examples: ['sluice config', 'sluice config --profile instruct'],
+  },
+  keys: {
+    name: 'keys',
+    summary: 'store a key in your config directory (mode 0600), or list the names stored',
+    usage: [
+      'sluice keys set NAME    (reads the key from the terminal without echo, or from stdin)',
+      'sluice keys list',
+    ],
+    notes: [
+      'NAME is the variable the key stands for: AZURE_OPENAI_API_KEY, OPENAI_API_KEY, AZURE_OPENAI_API_KEY_FOR_<PROFILE>...',
+      'A stored key is used when neither the environment nor .env sets that name. Keys are never printed.',
+    ],
+    groups: [HELP],
+    examples: [
+      'sluice keys set AZURE_OPENAI_API_KEY',
+      'pass show azure | sluice keys set AZURE_OPENAI_API_KEY',
+      'sluice keys list',
     ],
   },
   serve: {
@@ -334,8 +417,9 @@ export function parseCommandArgs(def: CommandDef, argv: string[]): ParsedArgs {
       };
     }
   }
+  const args = Object.hasOwn(options, 'param') ? joinParamPairs(argv) : argv;
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
     return { values: values as ParsedValues, positionals };
   } catch (error) {
     throw new UsageError(cleanParseMessage(error, def), { command: def.name });

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ParsedValues } from './args.js';
+import type { ImageAttachment } from './attachments.js';
 import type { CliIO } from './io.js';
 
 /** Everything a command needs: the injected IO and its parsed arguments. */
@@ -12,6 +13,8 @@ export interface CommandContext {
   io: CliIO;
   values: ParsedValues;
   positionals: string[];
+  /** Images attached with `-a` (chat sends them as content parts). */
+  images?: ImageAttachment[];
 }
 
 /**

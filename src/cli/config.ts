@@ -1,7 +1,9 @@
 /**
  * Where requests go: flags, then the environment, then a `.env` file in the working
- * directory (never overriding the real environment). Resolution is pure (inputs in, a
- * target out) so every rule is unit-tested; only `readDotEnv` touches the disk.
+ * directory (never overriding the real environment), then the user's own files (keys
+ * stored with `sluice keys set`, the default model and profile and the aliases of
+ * `config.json`). Resolution is pure (inputs in, a target out) so every rule is
+ * unit-tested; only `readDotEnv` touches the disk.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import * as util from 'node:util';
 import type { ParsedValues } from './args.js';
 import { UsageError } from './usage-error.js';
+import type { UserConfig } from './user/user-config.js';
 
 /** Azure OpenAI (deployment or v1 route). */
 export interface AzureTarget {
@@ -53,7 +56,7 @@ export interface SettingNames {
 }
 
 /** Where a setting's value came from. */
-export type SettingSource = 'flag' | 'environment' | '.env';
+export type SettingSource = 'flag' | 'environment' | '.env' | 'user keys' | 'user file' | 'default';
 
 /** A setting that was actually used: its name (a flag or a variable) and its source. */
 export interface UsedSetting {
@@ -67,7 +70,15 @@ export interface ResolvedConfig {
   secrets: string[];
   names: SettingNames;
   /** The settings the remote target was built from, so advice names what the user set. */
-  used: { endpoint?: UsedSetting; key?: UsedSetting; deployment?: UsedSetting };
+  used: {
+    endpoint?: UsedSetting;
+    key?: UsedSetting;
+    deployment?: UsedSetting;
+    profile?: UsedSetting;
+    apiVersion?: UsedSetting;
+    /** Set when the model or deployment given was an alias of the user file. */
+    alias?: string;
+  };
   /** The profile in use, upper-cased; undefined without --profile. */
   profile?: string;
 }
@@ -81,6 +92,10 @@ export interface ConfigInput {
   cwd: string;
   /** Used to tell a GGUF path from a deployment name in `--model`. */
   fileExists: (path: string) => boolean;
+  /** The user's config file (default model and profile, aliases); lowest priority. */
+  user?: Pick<UserConfig, 'model' | 'profile' | 'aliases'>;
+  /** Keys stored with `sluice keys set`, used when neither env nor .env sets the name. */
+  storedKeys?: Readonly<Record<string, string>>;
 }
 
 /** Suffix for `--profile NAME`: `_FOR_NAME`, upper-cased, other characters as `_`. */
@@ -101,19 +116,32 @@ export function profileSuffix(profile: string): string {
  */
 export function resolveConfig(input: ConfigInput): ResolvedConfig {
   const { flags } = input;
-  const profileFlag = str(flags.profile);
+  const used: ResolvedConfig['used'] = {};
+  const profileFlag = str(flags.profile) ?? input.user?.profile;
+  if (profileFlag !== undefined) {
+    used.profile =
+      str(flags.profile) !== undefined ? { name: '--profile', from: 'flag' } : { name: 'profile', from: 'user file' };
+  }
   if (profileFlag !== undefined && !/^[A-Za-z0-9][\w-]*$/.test(profileFlag)) {
     throw new UsageError(`--profile must be a name of letters, digits, "_" or "-", got ${quote(profileFlag)}`, {
       setting: '--profile',
     });
   }
   const suffix = profileFlag === undefined ? '' : profileSuffix(profileFlag);
-  const used: ResolvedConfig['used'] = {};
+  const aliases = input.user?.aliases ?? {};
+  /** A model name through the user's aliases (one step: an alias never names another). */
+  const unalias = (name: string | undefined): string | undefined => {
+    if (name === undefined || !Object.hasOwn(aliases, name)) return name;
+    used.alias = name;
+    return aliases[name];
+  };
   const lookup = (name: string): { value: string; setting: UsedSetting } | undefined => {
     for (const [source, from] of [
       [input.env, 'environment'],
       [input.dotenv, '.env'],
+      [input.storedKeys ?? {}, 'user keys'],
     ] as const) {
+      if (!Object.hasOwn(source, name)) continue;
       const v = source[name];
       if (v !== undefined && v.trim() !== '') return { value: v.trim(), setting: { name, from } };
     }
@@ -122,11 +150,19 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   const raw = (name: string): string | undefined => lookup(name)?.value;
   const get = (name: string): string | undefined => raw(name + suffix);
   /** The first of `flag` and the suffixed `variables` that is set, recorded as used for `role`. */
-  const pick = (
-    role: keyof ResolvedConfig['used'],
-    flag: string | undefined,
-    variables: string[],
-  ): string | undefined => {
+  type Role = Exclude<keyof ResolvedConfig['used'], 'alias'>;
+  /** The first of the unsuffixed `variables` that is set (a profile's api-version falls back to them). */
+  const pickUnsuffixed = (role: Role, variables: string[]): string | undefined => {
+    for (const v of variables) {
+      const found = lookup(v);
+      if (found) {
+        used[role] = found.setting;
+        return found.value;
+      }
+    }
+    return undefined;
+  };
+  const pick = (role: Role, flag: string | undefined, variables: string[]): string | undefined => {
     const flagValue = flag === undefined ? undefined : str(flags[flag]);
     if (flagValue !== undefined) {
       used[role] = { name: `--${flag}`, from: 'flag' };
@@ -152,22 +188,34 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   };
 
   const threads = readThreads(str(flags.threads), raw('SLUICE_THREADS'));
-  const modelFlag = str(flags.model);
+  const modelFlag = unalias(str(flags.model));
   const modelIsFile = modelFlag !== undefined && looksLikeModelFile(modelFlag, input);
-  const deploymentFlag = str(flags.deployment) ?? (modelIsFile ? undefined : modelFlag);
+  const deploymentFlag = unalias(str(flags.deployment)) ?? (modelIsFile ? undefined : modelFlag);
   const useDeploymentFlag = (): string | undefined => {
     used.deployment = { name: str(flags.deployment) !== undefined ? '--deployment' : '--model', from: 'flag' };
     return deploymentFlag;
   };
+  // The user file's default model: a name (or alias) when a remote target answers, a
+  // GGUF file for the local model; below every flag and variable.
+  const userModel = unalias(input.user?.model);
+  const userModelIsFile = userModel !== undefined && looksLikeModelFile(userModel, input);
+  const userDeployment = (): string | undefined => {
+    if (userModel === undefined || userModelIsFile) return undefined;
+    used.deployment = { name: 'model', from: 'user file' };
+    return userModel;
+  };
   const localModelPath = (): string | undefined => {
-    const p = modelIsFile ? modelFlag : raw('SLUICE_MODEL');
+    const p = modelIsFile ? modelFlag : (raw('SLUICE_MODEL') ?? (userModelIsFile ? userModel : undefined));
     return p === undefined ? undefined : isAbsolute(p) ? p : resolve(input.cwd, p);
   };
   const local = (implicit: boolean): ResolvedConfig => ({
     target: { kind: 'local', modelPath: localModelPath(), threads, implicit },
     secrets: collectSecrets(input),
     names,
-    used: {},
+    used: {
+      ...(used.profile ? { profile: used.profile } : {}),
+      ...(used.alias !== undefined && modelIsFile ? { alias: used.alias } : {}),
+    },
     profile: profileFlag?.toUpperCase(),
   });
 
@@ -184,11 +232,8 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   const baseURLFlag = str(flags['base-url']);
   const endpoint = baseURLFlag === undefined ? pick('endpoint', 'endpoint', ['AZURE_OPENAI_ENDPOINT']) : undefined;
   const apiVersion =
-    str(flags['api-version']) ??
-    get('OPENAI_API_VERSION') ??
-    get('AZURE_OPENAI_API_VERSION') ??
-    raw('OPENAI_API_VERSION') ??
-    raw('AZURE_OPENAI_API_VERSION');
+    pick('apiVersion', 'api-version', ['OPENAI_API_VERSION', 'AZURE_OPENAI_API_VERSION']) ??
+    (suffix === '' ? undefined : pickUnsuffixed('apiVersion', ['OPENAI_API_VERSION', 'AZURE_OPENAI_API_VERSION']));
   if (apiVersion !== undefined && !/^[\w.-]+$/.test(apiVersion)) {
     throw new UsageError(`--api-version must look like 2024-10-21 or 2025-04-01-preview, got ${shown(apiVersion)}`, {
       setting: '--api-version',
@@ -203,7 +248,8 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     const deployment =
       deploymentFlag !== undefined
         ? useDeploymentFlag()
-        : pick('deployment', undefined, ['AZURE_OPENAI_DEPLOYMENT', 'AZURE_OPENAI_DEPLOYMENT_NAME']);
+        : (pick('deployment', undefined, ['AZURE_OPENAI_DEPLOYMENT', 'AZURE_OPENAI_DEPLOYMENT_NAME']) ??
+          userDeployment());
     if (deployment === undefined) {
       throw new UsageError(
         `No deployment for ${base}: set ${names.deployment} (or ${names.deploymentName}), or pass --deployment NAME`,
@@ -230,7 +276,10 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   if (baseURL !== undefined || openaiKey !== undefined) {
     const resolvedBase = baseURL ?? 'https://api.openai.com/v1';
     const url = parseUrl(resolvedBase, used.endpoint?.name ?? names.baseURL);
-    const model = deploymentFlag !== undefined ? useDeploymentFlag() : pick('deployment', undefined, ['OPENAI_MODEL']);
+    const model =
+      deploymentFlag !== undefined
+        ? useDeploymentFlag()
+        : (pick('deployment', undefined, ['OPENAI_MODEL']) ?? userDeployment());
     if (model === undefined) {
       throw new UsageError(
         `No model for ${url.href.replace(/\/+$/, '')}: pass --model NAME (or set ${names.openaiModel})`,
@@ -273,6 +322,16 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   return local(true);
 }
 
+/** How messages name each source of a setting. */
+export const SOURCE_WORDS: Readonly<Record<SettingSource, string>> = {
+  flag: 'the command line',
+  environment: 'the environment',
+  '.env': '.env',
+  'user keys': 'your stored keys (sluice keys)',
+  'user file': 'your settings file',
+  default: 'the default',
+};
+
 /** The one line printed when nothing is configured and the local model answers. */
 export function localNotice(): string {
   return (
@@ -295,8 +354,7 @@ export function sourceNotice(config: ResolvedConfig): string | undefined {
   const t = config.target;
   if (endpoint === undefined || key === undefined || t.kind === 'local') return undefined;
   if (endpoint.from === key.from || (endpoint.from !== '.env' && key.from !== '.env')) return undefined;
-  const where = (s: UsedSetting) =>
-    ({ flag: 'the command line', environment: 'the environment', '.env': '.env' })[s.from];
+  const where = (s: UsedSetting) => SOURCE_WORDS[s.from];
   const url = t.kind === 'azure' ? t.endpoint : t.baseURL;
   return (
     `sluice: note: the endpoint (${endpoint.name}) comes from ${where(endpoint)} but the key (${key.name}) from ${where(key)}; ` +
@@ -421,6 +479,7 @@ function isLoopback(url: URL): boolean {
  */
 function collectSecrets(input: ConfigInput): string[] {
   const out = new Set<string>();
+  for (const value of Object.values(input.storedKeys ?? {})) if (value.trim() !== '') out.add(value.trim());
   for (const source of [input.env, input.dotenv]) {
     for (const [k, v] of Object.entries(source)) {
       if (!v || v.trim().length < 6) continue;

@@ -22,6 +22,9 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   chat: () => import('./commands/chat.js'),
   serve: () => import('./commands/serve.js'),
   logs: () => import('./commands/logs.js'),
+  models: () => import('./commands/models.js'),
+  config: () => import('./commands/config.js'),
+  keys: () => import('./commands/keys.js'),
 };
 
 /**
@@ -64,7 +67,13 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return ExitCode.OK;
     }
     const command = await LOADERS[name]();
-    return await command.run({ io, values, positionals });
+    // Templates, the user's settings file and attachments shape what complete and chat send.
+    const prepared =
+      name === 'complete' || name === 'chat'
+        ? await (await import('./invocation.js')).prepareInvocation(name, io, values, positionals)
+        : { io, values, positionals };
+    if (typeof prepared === 'number') return prepared;
+    return await command.run(prepared);
   } catch (error) {
     io.stderr.write(`${describeError(error)}\n`);
     if (io.env.SLUICE_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
@@ -87,7 +96,7 @@ export function version(): string {
 // --- internal ---
 
 function isCommand(value: string | undefined): value is CommandName {
-  return value === 'complete' || value === 'chat' || value === 'serve' || value === 'logs';
+  return value !== undefined && Object.hasOwn(COMMANDS, value);
 }
 
 /** A first word that is a near-miss of a command (near-miss.ts has the rule) is a mistake to name, not a prompt to pay for. */

@@ -18,15 +18,18 @@ export const MAX_STDIN_BYTES = 16 * 1024 * 1024;
 export async function readPromptInput(io: CliIO, positionals: string[], command: string): Promise<string | undefined> {
   const dash = positionals.includes('-');
   if (!dash && io.stdinKind !== 'piped') return positionals.length > 0 ? positionals.join(' ') : undefined;
-  const input = (await readAll(io, command)).replace(/(\r?\n)+$/, '');
+  const input = (await readStdin(io, command)).replace(/(\r?\n)+$/, '');
   if (dash) return positionals.map((p) => (p === '-' ? input : p)).join(' ');
   if (positionals.length === 0) return input === '' ? undefined : input;
   return input === '' ? positionals.join(' ') : `${positionals.join(' ')}\n\n${input}`;
 }
 
-// --- internal ---
-
-async function readAll(io: CliIO, command: string): Promise<string> {
+/**
+ * All of stdin, as text, up to MAX_STDIN_BYTES (beyond: a UsageError).
+ * @example
+ * const text = await readStdin(io, 'chat');
+ */
+export async function readStdin(io: CliIO, command: string): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of io.stdin) {

@@ -38,13 +38,19 @@ export function renderMainUsage(version: string): string {
     ['sluice chat [options] [MESSAGE...]', COMMANDS.chat.summary],
     ['sluice serve [options]', COMMANDS.serve.summary],
     ['sluice logs [options] [WORDS...]', COMMANDS.logs.summary],
+    ['sluice models [options]', COMMANDS.models.summary],
+    ['sluice config [options]', COMMANDS.config.summary],
+    ['sluice keys set NAME | list', COMMANDS.keys.summary],
     ['sluice COMMAND --help', "a command's options"],
     ['sluice -- PROMPT...', 'a prompt that starts with "-" or with a word like a mistyped command'],
     ['sluice --version', 'print the version'],
   ];
   lines.push(...table(rows, 2));
   lines.push('');
-  lines.push('Settings: flags win over the environment, which wins over a .env file in the current directory.');
+  lines.push('Settings: flags win over the environment, which wins over a .env file in the current directory,');
+  lines.push(
+    '  then keys stored with sluice keys, then your settings file ~/.config/sluice/config.json (sluice config).',
+  );
   lines.push(
     ...table(
       ENVIRONMENT.map((e) => [e.name, e.meaning]),

@@ -6,15 +6,16 @@
  */
 import type { CommandContext } from '../command.js';
 import type { Turn } from '../conversation.js';
+import { answerWithImages, checkImagesAccepted } from '../images.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { loadConversation, openExchangeLog } from '../log/exchange-log.js';
 import { readPromptInput } from '../prompt-input.js';
 import { UsageError } from '../usage-error.js';
 import { answerTurns } from './converse.js';
 import { runRepl } from './repl.js';
-import { noteSettings, openEngineFor, setup } from './shared.js';
+import { type ChatExtra, noteSettings, openEngineFor, setup } from './shared.js';
 
-export async function run({ io, values, positionals }: CommandContext): Promise<number> {
+export async function run({ io, values, positionals, images = [] }: CommandContext): Promise<number> {
   const s = setup(io, values, 'chat');
   const interactive = positionals.length === 0 && io.stdinKind === 'tty';
   if (interactive && s.output.json) {
@@ -30,6 +31,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       { command: 'chat' },
     );
   }
+  checkImagesAccepted(s, images);
   const previous = await loadConversation(io, values);
   if (typeof previous === 'number') return previous;
   // A new --system wins; else the conversation keeps the one it had.
@@ -45,9 +47,12 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     try {
       const prompt = message ?? '';
       const turns: Turn[] = [...history, { role: 'user', content: prompt }];
-      const outcome = await answerTurns({ io, engine, setup: s, signal: interrupt.signal }, system, turns, {
-        record: (facts, text) => log.record({ kind: 'chat', prompt, system }, facts, text),
-      });
+      const call = { io, engine, setup: s, signal: interrupt.signal };
+      const extra: ChatExtra = { record: (facts, text) => log.record({ kind: 'chat', prompt, system }, facts, text) };
+      const outcome =
+        images.length === 0
+          ? await answerTurns(call, system, turns, extra)
+          : await answerWithImages(call, system, turns, images, extra);
       return outcome.exitCode;
     } finally {
       interrupt.dispose();

@@ -14,6 +14,7 @@ import { exitCodeForError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { chooseRenderMode } from '../render/terminal.js';
 import { acceptsStreamOptions, type RequestOptions, readRequestOptions, requestFields } from '../request-options.js';
+import { userInputs } from '../user/inputs.js';
 
 export interface Setup {
   config: ResolvedConfig;
@@ -32,6 +33,7 @@ export function setup(io: CliIO, values: ParsedValues, command: 'complete' | 'ch
     dotenv: readDotEnv(io.cwd),
     cwd: io.cwd,
     fileExists: io.fileExists,
+    ...userInputs(io.env),
   });
   const output: OutputSettings = {
     mode: chooseRenderMode({ raw: values.raw === true, isTTY: io.stdout.isTTY === true, env: io.env }),

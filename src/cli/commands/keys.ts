@@ -1,0 +1,82 @@
+/**
+ * `sluice keys set NAME` / `sluice keys list`: keys stored in the user's config directory
+ * (user/keys.ts), so they need not be typed on a command line or kept in a `.env`. The key
+ * is read from the terminal without echo, or from stdin when piped; it is never printed.
+ * @module
+ */
+import type { CommandContext } from '../command.js';
+import { ExitCode } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+import { readStdin } from '../prompt-input.js';
+import { UsageError } from '../usage-error.js';
+import { checkKeyName, keysPath, readStoredKeys, storeKey } from '../user/keys.js';
+
+export async function run({ io, positionals }: CommandContext): Promise<number> {
+  const [action, name, ...extra] = positionals;
+  if (action === 'list' && name === undefined) {
+    const names = Object.keys(readStoredKeys(io.env)).sort();
+    for (const n of names) io.stdout.write(`${n}\n`);
+    if (names.length === 0)
+      io.stderr.write(`sluice: no keys stored (${keysPath(io.env)}); add one with: sluice keys set NAME\n`);
+    return ExitCode.OK;
+  }
+  if (action !== 'set' || name === undefined || extra.length > 0) {
+    throw new UsageError(
+      'Usage: sluice keys set NAME (the key is read from the terminal or stdin), or sluice keys list',
+      {
+        command: 'keys',
+      },
+    );
+  }
+  checkKeyName(name);
+  const key =
+    io.stdinKind === 'tty'
+      ? await readHidden(io, `Key for ${name} (not shown): `)
+      : (await readStdin(io, 'keys')).trim();
+  if (key === undefined) {
+    io.stderr.write('sluice: nothing stored.\n');
+    return ExitCode.INTERRUPTED;
+  }
+  if (key === '' || /[\s\u0000-\u001f]/.test(key)) {
+    throw new UsageError(`No key stored: the key for ${name} must be one word, without spaces or control characters`, {
+      command: 'keys',
+    });
+  }
+  const path = storeKey(io.env, name, key);
+  io.stderr.write(
+    `sluice: stored ${name} in ${path} (mode 0600); it is used when the environment and .env do not set it.\n`,
+  );
+  return ExitCode.OK;
+}
+
+// --- internal ---
+
+/**
+ * A line typed on the terminal, not echoed (raw mode: each key is read here); undefined on
+ * Ctrl-C or Ctrl-D.
+ */
+function readHidden(io: CliIO, prompt: string): Promise<string | undefined> {
+  const stdin = io.stdin;
+  io.stderr.write(prompt);
+  stdin.setRawMode?.(true);
+  return new Promise((resolve) => {
+    let typed = '';
+    const finish = (value: string | undefined) => {
+      stdin.off('data', onData);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+      io.stderr.write('\n');
+      resolve(value);
+    };
+    const onData = (data: Buffer | string) => {
+      for (const ch of typeof data === 'string' ? data : data.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return finish(typed);
+        if (ch === '\u0003' || ch === '\u0004') return finish(undefined);
+        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+        else typed += ch;
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+}
