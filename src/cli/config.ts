@@ -96,6 +96,8 @@ export interface ConfigInput {
   user?: Pick<UserConfig, 'model' | 'profile' | 'aliases'>;
   /** Keys stored with `sluice keys set`, used when neither env nor .env sets the name. */
   storedKeys?: Readonly<Record<string, string>>;
+  /** No deployment or model is needed (`sluice models` lists them): '' when none is set. */
+  modelOptional?: boolean;
 }
 
 /** Suffix for `--profile NAME`: `_FOR_NAME`, upper-cased, other characters as `_`. */
@@ -249,7 +251,8 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       deploymentFlag !== undefined
         ? useDeploymentFlag()
         : (pick('deployment', undefined, ['AZURE_OPENAI_DEPLOYMENT', 'AZURE_OPENAI_DEPLOYMENT_NAME']) ??
-          userDeployment());
+          userDeployment() ??
+          (input.modelOptional ? '' : undefined));
     if (deployment === undefined) {
       throw new UsageError(
         `No deployment for ${base}: set ${names.deployment} (or ${names.deploymentName}), or pass --deployment NAME`,
@@ -279,7 +282,9 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     const model =
       deploymentFlag !== undefined
         ? useDeploymentFlag()
-        : (pick('deployment', undefined, ['OPENAI_MODEL']) ?? userDeployment());
+        : (pick('deployment', undefined, ['OPENAI_MODEL']) ??
+          userDeployment() ??
+          (input.modelOptional ? '' : undefined));
     if (model === undefined) {
       throw new UsageError(
         `No model for ${url.href.replace(/\/+$/, '')}: pass --model NAME (or set ${names.openaiModel})`,

@@ -19,6 +19,7 @@ export async function run({ io, values }: CommandContext): Promise<number> {
     cwd: io.cwd,
     fileExists: io.fileExists,
     ...userInputs(io.env),
+    modelOptional: true,
   });
   const t = config.target;
   let models: ListedModel[];
