@@ -8,11 +8,11 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_API_VERSION } from '../../client/options.js';
 import { MASK } from '../../gateway/summary.js';
 import type { CommandContext } from '../command.js';
-import { readDotEnv, resolveConfig, type SettingSource, type UsedSetting } from '../config.js';
+import type { SettingSource, UsedSetting } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
-import { keysPath, readStoredKeys } from '../user/keys.js';
+import { resolveSettings } from '../settings.js';
+import { keysPath } from '../user/keys.js';
 import { templatesDir } from '../user/templates.js';
-import { readUserConfig } from '../user/user-config.js';
 
 /** One line of the report. */
 interface Row {
@@ -30,18 +30,7 @@ const BUILT_IN: ReadonlyArray<[string, string]> = [
 ];
 
 export async function run({ io, values }: CommandContext): Promise<number> {
-  const user = readUserConfig(io.env);
-  const storedKeys = readStoredKeys(io.env);
-  const dotenv = readDotEnv(io.cwd);
-  const config = resolveConfig({
-    flags: values,
-    env: io.env,
-    dotenv,
-    cwd: io.cwd,
-    fileExists: io.fileExists,
-    user,
-    storedKeys,
-  });
+  const { config, user, storedKeys, dotenv } = resolveSettings(io, values);
   const rows: Row[] = [];
   const source = (s: UsedSetting | undefined, fallback = 'default'): string =>
     s === undefined ? fallback : `${label(s.from)} (${s.name})`;

@@ -5,22 +5,13 @@
  */
 import { join } from 'node:path';
 import type { CommandContext } from '../command.js';
-import { readDotEnv, resolveConfig } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
 import { type ListedModel, localModels, remoteModels } from '../models-list.js';
+import { resolveSettings } from '../settings.js';
 import { userDataDir } from '../user/dirs.js';
-import { userInputs } from '../user/inputs.js';
 
 export async function run({ io, values }: CommandContext): Promise<number> {
-  const config = resolveConfig({
-    flags: values,
-    env: io.env,
-    dotenv: readDotEnv(io.cwd),
-    cwd: io.cwd,
-    fileExists: io.fileExists,
-    ...userInputs(io.env),
-    modelOptional: true,
-  });
+  const { config } = resolveSettings(io, values, { modelOptional: true });
   const t = config.target;
   let models: ListedModel[];
   if (t.kind === 'local') {

@@ -7,14 +7,14 @@ import type { Timeouts } from '../../client/options.js';
 import type { ChatMessage, CommonRequestFields } from '../../types.js';
 import { type AnswerOutcome, type AnswerRequest, answer, type OutputSettings } from '../answer.js';
 import type { ParsedValues } from '../args.js';
-import { localNotice, type ResolvedConfig, readDotEnv, resolveConfig, sourceNotice } from '../config.js';
+import { localNotice, type ResolvedConfig, sourceNotice } from '../config.js';
 import { type DescribeContext, describeError } from '../describe.js';
 import { type Engine, openEngine } from '../engine.js';
 import { exitCodeForError } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
 import { chooseRenderMode } from '../render/terminal.js';
 import { acceptsStreamOptions, type RequestOptions, readRequestOptions, requestFields } from '../request-options.js';
-import { userInputs } from '../user/inputs.js';
+import { resolveSettings } from '../settings.js';
 
 export interface Setup {
   config: ResolvedConfig;
@@ -27,14 +27,7 @@ export interface Setup {
 /** Validates every flag and resolves the target before anything is read or sent. */
 export function setup(io: CliIO, values: ParsedValues, command: 'complete' | 'chat'): Setup {
   const request = readRequestOptions(values, command);
-  const config = resolveConfig({
-    flags: values,
-    env: io.env,
-    dotenv: readDotEnv(io.cwd),
-    cwd: io.cwd,
-    fileExists: io.fileExists,
-    ...userInputs(io.env),
-  });
+  const { config } = resolveSettings(io, values);
   const output: OutputSettings = {
     mode: chooseRenderMode({ raw: values.raw === true, isTTY: io.stdout.isTTY === true, env: io.env }),
     json: values.json === true,

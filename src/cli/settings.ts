@@ -1,0 +1,40 @@
+/**
+ * The target's resolution (config.ts) fed from every source: the flags, the environment,
+ * `.env` in the working directory, the stored keys and the user's settings file. The one
+ * place the commands read them from.
+ * @module
+ */
+import type { ParsedValues } from './args.js';
+import { type ResolvedConfig, readDotEnv, resolveConfig } from './config.js';
+import type { CliIO } from './io.js';
+import { readStoredKeys } from './user/keys.js';
+import { readUserConfig, type UserConfig } from './user/user-config.js';
+
+export interface Settings {
+  config: ResolvedConfig;
+  user: UserConfig;
+  storedKeys: Record<string, string>;
+  dotenv: Record<string, string>;
+}
+
+/**
+ * @example
+ * const { config } = resolveSettings(io, values);
+ * config.target.kind // 'azure'
+ */
+export function resolveSettings(io: CliIO, values: ParsedValues, options: { modelOptional?: boolean } = {}): Settings {
+  const user = readUserConfig(io.env);
+  const storedKeys = readStoredKeys(io.env);
+  const dotenv = readDotEnv(io.cwd);
+  const config = resolveConfig({
+    flags: values,
+    env: io.env,
+    dotenv,
+    cwd: io.cwd,
+    fileExists: io.fileExists,
+    user,
+    storedKeys,
+    ...options,
+  });
+  return { config, user, storedKeys, dotenv };
+}
