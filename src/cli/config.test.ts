@@ -337,3 +337,33 @@ describe('parseDotEnv', () => {
     });
   });
 });
+
+describe('the user files in the resolution', () => {
+  const endpoint = 'https://my-resource.openai.azure.com';
+  it('a stored key is used only when neither the environment nor .env sets the name, and is scrubbed', () => {
+    const stored = { AZURE_OPENAI_API_KEY: 'stored-secret-key-0001' };
+    const base = { env: { AZURE_OPENAI_ENDPOINT: endpoint, AZURE_OPENAI_DEPLOYMENT: 'd' }, storedKeys: stored };
+    const fromStore = resolveConfig(input(base));
+    assert.equal(fromStore.target.kind === 'azure' && fromStore.target.apiKey, 'stored-secret-key-0001');
+    assert.deepEqual(fromStore.used.key, { name: 'AZURE_OPENAI_API_KEY', from: 'user keys' });
+    assert.ok(fromStore.secrets.includes('stored-secret-key-0001'));
+    const fromDotenv = resolveConfig(input({ ...base, dotenv: { AZURE_OPENAI_API_KEY: 'dotenv-key-000000001' } }));
+    assert.deepEqual(fromDotenv.used.key, { name: 'AZURE_OPENAI_API_KEY', from: '.env' });
+  });
+
+  it("the settings file's model and profile come last; an alias stands for its model", () => {
+    const user = { model: 'fast', aliases: { fast: 'gpt-4o-mini' } };
+    const env = { AZURE_OPENAI_ENDPOINT: endpoint, AZURE_OPENAI_API_KEY: 'k-000000000001' };
+    const fromFile = resolveConfig(input({ env, user }));
+    assert.equal(fromFile.target.kind === 'azure' && fromFile.target.deployment, 'gpt-4o-mini');
+    assert.deepEqual(fromFile.used.deployment, { name: 'model', from: 'user file' });
+    assert.equal(fromFile.used.alias, 'fast');
+    const fromEnv = resolveConfig(input({ env: { ...env, AZURE_OPENAI_DEPLOYMENT: 'env-one' }, user }));
+    assert.equal(fromEnv.target.kind === 'azure' && fromEnv.target.deployment, 'env-one');
+    const fromFlag = resolveConfig(input({ env, user, flags: { model: 'fast' } }));
+    assert.deepEqual(fromFlag.used.deployment, { name: '--model', from: 'flag' });
+    const profiled = resolveConfig(input({ dotenv: TUTORIAL_DOTENV, user: { profile: 'instruct', aliases: {} } }));
+    assert.deepEqual(profiled.used.profile, { name: 'profile', from: 'user file' });
+    assert.equal(profiled.target.kind, 'azure');
+  });
+});
