@@ -7,11 +7,10 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { userDataDir } from '../user/dirs.js';
+import { userConfigPath } from '../user/user-config.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** The user's config file, relative to the config directory. */
-export const USER_CONFIG_FILE = 'config.json';
 
 /**
  * The log database: `SLUICE_LOG_DB`, else `$XDG_DATA_HOME/sluice/logs.db`, else
@@ -21,18 +20,8 @@ export const USER_CONFIG_FILE = 'config.json';
  */
 export function logDatabasePath(env: Env): string | undefined {
   if (env.SLUICE_LOG_DB) return env.SLUICE_LOG_DB;
-  const data = xdgDir(env, 'XDG_DATA_HOME', ['.local', 'share']);
-  return data === undefined ? undefined : join(data, 'sluice', 'logs.db');
-}
-
-/**
- * The user's config file: `$XDG_CONFIG_HOME/sluice/config.json`, else `~/.config/sluice/config.json`.
- * @example
- * userConfigPath({ XDG_CONFIG_HOME: '/c' }) // '/c/sluice/config.json'
- */
-export function userConfigPath(env: Env): string | undefined {
-  const config = xdgDir(env, 'XDG_CONFIG_HOME', ['.config']);
-  return config === undefined ? undefined : join(config, 'sluice', USER_CONFIG_FILE);
+  const data = userDataDir(env);
+  return data === undefined ? undefined : join(data, 'logs.db');
 }
 
 /**
@@ -69,13 +58,6 @@ export function setLogging(env: Env, on: boolean): string {
 }
 
 // --- internal ---
-
-function xdgDir(env: Env, name: string, underHome: string[]): string | undefined {
-  const set = env[name];
-  // The XDG spec: a relative path is invalid and ignored.
-  if (set?.startsWith('/')) return set;
-  return env.HOME ? join(env.HOME, ...underHome) : undefined;
-}
 
 /** The file's top-level object; undefined when missing, 'invalid' when not a JSON object. */
 function readUserConfig(path: string): Record<string, unknown> | undefined | 'invalid' {
