@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { UsageError } from '../usage-error.js';
 import { userConfigDir } from './dirs.js';
+import { UNREADABLE } from './user-config.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -42,10 +43,8 @@ export function readStoredKeys(env: Env): Record<string, string> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return keys;
-    throw new UsageError(
-      `Your keys file ${path} cannot be read: check its permissions (it should be yours, mode 0600)`,
-    );
+    if (UNREADABLE.has((error as NodeJS.ErrnoException).code ?? '')) return keys;
+    throw new UsageError(`Your keys file ${path} cannot be read: check it (it should be yours, mode 0600)`);
   }
   let raw: unknown;
   try {

@@ -52,6 +52,9 @@ export const DEFAULTABLE_FLAGS: Readonly<Record<string, 'string' | 'boolean' | '
 
 const TOP_LEVEL = ['model', 'profile', 'aliases', 'defaults', 'log'];
 
+/** Errors that mean "no file for this user": missing, or not readable by them. */
+export const UNREADABLE: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM']);
+
 /**
  * The user config file's path, or undefined without a home directory.
  * @example
@@ -76,8 +79,10 @@ export function readUserConfig(env: Readonly<Record<string, string | undefined>>
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return empty;
-    throw problem(path, `cannot be read (${(error as Error).message})`, 'check its permissions');
+    // Missing, or not ours to read (another user's, as under sudo -u): as if absent, as the
+    // log's on/off setting reads it.
+    if (UNREADABLE.has((error as NodeJS.ErrnoException).code ?? '')) return empty;
+    throw problem(path, `cannot be read (${(error as Error).message})`, 'check it');
   }
   let raw: unknown;
   try {
