@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { logDatabasePath, loggingEnabled, setLogging, userConfigPath } from './location.js';
+import { userConfigPath } from '../user/user-config.js';
+import { logDatabasePath, loggingEnabled, setLogging } from './location.js';
 
 describe('where the log lives', () => {
   it('SLUICE_LOG_DB, else $XDG_DATA_HOME/sluice/logs.db, else ~/.local/share; a relative XDG path is ignored', () => {
