@@ -203,6 +203,11 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
         title: 'Chat',
         options: {
           system: { type: 'string', short: 's', value: 'TEXT', description: 'system message for the conversation' },
+          api: {
+            type: 'string',
+            value: 'API',
+            description: 'chat (Chat Completions, the default) or responses (the Responses API: one MESSAGE)',
+          },
           continue: {
             type: 'boolean',
             short: 'c',

@@ -72,6 +72,11 @@ export function describeEnd(end: EndState, ctx: DescribeContext = {}): string | 
       return finish(`the answer was stopped by the content filter${cats}${which}; what arrived is shown above.`, ctx);
     }
     case 'truncated':
+      // A limit the server reported (a Responses answer ended `incomplete`): not a broken stream.
+      if (end.reason === 'max-tokens' || end.reason === 'context-length') {
+        const advice = end.reason === 'max-tokens' ? ' Raise --max-tokens for a longer answer.' : '';
+        return finish(`the answer stopped: ${TRUNCATION_REASON_TEXT[end.reason]}.${advice}`, ctx);
+      }
       return finish(
         end.reason === 'no-done'
           ? 'the stream ended before [DONE]: the answer above is incomplete. Try again.'

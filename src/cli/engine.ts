@@ -5,6 +5,7 @@
  * @module
  */
 import { abortError } from '../abort.js';
+import type { ResponsesCalls } from '../client/client.js';
 import type { Timeouts } from '../client/options.js';
 import type { ResponseStream } from '../client/response-stream.js';
 import type { ApiKind, ApiTypes } from '../types.js';
@@ -25,6 +26,8 @@ export interface Engine {
   stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallSettings): ResponseStream<K>;
   /** Non-streaming (`--no-stream`): the whole response at once. */
   create<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallSettings): Promise<CreateResult<K>>;
+  /** The Responses API (`--api responses`); remote targets only. */
+  responses?: ResponsesCalls;
   /** Starts loading what the first request needs (the local model), in the background. */
   warm?(): Promise<void>;
   /** The model's context size in tokens, when known (the local model, once loaded). */
@@ -96,6 +99,7 @@ export async function openEngine(target: CliTarget, options: EngineOptions): Pro
       const response = await sluice.create(kind, body, call);
       return { response, requestId: response.meta?.requestId };
     },
+    responses: sluice.responses,
     close: async () => {},
   };
 }

@@ -97,7 +97,8 @@ export function exitCodeForEnd(end: EndState): ExitCodeValue {
     case 'filtered':
       return ExitCode.CONTENT_FILTERED;
     case 'truncated':
-      return ExitCode.STREAM_BROKEN;
+      // A limit is the answer's own end (as a chat `length` finish); only a broken stream fails.
+      return end.reason === 'no-done' || end.reason === 'unfinished-choice' ? ExitCode.STREAM_BROKEN : ExitCode.OK;
     case 'aborted':
       return ExitCode.INTERRUPTED;
     case 'failed':

@@ -10,6 +10,7 @@ import { answerWithImages, checkImagesAccepted } from '../images.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { loadConversation, openExchangeLog } from '../log/exchange-log.js';
 import { readPromptInput } from '../prompt-input.js';
+import { apiOf, runResponses } from '../responses-answer.js';
 import { UsageError } from '../usage-error.js';
 import { answerTurns } from './converse.js';
 import { runRepl } from './repl.js';
@@ -32,6 +33,7 @@ export async function run({ io, values, positionals, images = [] }: CommandConte
     );
   }
   checkImagesAccepted(s, images);
+  if (apiOf(values) === 'responses') return runResponses(io, s, values, message, images.length);
   const previous = await loadConversation(io, values);
   if (typeof previous === 'number') return previous;
   // A new --system wins; else the conversation keeps the one it had.
