@@ -16,14 +16,13 @@
 // text counts equal for every contestant); a mismatch exits non-zero.
 //
 //   node --import tsx --expose-gc bench/client.bench.ts [--chunks 20000] [--runs 15] [--large-runs 15] [--ttft 300]
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { AzureOpenAI } from 'openai';
 import { createHttpFetch } from '../src/backends/remote/http-fetch.js';
 import { createClient } from '../src/index.js';
 import { chatChunks, encodeItem, type StreamItem, startAzureServer, stream } from '../src/testing/azure-server.js';
-import { bodyOf } from './util.js';
+import { bodyOf, startBenchChild } from './util.js';
 
 const KEY = 'bench-key';
 const args = parseArgs({
@@ -338,24 +337,8 @@ async function largeReads(body: { messages: Array<{ role: 'user'; content: strin
   return true;
 }
 
-async function startChild(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve', '--chunks', String(CHUNKS)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => {
-    out += d;
-  });
-  while (!out.includes('\n')) {
-    const exited = once(child, 'exit');
-    const data = once(child.stdout!, 'data');
-    const winner = await Promise.race([data.then(() => 'data'), exited.then(() => 'exit')]);
-    if (winner === 'exit') throw new Error('the bench server exited');
-  }
-  return { url: out.trim(), child };
+function startChild(): Promise<{ url: string; child: ChildProcess }> {
+  return startBenchChild(new URL(import.meta.url).pathname, ['--serve', '--chunks', String(CHUNKS)]);
 }
 
 /** Speed of `mine` as a fraction of `floor`'s: the median of per-run time ratios (runs are paired). */

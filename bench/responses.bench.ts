@@ -11,14 +11,14 @@
 // exits non-zero.
 //
 //   node --import tsx --expose-gc bench/responses.bench.ts [--deltas 20000] [--runs 15]
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
 import { createClient } from '../src/index.js';
 import { outputText } from '../src/protocol/responses/accumulate.js';
 import { startAzureServer, stream } from '../src/testing/azure-server.js';
 import { responsesEvents } from '../src/testing/responses-events.js';
+import { halfIqrPercent, median, startBenchChild } from './util.js';
 
 const KEY = 'bench-key';
 const TARGET = 2;
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
           contestant: name,
           'events/s': Math.round(eventTotal / (m / 1000)).toLocaleString('en-US'),
           'ms per 1k events': ((m / eventTotal) * 1000).toFixed(3),
-          '±%': spread(ts).toFixed(1),
+          '±%': halfIqrPercent(ts).toFixed(1),
           'vs sluice': (m / sluiceMedian).toFixed(2),
         };
       }),
@@ -149,36 +149,6 @@ async function main(): Promise<void> {
   }
 }
 
-async function startChild(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve', '--deltas', String(DELTAS)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => {
-    out += d;
-  });
-  while (!out.includes('\n')) {
-    const exited = once(child, 'exit');
-    const data = once(child.stdout!, 'data');
-    const winner = await Promise.race([data.then(() => 'data'), exited.then(() => 'exit')]);
-    if (winner === 'exit') throw new Error('the bench server exited');
-  }
-  return { url: out.trim(), child };
-}
-
-function median(xs: number[]): number {
-  return quantile(xs, 0.5);
-}
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-}
-
-/** Half the interquartile range, as a percentage of the median. */
-function spread(xs: number[]): number {
-  return ((quantile(xs, 0.75) - quantile(xs, 0.25)) / 2 / median(xs)) * 100;
+function startChild(): Promise<{ url: string; child: ChildProcess }> {
+  return startBenchChild(new URL(import.meta.url).pathname, ['--serve', '--deltas', String(DELTAS)]);
 }

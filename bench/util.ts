@@ -1,7 +1,10 @@
 /**
- * Small helpers shared by bench files: statistics over rounds and a plain-text table.
+ * Small helpers shared by bench files: statistics over rounds, a plain-text table, and a
+ * bench server in a child process.
  * @module
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 
 /** The median of `values` (mean of the middle two for an even count). */
 export function median(values: readonly number[]): number {
@@ -106,4 +109,30 @@ export function bodyOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array
       else controller.enqueue(chunk);
     },
   });
+}
+
+/**
+ * Starts `script` (a bench file) again in a child process with `args` (its server mode) and
+ * resolves with the URL it prints on its first stdout line, so the server's work is not
+ * counted in this process. End it with `child.stdin.end()` and `child.kill()`.
+ */
+export async function startBenchChild(script: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => {
+    out += d;
+  });
+  while (!out.includes('\n')) {
+    const exited = once(child, 'exit');
+    const data = once(child.stdout!, 'data');
+    const winner = await Promise.race([data.then(() => 'data'), exited.then(() => 'exit')]);
+    if (winner === 'exit') throw new Error('the bench server exited');
+  }
+  return { url: out.trim(), child };
+}
+
+/** Half the interquartile range of `values`, as a percentage of their median. */
+export function halfIqrPercent(values: readonly number[]): number {
+  return ((percentile(values, 75) - percentile(values, 25)) / 2 / median(values)) * 100;
 }
