@@ -10,6 +10,7 @@ import type { LocalBackend, LocalBackendOptions } from '../backends/local/index.
 import { DEFAULT_MAX_RETRIES } from '../client/options.js';
 import type { LoadedGatewayConfig, ServerConfig, TargetConfig } from '../gateway/config.js';
 import type { GatewayEvents } from '../gateway/events.js';
+import type { BreakerState } from '../gateway/health.js';
 import type { ParsedValues } from './args.js';
 import { type CliTarget, type ResolvedConfig, resolveConfig } from './config.js';
 import { UsageError } from './usage-error.js';
@@ -144,6 +145,7 @@ export async function openGateway(
   loaded: LoadedGatewayConfig,
   local: Omit<LocalBackendOptions, 'modelPath' | 'env'>,
   events?: GatewayEvents,
+  redis?: string,
 ): Promise<ServePlan> {
   const [{ buildGatewayTargets }, { createRouterBackend }, { createMemoryHealth }] = await Promise.all([
     import('../gateway/targets.js'),
@@ -153,14 +155,20 @@ export async function openGateway(
   const { routing } = loaded.config;
   const built = buildGatewayTargets(loaded.config, { local });
   const deployments: Record<string, Backend> = {};
+  const healthOptions = {
+    ...(routing.breaker !== undefined ? { breaker: routing.breaker } : {}),
+    onBreaker: (id: string, state: BreakerState) => events?.breaker?.(id, state),
+  };
+  // With Redis one store shared by every instance (target ids are unique across names).
+  const shared =
+    redis === undefined
+      ? undefined
+      : (await import('../gateway/shared-health.js')).createSharedHealth({ url: redis, ...healthOptions });
   for (const [name, targets] of Object.entries(built.models)) {
     deployments[name] = createRouterBackend({
       model: name,
       targets,
-      health: createMemoryHealth({
-        ...(routing.breaker !== undefined ? { breaker: routing.breaker } : {}),
-        onBreaker: (id, state) => events?.breaker?.(id, state),
-      }),
+      health: shared ?? createMemoryHealth(healthOptions),
       ...(events ? { events } : {}),
       continueOnFailure: loaded.config.models[name]?.continueOnFailure === true,
       ...(routing.failoverOn !== undefined ? { failoverOn: routing.failoverOn } : {}),
@@ -179,7 +187,10 @@ export async function openGateway(
     load: async () => {
       await Promise.all(built.backends.map((b) => (isLocal(b) ? b.load() : undefined)));
     },
-    close: () => built.close(),
+    close: async () => {
+      await built.close();
+      await shared?.close();
+    },
   };
 }
 

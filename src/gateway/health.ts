@@ -53,6 +53,15 @@ export interface HealthStore {
   now(): number;
 }
 
+/** A change made on another instance, applied to this one's copy (gateway/shared-health.ts). */
+export type HealthChange = { cooldownUntil: number } | { breaker: 'open'; openedAt: number } | { breaker: 'closed' };
+
+/** A HealthStore that other instances' changes can be applied to. */
+export interface MirroredHealth extends HealthStore {
+  /** Applies a change made elsewhere (a breaker move is reported to `onBreaker` like a local one). */
+  apply(targetId: string, change: HealthChange): void;
+}
+
 export interface MemoryHealthOptions {
   breaker?: Partial<BreakerSettings>;
   /** The clock, ms; default `Date.now`. */
@@ -78,7 +87,7 @@ interface TargetHealth {
  * health.cooldown('gpt-4o/0:azure:east.openai.azure.com', 2_000);
  * health.available('gpt-4o/0:azure:east.openai.azure.com'); // false for 2 s
  */
-export function createMemoryHealth(options: MemoryHealthOptions = {}): HealthStore {
+export function createMemoryHealth(options: MemoryHealthOptions = {}): MirroredHealth {
   const settings: BreakerSettings = { ...DEFAULT_BREAKER, ...options.breaker };
   const now = options.now ?? Date.now;
   const targets = new Map<string, TargetHealth>();
@@ -166,6 +175,19 @@ export function createMemoryHealth(options: MemoryHealthOptions = {}): HealthSto
     release(id) {
       const h = targets.get(id);
       if (h) h.probing = false;
+    },
+    apply(id, change) {
+      const h = get(id);
+      if ('cooldownUntil' in change) {
+        h.coolingUntil = Math.max(h.coolingUntil, change.cooldownUntil);
+      } else if (change.breaker === 'open') {
+        if (h.state !== 'closed' && h.openedAt >= change.openedAt) return;
+        open(id, h, change.openedAt);
+      } else if (h.state !== 'closed') {
+        h.failures.length = 0;
+        h.probing = false;
+        move(id, h, 'closed');
+      }
     },
   };
 }

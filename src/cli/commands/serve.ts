@@ -105,7 +105,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   const [{ createServer }, plan] = await Promise.all([
     import('../../server/index.js'),
     loaded !== undefined
-      ? openGateway(loaded, local, observability.events)
+      ? openGateway(loaded, local, observability.events, redis)
       : source.kind === 'remote'
         ? frontDeployment(source.resolved.target)
         : serveLocalModel({ ...(modelPath !== undefined ? { modelPath } : {}), ...local }),
