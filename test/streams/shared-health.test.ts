@@ -9,7 +9,7 @@ import { createRouterBackend } from '../../src/gateway/router.js';
 import { createSharedHealth, type SharedHealth } from '../../src/gateway/shared-health.js';
 import { azureError, chatChunks, reply, startAzureServer, stream } from '../../src/testing/azure-server.js';
 import { type PrivateRedis, startRedis } from '../support/redis.js';
-import { allFrames, post, start } from '../support/server.js';
+import { post, start } from '../support/server.js';
 
 let redis: PrivateRedis;
 const stores: SharedHealth[] = [];
