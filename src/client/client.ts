@@ -186,6 +186,7 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
       timeouts,
       limits: shapeLimitsFor(kind, body),
       secrets,
+      relay: call.relay,
     });
   }
 

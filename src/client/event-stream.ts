@@ -65,6 +65,13 @@ export interface SourceContext {
   opened(meta: ResponseMeta): void;
   /** A sign of life that is not an item (an SSE comment or an ignored event). */
   alive(): void;
+  /**
+   * True when the items will be relayed as SSE as they are (`toSSE()`, a server forwarding
+   * an upstream): a source that parses JSON then keeps each item's text beside it, so the
+   * relay writes the upstream's own bytes (protocol/source-json.ts). It may turn true after
+   * the source started, when iteration begins; ask per read.
+   */
+  relaying(): boolean;
 }
 
 /**
@@ -116,6 +123,11 @@ export interface EventStreamOptions {
    * ends, so a set that grows (a token provider's fresh tokens) is honoured.
    */
   secrets?: Iterable<string> | undefined;
+  /**
+   * The items will be forwarded as SSE (a server or gateway relaying an upstream): see
+   * `SourceContext.relaying`. `toSSE()` turns it on by itself; no other consumer pays for it.
+   */
+  relay?: boolean | undefined;
 }
 
 const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -153,6 +165,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
   readonly #ended: Promise<StreamOutcome<Result>>;
   #result: StreamOutcome<Result> | undefined;
   #consumed = false;
+  #relay: boolean;
 
   constructor(source: ItemSource<Item>, codec: StreamCodec<Item, Result>, options: EventStreamOptions = {}) {
     const t0 = performance.now();
@@ -171,6 +184,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     this.#watchdog = new Watchdog(options.timeouts ?? {}, (phase, limit) => this.#timedOut(phase, limit), t0);
 
     this.#secrets = options.secrets;
+    this.#relay = options.relay === true;
     this.#link = options.signal ? linkSignals(this.#controller.signal, options.signal) : undefined;
     this.#signal = this.#link?.signal ?? this.#controller.signal;
 
@@ -186,6 +200,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
         }
       },
       alive: () => this.#watchdog.alive(performance.now()),
+      relaying: () => this.#relay,
     };
     this.#iter = startSource(source, ctx);
   }
@@ -240,6 +255,16 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
       },
       { highWaterMark: 0 },
     );
+  }
+
+  /**
+   * Iterates the stream for a relay to SSE (see `SourceContext.relaying`): the source keeps
+   * each item's text, so the relay can forward the upstream's own bytes.
+   */
+  protected relayIterator(): AsyncIterator<Item, undefined, undefined> {
+    const it = this[Symbol.asyncIterator](); // claims the stream first: a second reader throws here
+    this.#relay = true;
+    return it;
   }
 
   // --- internal ---

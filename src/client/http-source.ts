@@ -10,7 +10,7 @@
  */
 import { type PartialResult, ProtocolError, type SluiceError } from '../errors.js';
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
-import { endsWithDone, parseStreamEvent } from '../protocol/events.js';
+import { endsWithDone, type ParseEventOptions, parseStreamEvent } from '../protocol/events.js';
 import { excerpt } from '../protocol/excerpt.js';
 import { createDecoder, type DecoderEnd, type SseEvent } from '../sse/index.js';
 import type { ApiKind, ApiTypes } from '../types.js';
@@ -24,19 +24,24 @@ export const SSE_SKIP: unique symbol = Symbol('skip');
 
 /** How one API's SSE events become items. */
 export interface SseItems<T> {
-  /** One event -> an item, `SSE_END`, or `SSE_SKIP`; throws (a SluiceError) to fail the stream. */
-  read(event: SseEvent): T | typeof SSE_END | typeof SSE_SKIP;
+  /**
+   * One event -> an item, `SSE_END`, or `SSE_SKIP`; throws (a SluiceError) to fail the
+   * stream. `relay`: the items will be relayed as SSE (see `SourceContext.relaying`).
+   */
+  read(event: SseEvent, relay: boolean): T | typeof SSE_END | typeof SSE_SKIP;
   /** True for an item nothing may follow (the stream ends after it, as at `SSE_END`). */
   last?(item: T): boolean;
   /** Whether a body whose last event lacked its blank line still ended properly. */
   endedWell(end: DecoderEnd): boolean;
 }
 
+const KEEP_SOURCE_JSON: ParseEventOptions = Object.freeze({ keepSourceJson: true });
+
 /** Chat Completions and Completions: `data: <chunk>` events ending with `data: [DONE]`. */
 function chunkItems<K extends ApiKind>(): SseItems<ApiTypes[K]['chunk']> {
   return {
-    read(e) {
-      const ev = parseStreamEvent<K>(e);
+    read(e, relay) {
+      const ev = parseStreamEvent<K>(e, relay ? KEEP_SOURCE_JSON : undefined);
       if (ev.type === 'chunk') return ev.chunk;
       if (ev.type === 'done') return SSE_END;
       throw ev.error;
@@ -134,8 +139,9 @@ async function* readSse<T>(
       if (done) break;
       decoder.feed(value);
       if (events.length === 0) continue;
+      const relay = ctx.relaying();
       for (let i = 0; i < events.length; i++) {
-        const item = items.read(events[i]!);
+        const item = items.read(events[i]!, relay);
         if (item === SSE_END) return { sawDone: true };
         if (item === SSE_SKIP) {
           ctx.alive();

@@ -110,6 +110,12 @@ export interface CallOptions {
   maxRetries?: number;
   /** Extra headers for this call. */
   headers?: Record<string, string>;
+  /**
+   * A streamed call whose chunks will be forwarded as SSE (a server relaying an upstream):
+   * each chunk's JSON text is kept beside it so the relay writes the upstream's exact bytes.
+   * `toSSE()` does this by itself; leave it off otherwise (it costs memory per chunk).
+   */
+  relay?: boolean;
 }
 
 /** Where requests go and how they are authenticated, decided once per client. */

@@ -96,7 +96,7 @@ export class ResponseStream<K extends ApiKind> extends EventStream<Chunk<K>, Api
    * and no `[DONE]`. Cancelling it aborts the request.
    */
   toSSE(): ReadableStream<Uint8Array> {
-    return relayToSse(this[Symbol.asyncIterator]());
+    return relayToSse(this.relayIterator());
   }
 }
 

@@ -4,6 +4,7 @@ import { chatBasic } from '../../test/fixtures/azure-streams.js';
 import { ErrorCodes, ProtocolError, StreamErrorFrame } from '../errors.js';
 import { createDecoder } from '../sse/decoder.js';
 import { endsWithDone, parseStreamEvent, toErrorBody } from './events.js';
+import { sourceJsonOf } from './source-json.js';
 
 const message = (data: string, type = 'message') => ({ type, data, id: '' });
 
@@ -31,6 +32,16 @@ describe('parseStreamEvent', () => {
     const ev = parseStreamEvent<'chat'>(message(JSON.stringify({ ...chunk, brand_new_field: 1 })));
     assert.equal(ev.type, 'chunk');
     assert.deepStrictEqual(ev.type === 'chunk' && ev.chunk, { ...chunk, brand_new_field: 1 });
+  });
+
+  test('the source JSON is kept beside a chunk only when a relay asks for it', () => {
+    const data = '{"id":"c", "choices":[]}';
+    const plain = parseStreamEvent(message(data));
+    assert.ok(plain.type === 'chunk');
+    assert.equal(sourceJsonOf(plain.chunk), undefined, 'a plain reader pays for no copy of the text');
+    const relayed = parseStreamEvent(message(data), { keepSourceJson: true });
+    assert.ok(relayed.type === 'chunk');
+    assert.equal(sourceJsonOf(relayed.chunk), data);
   });
 
   test('Azure prompt-filter chunk (id "", choices []) is a chunk', () => {

@@ -25,6 +25,15 @@ export type StreamEvent<K extends ApiKind = ApiKind> =
 
 const DONE = '[DONE]';
 
+/** How `parseStreamEvent` reads an event. */
+export interface ParseEventOptions {
+  /**
+   * Keep each chunk's JSON text beside it (protocol/source-json.ts), so that a relay writes
+   * the upstream's own bytes. Only a relay needs it: it costs a WeakMap entry per chunk.
+   */
+  keepSourceJson?: boolean;
+}
+
 /** What the SSE decoder's `end()` reports about an event left without its blank line. */
 export interface UnterminatedEnd {
   unterminated: boolean;
@@ -55,14 +64,18 @@ export function endsWithDone(end: UnterminatedEnd): boolean {
  * - anything else throws ProtocolError `invalid-json` (or `unexpected-shape` for JSON that is
  *   not an object), with a short excerpt of the data, never the whole payload.
  *
- * Per chunk, this costs one `JSON.parse` and two property checks.
+ * Per chunk, this costs one `JSON.parse` and two property checks (and, with
+ * `keepSourceJson`, one WeakMap entry).
  *
  * @example
  * parseStreamEvent({ type: 'message', data: '[DONE]', id: '' }); // -> { type: 'done' }
  * const ev = parseStreamEvent<'chat'>({ type: 'message', data: '{"id":"c","choices":[]}', id: '' });
  * if (ev.type === 'chunk') console.log(ev.chunk.id); // 'c'
  */
-export function parseStreamEvent<K extends ApiKind = ApiKind>(event: SseEventLike): StreamEvent<K> {
+export function parseStreamEvent<K extends ApiKind = ApiKind>(
+  event: SseEventLike,
+  options?: ParseEventOptions,
+): StreamEvent<K> {
   const data = event.data;
   if (event.type === 'error') return { type: 'error', error: errorFrame(data) };
   if (data === DONE) return { type: 'done' };
@@ -78,8 +91,8 @@ export function parseStreamEvent<K extends ApiKind = ApiKind>(event: SseEventLik
   }
   const error = (value as { error?: unknown }).error;
   if (error !== undefined && error !== null) return { type: 'error', error: frameFromJson(value, data) };
-  // A relay may forward this text instead of serializing the chunk again.
-  keepSourceJson(value, data);
+  // A relay forwards this text instead of serializing the chunk again.
+  if (options?.keepSourceJson === true) keepSourceJson(value, data);
   return { type: 'chunk', chunk: value as ApiTypes[K]['chunk'] };
 }
 

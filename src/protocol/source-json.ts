@@ -3,6 +3,9 @@
  * bytes instead of serializing the object again (a `JSON.stringify` per relayed chunk is
  * one of a gateway's largest costs; see bench/gateway.bench.ts).
  *
+ * Kept only for a relay (`parseStreamEvent`'s `keepSourceJson`, which the remote backend and
+ * `toSSE()` turn on): a plain reader does not pay a WeakMap entry per chunk.
+ *
  * The text is held beside the object (a WeakMap), never on it: copies, spreads and
  * `JSON.stringify` never see it, and it goes away with the object. It is valid only while
  * the object is as parsed: whoever changes a chunk in place calls `forgetSourceJson` first

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { createClient } from '../../src/client/client.js';
+import { sourceJsonOf } from '../../src/protocol/source-json.js';
 import { allFrames, azureUrl, post, start } from '../support/server.js';
 
 const PROMPT_FILTER =
@@ -89,5 +90,21 @@ describe('exact relay of upstream chunks', () => {
     const client = createClient({ endpoint, apiKey: 'k', deployment: 'd', maxRetries: 0 });
     const text = await new Response(client.chat.stream({ messages: body.messages }).toSSE()).text();
     assert.ok(text.includes(`data: ${AS_SENT}\n\n`), text);
+  });
+
+  test('a client that only reads keeps no source text; one asked to relay does', async (t) => {
+    const endpoint = await upstream(t);
+    const client = createClient({ endpoint, apiKey: 'k', deployment: 'd', maxRetries: 0 });
+    const kept = async (relay: boolean | undefined) => {
+      const texts: Array<string | undefined> = [];
+      for await (const chunk of client.chat.stream({ messages: body.messages }, relay === undefined ? {} : { relay })) {
+        texts.push(sourceJsonOf(chunk));
+      }
+      return texts;
+    };
+    assert.deepEqual(await kept(undefined), [undefined, undefined, undefined, undefined, undefined]);
+    const relayed = await kept(true);
+    assert.equal(relayed[0], PROMPT_FILTER);
+    assert.equal(relayed[1], AS_SENT);
   });
 });

@@ -48,7 +48,8 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
     client,
     stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']> {
       try {
-        return client.stream(request.kind, request.body, { signal, ...addressOf(request) });
+        // The server relays these chunks: keep their text so it forwards the upstream's bytes.
+        return client.stream(request.kind, request.body, { signal, relay: true, ...addressOf(request) });
       } catch (err) {
         // A request that cannot be addressed (no deployment) fails when iterated, like any other.
         return failing(err);
