@@ -272,7 +272,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
   #claim(): void {
     if (this.#consumed) {
       throw new TypeError(
-        'This stream is already being read: iterate it once (for-await, textDeltas(), toSSE() or toReadableStream()); final() and text() can still be awaited.',
+        'This stream is already being read: iterate it once (for-await, textDeltas(), toReadableStream(), or toSSE() on a chat stream); final() and text() can still be awaited.',
       );
     }
     this.#consumed = true;

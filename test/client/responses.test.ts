@@ -79,6 +79,21 @@ describe('client.responses.stream', () => {
     await server.requests[0]?.disconnected;
   });
 
+  test('read once: a second iterator is a TypeError; toReadableStream gives the same events', async (t) => {
+    const items = responsesEvents({ texts: ['a', 'b'] });
+    const server = await serve(t, { scenarios: { d: stream(items) } });
+    const s = clientFor(server).responses.stream(body);
+    const reader = s.toReadableStream().getReader();
+    assert.throws(() => s[Symbol.asyncIterator](), { name: 'TypeError', message: /already being read/ });
+    const types: string[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) types.push(r.value.type);
+    assert.deepEqual(
+      types,
+      items.map((i) => ('event' in i ? i.event.type : '')),
+    );
+    assert.equal(outputText((await s.final()).response), 'ab');
+  });
+
   test('response.incomplete: truncated with the limit it hit, not an error; content_filter: filtered', async (t) => {
     const server = await serve(t, {
       scenarios: {
