@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { closest, flagSlack } from '../cli/near-miss.js';
 import type { Timeouts } from '../client/options.js';
 import { isUnsafeKey } from '../protocol/safe-keys.js';
+import { type ClientKeyConfig, isKeyHash } from './keys.js';
+import type { Prices } from './ledger.js';
 
 /** Routing data every target may carry. */
 export interface TargetRouting {
@@ -105,6 +107,10 @@ export interface StreamsConfig {
 /** A validated gateway configuration. */
 export interface GatewayConfig {
   models: Record<string, ModelConfig>;
+  /** Client keys (`keys:`), each with its limits; empty = the single `server.api_key` (or none). */
+  keys: ClientKeyConfig[];
+  /** Per model, per 1M input and output tokens (`prices:`), for the usage ledger's cost. */
+  prices: Prices;
   routing: RoutingConfig;
   server: ServerConfig;
   telemetry: TelemetryConfig;
@@ -357,6 +363,50 @@ const streams = z.strictObject({
   retention_ms: integer(1000).optional(),
 });
 
+const budget = z.strictObject({ tokens: integer(1), per: z.enum(['day', 'month']) });
+
+const clientKey = z
+  .strictObject({
+    name: text.max(64).refine((v) => /^[A-Za-z0-9._-]+$/.test(v), {
+      message: 'must be letters, digits, ".", "_" or "-" (it is shown in logs and metrics)',
+    }),
+    key_hash: text.refine(isKeyHash, {
+      message: 'must be a hash printed by `sluice keys hash` (sha256: and 64 hex digits), never the key itself',
+    }),
+    models: z.union([z.literal('*'), z.array(modelName).min(1)]).optional(),
+    admin: z.boolean().optional(),
+    rpm: integer(1).optional(),
+    tpm: integer(1).optional(),
+    concurrent: integer(1).optional(),
+    budget: budget.optional(),
+    default_max_tokens: integer(1).optional(),
+  })
+  .transform(
+    (k): ClientKeyConfig => ({
+      name: k.name,
+      keyHash: k.key_hash,
+      ...(k.models !== undefined && k.models !== '*' ? { models: k.models } : {}),
+      admin: k.admin ?? false,
+      limits: {
+        ...(k.rpm !== undefined ? { rpm: k.rpm } : {}),
+        ...(k.tpm !== undefined ? { tpm: k.tpm } : {}),
+        ...(k.concurrent !== undefined ? { concurrent: k.concurrent } : {}),
+        ...(k.budget !== undefined ? { budget: k.budget } : {}),
+      },
+      ...(k.default_max_tokens !== undefined ? { defaultMaxTokens: k.default_max_tokens } : {}),
+    }),
+  );
+
+const keyList = z.array(clientKey).superRefine((keys, ctx) => {
+  const seen = new Set<string>();
+  for (const [i, key] of keys.entries()) {
+    if (seen.has(key.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'is used by another key' });
+    seen.add(key.name);
+  }
+});
+
+const price = z.strictObject({ input: z.number().min(0), output: z.number().min(0) });
+
 /** The whole file. Parses the YAML's plain value (after `${NAME}` interpolation). */
 export const gatewayConfigSchema = z
   .strictObject({
@@ -368,6 +418,8 @@ export const gatewayConfigSchema = z
     telemetry: telemetry.optional(),
     redis: redisUrl.optional(),
     streams: streams.optional(),
+    keys: keyList.optional(),
+    prices: z.record(modelName, price).optional(),
   })
   .transform(
     (c): GatewayConfig => ({
@@ -400,6 +452,8 @@ export const gatewayConfigSchema = z
         ...(c.streams?.keep_going_ms !== undefined ? { keepGoingMs: c.streams.keep_going_ms } : {}),
         ...(c.streams?.retention_ms !== undefined ? { retentionMs: c.streams.retention_ms } : {}),
       },
+      keys: c.keys ?? [],
+      prices: Object.fromEntries(Object.entries(c.prices ?? {})),
     }),
   );
 
@@ -416,6 +470,8 @@ export function knownKeysAt(path: readonly PropertyKey[], raw: unknown): string[
   if (first === 'server') return Object.keys(server.shape);
   if (first === 'telemetry') return Object.keys(telemetry.shape);
   if (first === 'streams') return Object.keys(streams.shape);
+  if (first === 'keys') return path.length === 2 ? Object.keys(clientKey.in.shape) : Object.keys(budget.shape);
+  if (first === 'prices') return Object.keys(price.shape);
   if (first !== 'models') return [];
   if (path.at(-1) === 'timeouts') return Object.keys(timeouts.shape);
   if (path.length === 2) return ['continue_on_failure', 'targets'];

@@ -10,17 +10,20 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Backend } from '../backend.js';
 import { AbortError, ConfigError } from '../errors.js';
+import { retryHeaders } from '../protocol/error-body.js';
 import { parseRequest, validateRequest } from '../protocol/request.js';
 import type { ResponseCreateRequest } from '../protocol/responses/types.js';
 import { resumeStream, stopStream } from '../streams/http.js';
 import { createMemoryStreamLog } from '../streams/memory.js';
 import { keyHashOf, type ResumableStreams } from '../streams/producer.js';
+import type { AccessControl, AccessRefusal, Caller, GenerationLease } from './access.js';
 import { createKeyCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { answerPreflight, applyCors, type CorsOptions, hostName, originAllowed } from './cors.js';
 import {
   DEPLOYMENT_NOT_FOUND,
   type ErrorReply,
+  forbidden,
   hostNotAllowed,
   invalidRequest,
   modelNotFound,
@@ -28,8 +31,10 @@ import {
   originNotAllowed,
   payloadTooLarge,
   replyForError,
+  tooManyRequests,
   unauthorized,
   unsupportedMediaType,
+  usageNotKept,
 } from './error-replies.js';
 import { completeGeneration, type Generation, streamGeneration } from './generation.js';
 import { ServerMetrics, type StatsBackend } from './metrics.js';
@@ -89,7 +94,16 @@ export interface AppOptions {
    * keep their own): default 256 responses for 1 hour, 64 MiB of input and output in all.
    */
   responseStore?: ResponseStoreOptions;
+  /**
+   * Per-key access (a gateway's `keys:`): names each request's caller, admits generations
+   * against the key's limits, books what they used, serves `GET /sluice/v1/usage`. With it,
+   * every API route needs a key it knows, or `apiKey` (the caller `default`, an admin).
+   */
+  access?: AccessControl;
 }
+
+/** The caller of a request made with the server's own `apiKey` when per-key access is on. */
+export const SERVER_KEY_CALLER: Caller = { name: 'default', admin: true };
 
 /** Default SSE heartbeat interval: 15 s, under the 30-60 s idle cut of common proxies. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -147,6 +161,15 @@ export function createApp(options: AppOptions): App {
     store: createResponseStore(options.responseStore),
     log: streams?.log ?? createMemoryStreamLog(),
   };
+  const access = options.access;
+
+  /** The request's caller; null when no key is needed; undefined when its key is wrong (401). */
+  const callerOf = (req: IncomingMessage): Caller | null | undefined => {
+    const caller = access?.identify(req.headers);
+    if (caller) return caller;
+    if (checkKey) return checkKey(req.headers) ? (access ? SERVER_KEY_CALLER : null) : undefined;
+    return access ? undefined : null;
+  };
 
   /** The backend for a name; undefined = not served. */
   const resolve = (name: string | undefined): Backend | undefined =>
@@ -174,6 +197,7 @@ export function createApp(options: AppOptions): App {
           status,
           durationMs: performance.now() - startedAt,
           clientClosed: !res.writableFinished,
+          key: state.key,
           generation: state.generation,
         };
         log(formatRequestLog(record, logFormat));
@@ -215,27 +239,47 @@ export function createApp(options: AppOptions): App {
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' });
       case 'metrics': {
-        const text = metrics.render(backends) + (observer?.metrics?.() ?? '') + (streams?.log.metrics() ?? '');
+        const text =
+          metrics.render(backends) +
+          (observer?.metrics?.() ?? '') +
+          (streams?.log.metrics() ?? '') +
+          (access?.metrics?.() ?? '');
         res.writeHead(200, {
           'content-type': 'text/plain; version=0.0.4; charset=utf-8',
           'content-length': Buffer.byteLength(text),
         });
         return void res.end(text);
       }
-      case 'models':
-        if (checkKey && !checkKey(req.headers)) return sendReply(res, unauthorized(route.dialect));
+      case 'models': {
+        const caller = callerOf(req);
+        if (caller === undefined) return sendReply(res, unauthorized(route.dialect));
+        if (caller) state.key = caller.name;
         return sendJson(res, 200, { object: 'list', data: await listModels() });
+      }
+      case 'usage': {
+        const caller = callerOf(req);
+        if (caller === undefined) return sendReply(res, unauthorized('azure'));
+        if (caller) state.key = caller.name;
+        if (!access) return sendReply(res, usageNotKept());
+        if (!caller?.admin) {
+          return sendReply(
+            res,
+            forbidden('azure', 'NotAdmin', `The key "${caller?.name}" may not read usage: use a key with admin: true.`),
+          );
+        }
+        return sendJson(res, 200, await access.usage(route.query));
+      }
       case 'generate':
         return generate(req, res, route, state, startedAt);
       case 'stream':
         if (!streams) return sendReply(res, notFound('azure', method, req.url?.split('?')[0] ?? '/'));
-        if (checkKey && !checkKey(req.headers)) return sendReply(res, unauthorized('azure'));
+        if (callerOf(req) === undefined) return sendReply(res, unauthorized('azure'));
         if (route.label === 'stream_stop') return stopStream(req, res, route.id, streams.log);
         return resumeStream(req, res, route.id, streams.log, heartbeatMs);
       case 'responses':
         return responses(req, res, route, state, startedAt);
       case 'response': {
-        if (checkKey && !checkKey(req.headers)) return sendReply(res, unauthorized(route.dialect));
+        if (callerOf(req) === undefined) return sendReply(res, unauthorized(route.dialect));
         const report: GenerationReport = {};
         state.generation = report;
         return serveStoredResponse(res, route, {
@@ -265,7 +309,9 @@ export function createApp(options: AppOptions): App {
       res.setHeader('connection', 'close');
       sendReply(res, reply);
     };
-    if (checkKey && !checkKey(req.headers)) return refuse(unauthorized(dialect));
+    const caller = callerOf(req);
+    if (caller === undefined) return refuse(unauthorized(dialect));
+    if (caller) state.key = caller.name;
     const type = req.headers['content-type'];
     if (!isJson(type)) return refuse(unsupportedMediaType(dialect, type));
     const read = await readBody(req, maxBodyBytes);
@@ -320,7 +366,9 @@ export function createApp(options: AppOptions): App {
       res.setHeader('connection', 'close');
       sendReply(res, reply);
     };
-    if (checkKey && !checkKey(req.headers)) return refuse(unauthorized(dialect));
+    const caller = callerOf(req);
+    if (caller === undefined) return refuse(unauthorized(dialect));
+    if (caller) state.key = caller.name;
     let backend = route.deployment === undefined ? undefined : resolve(route.deployment);
     if (route.deployment !== undefined && !backend) return refuse(DEPLOYMENT_NOT_FOUND);
     const type = req.headers['content-type'];
@@ -346,8 +394,22 @@ export function createApp(options: AppOptions): App {
       ? validateRequest(route.kind, parsed.body, { apiVersion: route.apiVersion, capabilities: backend.capabilities })
       : parsed;
     if (!validated.ok) return sendReply(res, invalidRequest(dialect, validated.problem));
-    const body = validated.body;
+    let body = validated.body;
+    let lease: GenerationLease | undefined;
+    if (access && caller) {
+      const decision = await access.admit(caller, {
+        kind: route.kind,
+        model: deployment,
+        body: body as Record<string, unknown>,
+        apiVersion: route.apiVersion,
+        stream: validated.stream,
+      });
+      if (!decision.ok) return sendReply(res, refusalReply(decision.refusal, route));
+      lease = decision.lease;
+      body = lease.body as typeof body;
+    }
     const report: GenerationReport = deployment === undefined ? {} : { model: deployment };
+    if (caller) report.key = caller.name;
     state.generation = report;
     const g: Generation = {
       kind: route.kind,
@@ -362,6 +424,7 @@ export function createApp(options: AppOptions): App {
       live,
       report,
       streams: streams && { ...streams, keyHash: keyHashOf(req.headers) },
+      lease,
     };
     const run = validated.stream ? streamGeneration : completeGeneration;
     if (!observer?.observe) return run(res, g);
@@ -420,6 +483,8 @@ export function createApp(options: AppOptions): App {
 interface RequestState {
   label: RouteLabel;
   requestId: string;
+  /** The caller's key name, once known. */
+  key?: string;
   generation?: GenerationReport;
 }
 
@@ -447,6 +512,16 @@ function isJson(type: string | undefined): boolean {
 function withContextLength<M extends object>(model: M, backend: Backend): M | (M & { context_length: number }) {
   const size = backend.capabilities?.maxTokens;
   return size === undefined ? model : { ...model, context_length: size };
+}
+
+/** A key's refusal as the route's dialect says it: Azure's 429 with retry headers, or a 403. */
+function refusalReply(refusal: AccessRefusal, route: Extract<Route, { type: 'generate' }>): ErrorReply {
+  if (refusal.status === 429) {
+    const operation = route.kind === 'chat' ? 'ChatCompletions_Create' : 'Completions_Create';
+    return tooManyRequests(route.dialect, refusal.retryAfterMs ?? 1000, operation, route.apiVersion, refusal.message);
+  }
+  const reply = forbidden(route.dialect, refusal.code, refusal.message);
+  return refusal.retryAfterMs === undefined ? reply : { ...reply, headers: retryHeaders(refusal.retryAfterMs) };
 }
 
 function unknownModel(route: { dialect: Dialect }, model: string | undefined): ErrorReply {

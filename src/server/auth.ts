@@ -29,6 +29,18 @@ export function createKeyCheck(apiKey: string | undefined): ((headers: IncomingH
 }
 
 /**
+ * The key a request presents: `api-key` first, else the `Authorization: Bearer` token.
+ *
+ * @example
+ * presentedKey({ authorization: 'Bearer abc' }) // 'abc'
+ */
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const key = headers['api-key'];
+  if (typeof key === 'string' && key !== '') return key;
+  return bearerToken(headers);
+}
+
+/**
  * The token of `Authorization: Bearer <token>`, if the request sends one.
  *
  * @example

@@ -161,12 +161,16 @@ export function invalidRequest(dialect: ErrorDialect, problem: RequestProblem): 
   return reply(400, dialect, { ...problem, type: 'invalid_request_error' });
 }
 
-/** The 429 with both retry headers; Azure names the operation and api-version. */
+/**
+ * The 429 with both retry headers; Azure names the operation and api-version. `exceeded`
+ * says what was exceeded (default: this server's capacity; a key's limit names the key).
+ */
 export function tooManyRequests(
   dialect: ErrorDialect,
   retryAfterMs: number,
   operation: Operation,
   apiVersion: string | undefined,
+  exceeded = 'the capacity of this Sluice server: every model slot and queue place is taken',
 ): ErrorReply {
   const seconds = retrySeconds(retryAfterMs);
   const wait = `Please retry after ${seconds} second${seconds === 1 ? '' : 's'}.`;
@@ -174,15 +178,25 @@ export function tooManyRequests(
     dialect === 'openai'
       ? {
           code: 'rate_limit_exceeded',
-          message: `Rate limit reached: every model slot and queue place of this Sluice server is taken. ${wait}`,
+          message: `Rate limit reached: ${exceeded}. ${wait}`,
           type: 'requests',
           param: null,
         }
       : {
           code: '429',
-          message: `Requests to the ${operation} Operation${apiVersion ? ` under Azure OpenAI API version ${apiVersion}` : ''} have exceeded the capacity of this Sluice server: every model slot and queue place is taken. ${wait}`,
+          message: `Requests to the ${operation} Operation${apiVersion ? ` under Azure OpenAI API version ${apiVersion}` : ''} have exceeded ${exceeded}. ${wait}`,
         };
   return { ...reply(429, dialect, fields), headers: retryHeaders(retryAfterMs) };
+}
+
+/** 403 for a key that may not do this (budget spent, model not allowed, not an admin). */
+export function forbidden(dialect: ErrorDialect, azureCode: string, message: string): ErrorReply {
+  return reply(403, dialect, {
+    code: dialect === 'openai' ? snakeCase(azureCode) : azureCode,
+    message,
+    type: 'invalid_request_error',
+    param: null,
+  });
 }
 
 /**
@@ -203,6 +217,16 @@ export function replyForError(
   return answer;
 }
 
+/** 404 for `GET /sluice/v1/usage` on a server without per-key access. */
+export function usageNotKept(): ErrorReply {
+  return reply(404, 'azure', {
+    code: 'UsageNotKept',
+    message: 'This server keeps no usage ledger: define client keys (keys:) in the gateway configuration file.',
+    type: 'invalid_request_error',
+    param: null,
+  });
+}
+
 /** A raw HTTP/1.1 error response, for sockets Node's parser gave up on (no ServerResponse exists). */
 export function rawErrorResponse(status: number, reason: string, message: string): string {
   const body = JSON.stringify(
@@ -212,6 +236,11 @@ export function rawErrorResponse(status: number, reason: string, message: string
 }
 
 // --- internal ---
+
+/** `BudgetExceeded` -> `budget_exceeded`. */
+function snakeCase(code: string): string {
+  return code.replace(/(?<=[a-z0-9])([A-Z])/g, '_$1').toLowerCase();
+}
 
 function reply(status: number, dialect: ErrorDialect, fields: ErrorFields): ErrorReply {
   return { status, body: dialectErrorBody(dialect, fields) };

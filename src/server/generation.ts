@@ -25,6 +25,7 @@ import {
 } from '../streams/producer.js';
 import type { AnyChunk, AnyResponse, ApiKind, ApiTypes, CompletionRequest } from '../types.js';
 import { type ErrorReply, type Operation, replyForError } from './error-replies.js';
+import type { GenerationLease } from './access.js';
 import type { ServerMetrics } from './metrics.js';
 import { type GenerationObservation, type GenerationReport, reportMeta, timingHeaders } from './observer.js';
 import type { Dialect } from './routes.js';
@@ -50,6 +51,8 @@ export interface Generation<K extends ApiKind = ApiKind> {
   observation?: GenerationObservation | undefined;
   /** Resumable streams (src/streams): log every frame, keep going after a hang-up. */
   streams?: (ResumableStreams & { keyHash: string }) | undefined;
+  /** The caller key's account of this generation (per-key access). */
+  lease?: GenerationLease | undefined;
 }
 
 /** Azure's SSE headers. No compression, no proxy buffering. */
@@ -123,6 +126,12 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     while (!step.done) {
       if (tracker.gone && !producer) break;
       let chunk = step.value;
+      if (chunk.usage) countUsage(metrics, report, chunk);
+      if (g.lease && !g.lease.chunk(chunk)) {
+        // Usage the gateway asked for and the client did not.
+        step = await iterator.next();
+        continue;
+      }
       if (chunk.choices.length === 0 && isPromptFilterOnly(chunk)) {
         // The backend's own prompt-filter chunk: Azure's to keep, not an OpenAI chunk.
         filterPending = false;
@@ -140,7 +149,6 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
         report.firstTokenMs = performance.now() - g.startedAt;
         metrics.observeTimeToFirstToken(report.firstTokenMs / 1000);
       }
-      if (chunk.usage) countUsage(metrics, report, chunk);
       if (azure) chunk = withFilterResults(chunk);
       metrics.chunksSent++;
       report.chunks = ++chunks;
@@ -183,6 +191,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     producer?.dispose();
     end(res, g, controller, tracker, request);
     metrics.activeStreams--;
+    g.lease?.end(report);
     // Leaving early (client gone): let the backend's generator run its cleanup.
     if (!done) iterator?.return?.().catch(() => {});
   }
@@ -223,6 +232,7 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
     }
     const waited = performance.now() - calledAt;
     if (response.usage) countUsage(metrics, report, response);
+    g.lease?.response(response);
     if (!tracker.gone) {
       observation?.response?.(response);
       report.gatewayMs = performance.now() - g.startedAt - waited;
@@ -239,6 +249,7 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
     }
   } finally {
     end(res, g, controller, tracker, request);
+    g.lease?.end(report);
   }
 }
 

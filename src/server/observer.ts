@@ -26,6 +26,10 @@ export interface GenerationStart {
 /** What one generation did, filled as it goes; the request's log line and observers read it. */
 export interface GenerationReport {
   model?: string;
+  /** The caller's key name (per-key access), never the key. */
+  key?: string;
+  /** `counted`: usage counted by the gateway's tokenizer (the upstream reported none). */
+  tokensSource?: 'reported' | 'counted';
   /** The routing backend's target that served (or whose error was answered). */
   target?: string;
   attempts?: number;

@@ -21,6 +21,8 @@ export interface RequestLogRecord {
   durationMs: number;
   /** The client left before the answer was complete. */
   clientClosed: boolean;
+  /** The caller's key name (per-key access), never the key. */
+  key?: string | undefined;
   /** Set when the request ran a generation. */
   generation?: Readonly<GenerationReport> | undefined;
 }
@@ -47,7 +49,8 @@ export function formatRequestLog(record: RequestLogRecord, format: LogFormat): s
   const ms = record.durationMs.toFixed(1);
   if (format === 'text') {
     const cut = record.clientClosed ? ' (client closed)' : '';
-    return `${record.method} ${record.path} ${record.status} ${ms}ms ${record.requestId}${cut}`;
+    const key = record.key === undefined ? '' : ` key=${record.key}`;
+    return `${record.method} ${record.path} ${record.status} ${ms}ms ${record.requestId}${key}${cut}`;
   }
   const g = record.generation;
   return jsonLogLine(
@@ -60,6 +63,7 @@ export function formatRequestLog(record: RequestLogRecord, format: LogFormat): s
       status: record.status,
       duration_ms: Number(ms),
       client_closed: record.clientClosed || undefined,
+      key: record.key,
       ...(g ? generationFields(g) : {}),
     },
     record.status >= 500 ? 'warn' : 'info',
@@ -81,5 +85,6 @@ function generationFields(g: Readonly<GenerationReport>): Record<string, unknown
     chunks: g.chunks,
     prompt_tokens: g.usage?.prompt_tokens,
     completion_tokens: g.usage?.completion_tokens,
+    tokens_source: g.tokensSource,
   };
 }

@@ -34,6 +34,7 @@ export type RouteLabel =
   | 'models'
   | 'healthz'
   | 'metrics'
+  | 'usage'
   | 'preflight'
   | 'static'
   | 'stream_resume'
@@ -74,6 +75,7 @@ export type Route =
   | { type: 'models'; label: 'models'; dialect: Dialect }
   | { type: 'healthz'; label: 'healthz' }
   | { type: 'metrics'; label: 'metrics' }
+  | { type: 'usage'; label: 'usage'; query: URLSearchParams }
   | { type: 'preflight'; label: 'preflight' }
   /** `GET /sluice/v1/streams/{id}` (resume) and `POST …/{id}/stop` (src/streams/http.ts). */
   | { type: 'stream'; label: 'stream_resume' | 'stream_stop'; id: string };
@@ -164,6 +166,8 @@ export function matchRoute(method: string, url: string): RouteMatch {
       return get({ type: 'healthz', label: 'healthz' });
     case '/metrics':
       return get({ type: 'metrics', label: 'metrics' });
+    case '/sluice/v1/usage':
+      return get({ type: 'usage', label: 'usage', query: new URLSearchParams(query) });
   }
 
   // /sluice/v1/streams/{id} and /sluice/v1/streams/{id}/stop

@@ -1,0 +1,104 @@
+/**
+ * Counting tokens where no upstream reports them: a request's prompt (for the reservation
+ * before it runs) and a stream's generated text (when the upstream sent no usage, or the
+ * stream ended before its usage chunk). js-tiktoken's `o200k_base` (the GPT-4o family's
+ * encoding) is the default: exact for GPT-4o-class upstreams, an estimate for others. The
+ * embedded model can count with its own tokenizer instead (serve-backends passes it). Chat
+ * prompts add OpenAI's documented overhead: 3 tokens per message and 3 to prime the reply.
+ * @module
+ */
+import type { AnyChunk, ApiKind } from '../types.js';
+import { choiceText } from '../protocol/text.js';
+
+/** Counts the tokens of a text. Must be cheap and must not throw. */
+export type CountTokens = (text: string) => number;
+
+/** Per message and per reply, as OpenAI counts chat prompts. */
+const MESSAGE_OVERHEAD = 3;
+
+let o200k: CountTokens | undefined;
+
+/**
+ * The default counter (`o200k_base`), loaded once (its table is a 2 MB module).
+ *
+ * @example
+ * const count = await defaultTokenCounter();
+ * count('Hello, world'); // 4
+ */
+export async function defaultTokenCounter(): Promise<CountTokens> {
+  if (o200k) return o200k;
+  const [{ Tiktoken }, { default: ranks }] = await Promise.all([
+    import('js-tiktoken/lite'),
+    import('js-tiktoken/ranks/o200k_base'),
+  ]);
+  const encoder = new Tiktoken(ranks);
+  // Special-token text (`<|endoftext|>`) in a prompt is counted as plain text, never refused.
+  o200k = (text) => encoder.encode(text, [], []).length;
+  return o200k;
+}
+
+/**
+ * The prompt tokens of a request body (chat messages or a Completions prompt).
+ *
+ * @example
+ * promptTokens('chat', { messages: [{ role: 'user', content: 'Hi' }] }, count) // count('user') + count('Hi') + 6
+ */
+export function promptTokens(kind: ApiKind, body: Record<string, unknown>, count: CountTokens): number {
+  if (kind === 'completions') {
+    const prompt = body.prompt;
+    if (typeof prompt === 'string') return count(prompt);
+    if (Array.isArray(prompt)) {
+      let n = 0;
+      for (const p of prompt) n += typeof p === 'string' ? count(p) : Array.isArray(p) ? p.length : 0;
+      return n;
+    }
+    return 0;
+  }
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  let n = MESSAGE_OVERHEAD;
+  for (const message of messages) {
+    if (message === null || typeof message !== 'object') continue;
+    n += MESSAGE_OVERHEAD;
+    for (const value of Object.values(message as Record<string, unknown>)) n += count(textOf(value));
+  }
+  if (body.tools !== undefined) n += count(JSON.stringify(body.tools));
+  return n;
+}
+
+/**
+ * The generated text of a chunk that costs completion tokens: answer text, tool-call names
+ * and arguments.
+ */
+export function generatedText(chunk: AnyChunk): string {
+  let out = '';
+  const choices = chunk.choices;
+  if (!Array.isArray(choices)) return out;
+  for (const choice of choices) {
+    const text = choiceText(choice);
+    if (text) out += text;
+    const calls = (choice as { delta?: { tool_calls?: unknown } }).delta?.tool_calls;
+    if (Array.isArray(calls)) {
+      for (const call of calls) {
+        const fn = (call as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
+        if (typeof fn?.name === 'string') out += fn.name;
+        if (typeof fn?.arguments === 'string') out += fn.arguments;
+      }
+    }
+  }
+  return out;
+}
+
+/** The text inside a message field: a string, or the text parts of a content array. */
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    let out = '';
+    for (const part of value) {
+      const text = (part as { text?: unknown } | null)?.text;
+      if (typeof text === 'string') out += text;
+    }
+    return out;
+  }
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return '';
+}
