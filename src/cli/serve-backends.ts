@@ -88,6 +88,8 @@ export interface ServePlan {
   describe(): string[];
   /** Loads local models now, so a bad one is reported before the URL is printed. */
   load(): Promise<void>;
+  /** A served name's own token counter, when only the embedded model answers it (per-key usage). */
+  countTokensFor?(name: string): ((text: string) => Promise<number>) | undefined;
   close(): Promise<void>;
 }
 
@@ -186,6 +188,11 @@ export async function openGateway(
       ),
     load: async () => {
       await Promise.all(built.backends.map((b) => (isLocal(b) ? b.load() : undefined)));
+    },
+    countTokensFor: (name) => {
+      const targets = built.models[name];
+      const only = targets?.length === 1 ? targets[0]!.backend : undefined;
+      return only && isLocal(only) ? (text) => only.countTokens(text) : undefined;
     },
     close: async () => {
       await built.close();

@@ -34,6 +34,8 @@ export interface KeyGateOptions {
   now?: () => number;
   /** Told when a store fails (Redis down): the request is let through and not booked. */
   onStoreError?: (error: unknown) => void;
+  /** A limit check that takes longer than this lets the request through (a slow Redis), ms. Default: no limit. */
+  storeTimeoutMs?: number;
 }
 
 /**
@@ -81,14 +83,15 @@ export function createKeyGate(options: KeyGateOptions): AccessControl {
         });
       }
       const count = options.counter(ask.model);
-      const prompt = promptTokens(ask.kind, ask.body, count);
+      const prompt = await promptTokens(ask.kind, ask.body, count);
       const maxTokens = requestedMaxTokens(ask.kind, ask.body) ?? key?.defaultMaxTokens ?? DEFAULT_RESERVED_MAX_TOKENS;
       const n = typeof ask.body.n === 'number' ? ask.body.n : 1;
       const reserved = prompt + maxTokens * n;
       let lease: Awaited<ReturnType<LimitStore['admit']>> | undefined;
       if (key && hasLimits(key)) {
         try {
-          lease = await options.limits.admit({ key: name, limits: key.limits, tokens: reserved, id: randomUUID() });
+          const asked = options.limits.admit({ key: name, limits: key.limits, tokens: reserved, id: randomUUID() });
+          lease = options.storeTimeoutMs === undefined ? await asked : await within(asked, options.storeTimeoutMs);
         } catch (error) {
           // Limits are a fence, not a gate that locks everyone out when Redis is down.
           storeFailed(error);
@@ -184,6 +187,18 @@ export function createKeyGate(options: KeyGateOptions): AccessControl {
 
 // --- internal ---
 
+/** The store's answer, or a rejection after `ms` (the late answer's lease is then settled at once). */
+function within<T extends Awaited<ReturnType<LimitStore['admit']>>>(answer: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      answer.then((a) => (a.ok ? a.lease.settle(0) : undefined)).catch(() => {});
+      reject(new Error(`the limit store did not answer within ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+}
+
 interface KeySeries {
   requests: number;
   refused: Map<string, number>;
@@ -197,8 +212,7 @@ function hasLimits(key: ClientKeyConfig): boolean {
   return l.rpm !== undefined || l.tpm !== undefined || l.concurrent !== undefined || l.budget !== undefined;
 }
 
-/** One admitted generation's account: what it generated, then its settlement and booking (once). */
-function account(a: {
+interface AccountParts {
   ask: AccessAsk;
   name: string;
   model: string;
@@ -207,7 +221,15 @@ function account(a: {
   now: () => number;
   settle: (tokens: number) => void;
   book: (entry: UsageEntry) => void;
-}): GenerationLease {
+}
+
+/** One admitted generation's account: what it generated, then its settlement and booking (once). */
+function account(parts: AccountParts): GenerationLease {
+  const a = {
+    ...parts,
+    close: (p: number, c: number, source: 'reported' | 'counted', report: Readonly<GenerationReport>) =>
+      closeAccount(parts, p, c, source, report),
+  };
   const { ask } = a;
   const streamOptions = ask.body.stream_options as { include_usage?: unknown } | undefined;
   const clientAsked = streamOptions?.include_usage === true;
@@ -246,33 +268,49 @@ function account(a: {
       const exact =
         reported && typeof reported.prompt_tokens === 'number' && typeof reported.completion_tokens === 'number';
       const promptTokens = exact ? reported!.prompt_tokens : report.chunks || text ? a.prompt : 0;
-      const completionTokens = exact ? reported!.completion_tokens : text ? a.count(text) : 0;
       (report as GenerationReport).tokensSource = exact ? 'reported' : 'counted';
-      if (!exact && !report.usage) {
-        (report as GenerationReport).usage = {
-          prompt_tokens: promptTokens,
-          completion_tokens: completionTokens,
-          total_tokens: promptTokens + completionTokens,
-        };
+      if (exact) return a.close(promptTokens, reported!.completion_tokens, 'reported', report);
+      let counted: number | Promise<number>;
+      try {
+        counted = text ? a.count(text) : 0;
+      } catch {
+        counted = 0;
       }
-      a.settle(promptTokens + completionTokens);
-      a.book({
-        at: a.now(),
-        key: a.name,
-        model: a.model,
-        target: report.target ?? '',
-        promptTokens,
-        completionTokens,
-        source: exact ? 'reported' : 'counted',
-        outcome:
-          report.outcome === 'completed'
-            ? 'completed'
-            : report.outcome === 'client-closed'
-              ? 'stopped'
-              : (report.chunks ?? 0) > 0
-                ? 'cut'
-                : 'failed',
-      });
+      if (typeof counted === 'number') {
+        const r = report as GenerationReport;
+        r.usage ??= { prompt_tokens: promptTokens, completion_tokens: counted, total_tokens: promptTokens + counted };
+        return a.close(promptTokens, counted, 'counted', report);
+      }
+      // The embedded model's tokenizer answers later: the ledger and metrics get the figure then.
+      counted.catch(() => 0).then((n) => a.close(promptTokens, n, 'counted', report));
     },
   };
+}
+
+/** Settles and books one generation (called once). */
+function closeAccount(
+  a: AccountParts,
+  promptTokens: number,
+  completionTokens: number,
+  source: 'reported' | 'counted',
+  report: Readonly<GenerationReport>,
+): void {
+  a.settle(promptTokens + completionTokens);
+  a.book({
+    at: a.now(),
+    key: a.name,
+    model: a.model,
+    target: report.target ?? '',
+    promptTokens,
+    completionTokens,
+    source,
+    outcome:
+      report.outcome === 'completed'
+        ? 'completed'
+        : report.outcome === 'client-closed'
+          ? 'stopped'
+          : (report.chunks ?? 0) > 0
+            ? 'cut'
+            : 'failed',
+  });
 }

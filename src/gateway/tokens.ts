@@ -10,13 +10,13 @@
 import type { AnyChunk, ApiKind } from '../types.js';
 import { choiceText } from '../protocol/text.js';
 
-/** Counts the tokens of a text. Must be cheap and must not throw. */
-export type CountTokens = (text: string) => number;
+/** Counts the tokens of a text (the embedded model's counter is asynchronous). Must not throw. */
+export type CountTokens = (text: string) => number | Promise<number>;
 
 /** Per message and per reply, as OpenAI counts chat prompts. */
 const MESSAGE_OVERHEAD = 3;
 
-let o200k: CountTokens | undefined;
+let o200k: ((text: string) => number) | undefined;
 
 /**
  * The default counter (`o200k_base`), loaded once (its table is a 2 MB module).
@@ -25,7 +25,7 @@ let o200k: CountTokens | undefined;
  * const count = await defaultTokenCounter();
  * count('Hello, world'); // 4
  */
-export async function defaultTokenCounter(): Promise<CountTokens> {
+export async function defaultTokenCounter(): Promise<(text: string) => number> {
   if (o200k) return o200k;
   const [{ Tiktoken }, { default: ranks }] = await Promise.all([
     import('js-tiktoken/lite'),
@@ -38,31 +38,35 @@ export async function defaultTokenCounter(): Promise<CountTokens> {
 }
 
 /**
- * The prompt tokens of a request body (chat messages or a Completions prompt).
+ * The prompt tokens of a request body (chat messages or a Completions prompt): the text is
+ * counted in one call, plus the per-message overhead and any prompt given as token ids.
  *
  * @example
- * promptTokens('chat', { messages: [{ role: 'user', content: 'Hi' }] }, count) // count('user') + count('Hi') + 6
+ * await promptTokens('chat', { messages: [{ role: 'user', content: 'Hi' }] }, count) // count('user\nHi') + 6
  */
-export function promptTokens(kind: ApiKind, body: Record<string, unknown>, count: CountTokens): number {
+export async function promptTokens(kind: ApiKind, body: Record<string, unknown>, count: CountTokens): Promise<number> {
+  const parts: string[] = [];
+  let extra = 0;
   if (kind === 'completions') {
     const prompt = body.prompt;
-    if (typeof prompt === 'string') return count(prompt);
-    if (Array.isArray(prompt)) {
-      let n = 0;
-      for (const p of prompt) n += typeof p === 'string' ? count(p) : Array.isArray(p) ? p.length : 0;
-      return n;
+    if (typeof prompt === 'string') parts.push(prompt);
+    else if (Array.isArray(prompt)) {
+      for (const p of prompt) {
+        if (typeof p === 'string') parts.push(p);
+        else if (Array.isArray(p)) extra += p.length;
+      }
     }
-    return 0;
+  } else {
+    extra += MESSAGE_OVERHEAD;
+    const messages = Array.isArray(body.messages) ? body.messages : [];
+    for (const message of messages) {
+      if (message === null || typeof message !== 'object') continue;
+      extra += MESSAGE_OVERHEAD;
+      for (const value of Object.values(message as Record<string, unknown>)) parts.push(textOf(value));
+    }
+    if (body.tools !== undefined) parts.push(JSON.stringify(body.tools));
   }
-  const messages = Array.isArray(body.messages) ? body.messages : [];
-  let n = MESSAGE_OVERHEAD;
-  for (const message of messages) {
-    if (message === null || typeof message !== 'object') continue;
-    n += MESSAGE_OVERHEAD;
-    for (const value of Object.values(message as Record<string, unknown>)) n += count(textOf(value));
-  }
-  if (body.tools !== undefined) n += count(JSON.stringify(body.tools));
-  return n;
+  return extra + (parts.length === 0 ? 0 : await count(parts.join('\n')));
 }
 
 /**

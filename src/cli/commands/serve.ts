@@ -133,6 +133,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     io.stderr.write(`sluice: loading ${modelPath ?? 'the embedded model'}...\n`);
     if (source.implicit && modelValue === undefined) io.stderr.write(`${localNotice()}\n`);
   }
+  let closeKeys: (() => Promise<void>) | undefined;
   try {
     // Load now: a bad --model is reported before the URL is printed, not on the first request.
     const ready = await Promise.race([plan.load().then(() => true), stopped.then(() => false)]);
@@ -142,6 +143,17 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     }
     const staticHandler = await loadWebPage();
     streams = openStreams({ redis, streams: loaded?.config.streams ?? {} }, writeLine);
+    // Client keys (keys: in the file): per-key limits and the usage ledger, shared through the same Redis.
+    const keyAccess = loaded?.config.keys.length
+      ? await (await import('../../gateway/key-access.js')).openKeyAccess({
+          keys: loaded.config.keys,
+          prices: loaded.config.prices,
+          ...(redis ? { redisUrl: redis } : {}),
+          ...(plan.countTokensFor ? { countTokensFor: (name: string) => plan.countTokensFor?.(name) } : {}),
+          log: writeLine,
+        })
+      : undefined;
+    closeKeys = keyAccess?.close;
     const server = createServer({
       ...(plan.deployments ? { deployments: plan.deployments } : { backend: plan.backend }),
       ...(apiKey ? { apiKey } : {}),
@@ -151,6 +163,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
       logFormat,
       observer: observability.observer,
       ...(streams ? { streams } : {}),
+      ...(keyAccess ? { access: keyAccess.access } : {}),
     });
     let info: { url: string };
     try {
@@ -180,7 +193,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
         `  Azure OpenAI:  AZURE_OPENAI_ENDPOINT=${info.url}  (${names ? `deployments ${names}` : 'any deployment name'})`,
         `  OpenAI:        OPENAI_BASE_URL=${info.url}/v1${names ? `  (models ${names})` : ''}`,
         `  Chat page:     ${info.url}/`,
-        `  Auth:          ${apiKey ? 'api-key or Bearer required' : 'none (pass --api-key to require one)'}`,
+        `  Auth:          ${keyAccess ? `${loaded!.config.keys.length} client key${loaded!.config.keys.length === 1 ? '' : 's'} (keys:)${apiKey ? ' and --api-key (as "default")' : ''}; usage at ${info.url}/sluice/v1/usage` : apiKey ? 'api-key or Bearer required' : 'none (pass --api-key to require one)'}`,
         `  Web pages:     ${pages} (--cors-origin adds more)`,
         ...plan.describe(),
         ...(streams ? [`  Streams:       resumable (${redis ? 'shared through Redis' : 'this instance only'})`] : []),
@@ -196,6 +209,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   } finally {
     offInt();
     offTerm();
+    await closeKeys?.();
     await plan.close();
     await observability.close();
     await streams?.log.close();
