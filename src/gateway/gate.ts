@@ -257,7 +257,8 @@ function account(parts: AccountParts): GenerationLease {
     response(response: AnyResponse) {
       if (response.usage) reported = response.usage;
       for (const choice of response.choices ?? []) {
-        const content = (choice as { message?: { content?: unknown }; text?: unknown }).message?.content ??
+        const content =
+          (choice as { message?: { content?: unknown }; text?: unknown }).message?.content ??
           (choice as { text?: unknown }).text;
         if (typeof content === 'string') text += content;
       }

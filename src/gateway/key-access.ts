@@ -57,7 +57,8 @@ export async function openKeyAccess(
     });
     let down = false;
     client.on('error', () => {
-      if (!down) log('sluice: Redis is unavailable; key limits are not enforced and usage is not booked until it is back.');
+      if (!down)
+        log('sluice: Redis is unavailable; key limits are not enforced and usage is not booked until it is back.');
       down = true;
     });
     client.on('ready', () => {

@@ -121,8 +121,7 @@ export function matches(row: Pick<UsageRow, 'day' | 'key' | 'model'>, query: Usa
 /** Rows in a stable order: day, key, model, target. */
 export function sortRows(rows: UsageRow[]): UsageRow[] {
   return rows.sort(
-    (a, b) =>
-      cmp(a.day, b.day) || cmp(a.key, b.key) || cmp(a.model, b.model) || cmp(a.target, b.target),
+    (a, b) => cmp(a.day, b.day) || cmp(a.key, b.key) || cmp(a.model, b.model) || cmp(a.target, b.target),
   );
 }
 
@@ -151,14 +150,24 @@ export function createMemoryLedger(options: { prices?: Prices } = {}): UsageLedg
       for (const field of COUNT_FIELDS) row[field] += add[field];
     },
     async rows(query = {}) {
-      return sortRows([...rows.values()].filter((row) => matches(row, query)).map((row) => priced(row, options.prices)));
+      return sortRows(
+        [...rows.values()].filter((row) => matches(row, query)).map((row) => priced(row, options.prices)),
+      );
     },
   };
 }
 
 /** A row's counters, all zero. */
 export function zero(): UsageCounts {
-  return { requests: 0, promptReported: 0, completionReported: 0, promptCounted: 0, completionCounted: 0, cut: 0, stopped: 0 };
+  return {
+    requests: 0,
+    promptReported: 0,
+    completionReported: 0,
+    promptCounted: 0,
+    completionCounted: 0,
+    cut: 0,
+    stopped: 0,
+  };
 }
 
 function cmp(a: string, b: string): number {

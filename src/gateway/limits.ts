@@ -105,7 +105,8 @@ export function createMemoryLimitStore(options: { now?: () => number } = {}): Li
         }
       }
       if (limits.concurrent !== undefined) {
-        for (const [lease, startedAt] of state.running) if (startedAt <= at - STALE_LEASE_MS) state.running.delete(lease);
+        for (const [lease, startedAt] of state.running)
+          if (startedAt <= at - STALE_LEASE_MS) state.running.delete(lease);
         if (state.running.size >= limits.concurrent) {
           return { ok: false, reason: 'concurrent', retryAfterMs: CONCURRENT_RETRY_MS };
         }

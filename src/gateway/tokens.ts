@@ -7,8 +7,9 @@
  * prompts add OpenAI's documented overhead: 3 tokens per message and 3 to prime the reply.
  * @module
  */
-import type { AnyChunk, ApiKind } from '../types.js';
+
 import { choiceText } from '../protocol/text.js';
+import type { AnyChunk, ApiKind } from '../types.js';
 
 /** Counts the tokens of a text (the embedded model's counter is asynchronous). Must not throw. */
 export type CountTokens = (text: string) => number | Promise<number>;

@@ -24,8 +24,8 @@ import {
   type StreamProducer,
 } from '../streams/producer.js';
 import type { AnyChunk, AnyResponse, ApiKind, ApiTypes, CompletionRequest } from '../types.js';
-import { type ErrorReply, type Operation, replyForError } from './error-replies.js';
 import type { GenerationLease } from './access.js';
+import { type ErrorReply, type Operation, replyForError } from './error-replies.js';
 import type { ServerMetrics } from './metrics.js';
 import { type GenerationObservation, type GenerationReport, reportMeta, timingHeaders } from './observer.js';
 import type { Dialect } from './routes.js';

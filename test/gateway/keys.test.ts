@@ -1,0 +1,83 @@
+// Client keys (issue 13): the stored hash, the lookup by api-key or Bearer, and the
+// configuration's `keys:` and `prices:` sections (a raw key where a hash belongs is refused
+// without being echoed).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GatewayConfigError, parseGatewayConfig } from '../../src/gateway/config.js';
+import { createKeyTable, hashKey, isKeyHash, newKey } from '../../src/gateway/keys.js';
+
+const SECRET = 'sk-sluice-TEAM-A-SECRET-0123456789abcdefghij';
+
+test('a key is stored as sha256:<hex> and never as itself', () => {
+  const hash = hashKey(SECRET);
+  assert.match(hash, /^sha256:[0-9a-f]{64}$/);
+  assert.ok(isKeyHash(hash));
+  assert.ok(!hash.includes(SECRET));
+  assert.equal(hashKey(SECRET), hash, 'the same key, the same hash');
+  assert.notEqual(hashKey(`${SECRET}x`), hash);
+  assert.equal(hashKey('abc'), 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+});
+
+test('new keys are random, 256 bits, and unlike each other', () => {
+  const a = newKey();
+  assert.match(a, /^sk-sluice-[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(a, newKey());
+});
+
+test('the key table names the caller from api-key or Bearer, and nobody for a wrong key', () => {
+  const table = createKeyTable([
+    { name: 'team-a', keyHash: hashKey(SECRET), admin: false, limits: {} },
+    { name: 'ops', keyHash: hashKey('ops-key-xyz'), admin: true, limits: {} },
+  ]);
+  assert.equal(table.identify({ 'api-key': SECRET })?.name, 'team-a');
+  assert.equal(table.identify({ authorization: `Bearer ${SECRET}` })?.name, 'team-a');
+  assert.equal(table.identify({ authorization: 'bearer ops-key-xyz' })?.name, 'ops');
+  assert.equal(table.identify({ 'api-key': `${SECRET} ` }), undefined);
+  assert.equal(table.identify({ 'api-key': hashKey(SECRET) }), undefined, 'the hash is not the key');
+  assert.equal(table.identify({}), undefined);
+});
+
+const MODELS = 'models:\n  story:\n    - local: true\n';
+
+test('keys: and prices: in the configuration file', () => {
+  const { config } = parseGatewayConfig(
+    `${MODELS}keys:\n  - name: team-a\n    key_hash: ${hashKey(SECRET)}\n    models: [story]\n    rpm: 60\n    tpm: 10000\n    concurrent: 4\n    budget: { tokens: 1000000, per: day }\n  - name: ops\n    key_hash: ${hashKey('o')}\n    admin: true\nprices:\n  story: { input: 0.5, output: 1.5 }\n`,
+    { file: '/cfg/sluice.yaml', shownAs: 'sluice.yaml', env: {} },
+  );
+  assert.deepEqual(config.keys[0], {
+    name: 'team-a',
+    keyHash: hashKey(SECRET),
+    models: ['story'],
+    admin: false,
+    limits: { rpm: 60, tpm: 10000, concurrent: 4, budget: { tokens: 1000000, per: 'day' } },
+  });
+  assert.deepEqual(config.keys[1], { name: 'ops', keyHash: hashKey('o'), admin: true, limits: {} });
+  assert.deepEqual(config.prices, { story: { input: 0.5, output: 1.5 } });
+});
+
+test('a raw key where the hash belongs is refused, and the message does not repeat it', () => {
+  let error: unknown;
+  try {
+    parseGatewayConfig(`${MODELS}keys:\n  - name: team-a\n    key_hash: ${SECRET}\n`, {
+      file: '/cfg/sluice.yaml',
+      shownAs: 'sluice.yaml',
+      env: {},
+    });
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof GatewayConfigError);
+  assert.match(error.message, /sluice keys hash/);
+  assert.ok(!error.message.includes(SECRET));
+});
+
+test('two keys with one name are refused', () => {
+  assert.throws(
+    () =>
+      parseGatewayConfig(
+        `${MODELS}keys:\n  - { name: a, key_hash: ${hashKey('1')} }\n  - { name: a, key_hash: ${hashKey('2')} }\n`,
+        { file: '/cfg/sluice.yaml', shownAs: 'sluice.yaml', env: {} },
+      ),
+    /used by another key/,
+  );
+});
