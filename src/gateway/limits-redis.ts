@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import {
   type Admission,
   type AdmitRequest,
+  admitted,
   budgetPeriod,
   CONCURRENT_RETRY_MS,
   type LimitStore,
@@ -128,18 +129,9 @@ export function createRedisLimitStore(redis: RedisCommander, options: { now?: ()
       if (verdict === 'rpm' || verdict === 'tpm' || verdict === 'concurrent') {
         return { ok: false, reason: verdict, retryAfterMs: Number(wait) };
       }
-      let settled = false;
-      return {
-        ok: true,
-        lease: {
-          reserved: tokens,
-          async settle(actual) {
-            if (settled) return;
-            settled = true;
-            await settle([`${base}:tpm`, `${base}:tpmv`, `${base}:run`, period ? budgetKey : ''], [id, tokens, actual]);
-          },
-        },
-      };
+      return admitted(tokens, async (actual) => {
+        await settle([`${base}:tpm`, `${base}:tpmv`, `${base}:run`, period ? budgetKey : ''], [id, tokens, actual]);
+      });
     },
   };
 }

@@ -142,23 +142,30 @@ export function createMemoryLimitStore(options: { now?: () => number } = {}): Li
       if (limits.concurrent !== undefined) state.running.set(id, at);
       if (period) state.budgets.set(period.id, (state.budgets.get(period.id) ?? 0) + tokens);
       const budgetId = period?.id;
-      let settled = false;
-      return {
-        ok: true,
-        lease: {
-          reserved: tokens,
-          async settle(actual) {
-            if (settled) return;
-            settled = true;
-            state.running.delete(id);
-            // Entries that left the window are gone; settling them changes nothing.
-            entry.tokens = actual;
-            if (budgetId !== undefined && state.budgets.has(budgetId)) {
-              state.budgets.set(budgetId, state.budgets.get(budgetId)! + actual - tokens);
-            }
-          },
-        },
-      };
+      return admitted(tokens, async (actual) => {
+        state.running.delete(id);
+        // Entries that left the window are gone; settling them changes nothing.
+        entry.tokens = actual;
+        if (budgetId !== undefined && state.budgets.has(budgetId)) {
+          state.budgets.set(budgetId, state.budgets.get(budgetId)! + actual - tokens);
+        }
+      });
+    },
+  };
+}
+
+/** An admission whose lease settles once, however often `settle` is called. */
+export function admitted(reserved: number, settle: (actual: number) => Promise<void>): Admission {
+  let settled = false;
+  return {
+    ok: true,
+    lease: {
+      reserved,
+      settle(actual) {
+        if (settled) return Promise.resolve();
+        settled = true;
+        return settle(actual);
+      },
     },
   };
 }

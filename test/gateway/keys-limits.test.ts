@@ -10,18 +10,18 @@ import { createRedisLimitStore } from '../../src/gateway/limits-redis.js';
 import { type PrivateRedis, startRedis } from '../support/redis.js';
 
 let redis: PrivateRedis;
-const clients: Array<ReturnType<typeof createClient>> = [];
+const closers: Array<() => Promise<unknown>> = [];
 before(async () => {
   redis = await startRedis();
 });
 after(async () => {
-  for (const c of clients) await c.close().catch(() => {});
+  for (const close of closers) await close().catch(() => {});
   await redis.stop();
 });
 
 async function redisStore(now: () => number): Promise<LimitStore> {
   const client = createClient({ url: redis.url });
-  clients.push(client);
+  closers.push(() => client.close());
   await client.connect();
   return createRedisLimitStore({ sendCommand: (args) => client.sendCommand(args) }, { now });
 }
