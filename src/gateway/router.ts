@@ -9,7 +9,7 @@
  * @module
  */
 import { abortError, linkSignals } from '../abort.js';
-import type { Backend, BackendMeta, BackendRequest, ModelInfo } from '../backend.js';
+import type { Backend, BackendMeta, BackendRequest, ModelInfo, ResponsesBackendRequest } from '../backend.js';
 import { tokenDeltas } from '../client/metrics.js';
 import { toSluiceError as toError } from '../client/response-stream.js';
 import {
@@ -30,6 +30,8 @@ import {
 } from '../errors.js';
 import { createAccumulator } from '../protocol/accumulate.js';
 import type { RequestCapabilities } from '../protocol/request.js';
+import { isTerminalEvent } from '../protocol/responses/events.js';
+import type { ResponseStreamEvent, ResponseUsage } from '../protocol/responses/types.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
 import type {
   AnyChunk,
@@ -471,7 +473,101 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     }
   }
 
+  // --- the Responses API ---
+
+  /**
+   * Relays the Responses API of the targets (when every target speaks it: upstreams). Fails
+   * over as chat does before the client has seen content: lifecycle events before the first
+   * output item are held back, so a failover after them is invisible (the next target's own
+   * `response.created` replaces them). After content, a failure ends the stream with its
+   * error. The first-token time-out and `continue_on_failure` apply to chat only.
+   */
+  async function* responses(
+    request: ResponsesBackendRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<ResponseStreamEvent, undefined, undefined> {
+    const meta: BackendMeta = request.meta ?? {};
+    request.meta = meta;
+    const tried = new Set<TargetState>();
+    const failures: Failure[] = [];
+    let attempts = 0;
+    for (;;) {
+      if (signal.aborted) throw abortError(signal);
+      const s = choose(tried);
+      if (!s) {
+        if (failures.length > 0) meta.target = failures.at(-1)?.state.id;
+        ended(meta.target, attempts, 'failed');
+        throw exhausted(failures);
+      }
+      attempts++;
+      meta.attempts = attempts;
+      const startedAt = performance.now();
+      const record: AttemptRecord = { model, targetId: s.id, attempt: attempts, startedAt, outcome: 'served' };
+      const link = linkSignals(signal);
+      const target: ResponsesBackendRequest = { body: request.body };
+      if (request.deployment !== undefined) target.deployment = request.deployment;
+      s.inFlight++;
+      let iterator: AsyncIterator<ResponseStreamEvent> | undefined;
+      let settled = false;
+      let open = false;
+      try {
+        iterator = s.target.backend.responses!(target, link.signal)[Symbol.asyncIterator]();
+        const held: ResponseStreamEvent[] = [];
+        let usage: ResponseUsage | undefined;
+        for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
+          const event = step.value;
+          record.headersMs ??= performance.now() - startedAt;
+          if (isTerminalEvent(event) && event.type !== 'error') usage = event.response.usage ?? undefined;
+          if (!open) {
+            if (!isTerminalEvent(event) && !event.type.startsWith('response.output_item')) {
+              held.push(event);
+              continue;
+            }
+            open = true;
+            record.firstTokenMs = performance.now() - startedAt;
+            meta.target = s.id;
+            meta.headersMs = record.headersMs;
+            yield* held;
+          }
+          yield event;
+        }
+        settled = true;
+        health.success(s.id);
+        finish(s, usage && chatUsage(usage));
+        meta.target = s.id;
+        report(record);
+        ended(s.id, attempts, 'served', usage);
+        return undefined;
+      } catch (thrown) {
+        settled = true;
+        if (signal.aborted) {
+          health.release(s.id);
+          record.outcome = 'aborted';
+          report(record);
+          ended(s.id, attempts, 'aborted');
+          throw abortError(signal);
+        }
+        const error = toError(thrown);
+        const verdict = judge(error);
+        book(s, verdict);
+        failed(record, verdict, meta, error, open);
+        failures.push({ state: s, error, verdict });
+      } finally {
+        s.inFlight--;
+        // The client left mid-stream: the upstream call ends with it.
+        if (!settled) {
+          health.release(s.id);
+          iterator?.return?.()?.catch(() => {});
+        }
+        link.dispose();
+      }
+    }
+  }
+
+  const speaksResponses = options.targets.every((t) => t.backend.responses !== undefined);
+
   return {
+    ...(speaksResponses ? { responses } : {}),
     name: `router:${model}`,
     model,
     health,
@@ -492,6 +588,15 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
 }
 
 // --- internal ---
+
+/** Responses usage in chat's words, for the tpm count. */
+function chatUsage(usage: ResponseUsage): Usage {
+  return {
+    prompt_tokens: usage.input_tokens,
+    completion_tokens: usage.output_tokens,
+    total_tokens: usage.total_tokens,
+  };
+}
 
 /**
  * What every target honours, so `/v1/models` states the model's context size and the server

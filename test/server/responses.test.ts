@@ -7,6 +7,8 @@ import { describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { createScriptedBackend, type ScriptStep, textScript } from '../../src/backends/index.js';
 import { createRemoteBackend } from '../../src/backends/remote/index.js';
+import { ServerError } from '../../src/errors.js';
+import { createRouterBackend } from '../../src/gateway/router.js';
 import type { ChatCompletionChunk } from '../../src/types.js';
 import { frameReader, post, start } from '../support/server.js';
 
@@ -244,5 +246,43 @@ describe('POST /v1/responses through an upstream that speaks Responses', () => {
     };
     assert.equal(whole.status, 'completed');
     assert.equal((await fetch(`${upstream.url}/v1/responses/${whole.id}`)).status, 200);
+  });
+
+  test('through the gateway router: an upstream 500 before any event fails over to the next target, invisibly', async (t) => {
+    const broken = createScriptedBackend([{ error: new ServerError('upstream broke', { status: 500 }) }]);
+    const working = createScriptedBackend(textScript('chat', TEXT));
+    const remotes = await Promise.all(
+      [broken, working].map(async (backend) => {
+        const upstream = await start(t, { backend });
+        const remote = createRemoteBackend({ baseURL: `${upstream.url}/v1`, apiKey: 'k', maxRetries: 0 });
+        t.after(() => remote.close?.());
+        return Object.assign(remote, { url: upstream.url });
+      }),
+    );
+    const router = createRouterBackend({
+      model: 'story',
+      targets: remotes.map((backend, i) => ({
+        id: `story/${i}:openai:upstream${i}`,
+        backend,
+        priority: i + 1,
+        weight: 1,
+        timeouts: {},
+      })),
+    });
+    const { url } = await start(t, { deployments: { story: router } });
+    const res = await post(`${url}/v1/responses`, { model: 'story', input: 'x', stream: true });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-sluice-target'), 'story/1:openai:upstream1');
+    const events = parseFrames(await readAll(res));
+    assert.equal(events[0]?.type, 'response.created');
+    assert.equal(events.at(-1)?.type, 'response.completed');
+    assert.equal(broken.requests.length, 1);
+    assert.equal(working.requests.length, 1);
+    // Relayed: the response is the upstream's own (it keeps it), not one rebuilt from chat here.
+    const id = (events[0]!.response as { id: string }).id;
+    assert.equal(
+      (await fetch(`${remotes[1]!.url}/v1/responses/${id}`, { headers: { authorization: 'Bearer k' } })).status,
+      200,
+    );
   });
 });
