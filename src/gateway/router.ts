@@ -418,29 +418,63 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     }
   }
 
+  // --- one request's attempts (non-streaming and Responses) ---
+
+  const beginTrial = (request: { meta?: BackendMeta }): Trial => {
+    const meta: BackendMeta = request.meta ?? {};
+    request.meta = meta;
+    return { meta, tried: new Set(), failures: [], attempts: 0 };
+  };
+
+  /** The next target, claimed, with its attempt record; throws the most telling error when none is left. */
+  const nextAttempt = (trial: Trial, signal: AbortSignal) => {
+    if (signal.aborted) throw abortError(signal);
+    const s = choose(trial.tried);
+    if (!s) {
+      if (trial.failures.length > 0) trial.meta.target = trial.failures.at(-1)?.state.id;
+      ended(trial.meta.target, trial.attempts, 'failed');
+      throw exhausted(trial.failures);
+    }
+    trial.attempts++;
+    trial.meta.attempts = trial.attempts;
+    const startedAt = performance.now();
+    const record: AttemptRecord = { model, targetId: s.id, attempt: trial.attempts, startedAt, outcome: 'served' };
+    return { s, record, startedAt };
+  };
+
+  /** Books a failed attempt; returns when the request fails over, else throws (`final`: it may not). */
+  const attemptFailed = (
+    trial: Trial,
+    s: TargetState,
+    record: AttemptRecord,
+    thrown: unknown,
+    signal: AbortSignal,
+    final: boolean,
+  ): void => {
+    if (signal.aborted) {
+      health.release(s.id);
+      record.outcome = 'aborted';
+      report(record);
+      ended(s.id, trial.attempts, 'aborted');
+      throw abortError(signal);
+    }
+    const error = toError(thrown);
+    const verdict = judge(error);
+    book(s, verdict);
+    failed(record, verdict, trial.meta, error, final);
+    trial.failures.push({ state: s, error, verdict });
+  };
+
   // --- non-streaming ---
 
   async function create<K extends ApiKind>(
     request: BackendRequest<K>,
     signal: AbortSignal,
   ): Promise<ApiTypes[K]['response']> {
-    const meta: BackendMeta = request.meta ?? {};
-    request.meta = meta;
-    const tried = new Set<TargetState>();
-    const failures: Failure[] = [];
-    let attempts = 0;
+    const trial = beginTrial(request);
     for (;;) {
-      if (signal.aborted) throw abortError(signal);
-      const s = choose(tried);
-      if (!s) {
-        if (failures.length > 0) meta.target = failures.at(-1)?.state.id;
-        ended(meta.target, attempts, 'failed');
-        throw exhausted(failures);
-      }
-      attempts++;
-      meta.attempts = attempts;
-      const startedAt = performance.now();
-      const record: AttemptRecord = { model, targetId: s.id, attempt: attempts, startedAt, outcome: 'served' };
+      const { s, record, startedAt } = nextAttempt(trial, signal);
+      const { meta } = trial;
       const link = linkSignals(signal);
       s.inFlight++;
       try {
@@ -451,21 +485,10 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         meta.target = s.id;
         meta.headersMs = record.headersMs;
         report(record);
-        ended(s.id, attempts, 'served', response.usage);
+        ended(s.id, trial.attempts, 'served', response.usage);
         return response;
       } catch (thrown) {
-        if (signal.aborted) {
-          health.release(s.id);
-          record.outcome = 'aborted';
-          report(record);
-          ended(s.id, attempts, 'aborted');
-          throw abortError(signal);
-        }
-        const error = toError(thrown);
-        const verdict = judge(error);
-        book(s, verdict);
-        failed(record, verdict, meta, error, false);
-        failures.push({ state: s, error, verdict });
+        attemptFailed(trial, s, record, thrown, signal, false);
       } finally {
         s.inFlight--;
         link.dispose();
@@ -486,23 +509,10 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     request: ResponsesBackendRequest,
     signal: AbortSignal,
   ): AsyncGenerator<ResponseStreamEvent, undefined, undefined> {
-    const meta: BackendMeta = request.meta ?? {};
-    request.meta = meta;
-    const tried = new Set<TargetState>();
-    const failures: Failure[] = [];
-    let attempts = 0;
+    const trial = beginTrial(request);
     for (;;) {
-      if (signal.aborted) throw abortError(signal);
-      const s = choose(tried);
-      if (!s) {
-        if (failures.length > 0) meta.target = failures.at(-1)?.state.id;
-        ended(meta.target, attempts, 'failed');
-        throw exhausted(failures);
-      }
-      attempts++;
-      meta.attempts = attempts;
-      const startedAt = performance.now();
-      const record: AttemptRecord = { model, targetId: s.id, attempt: attempts, startedAt, outcome: 'served' };
+      const { s, record, startedAt } = nextAttempt(trial, signal);
+      const { meta } = trial;
       const link = linkSignals(signal);
       const target: ResponsesBackendRequest = { body: request.body };
       if (request.deployment !== undefined) target.deployment = request.deployment;
@@ -536,22 +546,11 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         finish(s, usage && chatUsage(usage));
         meta.target = s.id;
         report(record);
-        ended(s.id, attempts, 'served', usage);
+        ended(s.id, trial.attempts, 'served', usage);
         return undefined;
       } catch (thrown) {
         settled = true;
-        if (signal.aborted) {
-          health.release(s.id);
-          record.outcome = 'aborted';
-          report(record);
-          ended(s.id, attempts, 'aborted');
-          throw abortError(signal);
-        }
-        const error = toError(thrown);
-        const verdict = judge(error);
-        book(s, verdict);
-        failed(record, verdict, meta, error, open);
-        failures.push({ state: s, error, verdict });
+        attemptFailed(trial, s, record, thrown, signal, open);
       } finally {
         s.inFlight--;
         // The client left mid-stream: the upstream call ends with it.
@@ -652,6 +651,14 @@ interface Failure {
   state: TargetState;
   error: SluiceError;
   verdict: Verdict;
+}
+
+/** One request's attempts so far (non-streaming and Responses). */
+interface Trial {
+  meta: BackendMeta;
+  tried: Set<TargetState>;
+  failures: Failure[];
+  attempts: number;
 }
 
 /** The first answer's identity, which a continuation's chunks are re-spelled with. */
