@@ -38,9 +38,14 @@ export class Watchdog {
   #firstTokenUsed = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  readonly #clock: () => number;
 
-  /** Starts the total limit now (`now` = performance.now()). */
-  constructor(limits: Timeouts, onTimeout: OnTimeout, now: number) {
+  /**
+   * Starts the total limit now (`now` = `clock()`). `clock` is the time source the timers
+   * check against, `performance.now` unless a test steps time by hand.
+   */
+  constructor(limits: Timeouts, onTimeout: OnTimeout, now: number, clock: () => number = () => performance.now()) {
+    this.#clock = clock;
     this.#total = active(limits.totalMs) ? limits.totalMs : 0;
     this.#firstToken = active(limits.firstTokenMs) ? limits.firstTokenMs : 0;
     this.#idle = active(limits.idleMs) ? limits.idleMs : 0;
@@ -123,7 +128,7 @@ export class Watchdog {
   #check(): void {
     this.#timer = undefined;
     if (this.#stopped) return;
-    const now = performance.now();
+    const now = this.#clock();
     const next = this.#next(now);
     if (next === undefined) return;
     // Timers may fire a fraction of a millisecond early; 1 ms of slack avoids a busy loop.
