@@ -20,7 +20,7 @@ import { redactError } from '../protocol/secrets.js';
 import { checkResponse, shapeLimitsFor } from '../protocol/shape.js';
 import type { ApiKind, ApiTypes, ChatCompletionRequest, CompletionRequest } from '../types.js';
 import { type HttpPlan, readBodyWithin, type Sent, send } from './http.js';
-import { httpSource, metaOf, sseSource } from './http-source.js';
+import { httpSource, metaOf, type Resumer, sseSource } from './http-source.js';
 import {
   authHeaders,
   buildUrl,
@@ -178,9 +178,29 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
     return (signal: AbortSignal) => send(p, { fetch: fetchImpl, signal, headersMs: timeouts.headersMs, policy });
   }
 
+  /** Reopens a dropped stream at the Sluice gateway that named it (ClientOptions.resume). */
+  function resumer(p: HttpPlan, call: CallOptions, timeouts: Required<Timeouts>): Resumer {
+    const policy = policyFor(call);
+    return ({ url, streamId, lastEventId }, signal) => {
+      const { 'content-type': _type, ...headers } = p.headers;
+      const again: HttpPlan = {
+        method: 'GET',
+        url: new URL(`/sluice/v1/streams/${encodeURIComponent(streamId)}`, url).href,
+        body: '',
+        headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId },
+        auth: p.auth,
+      };
+      return send(again, { fetch: fetchImpl, signal, headersMs: timeouts.headersMs, policy });
+    };
+  }
+
   function stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallOptions = {}): ResponseStream<K> {
     const timeouts = mergeTimeouts(DEFAULT_STREAM_TIMEOUTS, options.timeouts, call.timeouts);
-    const source = httpSource<K>(sender(plan(kind, body, call, true), call, timeouts));
+    const p = plan(kind, body, call, true);
+    const source = httpSource<K>(
+      sender(p, call, timeouts),
+      options.resume === false ? undefined : resumer(p, call, timeouts),
+    );
     return new ResponseStream(kind, source, {
       signal: call.signal,
       timeouts,

@@ -17,6 +17,20 @@ import type { ApiKind, ApiTypes } from '../types.js';
 import type { ItemSource, ResponseMeta, SourceContext, SourceEnd } from './event-stream.js';
 import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
 
+/** The header a Sluice gateway names a resumable stream with. */
+export const STREAM_ID_HEADER = 'x-sluice-stream-id';
+/** Resumes per stream at most: a connection that keeps dropping is not chased for ever. */
+const MAX_RESUMES = 5;
+
+/**
+ * Reopens a stream of a Sluice gateway after the event `lastEventId`
+ * (`GET /sluice/v1/streams/{streamId}` on the origin of `url`).
+ */
+export type Resumer = (
+  at: { url: string; streamId: string; lastEventId: string },
+  signal: AbortSignal,
+) => Promise<Sent>;
+
 /** What `SseItems.read` returns for the stream's end mark. */
 export const SSE_END: unique symbol = Symbol('end');
 /** What `SseItems.read` returns for an event that is no item (a sign of life only). */
@@ -58,8 +72,9 @@ function chunkItems<K extends ApiKind>(): SseItems<ApiTypes[K]['chunk']> {
  */
 export function httpSource<K extends ApiKind>(
   start: (signal: AbortSignal) => Promise<Sent>,
+  resume?: Resumer,
 ): ItemSource<ApiTypes[K]['chunk']> {
-  return sseSource(start, chunkItems<K>());
+  return sseSource(start, chunkItems<K>(), resume);
 }
 
 /**
@@ -68,7 +83,11 @@ export function httpSource<K extends ApiKind>(
  * @example
  * const source = sseSource((signal) => send(plan, { ...o, signal }), responsesItems);
  */
-export function sseSource<T>(start: (signal: AbortSignal) => Promise<Sent>, items: SseItems<T>): ItemSource<T> {
+export function sseSource<T>(
+  start: (signal: AbortSignal) => Promise<Sent>,
+  items: SseItems<T>,
+  resume?: Resumer,
+): ItemSource<T> {
   return (ctx) => {
     const sent = start(ctx.signal);
     // `meta` resolves when the headers arrive, whether or not anyone iterates yet. (A failure
@@ -80,7 +99,7 @@ export function sseSource<T>(start: (signal: AbortSignal) => Promise<Sent>, item
       },
       () => {},
     );
-    return readSse(sent, ctx, items);
+    return readSse(sent, ctx, items, resume);
   };
 }
 
@@ -107,56 +126,80 @@ async function* readSse<T>(
   pending: Promise<Sent>,
   ctx: SourceContext,
   items: SseItems<T>,
+  resume?: Resumer,
 ): AsyncGenerator<T, SourceEnd, undefined> {
-  const sent = await pending;
-  const response = sent.response;
-  if (!EVENT_STREAM.test(response.headers.get('content-type') ?? '')) throw await notEventStream(response);
-  const body = response.body;
-  if (body === null) return { sawDone: false };
-
-  const reader = body.getReader();
-  const events: SseEvent[] = [];
-  const decoder = createDecoder({
-    onEvent: (e) => {
-      events.push(e);
-    },
-    // A heartbeat comment is a sign of life for the idle limit.
-    onComment: () => ctx.alive(),
-  });
+  let sent = await pending;
+  if (!EVENT_STREAM.test(sent.response.headers.get('content-type') ?? '')) throw await notEventStream(sent.response);
+  // A Sluice gateway names its resumable streams; a drop mid-answer is then resumed there.
+  const streamId = resume ? sent.response.headers.get(STREAM_ID_HEADER) : null;
+  let lastEventId = '0';
+  let resumes = 0;
   const last = items.last;
-  try {
-    for (;;) {
-      let read: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        read = await reader.read();
-      } catch (cause) {
-        // Our own abort or time-out: the stream reports it. Anything else is the
-        // connection dying mid-body, the common way streams fail: a truncation, not a crash.
-        if (ctx.signal.aborted) throw cause;
-        return { sawDone: false, cause };
-      }
-      const { value, done } = read;
-      if (done) break;
-      decoder.feed(value);
-      if (events.length === 0) continue;
-      const relay = ctx.relaying();
-      for (let i = 0; i < events.length; i++) {
-        const item = items.read(events[i]!, relay);
-        if (item === SSE_END) return { sawDone: true };
-        if (item === SSE_SKIP) {
-          ctx.alive();
-          continue;
+  for (;;) {
+    const body = sent.response.body;
+    if (body === null) return { sawDone: false };
+    const reader = body.getReader();
+    const events: SseEvent[] = [];
+    const decoder = createDecoder({
+      onEvent: (e) => {
+        events.push(e);
+      },
+      // A heartbeat comment is a sign of life for the idle limit.
+      onComment: () => ctx.alive(),
+    });
+    let end: SourceEnd | undefined;
+    try {
+      while (end === undefined) {
+        let read: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          read = await reader.read();
+        } catch (cause) {
+          // Our own abort or time-out: the stream reports it. Anything else is the
+          // connection dying mid-body, the common way streams fail: a truncation, not a crash.
+          if (ctx.signal.aborted) throw cause;
+          end = { sawDone: false, cause };
+          break;
         }
-        yield item;
-        if (last?.(item)) return { sawDone: true };
+        const { value, done } = read;
+        if (done) {
+          end = { sawDone: items.endedWell(decoder.end()) };
+          break;
+        }
+        decoder.feed(value);
+        if (events.length === 0) continue;
+        const relay = ctx.relaying();
+        for (let i = 0; i < events.length; i++) {
+          const event = events[i]!;
+          const item = items.read(event, relay);
+          if (item === SSE_END) return { sawDone: true };
+          if (event.id !== '') lastEventId = event.id;
+          if (item === SSE_SKIP) {
+            ctx.alive();
+            continue;
+          }
+          yield item;
+          if (last?.(item)) return { sawDone: true };
+        }
+        events.length = 0;
       }
-      events.length = 0;
+    } finally {
+      // Stop reading now: at the end mark, on an error, or when the consumer left. Cancelling
+      // the body closes the connection; the server sees it and can stop generating.
+      reader.cancel().catch(() => {});
     }
-    return { sawDone: items.endedWell(decoder.end()) };
-  } finally {
-    // Stop reading now: at the end mark, on an error, or when the consumer left. Cancelling
-    // the body closes the connection; the server sees it and can stop generating.
-    reader.cancel().catch(() => {});
+    if (end.sawDone || streamId === null || !resume || resumes >= MAX_RESUMES || ctx.signal.aborted) return end;
+    resumes++;
+    try {
+      sent = await resume({ url: sent.url, streamId, lastEventId }, ctx.signal);
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      return end; // Not resumable (expired, another instance without the log): the truncation stands.
+    }
+    sent.settled();
+    if (!EVENT_STREAM.test(sent.response.headers.get('content-type') ?? '')) {
+      sent.response.body?.cancel().catch(() => {});
+      return end;
+    }
   }
 }
 

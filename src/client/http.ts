@@ -27,6 +27,8 @@ export interface HttpPlan {
   headers: Record<string, string>;
   /** Credentials for one attempt (a token provider is called each time). */
   auth: () => Promise<Record<string, string>>;
+  /** Default POST (with `body`); GET sends no body (a stream resumed from a Sluice gateway). */
+  method?: 'GET' | 'POST';
 }
 
 export interface SendOptions {
@@ -147,9 +149,9 @@ async function fetchFollowing(
   let current = headers;
   for (let hop = 0; ; hop++) {
     const response = await fetchImpl(url, {
-      method: 'POST',
+      method: plan.method ?? 'POST',
       headers: current,
-      body: plan.body,
+      ...(plan.method === 'GET' ? {} : { body: plan.body }),
       signal,
       redirect: 'manual',
     });

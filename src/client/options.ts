@@ -99,6 +99,13 @@ export interface ClientOptions {
   headers?: Record<string, string>;
   /** A fetch implementation (default: the global one). */
   fetch?: typeof fetch;
+  /**
+   * Resume a stream from a Sluice gateway when its connection drops mid-answer: default
+   * true. The gateway names the stream (`x-sluice-stream-id`); the client asks
+   * `/sluice/v1/streams/{id}` for the events after the last one it got, so the answer goes
+   * on unbroken. Other servers never send the header, so nothing changes for them.
+   */
+  resume?: boolean;
 }
 
 /** Per-call overrides. */
