@@ -24,7 +24,7 @@ export interface OptionGroup {
   options: Record<string, OptionDef>;
 }
 
-export type CommandName = 'complete' | 'chat' | 'serve' | 'logs' | 'models' | 'config' | 'keys';
+export type CommandName = 'complete' | 'chat' | 'serve' | 'logs' | 'models' | 'config' | 'keys' | 'usage';
 
 export interface CommandDef {
   name: CommandName;
@@ -302,17 +302,55 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
     usage: [
       'sluice keys set NAME    (reads the key from the terminal without echo, or from stdin)',
       'sluice keys list',
+      "sluice keys hash [--new]    (a gateway client key's key_hash: for the sluice serve --config file)",
     ],
     notes: [
       'NAME is the variable the key stands for: AZURE_OPENAI_API_KEY, OPENAI_API_KEY, AZURE_OPENAI_API_KEY_FOR_<PROFILE>...',
       'A stored key is used when neither the environment nor .env sets that name. Keys are never printed.',
+      'hash reads a client key like set does and prints its SHA-256 as key_hash: sha256:...; --new makes a random',
+      'key and prints it once, with its hash. Only the hash goes in the gateway file (docs/gateway.md).',
     ],
-    groups: [HELP],
+    groups: [
+      { title: 'Client keys', options: { new: { type: 'boolean', description: 'hash: make a new random key' } } },
+      HELP,
+    ],
     examples: [
       'sluice keys set AZURE_OPENAI_API_KEY',
       'pass show azure | sluice keys set AZURE_OPENAI_API_KEY',
       'sluice keys list',
+      'sluice keys hash --new',
+      'printf %s "$KEY" | sluice keys hash',
     ],
+  },
+  usage: {
+    name: 'usage',
+    summary: "a gateway's usage ledger: requests, tokens and cost per key, model, target and day",
+    usage: ['sluice usage [options]'],
+    notes: [
+      'Reads GET /sluice/v1/usage of a running sluice serve --config gateway with client keys; needs an admin key.',
+      'Tokens are shown as reported by the upstream and as counted by the gateway (when no usage was reported).',
+    ],
+    groups: [
+      {
+        title: 'Gateway',
+        options: {
+          url: { type: 'string', value: 'URL', description: 'the gateway (default http://127.0.0.1:8080)' },
+          'api-key': { type: 'string', value: 'KEY', description: 'an admin client key (SLUICE_API_KEY)' },
+        },
+      },
+      {
+        title: 'Which rows',
+        options: {
+          from: { type: 'string', value: 'YYYY-MM-DD', description: 'this UTC day or later' },
+          to: { type: 'string', value: 'YYYY-MM-DD', description: 'this UTC day or earlier' },
+          key: { type: 'string', value: 'NAME', description: "one client key's rows (by name)" },
+          model: { type: 'string', value: 'NAME', description: "one model's rows" },
+          json: { type: 'boolean', description: 'one JSON object per row per line (NDJSON)' },
+        },
+      },
+      HELP,
+    ],
+    examples: ['sluice usage --url http://gateway:8080', 'sluice usage --from 2026-11-01 --key team-a --json'],
   },
   serve: {
     name: 'serve',

@@ -25,6 +25,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   models: () => import('./commands/models.js'),
   config: () => import('./commands/config.js'),
   keys: () => import('./commands/keys.js'),
+  usage: () => import('./commands/usage.js'),
 };
 
 /**
