@@ -114,6 +114,51 @@ describe('openai SDK on the embedded model', () => {
   });
 });
 
+describe('tool calls through the Responses API on the embedded model', () => {
+  const weather = {
+    type: 'function' as const,
+    name: 'get_weather',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } },
+      required: ['city', 'unit'],
+      additionalProperties: false,
+    },
+    strict: true,
+  };
+
+  test('a named function streams function_call arguments that parse and match the schema; its output goes back', async (t) => {
+    const { openai } = await serve(t);
+    const stream = openai.responses.stream({
+      model: 'story',
+      input: 'What is the weather in Paris?',
+      tools: [weather],
+      tool_choice: { type: 'function', name: 'get_weather' },
+    });
+    let deltas = 0;
+    stream.on('response.function_call_arguments.delta', () => deltas++);
+    const final = await stream.finalResponse();
+    const call = final.output.find((item) => item.type === 'function_call');
+    assert.ok(call?.type === 'function_call', 'a function_call item');
+    assert.equal(call.name, 'get_weather');
+    assert.ok(deltas > 1, 'arguments in several deltas');
+    const args = JSON.parse(call.arguments) as { city: unknown; unit: unknown };
+    assert.equal(typeof args.city, 'string');
+    assert.ok(args.unit === 'c' || args.unit === 'f');
+    assert.deepEqual(Object.keys(args).sort(), ['city', 'unit']);
+    // The tool-result turn: the call's output, after the response that made the call.
+    const next = await openai.responses.create({
+      model: 'story',
+      previous_response_id: final.id,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: '{"temperature":21}' }],
+      tools: [weather],
+      tool_choice: 'none',
+      max_output_tokens: 10,
+    });
+    assert.ok(next.output_text.length > 0);
+  });
+});
+
 describe('AI SDK 6 default models (Responses API) on the embedded model', () => {
   for (const provider of ['openai', 'azure'] as const) {
     test(`${provider}('story'): streamText streams the model's text`, async (t) => {
