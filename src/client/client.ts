@@ -213,7 +213,7 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
   function streamResponses(body: ResponseCreateRequest, call: CallOptions = {}): ResponsesStream {
     const timeouts = mergeTimeouts(DEFAULT_STREAM_TIMEOUTS, options.timeouts, call.timeouts);
     const source = sseSource(sender(plan('responses', body, call, true), call, timeouts), responsesItems);
-    return new ResponsesStream(source, { signal: call.signal, timeouts, secrets });
+    return new ResponsesStream(source, { signal: call.signal, timeouts, secrets, relay: call.relay });
   }
 
   /** A non-streaming call: the answer read within the size cap, then `parse`d. */

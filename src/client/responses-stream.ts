@@ -88,13 +88,15 @@ export class ResponsesStream extends EventStream<ResponseStreamEvent, ResponseOb
   }
 }
 
+const KEEP_SOURCE_JSON = Object.freeze({ keepSourceJson: true });
+
 /**
  * How Responses SSE events become items: parsed by `parseResponsesEvent` (an error frame
  * fails the stream, `[DONE]` is a sign of life), ending after a terminal event.
  */
 export const responsesItems: SseItems<ResponseStreamEvent> = {
-  read(e) {
-    const step = parseResponsesEvent(e);
+  read(e, relay) {
+    const step = parseResponsesEvent(e, relay ? KEEP_SOURCE_JSON : undefined);
     if (step.type === 'event') return step.event;
     if (step.type === 'skip') return SSE_SKIP;
     throw step.error;

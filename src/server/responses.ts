@@ -30,6 +30,7 @@ import type {
   ResponseStreamEvent,
 } from '../protocol/responses/types.js';
 import { isObject } from '../protocol/shape.js';
+import { sourceJsonOf } from '../protocol/source-json.js';
 import { encodeComment, encodeEvent } from '../sse/index.js';
 import type { FollowItem, StreamLog } from '../streams/log.js';
 import { type ErrorReply, invalidRequest, replyForError, responseNotFound } from './error-replies.js';
@@ -428,12 +429,15 @@ async function writeEvents(
 
 const HEARTBEAT = encodeComment('keep-alive');
 
-/** One event as OpenAI frames it; an event type that cannot be an SSE field goes as data only. */
+/**
+ * One event as OpenAI frames it: a relayed upstream event as its own JSON text
+ * (protocol/source-json.ts), others stringified. An event type that cannot be an SSE field
+ * goes as data only.
+ */
 function eventFrame(event: ResponseStreamEvent): string {
+  const data = sourceJsonOf(event) ?? JSON.stringify(event);
   const type = typeof event.type === 'string' && !/[\r\n]/.test(event.type) ? event.type : undefined;
-  return encodeEvent(
-    type === undefined ? { data: JSON.stringify(event) } : { event: type, data: JSON.stringify(event) },
-  );
+  return encodeEvent(type === undefined ? { data } : { event: type, data });
 }
 
 /** The code and message an `error` event or a failed response carries for a thrown error. */

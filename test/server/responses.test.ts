@@ -3,6 +3,8 @@
 // official openai SDK (stream, create, previous_response_id, retrieve, resume), tool calls,
 // limits, errors in each dialect, and the relay of an upstream's Responses events.
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { createScriptedBackend, type ScriptStep, textScript } from '../../src/backends/index.js';
@@ -246,6 +248,28 @@ describe('POST /v1/responses through an upstream that speaks Responses', () => {
     };
     assert.equal(whole.status, 'completed');
     assert.equal((await fetch(`${upstream.url}/v1/responses/${whole.id}`)).status, 200);
+  });
+
+  test("the upstream's bytes: each event's JSON text is forwarded as it came (spacing, escapes)", async (t) => {
+    const events = [
+      '{"type": "response.created", "sequence_number": 0, "response": {"id": "resp_up", "object": "response", "created_at": 1, "status": "in_progress", "model": "m", "output": [], "error": null, "incomplete_details": null}}',
+      '{"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"id":"msg_1","type":"message","role":"assistant","status":"in_progress","content":[]}}',
+      '{"type":"response.output_text.delta","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"caf\\u00e9 \\u2603","x-extra":1.50}',
+      '{"type":"response.completed","sequence_number":3,"response":{"id":"resp_up","object":"response","created_at":1,"status":"completed","model":"m","output":[],"error":null,"incomplete_details":null}}',
+    ];
+    const body = events.map((data) => `event: ${JSON.parse(data).type}\ndata: ${data}\n\n`).join('');
+    const upstream = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    t.after(() => upstream.close());
+    const port = (upstream.address() as AddressInfo).port;
+    const remote = createRemoteBackend({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'k', maxRetries: 0 });
+    t.after(() => remote.close?.());
+    const { url } = await start(t, { deployments: { story: remote } });
+    const res = await post(`${url}/v1/responses`, { model: 'story', input: 'x', stream: true });
+    assert.equal(await res.text(), body);
   });
 
   test('through the gateway router: an upstream 500 before any event fails over to the next target, invisibly', async (t) => {

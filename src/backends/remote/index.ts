@@ -62,7 +62,8 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
     },
     responses(request: ResponsesBackendRequest, signal: AbortSignal): AsyncIterable<ResponseStreamEvent> {
       try {
-        return relayedEvents(client.responses.stream(request.body, { signal, ...addressOf(request) }));
+        // Relayed too: keep each event's text so the server forwards the upstream's bytes.
+        return relayedEvents(client.responses.stream(request.body, { signal, relay: true, ...addressOf(request) }));
       } catch (err) {
         return failing(err);
       }

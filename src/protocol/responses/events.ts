@@ -5,10 +5,11 @@
  * @module
  */
 import { ProtocolError, StreamErrorFrame } from '../../errors.js';
-import type { SseEventLike } from '../events.js';
+import type { ParseEventOptions, SseEventLike } from '../events.js';
 import { frameFromJson } from '../events.js';
 import { excerpt } from '../excerpt.js';
 import { checkBound, describeValue, isObject, malformed } from '../shape.js';
+import { keepSourceJson } from '../source-json.js';
 import type { ResponseKnownEvent, ResponseObject, ResponseStreamEvent, ResponseTerminalEvent } from './types.js';
 
 /** Bounds on the indexes a Responses upstream may use; an event at or beyond them ends the stream. */
@@ -51,7 +52,7 @@ const SKIP: ResponsesSseStep = Object.freeze({ type: 'skip' });
  * parseResponsesEvent({ type: 'response.output_text.delta', id: '', data: '{"type":"response.output_text.delta","delta":"Hi","output_index":0,"content_index":0,"item_id":"m","sequence_number":3}' });
  * // -> { type: 'event', event: { type: 'response.output_text.delta', delta: 'Hi', ... } }
  */
-export function parseResponsesEvent(sse: SseEventLike): ResponsesSseStep {
+export function parseResponsesEvent(sse: SseEventLike, options?: ParseEventOptions): ResponsesSseStep {
   const data = sse.data;
   if (data === DONE) return SKIP;
   let value: unknown;
@@ -78,7 +79,7 @@ export function parseResponsesEvent(sse: SseEventLike): ResponsesSseStep {
     } else {
       throw malformed(`the event has ${describeValue(value.type)} where its \`type\` (a string) belongs`, value);
     }
-  }
+  } else if (options?.keepSourceJson) keepSourceJson(value, data); // as parsed: its text is its bytes
   return { type: 'event', event: value as ResponseStreamEvent };
 }
 
