@@ -55,7 +55,10 @@ describe('sluice chat --api responses', () => {
   it('--json writes every raw event, then the summary', async () => {
     const done = await run(['chat', '--api', 'responses', '--json', 'Tell me'], { env });
     assert.equal(done.code, 0, done.stderr);
-    const lines = done.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; sequence_number?: number });
+    const lines = done.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; sequence_number?: number });
     assert.equal(lines[0]?.type, 'response.created');
     assert.equal(lines.at(-2)?.type, 'response.completed');
     assert.equal(lines.at(-1)?.type, 'summary');
@@ -67,7 +70,9 @@ describe('sluice chat --api responses', () => {
     assert.equal(max.stdout, 'Once upon');
     assert.equal(max.code, 0);
     assert.match(max.stderr, /token limit/);
-    const failed = await run(['chat', '--api', 'responses', 'x'], { env: { ...env, AZURE_OPENAI_DEPLOYMENT: 'failed' } });
+    const failed = await run(['chat', '--api', 'responses', 'x'], {
+      env: { ...env, AZURE_OPENAI_DEPLOYMENT: 'failed' },
+    });
     assert.equal(failed.stdout, 'half');
     assert.notEqual(failed.code, 0);
     assert.match(failed.stderr, /server_error: boom/);
