@@ -4,6 +4,7 @@
  * backend; the server exposes any backend over HTTP; the CLI and the web UI consume any.
  * @module
  */
+import type { EmbeddingsRequest, EmbeddingsResponse } from './protocol/embeddings.js';
 import type { RequestCapabilities } from './protocol/request.js';
 import type { ResponseCreateRequest, ResponseObject, ResponseStreamEvent } from './protocol/responses/types.js';
 import type { ApiKind, ApiTypes } from './types.js';
@@ -36,6 +37,15 @@ export interface BackendMeta {
 export interface ResponsesBackendRequest {
   /** The wire body, as the client sent it; `stream` is ignored (`responses()` always streams). */
   body: ResponseCreateRequest;
+  /** The deployment or model name the caller addressed, if any. */
+  deployment?: string;
+  /** As on BackendRequest: filled by a routing backend. */
+  meta?: BackendMeta;
+}
+
+/** An embeddings request as a backend sees it: the wire body, as the client sent it. */
+export interface EmbeddingsBackendRequest {
+  body: EmbeddingsRequest;
   /** The deployment or model name the caller addressed, if any. */
   deployment?: string;
   /** As on BackendRequest: filled by a routing backend. */
@@ -81,6 +91,13 @@ export interface Backend {
   responses?(request: ResponsesBackendRequest, signal: AbortSignal): AsyncIterable<ResponseStreamEvent>;
   /** Optional, with `responses`: the non-streaming Responses call, forwarded as asked. */
   createResponse?(request: ResponsesBackendRequest, signal: AbortSignal): Promise<ResponseObject>;
+  /**
+   * Optional: embeddings (`/embeddings`). Answers in the wire shape, with the vectors in the
+   * body's `encoding_format` (`float` by default, `base64` as OpenAI encodes it). Without it,
+   * the server answers that the deployment serves no embeddings. Errors and aborts as for
+   * `stream()`; an input longer than the model reads is a 400 naming `input`.
+   */
+  embed?(request: EmbeddingsBackendRequest, signal: AbortSignal): Promise<EmbeddingsResponse>;
   /** Models or deployments this backend serves, for `/v1/models`. */
   models?(): Promise<ModelInfo[]>;
   /** Releases sockets, model memory, worker threads. */

@@ -116,6 +116,21 @@ export {
 } from './responses/index.js';
 export type * from './responses/types.js';
 
+// The Embeddings API: wire types, OpenAI's base64 vectors, the answer's shape check
+
+export {
+  checkEmbeddingsResponse,
+  decodeEmbedding,
+  type Embedding,
+  type EmbeddingsInput,
+  type EmbeddingsRequest,
+  type EmbeddingsResponse,
+  embeddingInputs,
+  encodeEmbedding,
+  type FloatEmbeddingsResponse,
+  MAX_EMBEDDING_INPUTS,
+} from './embeddings.js';
+
 // Wire types
 
 export type * from '../types.js';

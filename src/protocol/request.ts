@@ -1,5 +1,5 @@
 /**
- * The one request validator for `/completions` and `/chat/completions` bodies, used by the
+ * The one request validator for `/completions`, `/chat/completions` and `/embeddings` bodies, used by the
  * server (before any backend is called), by the local backend (which plans from a body it
  * may get directly) and by the CLI's flag limits. A body is checked once against the wire
  * rules (OpenAI's and Azure's documented types and ranges), the work it asks for, and what
@@ -13,6 +13,7 @@
  * @module
  */
 import type { ApiKind, ApiTypes } from '../types.js';
+import { type EmbeddingsRequest, embeddingInputs, MAX_EMBEDDING_INPUTS } from './embeddings.js';
 
 /** Choices one request may ask for: Azure documents `n` up to 128; prompts × n is held to the same bound. */
 export const MAX_CHOICES = 128;
@@ -57,6 +58,10 @@ export interface RequestCapabilities {
   bestOf?: boolean;
   /** The largest `max_tokens` honoured (the model's context size); larger is refused, not cut. */
   maxTokens?: number;
+  /** Embeddings: the model's vector size; a `dimensions` other than it is refused. */
+  embeddingDimensions?: number;
+  /** Embeddings: the most tokens one input may have (the model's context size). */
+  maxInputTokens?: number;
 }
 
 export interface ValidateContext {
@@ -126,20 +131,57 @@ export function validateRequest<K extends ApiKind>(
  * parseRequest('completions', '{"prompt":"Once upon a time","max_tokens":5}').ok; // true
  */
 export function parseRequest<K extends ApiKind>(kind: K, text: string, context: ValidateContext = {}): Validated<K> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
+  const parsed = parseJson(text);
+  return 'problem' in parsed ? parsed : validateRequest(kind, parsed.value, context);
+}
+
+/** A checked embeddings body, or why it is refused. */
+export type ValidatedEmbeddings = { ok: true; body: EmbeddingsRequest } | { ok: false; problem: RequestProblem };
+
+/**
+ * Validates an embeddings body: `input` (a string, strings, a token array or token arrays;
+ * not empty, at most 2048 inputs, token arrays within `maxInputTokens`), `encoding_format`
+ * (`float` or `base64`), `dimensions` (a positive integer; refused unless it is the model's
+ * own size when the backend states it), `user`, `model`. Unknown fields pass, as for chat.
+ *
+ * @example
+ * validateEmbeddingsRequest({ input: ['a', 'b'], encoding_format: 'base64' }).ok; // true
+ * validateEmbeddingsRequest({ input: [] }); // { ok: false, problem: { param: 'input', ... } }
+ */
+export function validateEmbeddingsRequest(value: unknown, context: ValidateContext = {}): ValidatedEmbeddings {
+  if (!isObject(value)) {
     return {
       ok: false,
-      problem: problem(
-        'The request body is not valid JSON. Send a JSON object with Content-Type: application/json.',
-        null,
-        'invalid_json',
-      ),
+      problem: problem(`The request body must be a JSON object, not ${describe(value)}.`, null, 'invalid_type'),
     };
   }
-  return validateRequest(kind, value, context);
+  const found = checkEmbeddings(value, context.capabilities);
+  return found ? { ok: false, problem: found } : { ok: true, body: value as EmbeddingsRequest };
+}
+
+/**
+ * Parses JSON text, then validates it as an embeddings body (see validateEmbeddingsRequest).
+ *
+ * @example
+ * parseEmbeddingsRequest('{"input":"Once upon a time"}').ok; // true
+ */
+export function parseEmbeddingsRequest(text: string, context: ValidateContext = {}): ValidatedEmbeddings {
+  const parsed = parseJson(text);
+  return 'problem' in parsed ? parsed : validateEmbeddingsRequest(parsed.value, context);
+}
+
+/**
+ * The 400 for an input longer than the model reads, naming `input` and the limit: from the
+ * validator for token arrays, from a backend once it has tokenized a text.
+ *
+ * @example
+ * inputTooLong(1, 600, 512).param; // 'input'
+ */
+export function inputTooLong(index: number, tokens: number, limit: number): RequestProblem {
+  return invalidValue(
+    'input',
+    `Input ${index} has ${tokens} tokens; this model reads at most ${limit} tokens per input. Shorten it or split it into several inputs.`,
+  );
 }
 
 /**
@@ -173,6 +215,69 @@ export function requestedMaxTokens(kind: ApiKind, body: Record<string, unknown>)
 // --- internal ---
 
 type Obj = Record<string, unknown>;
+
+function parseJson(text: string): { value: unknown } | { ok: false; problem: RequestProblem } {
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return {
+      ok: false,
+      problem: problem(
+        'The request body is not valid JSON. Send a JSON object with Content-Type: application/json.',
+        null,
+        'invalid_json',
+      ),
+    };
+  }
+}
+
+function checkEmbeddings(b: Obj, caps: RequestCapabilities | undefined): RequestProblem | undefined {
+  const input = b.input;
+  if (input === undefined || input === null) return missing('input');
+  const expected = 'a string, an array of strings, an array of token ids or an array of token-id arrays';
+  if (typeof input === 'string') {
+    if (input === '') return invalidValue('input', "'input' must not be empty.");
+  } else {
+    if (!Array.isArray(input)) return wrongType('input', expected, input);
+    if (input.length === 0) return invalidValue('input', "'input' must contain at least one input.");
+    const inputs = embeddingInputs(input as string[]);
+    if (inputs.length > MAX_EMBEDDING_INPUTS) {
+      return invalidValue(
+        'input',
+        `'input' has ${inputs.length} inputs; at most ${MAX_EMBEDDING_INPUTS} are allowed per request. Split the request.`,
+      );
+    }
+    const strings = typeof inputs[0] === 'string';
+    for (let i = 0; i < inputs.length; i++) {
+      const item = inputs[i];
+      if (strings ? typeof item !== 'string' : !isTokenArray(item)) return wrongType(`input[${i}]`, expected, item);
+      if (item!.length === 0) return invalidValue(`input[${i}]`, `'input[${i}]' must not be empty.`);
+      const limit = caps?.maxInputTokens;
+      if (!strings && limit !== undefined && item!.length > limit) return inputTooLong(i, item!.length, limit);
+    }
+  }
+  const format = b.encoding_format;
+  if (isPresent(format) && format !== 'float' && format !== 'base64') {
+    return invalidValue('encoding_format', "'encoding_format' must be 'float' or 'base64'.");
+  }
+  const error =
+    integerIn(b, 'dimensions', 1, MAX_TOKENS_LIMIT) ??
+    optional(b, 'user', isString, 'a string') ??
+    optional(b, 'model', isString, 'a string');
+  if (error) return error;
+  const size = caps?.embeddingDimensions;
+  if (isPresent(b.dimensions) && size !== undefined && b.dimensions !== size) {
+    return unsupported(
+      'dimensions',
+      `'dimensions' other than its own ${size} (it was not trained to shorten its vectors)`,
+    );
+  }
+  return undefined;
+}
+
+function isTokenArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((t) => Number.isInteger(t) && t >= 0 && t <= MAX_TOKENS_LIMIT);
+}
 
 const CHAT_ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
 const LEGACY_FUNCTION_FIELDS = ['functions', 'function_call'] as const;

@@ -12,6 +12,7 @@ import type {
   Llama,
   LlamaContext,
   LlamaContextSequence,
+  LlamaEmbeddingContext,
   LlamaGrammar,
   LlamaGrammarEvaluationState,
   LlamaModel,
@@ -50,6 +51,12 @@ export interface LlamaEngine {
   /** Tokens each sequence can hold (prompt + completion). */
   contextSize: number;
   trainContextSize: number;
+  /** The length of the model's embedding vectors. */
+  embeddingSize: number;
+  /** Token ids run from 0 to this, exclusive. */
+  vocabularySize: number;
+  /** The embedding context (one sequence, created on first use, `threads` as for generation). */
+  embeddingContext(): Promise<LlamaEmbeddingContext>;
   /** Null when the model has no chat template: chat then uses a plain transcript. */
   chatWrapper: ChatWrapper | null;
   /** Renders messages with the model's chat template (only when chatWrapper is set). */
@@ -142,6 +149,8 @@ export async function loadEngine(options: LlamaEngineOptions): Promise<LlamaEngi
 
   const metadata = model.fileInfo.metadata;
   const chatWrapper = metadata.tokenizer?.chat_template ? lib.resolveChatWrapper(model) : null;
+  const contextSize = sequences[0]?.contextSize ?? context.contextSize;
+  let embedding: Promise<LlamaEmbeddingContext> | undefined;
 
   return {
     model,
@@ -149,8 +158,17 @@ export async function loadEngine(options: LlamaEngineOptions): Promise<LlamaEngi
     sequences,
     modelName: metadata.general?.name || basename(modelPath).replace(/\.gguf$/i, ''),
     modelCreated: Math.floor(info.mtimeMs / 1000),
-    contextSize: sequences[0]?.contextSize ?? context.contextSize,
+    contextSize,
     trainContextSize: model.trainContextSize,
+    embeddingSize: model.embeddingVectorSize,
+    vocabularySize: metadata.tokenizer?.ggml?.tokens?.length ?? 0,
+    embeddingContext() {
+      embedding ??= model.createEmbeddingContext({ contextSize, threads: options.threads });
+      embedding.catch(() => {
+        embedding = undefined; // a later request tries again
+      });
+      return embedding;
+    },
     chatWrapper,
     applyTemplate(history) {
       if (!chatWrapper) throw new Error('This model has no chat template');
@@ -173,6 +191,7 @@ export async function loadEngine(options: LlamaEngineOptions): Promise<LlamaEngi
       return new lib.LlamaGrammarEvaluationState({ model, grammar });
     },
     async dispose() {
+      await (await embedding?.catch(() => undefined))?.dispose();
       await context.dispose();
       await model.dispose();
     },

@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LlamaContextSequence } from 'node-llama-cpp';
 import { abortError, linkSignals, untilAborted } from '../../abort.js';
-import type { Backend, BackendRequest, ModelInfo } from '../../backend.js';
+import type { Backend, BackendRequest, EmbeddingsBackendRequest, ModelInfo } from '../../backend.js';
 import {
   AbortError,
   type BadRequestError,
@@ -19,11 +19,13 @@ import {
   type SluiceError,
 } from '../../errors.js';
 import { chunkBuilder } from '../../protocol/chunks.js';
+import { type EmbeddingsResponse, embeddingInputs } from '../../protocol/embeddings.js';
 import type { RequestCapabilities } from '../../protocol/request.js';
 import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../types.js';
 import { badRequest } from './bad-request.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';
 import { ChunkChannel } from './chunk-channel.js';
+import { checkEmbeddingsBody, embed } from './embed.js';
 import { type LlamaEngine, loadEngine } from './engine.js';
 import { generateTurn, prepareOutput } from './generate-turn.js';
 import { LOCAL_CAPABILITIES, planRequest, type RequestPlan } from './request-plan.js';
@@ -137,6 +139,8 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
   const topK = Math.max(0, Math.floor(options.topK ?? 0));
   const queueSize = Math.max(0, Math.floor(options.queueSize ?? 16));
   const pool = new SlotPool({ size: sequences, queueSize });
+  // Embeddings run one request at a time on their own context (one sequence), with their own queue.
+  const embedPool = new SlotPool({ size: 1, queueSize });
   const closing = new AbortController();
   // Each live request links its signal to `closing` (removed when it ends): up to pool + queue
   // listeners at once, plus the ones being refused. Not a leak, so not a warning; beyond that it would be.
@@ -315,6 +319,42 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     }
   }
 
+  /** Embeds a request's inputs, one request at a time; errors as for a stream's first chunk. */
+  async function embedRequest(
+    request: EmbeddingsBackendRequest,
+    callerSignal: AbortSignal,
+  ): Promise<EmbeddingsResponse> {
+    const body = checkEmbeddingsBody(request.body);
+    const link = linkSignals(callerSignal, closing.signal);
+    const signal = link.signal;
+    let slot: number | undefined;
+    const work = (async () => {
+      try {
+        slot = await embedPool.acquire(signal, embeddingInputs(body.input).length);
+        const loaded = await untilAborted(getEngine(), signal);
+        return await embed(loaded, body, signal, (tokens) => {
+          counters.promptTokens += tokens;
+        });
+      } catch (error) {
+        const ending = classify(error, signal);
+        throw 'error' in ending ? ending.error : error;
+      } finally {
+        if (slot !== undefined) embedPool.release(slot);
+        link.dispose();
+      }
+    })();
+    const settled = work.then(
+      () => {},
+      () => {},
+    );
+    running.add(settled);
+    try {
+      return await work;
+    } finally {
+      running.delete(settled);
+    }
+  }
+
   return {
     name: `local:${basename(modelPath).replace(/\.gguf$/i, '')}`,
     get capabilities() {
@@ -323,6 +363,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']> {
       return run(request as BackendRequest, signal) as AsyncIterable<ApiTypes[K]['chunk']>;
     },
+    embed: embedRequest,
     async load() {
       const loaded = await getEngine();
       return {
@@ -355,6 +396,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
     async close() {
       closing.abort(new AbortError('The local backend is closed'));
       pool.rejectQueued(abortError(closing.signal));
+      embedPool.rejectQueued(abortError(closing.signal));
       await Promise.allSettled(running);
       const loaded = engine ?? (await engineLoading?.catch(() => undefined));
       engine = undefined;
