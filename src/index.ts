@@ -13,7 +13,15 @@
 
 // The client
 
-export type { ApiCalls, ResponsesCalls, RetryTuning, SluiceClient, WithMeta } from './client/client.js';
+export type {
+  ApiCalls,
+  EmbeddingsCalls,
+  EmbeddingsCreateBody,
+  ResponsesCalls,
+  RetryTuning,
+  SluiceClient,
+  WithMeta,
+} from './client/client.js';
 export { createClient } from './client/client.js';
 export type { StreamMetrics } from './client/metrics.js';
 export type { CallOptions, ClientOptions, Timeouts } from './client/options.js';
@@ -90,6 +98,13 @@ export {
 
 // Wire types (Azure's fields included) and how a stream ended
 
+export type {
+  Embedding,
+  EmbeddingsInput,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  FloatEmbeddingsResponse,
+} from './protocol/embeddings.js';
 export type { EndState } from './protocol/end-state.js';
 export type * from './protocol/responses/types.js';
 export type * from './types.js';

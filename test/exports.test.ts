@@ -30,6 +30,14 @@ const SCRIPTED_BACKEND = [
 
 const SURFACE: Record<string, string[]> = {
   '.': [
+    // embeddings (client and wire types)
+    'type EmbeddingsCalls',
+    'type EmbeddingsCreateBody',
+    'type Embedding',
+    'type EmbeddingsInput',
+    'type EmbeddingsRequest',
+    'type EmbeddingsResponse',
+    'type FloatEmbeddingsResponse',
     'AbortError',
     'ApiError',
     'AuthenticationError',
@@ -122,6 +130,17 @@ const SURFACE: Record<string, string[]> = {
     'type SseOutgoingEvent',
   ],
   './protocol': [
+    // embeddings
+    'MAX_EMBEDDING_INPUTS',
+    'checkEmbeddingsResponse',
+    'decodeEmbedding',
+    'embeddingInputs',
+    'encodeEmbedding',
+    'type Embedding',
+    'type EmbeddingsInput',
+    'type EmbeddingsRequest',
+    'type EmbeddingsResponse',
+    'type FloatEmbeddingsResponse',
     'CONTENT_FILTER_CATEGORIES',
     'CONTEXT_LENGTH_EXCEEDED',
     'DEFAULT_MAX_CHOICES',
@@ -239,6 +258,7 @@ const SURFACE: Record<string, string[]> = {
     'FAULTS',
     'annotation',
     'azureError',
+    'embeddingsReply',
     'chatChunks',
     'completionChunks',
     'conformanceChecks',

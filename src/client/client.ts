@@ -12,6 +12,14 @@ import {
   type SluiceError,
   TimeoutError,
 } from '../errors.js';
+import {
+  checkEmbeddingsResponse,
+  decodeEmbedding,
+  type EmbeddingsRequest,
+  type EmbeddingsResponse,
+  embeddingInputs,
+  type FloatEmbeddingsResponse,
+} from '../protocol/embeddings.js';
 import { errorFromResponse } from '../protocol/errors.js';
 import { excerpt } from '../protocol/excerpt.js';
 import { checkResponseObject } from '../protocol/responses/events.js';
@@ -73,10 +81,32 @@ export interface ResponsesCalls {
   create(body: ResponseCreateRequest, options?: CallOptions): Promise<WithMeta<ResponseObject>>;
 }
 
+/** The options of `embeddings.create`: the wire body, with `input` required and `model` optional. */
+export type EmbeddingsCreateBody = EmbeddingsRequest;
+
+/** Calls to the Embeddings API: Azure `…/deployments/{d}/embeddings` or `…/v1/embeddings`, OpenAI `{baseURL}/embeddings`. */
+export interface EmbeddingsCalls {
+  /**
+   * Embeds `input` (a string, strings, or token arrays). Without `encoding_format` the vectors
+   * travel as base64 (a quarter of the JSON) and come back as numbers; `encoding_format:
+   * 'base64'` returns the base64 strings as sent, `'float'` asks for numbers on the wire.
+   * Same retries, time-outs, size cap and errors as `chat.create`.
+   * @example
+   * const { data } = await client.embeddings.create({ input: ['a cat', 'a dog'] });
+   * data[1].embedding; // number[]
+   */
+  create(
+    body: EmbeddingsCreateBody & { encoding_format?: 'float' },
+    options?: CallOptions,
+  ): Promise<WithMeta<FloatEmbeddingsResponse>>;
+  create(body: EmbeddingsCreateBody, options?: CallOptions): Promise<WithMeta<EmbeddingsResponse>>;
+}
+
 export interface SluiceClient {
   readonly chat: ApiCalls<'chat'>;
   readonly completions: ApiCalls<'completions'>;
   readonly responses: ResponsesCalls;
+  readonly embeddings: EmbeddingsCalls;
   /** Either kind by name (what backends use). */
   stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], options?: CallOptions): ResponseStream<K>;
   create<K extends ApiKind>(
@@ -151,7 +181,8 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
         : (call.deployment ?? options.deployment ?? bodyModel);
     const { url, model } = buildUrl(target, kind, deployment);
     remember(call.headers);
-    const wire: Record<string, unknown> = { ...body, stream: streaming };
+    // Embeddings have no `stream` field (OpenAI refuses unknown arguments there).
+    const wire: Record<string, unknown> = kind === 'embeddings' ? { ...body } : { ...body, stream: streaming };
     if (model !== undefined) wire.model = model;
     if (!streaming) delete wire.stream_options;
     return {
@@ -266,10 +297,28 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
     );
   }
 
+  function createEmbeddings(body: EmbeddingsRequest, call: CallOptions = {}): Promise<WithMeta<EmbeddingsResponse>> {
+    // Numbers asked (or nothing said): base64 on the wire, numbers for the caller.
+    const decode = body.encoding_format !== 'base64';
+    const wire: EmbeddingsRequest = { ...body, encoding_format: 'base64' };
+    if (body.encoding_format === 'float') wire.encoding_format = 'float';
+    const inputs = Array.isArray(body.input) ? Math.max(1, embeddingInputs(body.input).length) : 1;
+    return fetchWhole('embeddings', wire, call, (sent, text) => {
+      const answer = checkEmbeddingsResponse(parseJsonAnswer(sent, text, 'data'), inputs);
+      if (decode) {
+        for (const item of answer.data) {
+          if (typeof item.embedding === 'string') item.embedding = decodeEmbedding(item.embedding);
+        }
+      }
+      return answer;
+    });
+  }
+
   return {
     target,
     stream,
     create,
+    embeddings: { create: createEmbeddings } as EmbeddingsCalls,
     chat: {
       stream: (body: ChatCompletionRequest, o?: CallOptions) => stream('chat', body, o),
       create: (body: ChatCompletionRequest, o?: CallOptions) => create('chat', body, o),
@@ -295,9 +344,9 @@ function callError(err: unknown, signal: AbortSignal): SluiceError {
 
 /**
  * A 2xx non-streaming body -> its JSON object, which must have the array `field` (`choices`,
- * or `output` for Responses), or a ProtocolError saying what came instead.
+ * `output` for Responses, `data` for embeddings), or a ProtocolError saying what came instead.
  */
-function parseJsonAnswer(sent: Sent, text: string, field: 'choices' | 'output'): unknown {
+function parseJsonAnswer(sent: Sent, text: string, field: 'choices' | 'output' | 'data'): unknown {
   const { response } = sent;
   let parsed: unknown;
   try {

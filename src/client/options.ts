@@ -179,10 +179,15 @@ function checkUrl(value: string, setting: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-/** What a call addresses: one of the chunk APIs (`ApiKind`), or the Responses API. */
-export type Route = ApiKind | 'responses';
+/** What a call addresses: one of the chunk APIs (`ApiKind`), the Responses API or embeddings. */
+export type Route = ApiKind | 'responses' | 'embeddings';
 
-const PATHS: Record<Route, string> = { chat: 'chat/completions', completions: 'completions', responses: 'responses' };
+const PATHS: Record<Route, string> = {
+  chat: 'chat/completions',
+  completions: 'completions',
+  responses: 'responses',
+  embeddings: 'embeddings',
+};
 
 /**
  * The request URL and the `model` to put in the body (undefined = leave the body's own).

@@ -9,12 +9,20 @@
  * @module
  */
 import { abortError, linkSignals } from '../abort.js';
-import type { Backend, BackendMeta, BackendRequest, ModelInfo, ResponsesBackendRequest } from '../backend.js';
+import type {
+  Backend,
+  BackendMeta,
+  BackendRequest,
+  EmbeddingsBackendRequest,
+  ModelInfo,
+  ResponsesBackendRequest,
+} from '../backend.js';
 import { tokenDeltas } from '../client/metrics.js';
 import { toSluiceError as toError } from '../client/response-stream.js';
 import {
   AbortError,
   ApiError,
+  BadRequestError,
   ConnectionError,
   ContentFilterError,
   ModelLoadError,
@@ -29,6 +37,8 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { createAccumulator } from '../protocol/accumulate.js';
+import type { EmbeddingsResponse } from '../protocol/embeddings.js';
+import { errorBody } from '../protocol/error-body.js';
 import type { RequestCapabilities } from '../protocol/request.js';
 import { isTerminalEvent } from '../protocol/responses/events.js';
 import type { ResponseStreamEvent, ResponseUsage } from '../protocol/responses/types.js';
@@ -74,6 +84,8 @@ export interface RouterOptions {
 /** A Backend over several targets that also forwards non-streaming requests. */
 export interface RouterBackend extends Backend {
   create<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): Promise<ApiTypes[K]['response']>;
+  /** Embeddings, with the same choice of target and failover as `create()`. */
+  embed(request: EmbeddingsBackendRequest, signal: AbortSignal): Promise<EmbeddingsResponse>;
   readonly model: string;
   readonly health: HealthStore;
 }
@@ -467,10 +479,25 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
 
   // --- non-streaming ---
 
-  async function create<K extends ApiKind>(
+  function create<K extends ApiKind>(
     request: BackendRequest<K>,
     signal: AbortSignal,
   ): Promise<ApiTypes[K]['response']> {
+    return forward(request, signal, (backend, linked) =>
+      createOn(backend, { kind: request.kind, body: request.body }, linked),
+    );
+  }
+
+  function embed(request: EmbeddingsBackendRequest, signal: AbortSignal): Promise<EmbeddingsResponse> {
+    return forward(request, signal, (backend, linked) => embedOn(backend, { body: request.body }, linked));
+  }
+
+  /** One answer, target after target until one gives it (failover before the answer). */
+  async function forward<R extends { usage?: unknown }>(
+    request: { meta?: BackendMeta },
+    signal: AbortSignal,
+    call: (backend: Backend, signal: AbortSignal) => Promise<R>,
+  ): Promise<R> {
     const trial = beginTrial(request);
     for (;;) {
       const { s, record, startedAt } = nextAttempt(trial, signal);
@@ -478,10 +505,10 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       const link = linkSignals(signal);
       s.inFlight++;
       try {
-        const response = await createOn(s.target.backend, { kind: request.kind, body: request.body }, link.signal);
+        const response = await call(s.target.backend, link.signal);
         record.headersMs = performance.now() - startedAt;
         health.success(s.id);
-        finish(s, response.usage);
+        finish(s, response.usage as Usage | undefined);
         meta.target = s.id;
         meta.headersMs = record.headersMs;
         report(record);
@@ -576,6 +603,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     },
     stream,
     create,
+    embed,
     async models(): Promise<ModelInfo[]> {
       return [{ id: model, object: 'model', created: 0, owned_by: 'sluice-gateway' }];
     },
@@ -951,6 +979,19 @@ async function createOn<K extends ApiKind>(
   const body = { ...request.body, stream_options: { include_usage: true } };
   for await (const chunk of backend.stream({ kind: request.kind, body }, signal)) accumulator.push(chunk);
   return accumulator.response();
+}
+
+/** A target's embeddings; one that serves none answers as Azure does for a chat model. */
+function embedOn(
+  backend: Backend,
+  request: EmbeddingsBackendRequest,
+  signal: AbortSignal,
+): Promise<EmbeddingsResponse> {
+  if (backend.embed) return backend.embed(request, signal);
+  const message = `The embeddings operation does not work with the target ${backend.name}: it serves no embeddings.`;
+  return Promise.reject(
+    new BadRequestError(message, { status: 400, body: errorBody('OperationNotSupported', message) }),
+  );
 }
 
 /** A sink that throws must not break a request. */

@@ -10,8 +10,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Backend } from '../backend.js';
 import { AbortError, ConfigError } from '../errors.js';
+import { embeddingInputs } from '../protocol/embeddings.js';
 import { retryHeaders } from '../protocol/error-body.js';
-import { parseRequest, validateRequest } from '../protocol/request.js';
+import {
+  parseEmbeddingsRequest,
+  parseRequest,
+  validateEmbeddingsRequest,
+  validateRequest,
+} from '../protocol/request.js';
 import type { ResponseCreateRequest } from '../protocol/responses/types.js';
 import { resumeStream, stopStream } from '../streams/http.js';
 import { createMemoryStreamLog } from '../streams/memory.js';
@@ -20,6 +26,7 @@ import type { AccessControl, AccessRefusal, Caller, GenerationLease } from './ac
 import { createKeyCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { answerPreflight, applyCors, type CorsOptions, hostName, originAllowed } from './cors.js';
+import { serveEmbeddings } from './embeddings.js';
 import {
   DEPLOYMENT_NOT_FOUND,
   type ErrorReply,
@@ -271,6 +278,8 @@ export function createApp(options: AppOptions): App {
       }
       case 'generate':
         return generate(req, res, route, state, startedAt);
+      case 'embeddings':
+        return embeddings(req, res, route, state, startedAt);
       case 'stream':
         if (!streams) return sendReply(res, notFound('azure', method, req.url?.split('?')[0] ?? '/'));
         if (callerOf(req) === undefined) return sendReply(res, unauthorized('azure'));
@@ -305,23 +314,12 @@ export function createApp(options: AppOptions): App {
     startedAt: number,
   ): Promise<void> {
     const dialect = route.dialect;
-    const refuse = (reply: ErrorReply) => {
-      res.setHeader('connection', 'close');
-      sendReply(res, reply);
-    };
-    const caller = callerOf(req);
-    if (caller === undefined) return refuse(unauthorized(dialect));
-    if (caller) state.key = caller.name;
-    const type = req.headers['content-type'];
-    if (!isJson(type)) return refuse(unsupportedMediaType(dialect, type));
-    const read = await readBody(req, maxBodyBytes);
-    if (!read.ok) {
-      if (read.reason === 'aborted') return void res.destroy();
-      return refuse(payloadTooLarge(dialect, maxBodyBytes));
-    }
+    // The deployment on the path is resolved after the body (a 404 either way).
+    const admitted = await admit(req, res, { dialect }, state);
+    if (!admitted) return;
     let body: unknown;
     try {
-      body = JSON.parse(read.text);
+      body = JSON.parse(admitted.text);
     } catch {
       return sendReply(
         res,
@@ -352,6 +350,101 @@ export function createApp(options: AppOptions): App {
     });
   }
 
+  /**
+   * The checks before a body is parsed (key, deployment on the path, content type, size),
+   * then the body's text and the caller. Refusals come before a byte of the body is read, and
+   * close the connection: an unread body must not hold the socket. Undefined: answered.
+   */
+  async function admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: { dialect: Dialect; deployment?: string },
+    state: RequestState,
+  ): Promise<{ text: string; backend: Backend | undefined; caller: Caller | null } | undefined> {
+    const dialect = route.dialect;
+    const refuse = (reply: ErrorReply): undefined => {
+      res.setHeader('connection', 'close');
+      sendReply(res, reply);
+      return undefined;
+    };
+    const caller = callerOf(req);
+    if (caller === undefined) return refuse(unauthorized(dialect));
+    if (caller) state.key = caller.name;
+    const backend = route.deployment === undefined ? undefined : resolve(route.deployment);
+    if (route.deployment !== undefined && !backend) return refuse(DEPLOYMENT_NOT_FOUND);
+    const type = req.headers['content-type'];
+    if (!isJson(type)) return refuse(unsupportedMediaType(dialect, type));
+    const read = await readBody(req, maxBodyBytes);
+    if (!read.ok) {
+      if (read.reason === 'aborted') {
+        res.destroy();
+        return undefined;
+      }
+      // We stopped reading: close the connection after answering rather than drain the rest.
+      return refuse(payloadTooLarge(dialect, maxBodyBytes));
+    }
+    return { text: read.text, backend, caller };
+  }
+
+  /**
+   * `/embeddings`: one JSON answer from the backend's `embed()` (server/embeddings.ts). Under
+   * per-key access it is admitted as the prompt-only request it is (its inputs as a
+   * Completions prompt with `max_tokens: 0`): the key's models, rates and budget apply.
+   */
+  async function embeddings(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Extract<Route, { type: 'embeddings' }>,
+    state: RequestState,
+    startedAt: number,
+  ): Promise<void> {
+    const admitted = await admit(req, res, route, state);
+    if (!admitted) return;
+    const { caller } = admitted;
+    const dialect = route.dialect;
+    const parsed = parseEmbeddingsRequest(admitted.text);
+    if (!parsed.ok) return sendReply(res, invalidRequest(dialect, parsed.problem));
+    let { backend } = admitted;
+    let deployment = route.deployment;
+    if (!backend) {
+      deployment = parsed.body.model;
+      backend = resolve(deployment);
+      if (!backend) return sendReply(res, unknownModel(route, deployment));
+    }
+    const validated = backend.capabilities
+      ? validateEmbeddingsRequest(parsed.body, { capabilities: backend.capabilities })
+      : parsed;
+    if (!validated.ok) return sendReply(res, invalidRequest(dialect, validated.problem));
+    let lease: GenerationLease | undefined;
+    if (access && caller) {
+      const prompt = embeddingInputs(validated.body.input);
+      const decision = await access.admit(caller, {
+        kind: 'completions',
+        model: deployment,
+        body: { prompt, max_tokens: 0 },
+        apiVersion: route.apiVersion,
+        stream: false,
+      });
+      if (!decision.ok) return sendReply(res, refusalReply(decision.refusal, route));
+      lease = decision.lease;
+    }
+    const report: GenerationReport = deployment === undefined ? {} : { model: deployment };
+    if (caller) report.key = caller.name;
+    state.generation = report;
+    return serveEmbeddings(res, {
+      dialect,
+      apiVersion: route.apiVersion,
+      deployment,
+      body: validated.body,
+      backend,
+      metrics,
+      startedAt,
+      live,
+      report,
+      lease,
+    });
+  }
+
   async function generate(
     req: IncomingMessage,
     res: ServerResponse,
@@ -360,27 +453,11 @@ export function createApp(options: AppOptions): App {
     startedAt: number,
   ): Promise<void> {
     const dialect = route.dialect;
-    // Refusals come before a byte of the body is read, and close the connection: an unread
-    // body must not hold the socket.
-    const refuse = (reply: ErrorReply) => {
-      res.setHeader('connection', 'close');
-      sendReply(res, reply);
-    };
-    const caller = callerOf(req);
-    if (caller === undefined) return refuse(unauthorized(dialect));
-    if (caller) state.key = caller.name;
-    let backend = route.deployment === undefined ? undefined : resolve(route.deployment);
-    if (route.deployment !== undefined && !backend) return refuse(DEPLOYMENT_NOT_FOUND);
-    const type = req.headers['content-type'];
-    if (!isJson(type)) return refuse(unsupportedMediaType(dialect, type));
-
-    const read = await readBody(req, maxBodyBytes);
-    if (!read.ok) {
-      if (read.reason === 'aborted') return void res.destroy();
-      // We stopped reading: close the connection after answering rather than drain the rest.
-      return refuse(payloadTooLarge(dialect, maxBodyBytes));
-    }
-    const parsed = parseRequest(route.kind, read.text, { apiVersion: route.apiVersion });
+    const admitted = await admit(req, res, route, state);
+    if (!admitted) return;
+    const { caller } = admitted;
+    let backend = admitted.backend;
+    const parsed = parseRequest(route.kind, admitted.text, { apiVersion: route.apiVersion });
     if (!parsed.ok) return sendReply(res, invalidRequest(dialect, parsed.problem));
 
     let deployment = route.deployment;
@@ -515,9 +592,14 @@ function withContextLength<M extends object>(model: M, backend: Backend): M | (M
 }
 
 /** A key's refusal as the route's dialect says it: Azure's 429 with retry headers, or a 403. */
-function refusalReply(refusal: AccessRefusal, route: Extract<Route, { type: 'generate' }>): ErrorReply {
+function refusalReply(refusal: AccessRefusal, route: Extract<Route, { type: 'generate' | 'embeddings' }>): ErrorReply {
   if (refusal.status === 429) {
-    const operation = route.kind === 'chat' ? 'ChatCompletions_Create' : 'Completions_Create';
+    const operation =
+      route.type === 'embeddings'
+        ? 'Embeddings_Create'
+        : route.kind === 'chat'
+          ? 'ChatCompletions_Create'
+          : 'Completions_Create';
     return tooManyRequests(route.dialect, refusal.retryAfterMs ?? 1000, operation, route.apiVersion, refusal.message);
   }
   const reply = forbidden(route.dialect, refusal.code, refusal.message);

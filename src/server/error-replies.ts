@@ -26,7 +26,7 @@ export interface ErrorReply {
 }
 
 /** Which Azure operation a request is, for the 429 message (Azure names them this way). */
-export type Operation = 'ChatCompletions_Create' | 'Completions_Create' | 'Responses_Create';
+export type Operation = 'ChatCompletions_Create' | 'Completions_Create' | 'Responses_Create' | 'Embeddings_Create';
 
 /** 401: Azure's words byte for byte; OpenAI's `invalid_api_key`. */
 export function unauthorized(dialect: ErrorDialect): ErrorReply {
@@ -70,6 +70,16 @@ export function responseNotFound(dialect: ErrorDialect, id: string, param: strin
     message: `${what} with id '${id.slice(0, 200)}' not found. This server keeps responses made with store: true for a limited time (see docs/server.md); create a new response instead.`,
     type: 'invalid_request_error',
     param,
+  });
+}
+
+/** Azure's 400 for an operation the deployment's model does not do (embeddings on a chat model). */
+export function operationNotSupported(dialect: ErrorDialect, operation: string, model: string | undefined): ErrorReply {
+  return reply(400, dialect, {
+    code: dialect === 'openai' ? 'operation_not_supported' : 'OperationNotSupported',
+    message: `The ${operation} operation does not work with the specified model${model === undefined ? '' : `, ${model.slice(0, 200)}`}. Please choose a different model (a deployment that serves ${operation}) and try again.`,
+    type: 'invalid_request_error',
+    param: null,
   });
 }
 

@@ -255,7 +255,7 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
 
 // --- internal ---
 
-/** Follows the client of one response (exported for the Responses writer, responses.ts). */
+/** Follows the client of one answer (exported for the Responses writer, responses.ts). */
 export interface ClientTracker {
   /** True once the client closed the connection before the response finished. */
   readonly gone: boolean;
@@ -264,10 +264,13 @@ export interface ClientTracker {
   dispose(): void;
 }
 
+/** What begin() and end() need of a request: shared with the embeddings answer (embeddings.ts). */
+export type Tracked = Pick<Generation, 'live' | 'metrics' | 'report' | 'observation'>;
+
 /** One generation starts: its controller (aborted by a hang-up or a shutdown), counted and tracked. */
-function begin(
+export function begin(
   res: ServerResponse,
-  g: Generation,
+  g: Tracked,
   onGone?: () => void,
 ): { controller: AbortController; tracker: ClientTracker } {
   const controller = new AbortController();
@@ -278,12 +281,12 @@ function begin(
 }
 
 /** One generation ends, however it ended: counted, reported (target and attempts included). */
-function end(
+export function end(
   res: ServerResponse,
-  g: Generation,
+  g: Tracked,
   controller: AbortController,
   tracker: ClientTracker,
-  request: BackendRequest,
+  request: Pick<BackendRequest, 'meta'>,
 ): void {
   tracker.dispose();
   g.live.delete(controller);
@@ -297,7 +300,7 @@ function end(
 }
 
 /** The error as the request's report records it: its stable code, never its message. */
-function failed(report: GenerationReport, error: unknown): void {
+export function failed(report: GenerationReport, error: unknown): void {
   report.outcome = 'error';
   report.error = error instanceof SluiceError ? error.code : error instanceof Error ? error.name : 'unknown';
 }
@@ -337,7 +340,7 @@ export function trackClient(res: ServerResponse, controller: AbortController, on
 }
 
 /** When we aborted (server shutdown), our reason says why better than the backend's AbortError. */
-function reasonOf(thrown: unknown, controller: AbortController): unknown {
+export function reasonOf(thrown: unknown, controller: AbortController): unknown {
   return controller.signal.aborted ? abortError(controller.signal) : thrown;
 }
 
@@ -355,7 +358,11 @@ export function routed<H extends Record<string, string>>(headers: H, request: { 
   return target === undefined ? headers : { ...headers, 'x-sluice-target': encodeURI(target) };
 }
 
-function routedReply(reply: ErrorReply, request: BackendRequest, headers: Record<string, string>): ErrorReply {
+export function routedReply(
+  reply: ErrorReply,
+  request: { meta?: BackendRequest['meta'] },
+  headers: Record<string, string>,
+): ErrorReply {
   return { ...reply, headers: routed({ ...reply.headers, ...headers }, request) };
 }
 

@@ -91,13 +91,16 @@ export function serverTiming(report: Pick<GenerationReport, 'gatewayMs' | 'upstr
  * The `server-timing` header of a generation's answer, once its headers are due; records
  * the target, attempts and upstream time a routing backend put in the request's `meta`.
  */
-export function timingHeaders(report: GenerationReport, request: BackendRequest): { 'server-timing': string } {
+export function timingHeaders(
+  report: GenerationReport,
+  request: Pick<BackendRequest, 'meta'>,
+): { 'server-timing': string } {
   reportMeta(report, request);
   return { 'server-timing': serverTiming(report) };
 }
 
 /** Copies what a routing backend said in the request's `meta` into the report. */
-export function reportMeta(report: GenerationReport, request: BackendRequest): void {
+export function reportMeta(report: GenerationReport, request: Pick<BackendRequest, 'meta'>): void {
   const meta = request.meta;
   if (!meta) return;
   if (meta.target !== undefined) report.target = meta.target;

@@ -27,6 +27,28 @@ describe('matchRoute', () => {
     assert.equal(completions.route.apiVersion, '2024-02-15-preview');
   });
 
+  test('embeddings: the deployment route (api-version required), Azure v1 and OpenAI, POST only', () => {
+    assert.deepEqual(matchRoute('POST', `/openai/deployments/my%20emb/embeddings${V}`), {
+      route: {
+        type: 'embeddings',
+        label: 'azure_embeddings',
+        dialect: 'azure',
+        deployment: 'my emb',
+        apiVersion: '2024-10-21',
+      },
+    });
+    assert.deepEqual(matchRoute('POST', '/openai/v1/embeddings'), {
+      route: { type: 'embeddings', label: 'azure_v1_embeddings', dialect: 'azure' },
+    });
+    assert.deepEqual(matchRoute('POST', '/v1/embeddings'), {
+      route: { type: 'embeddings', label: 'openai_embeddings', dialect: 'openai' },
+    });
+    const missing = matchRoute('POST', '/openai/deployments/e/embeddings');
+    assert.ok('error' in missing && missing.error.body.error.code === 'MissingApiVersionParameter');
+    const get = matchRoute('GET', '/v1/embeddings');
+    assert.ok('error' in get && get.error.status === 405);
+  });
+
   test('v1 and OpenAI routes need no api-version and pick their dialect', () => {
     const cases: Array<[string, string, string]> = [
       ['/openai/v1/chat/completions', 'azure', 'chat'],
@@ -60,7 +82,7 @@ describe('matchRoute', () => {
   test('unknown paths are 404 in the dialect of their prefix; wrong methods are 405 with Allow', () => {
     for (const url of [
       '/',
-      '/openai/deployments/d/embeddings?api-version=2024-10-21',
+      '/openai/deployments/d/images/generations?api-version=2024-10-21',
       '/openai/deployments/%E0%A4%A/chat/completions?api-version=2024-10-21',
     ]) {
       const m = matchRoute('POST', url);

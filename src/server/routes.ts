@@ -31,6 +31,9 @@ export type RouteLabel =
   | 'azure_v1_responses'
   | 'openai_responses'
   | 'responses_get'
+  | 'azure_embeddings'
+  | 'azure_v1_embeddings'
+  | 'openai_embeddings'
   | 'models'
   | 'healthz'
   | 'metrics'
@@ -71,6 +74,16 @@ export type Route =
       stream: boolean;
       /** Events up to this sequence number are not sent again; -1: all. */
       startingAfter: number;
+    }
+  | {
+      /** `/embeddings` (protocol/embeddings.ts): one JSON answer, never a stream. */
+      type: 'embeddings';
+      label: 'azure_embeddings' | 'azure_v1_embeddings' | 'openai_embeddings';
+      dialect: Dialect;
+      /** From the path on dated Azure routes; otherwise the body's `model` names it. */
+      deployment?: string;
+      /** Dated Azure routes only (validated). */
+      apiVersion?: string;
     }
   | { type: 'models'; label: 'models'; dialect: Dialect }
   | { type: 'healthz'; label: 'healthz' }
@@ -152,6 +165,10 @@ export function matchRoute(method: string, url: string): RouteMatch {
       return post({ type: 'generate', label: 'azure_v1_chat', kind: 'chat', dialect: 'azure' });
     case '/openai/v1/completions':
       return post({ type: 'generate', label: 'azure_v1_completions', kind: 'completions', dialect: 'azure' });
+    case '/v1/embeddings':
+      return post({ type: 'embeddings', label: 'openai_embeddings', dialect: 'openai' });
+    case '/openai/v1/embeddings':
+      return post({ type: 'embeddings', label: 'azure_v1_embeddings', dialect: 'azure' });
     case '/v1/models':
       return get({ type: 'models', label: 'models', dialect: 'openai' });
     case '/openai/v1/models':
@@ -180,7 +197,7 @@ export function matchRoute(method: string, url: string): RouteMatch {
     }
   }
 
-  // /openai/deployments/{deployment}/(chat/)?completions
+  // /openai/deployments/{deployment}/((chat/)?completions|embeddings)
   const prefix = '/openai/deployments/';
   if (path.startsWith(prefix)) {
     const slash = path.indexOf('/', prefix.length);
@@ -194,14 +211,21 @@ export function matchRoute(method: string, url: string): RouteMatch {
       }
       const kind: ApiKind | undefined =
         rest === '/chat/completions' ? 'chat' : rest === '/completions' ? 'completions' : undefined;
-      if (kind !== undefined) {
-        const label: RouteLabel = kind === 'chat' ? 'azure_chat' : 'azure_completions';
+      const embeddings = rest === '/embeddings';
+      if (kind !== undefined || embeddings) {
+        const label =
+          kind === 'chat' ? 'azure_chat' : kind === 'completions' ? 'azure_completions' : 'azure_embeddings';
         if (method !== 'POST') return { error: methodNotAllowed(dialect, method, 'POST, OPTIONS'), label };
         const deployment = decodeSegment(path.slice(prefix.length, slash));
         if (deployment === undefined)
           return { error: notFound(dialect, method, path), label: 'unmatched', notFound: true };
         const version = checkApiVersion(query);
         if (typeof version !== 'string') return { error: version, label };
+        if (kind === undefined) {
+          return {
+            route: { type: 'embeddings', label: 'azure_embeddings', dialect: 'azure', deployment, apiVersion: version },
+          };
+        }
         return { route: { type: 'generate', label, kind, dialect: 'azure', deployment, apiVersion: version } };
       }
     }

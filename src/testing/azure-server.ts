@@ -6,6 +6,8 @@
  *   POST /openai/v1/{chat/completions|completions}          (deployment = body.model)
  *   POST /v1/{chat/completions|completions}, /{chat/completions|completions}  (OpenAI-compatible)
  *   POST /openai/v1/responses, /v1/responses, /responses   (the Responses API; deployment = body.model)
+ *   POST /openai/deployments/{deployment}/embeddings?api-version=V, /openai/v1/embeddings,
+ *        /v1/embeddings, /embeddings                       (embeddings; `embeddingsReply` answers them)
  * — by replaying a scripted *reply* chosen per deployment name, and records every request.
  *
  * ```ts
@@ -50,6 +52,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { chunkBuilder, safeFilterResults } from '../protocol/chunks.js';
+import { type EmbeddingsInput, embeddingInputs, encodeEmbedding } from '../protocol/embeddings.js';
 import type { ApiErrorBody, ApiKind, ContentFilterResults, FinishReason, Usage } from '../types.js';
 
 // --- replies -------------------------------------------------------------------------
@@ -104,6 +107,36 @@ export function redirect(location: string, status = 307): Reply {
 /** No answer at all: the connection is reset before any header (after `headersDelayMs`, if set). */
 export function reset(opts: { headersDelayMs?: number } = {}): Reply {
   return { type: 'reset', ...opts };
+}
+
+/**
+ * A scenario answering embeddings requests with `vectors` (one per input, the last repeated),
+ * in the encoding each request asks for (`base64`: OpenAI's little-endian float32).
+ *
+ * @example
+ * const server = await startAzureServer({ scenarios: { emb: embeddingsReply([[0.6, 0.8]]) } });
+ */
+export function embeddingsReply(
+  vectors: number[][],
+  opts: { model?: string; tokensPerInput?: number } = {},
+): (request: RecordedRequest) => Reply {
+  return (request) => {
+    const input = request.body?.input;
+    const inputs =
+      typeof input === 'string' || Array.isArray(input) ? embeddingInputs(input as EmbeddingsInput).length : 1;
+    const base64 = request.body?.encoding_format === 'base64';
+    const data = Array.from({ length: inputs }, (_, index) => {
+      const vector = vectors[Math.min(index, vectors.length - 1)] ?? [];
+      return { object: 'embedding', index, embedding: base64 ? encodeEmbedding(vector) : vector };
+    });
+    const tokens = inputs * (opts.tokensPerInput ?? 3);
+    return reply(200, {
+      object: 'list',
+      data,
+      model: opts.model ?? 'text-embedding-3-small',
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  };
 }
 
 /** Azure's error body. */
@@ -190,8 +223,8 @@ export interface RecordedRequest {
   apiVersion: string | null;
   /** The deployment from the path, or body.model on v1 / OpenAI-compatible routes. */
   deployment: string | undefined;
-  /** `chat`, `completions`, `responses`, or undefined for unknown paths. */
-  kind: 'chat' | 'completions' | 'responses' | undefined;
+  /** `chat`, `completions`, `responses`, `embeddings`, or undefined for unknown paths. */
+  kind: 'chat' | 'completions' | 'responses' | 'embeddings' | undefined;
   headers: IncomingMessage['headers'];
   /** The raw request body. */
   rawBody: string;
@@ -231,8 +264,8 @@ export interface AzureServer {
   close(): Promise<void>;
 }
 
-const ROUTE = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions)$/;
-const V1_ROUTE = /^(?:\/openai)?(?:\/v1)?\/(chat\/completions|completions|responses)$/;
+const ROUTE = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
+const V1_ROUTE = /^(?:\/openai)?(?:\/v1)?\/(chat\/completions|completions|responses|embeddings)$/;
 
 /**
  * Starts the server on 127.0.0.1 and a free port.
@@ -289,11 +322,11 @@ export async function startAzureServer(opts: AzureServerOptions = {}): Promise<A
     const m = ROUTE.exec(u.pathname);
     if (m) {
       deployment = decodeURIComponent(m[1]!);
-      kind = m[2] === 'completions' ? 'completions' : 'chat';
+      kind = m[2] === 'completions' ? 'completions' : m[2] === 'embeddings' ? 'embeddings' : 'chat';
     } else {
       const v = V1_ROUTE.exec(u.pathname);
       if (v) {
-        kind = v[1] === 'completions' ? 'completions' : v[1] === 'responses' ? 'responses' : 'chat';
+        kind = v[1] === 'chat/completions' ? 'chat' : (v[1] as 'completions' | 'responses' | 'embeddings');
         deployment = typeof body?.model === 'string' ? body.model : undefined;
       }
     }

@@ -40,6 +40,7 @@ export {
   azureError,
   chatChunks,
   completionChunks,
+  embeddingsReply,
   encodeItem,
   redirect,
   reply,

@@ -35,7 +35,11 @@ const DEPLOYMENT_NOT_FOUND = {
 describe('routes and methods', () => {
   test('unknown routes: Azure 404; wrong methods: 405 with Allow', async (t) => {
     const { url } = await start(t, { backend: createScriptedBackend([]) });
-    for (const path of ['/', '/v2/chat/completions', '/openai/deployments/d/embeddings?api-version=2024-10-21']) {
+    for (const path of [
+      '/',
+      '/v2/chat/completions',
+      '/openai/deployments/d/images/generations?api-version=2024-10-21',
+    ]) {
       const res = await post(`${url}${path}`, chatBody);
       assert.equal(res.status, 404, path);
       assert.deepEqual(await res.json(), NOT_FOUND);

@@ -25,7 +25,7 @@ import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../../types.js';
 import { badRequest } from './bad-request.js';
 import { chatHistory, TRANSCRIPT_STOPS, transcriptPrompt } from './chat-prompt.js';
 import { ChunkChannel } from './chunk-channel.js';
-import { checkEmbeddingsBody, embed } from './embed.js';
+import { checkEmbeddingsBody, embed, embeddingCapabilities } from './embed.js';
 import { type LlamaEngine, loadEngine } from './engine.js';
 import { generateTurn, prepareOutput } from './generate-turn.js';
 import { LOCAL_CAPABILITIES, planRequest, type RequestPlan } from './request-plan.js';
@@ -165,7 +165,9 @@ export function createLocalBackend(options: LocalBackendOptions = {}): LocalBack
 
   /** What this model honours; once loaded, `max_tokens` above the context size is refused, not cut. */
   function capabilities(): RequestCapabilities {
-    return engine ? { ...LOCAL_CAPABILITIES, maxTokens: engine.contextSize } : LOCAL_CAPABILITIES;
+    return engine
+      ? { ...LOCAL_CAPABILITIES, maxTokens: engine.contextSize, ...embeddingCapabilities(engine) }
+      : LOCAL_CAPABILITIES;
   }
 
   function getEngine(): Promise<LlamaEngine> {

@@ -1,17 +1,24 @@
 /**
  * The remote backend: Azure OpenAI, OpenAI or any OpenAI-compatible server behind the
  * Backend seam, with the Sluice client (retries, time-outs, abort, end states): streamed
- * requests with `stream()`, non-streaming ones with `create()`, so each is forwarded as the
- * caller asked. The server's upstream (gateway) mode uses it. Every error leaving it has
+ * requests with `stream()`, non-streaming ones with `create()`, embeddings with `embed()`, so
+ * each is forwarded as the caller asked. The server's upstream (gateway) mode uses it. Every error leaving it has
  * been scrubbed by the client of this backend's own credential and of anything that looks
  * like one (protocol/secrets.ts): an upstream or a proxy that echoes the key must not hand
  * it to the gateway's clients.
  * @module
  */
 
-import type { Backend, BackendRequest, ModelInfo, ResponsesBackendRequest } from '../../backend.js';
+import type {
+  Backend,
+  BackendRequest,
+  EmbeddingsBackendRequest,
+  ModelInfo,
+  ResponsesBackendRequest,
+} from '../../backend.js';
 import { createClient, type SluiceClient } from '../../client/client.js';
 import type { ClientOptions } from '../../client/options.js';
+import type { EmbeddingsResponse } from '../../protocol/embeddings.js';
 import { isTerminalEvent } from '../../protocol/responses/events.js';
 import type { ResponseObject, ResponseStreamEvent } from '../../protocol/responses/types.js';
 import type { ApiKind, ApiTypes } from '../../types.js';
@@ -71,6 +78,14 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
     async createResponse(request: ResponsesBackendRequest, signal: AbortSignal): Promise<ResponseObject> {
       return client.responses.create({ ...request.body, stream: false }, { signal, ...addressOf(request) });
     },
+    /**
+     * Relayed in the encoding the caller asked for. `float` when it named none (the API's
+     * default), so the upstream's numbers pass as they are rather than through float32.
+     */
+    async embed(request: EmbeddingsBackendRequest, signal: AbortSignal): Promise<EmbeddingsResponse> {
+      const body = { ...request.body, encoding_format: request.body.encoding_format ?? 'float' };
+      return client.embeddings.create(body, { signal, ...addressOf(request) });
+    },
     async models(): Promise<ModelInfo[]> {
       return models.map((id) => ({ id, object: 'model', created: 0, owned_by: name }));
     },
@@ -80,7 +95,9 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
   };
 }
 
-function addressOf(request: BackendRequest | ResponsesBackendRequest): { deployment?: string } {
+function addressOf(request: BackendRequest | ResponsesBackendRequest | EmbeddingsBackendRequest): {
+  deployment?: string;
+} {
   return request.deployment !== undefined ? { deployment: request.deployment } : {};
 }
 
