@@ -7,12 +7,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Backend, EmbeddingsBackendRequest } from '../backend.js';
-import { OverloadedError } from '../errors.js';
 import type { EmbeddingsRequest } from '../protocol/embeddings.js';
 import type { AnyResponse } from '../types.js';
 import type { GenerationLease } from './access.js';
 import { operationNotSupported, replyForError } from './error-replies.js';
-import { begin, end, failed, reasonOf, routed, routedReply, type Tracked } from './generation.js';
+import { answerFailure, begin, end, routed, type Tracked } from './generation.js';
 import { timingHeaders } from './observer.js';
 import type { Dialect } from './routes.js';
 import { sendJson, sendReply } from './send.js';
@@ -63,14 +62,9 @@ export async function serveEmbeddings(res: ServerResponse, call: EmbeddingsCall)
       report.outcome = 'completed';
     }
   } catch (thrown) {
-    if (!tracker.gone) {
-      const error = reasonOf(thrown, controller);
-      if (error instanceof OverloadedError) metrics.overloaded++;
-      failed(report, error);
-      report.gatewayMs = calledAt - call.startedAt;
-      const reply = replyForError(error, call.dialect, 'Embeddings_Create', call.apiVersion);
-      sendReply(res, routedReply(reply, request, timingHeaders(report, request)));
-    }
+    answerFailure(res, call, { controller, tracker }, thrown, calledAt, request, (error) =>
+      replyForError(error, call.dialect, 'Embeddings_Create', call.apiVersion),
+    );
   } finally {
     end(res, call, controller, tracker, request);
     call.lease?.end(report);

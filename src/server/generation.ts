@@ -240,13 +240,7 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
       report.outcome = 'completed';
     }
   } catch (thrown) {
-    if (!tracker.gone) {
-      const error = reasonOf(thrown, controller);
-      if (error instanceof OverloadedError) metrics.overloaded++;
-      failed(report, error);
-      report.gatewayMs = calledAt - g.startedAt;
-      sendReply(res, routedReply(replyFor(g, error), request, timingHeaders(report, request)));
-    }
+    answerFailure(res, g, { controller, tracker }, thrown, calledAt, request, (error) => replyFor(g, error));
   } finally {
     end(res, g, controller, tracker, request);
     g.lease?.end(report);
@@ -299,8 +293,29 @@ export function end(
   g.observation?.end(report, res.headersSent ? res.statusCode : 499);
 }
 
+/**
+ * A one-document answer failed (before anything was sent): counted, reported and answered
+ * with `replyOf` the error, unless the client has left.
+ */
+export function answerFailure(
+  res: ServerResponse,
+  g: Tracked & { startedAt: number },
+  { controller, tracker }: { controller: AbortController; tracker: ClientTracker },
+  thrown: unknown,
+  calledAt: number,
+  request: Pick<BackendRequest, 'meta'>,
+  replyOf: (error: unknown) => ErrorReply,
+): void {
+  if (tracker.gone) return;
+  const error = reasonOf(thrown, controller);
+  if (error instanceof OverloadedError) g.metrics.overloaded++;
+  failed(g.report, error);
+  g.report.gatewayMs = calledAt - g.startedAt;
+  sendReply(res, routedReply(replyOf(error), request, timingHeaders(g.report, request)));
+}
+
 /** The error as the request's report records it: its stable code, never its message. */
-export function failed(report: GenerationReport, error: unknown): void {
+function failed(report: GenerationReport, error: unknown): void {
   report.outcome = 'error';
   report.error = error instanceof SluiceError ? error.code : error instanceof Error ? error.name : 'unknown';
 }
@@ -340,7 +355,7 @@ export function trackClient(res: ServerResponse, controller: AbortController, on
 }
 
 /** When we aborted (server shutdown), our reason says why better than the backend's AbortError. */
-export function reasonOf(thrown: unknown, controller: AbortController): unknown {
+function reasonOf(thrown: unknown, controller: AbortController): unknown {
   return controller.signal.aborted ? abortError(controller.signal) : thrown;
 }
 
@@ -358,7 +373,7 @@ export function routed<H extends Record<string, string>>(headers: H, request: { 
   return target === undefined ? headers : { ...headers, 'x-sluice-target': encodeURI(target) };
 }
 
-export function routedReply(
+function routedReply(
   reply: ErrorReply,
   request: { meta?: BackendRequest['meta'] },
   headers: Record<string, string>,
