@@ -46,6 +46,15 @@ export interface StreamAnswerOptions {
   onRetract?(): void;
   /** Choice 0's tool calls so far (the accumulator's), each time a chunk adds to them. */
   onToolCalls?(calls: ToolCallView[]): void;
+  /**
+   * Reads the rest of a resumable stream (`GET /sluice/v1/streams/{id}` after `lastEventId`)
+   * instead of asking anew: the page was reloaded while it streamed.
+   */
+  resume?: { streamId: string; lastEventId: string };
+  /** The server named the stream (`x-sluice-stream-id`): it can be resumed. */
+  onStream?(streamId: string): void;
+  /** The id of the event just taken (after its text was reported). */
+  onEventId?(id: string): void;
 }
 
 export interface StreamAnswerResult {
@@ -93,14 +102,21 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
   if (options.apiKey) headers['api-key'] = options.apiKey;
 
+  const resume = options.resume;
+  if (resume) headers['last-event-id'] = resume.lastEventId;
   let response: Response;
   try {
-    response = await doFetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ ...options.body, stream: true }),
-      signal: options.signal,
-    });
+    response = resume
+      ? await doFetch(`/sluice/v1/streams/${encodeURIComponent(resume.streamId)}`, {
+          headers,
+          signal: options.signal,
+        })
+      : await doFetch(url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ ...options.body, stream: true }),
+          signal: options.signal,
+        });
   } catch {
     if (options.signal.aborted) return finish({ kind: 'stopped' });
     return finish({ kind: 'failed', message: 'Could not reach the Sluice server.', retryable: true });
@@ -127,6 +143,9 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
       retryable: true,
     });
   }
+
+  const streamId = response.headers.get('x-sluice-stream-id');
+  if (streamId) options.onStream?.(streamId);
 
   // --- reading the stream ---
   const accumulator = createAccumulator(options.kind);
@@ -176,6 +195,7 @@ export async function streamAnswer(options: StreamAnswerOptions): Promise<Stream
       if (parsed.type === 'done') sawDone = true;
       else if (parsed.type === 'error') failure = endFromErrorFrame(parsed.error, requestId);
       else takeChunk(parsed.chunk as AnyChunk);
+      if (event.id !== '') options.onEventId?.(event.id);
     } catch (error) {
       failure = endFromUnreadable(error, requestId);
     }

@@ -12,7 +12,7 @@ import { byId, h } from './dom.js';
 import { badgeFor, formatStats, noticeFor } from './format.js';
 import { renderSidebar } from './sidebar.js';
 import { createStore, KEYS, type KeyValueStorage, newConversation, titleFrom } from './store.js';
-import type { AssistantMessage, Conversation, Settings } from './types.js';
+import type { AssistantMessage, Conversation, Settings, ToolCallView } from './types.js';
 
 // --- state ---
 
@@ -147,19 +147,7 @@ async function generate(conversation: Conversation): Promise<void> {
       body: requestBody(model, { messages: sentMessages(conversation, message) }),
       signal: controller.signal,
       apiKey,
-      onText(text) {
-        message.content += text;
-        if (conversation.id === currentId) thread.streamed();
-        saveSoon('conversations');
-      },
-      onRetract() {
-        message.content = '';
-      },
-      onToolCalls(calls) {
-        message.toolCalls = calls;
-        if (conversation.id === currentId) thread.streamed();
-        saveSoon('conversations');
-      },
+      ...answerCallbacks(conversation, message),
     });
     // History outgrew the context: drop the oldest turn still sent and ask again. Only the
     // latest user turn is kept for certain; if it alone does not fit, that is the answer.
@@ -172,19 +160,70 @@ async function generate(conversation: Conversation): Promise<void> {
     renderChat();
     announce('The context is full: the oldest messages are no longer sent to the model. Asking again…');
   }
+  finishAnswer(conversation, message, result);
+}
+
+/** What streaming an answer into `message` does with each part of it. */
+function answerCallbacks(conversation: Conversation, message: AssistantMessage) {
+  return {
+    onText(text: string) {
+      message.content += text;
+      if (conversation.id === currentId) thread.streamed();
+      saveSoon('conversations');
+    },
+    onRetract() {
+      message.content = '';
+    },
+    onToolCalls(calls: ToolCallView[]) {
+      message.toolCalls = calls;
+      if (conversation.id === currentId) thread.streamed();
+      saveSoon('conversations');
+    },
+    // A resumable answer: saved with the last event taken, so a reload can ask for the rest.
+    onStream(id: string) {
+      if (message.stream?.id !== id) message.stream = { id, lastEventId: '0' };
+    },
+    onEventId(id: string) {
+      if (message.stream) message.stream.lastEventId = id;
+    },
+  };
+}
+
+function finishAnswer(conversation: Conversation, message: AssistantMessage, result: StreamAnswerResult): void {
   running = undefined;
   message.stats = result.stats;
   // The page is being left: the request died with it. What pagehide saved (no end) reads back
-  // as interrupted; saving "connection lost" now would misreport it.
+  // as interrupted (or, resumable, is asked for again); saving "connection lost" would misreport it.
   if (leaving) {
     message.end = { kind: 'interrupted' };
     return;
   }
+  delete message.stream;
   message.end = result.end;
   conversation.updatedAt = Date.now();
   saveConversations();
   renderAll();
   announceEnd(result);
+}
+
+/** An answer cut off by a reload while the server kept it resumable: asks for the rest. */
+async function resumeAnswer(conversation: Conversation, message: AssistantMessage): Promise<void> {
+  const stream = message.stream;
+  if (!stream || running) return;
+  delete message.end;
+  const controller = new AbortController();
+  running = { controller, mode: 'chat', conversation, message };
+  renderAll();
+  announce('Resuming the answer…');
+  const result = await streamAnswer({
+    kind: 'chat',
+    body: {},
+    signal: controller.signal,
+    apiKey,
+    resume: { streamId: stream.id, lastEventId: stream.lastEventId },
+    ...answerCallbacks(conversation, message),
+  });
+  finishAnswer(conversation, message, result);
 }
 
 /** The system message, then the conversation from its context start, without the answer being written. */
@@ -234,6 +273,13 @@ function learnContextSize(model: string, size: number | undefined): void {
 }
 
 function stop(): void {
+  // A resumable answer would go on after the hang-up (the server waits for a reader to come
+  // back): Stop says so explicitly, so the generation ends now.
+  const stream = running?.mode === 'chat' ? running.message.stream : undefined;
+  if (stream) {
+    const headers: Record<string, string> = apiKey ? { 'api-key': apiKey } : {};
+    fetch(`/sluice/v1/streams/${encodeURIComponent(stream.id)}/stop`, { method: 'POST', headers }).catch(() => {});
+  }
   running?.controller.abort();
 }
 
@@ -739,3 +785,8 @@ setMode('chat');
 renderAll();
 promptEl.focus();
 void loadModels();
+{
+  const conversation = current();
+  const last = conversation?.messages.at(-1);
+  if (conversation && last?.role === 'assistant' && last.stream) void resumeAnswer(conversation, last);
+}

@@ -183,6 +183,18 @@ function toMessage(value: unknown): Message | undefined {
     ? settleEnd(value.end as unknown as AssistantMessage['end'])
     : { kind: 'interrupted' };
   if (isRecord(value.stats)) message.stats = value.stats as AssistantMessage['stats'] & object;
+  // Cut off by a reload while resumable: the page asks the server for the rest.
+  const stream = value.stream;
+  if (
+    !isRecord(value.end) &&
+    isRecord(stream) &&
+    typeof stream.id === 'string' &&
+    /^[0-9a-f-]{36}$/.test(stream.id) &&
+    typeof stream.lastEventId === 'string' &&
+    /^\d{1,15}$/.test(stream.lastEventId)
+  ) {
+    message.stream = { id: stream.id, lastEventId: stream.lastEventId };
+  }
   if (typeof value.model === 'string' && value.model) message.model = value.model;
   if (Array.isArray(value.toolCalls)) {
     const calls = value.toolCalls

@@ -71,6 +71,11 @@ export interface AssistantMessage {
   toolCalls?: ToolCallView[];
   /** Absent while streaming. */
   end?: AnswerEnd;
+  /**
+   * While a resumable answer streams (the server named it: `x-sluice-stream-id`), its id and
+   * the last event received: after a reload the page asks the server for the rest.
+   */
+  stream?: { id: string; lastEventId: string };
   stats?: AnswerStats;
   /** The model or deployment name the answer was asked from (the header's choice then). */
   model?: string;
