@@ -131,6 +131,8 @@ export function createTargetBackend(
     name,
     stream: (request, signal) => remote.stream(own(request), signal),
     create: (request, signal) => remote.create!(own(request), signal),
+    responses: (request, signal) => remote.responses!({ ...request, deployment }, signal),
+    createResponse: (request, signal) => remote.createResponse!({ ...request, deployment }, signal),
     models: () => remote.models!(),
     close: () => remote.close!(),
   };

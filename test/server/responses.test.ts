@@ -11,6 +11,7 @@ import { createScriptedBackend, type ScriptStep, textScript } from '../../src/ba
 import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { ServerError } from '../../src/errors.js';
 import { createRouterBackend } from '../../src/gateway/router.js';
+import { createTargetBackend } from '../../src/gateway/targets.js';
 import type { ChatCompletionChunk } from '../../src/types.js';
 import { frameReader, post, start } from '../support/server.js';
 
@@ -308,5 +309,35 @@ describe('POST /v1/responses through an upstream that speaks Responses', () => {
       (await fetch(`${remotes[1]!.url}/v1/responses/${id}`, { headers: { authorization: 'Bearer k' } })).status,
       200,
     );
+  });
+
+  test("a gateway file's upstream target relays Responses with its own model name", async (t) => {
+    const chat = createScriptedBackend(textScript('chat', TEXT));
+    const upstream = await start(t, { backend: chat });
+    const target = createTargetBackend(
+      {
+        kind: 'openai',
+        baseURL: `${upstream.url}/v1`,
+        model: 'up-model',
+        apiKey: 'k',
+        priority: 1,
+        weight: 1,
+        timeouts: {},
+      },
+      'story/0:openai:upstream',
+    );
+    t.after(() => target.close?.());
+    const router = createRouterBackend({
+      model: 'story',
+      targets: [{ id: 'story/0:openai:upstream', backend: target, priority: 1, weight: 1, timeouts: {} }],
+    });
+    const { url } = await start(t, { deployments: { story: router } });
+    const res = await post(`${url}/v1/responses`, { model: 'story', input: 'x', stream: true });
+    const events = parseFrames(await readAll(res));
+    const id = (events[0]!.response as { id: string }).id;
+    // The upstream made (and keeps) the response, for its own model name.
+    const kept = await fetch(`${upstream.url}/v1/responses/${id}`, { headers: { authorization: 'Bearer k' } });
+    assert.equal(((await kept.json()) as { model: string }).model, 'up-model');
+    assert.equal(chat.requests[0]?.deployment, 'up-model');
   });
 });
