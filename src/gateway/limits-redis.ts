@@ -46,29 +46,32 @@ if rpm >= 0 then
   end
 end
 if tpm >= 0 then
+  -- KEYS[3] holds each reservation's size and, in field '#', their sum: expired ones are
+  -- subtracted as they leave, so an admission costs O(expired), not O(window).
   local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', from)
-  for i = 1, #old do redis.call('HDEL', KEYS[3], old[i]) end
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', from)
-  local live = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-  if #live > 0 then
-    local sum = 0
-    local sizes = {}
-    for i = 1, #live, 2 do
-      local v = tonumber(redis.call('HGET', KEYS[3], live[i]) or '0')
-      sizes[#sizes + 1] = v
-      sum = sum + v
+  if #old > 0 then
+    local expired = 0
+    for i = 1, #old do
+      expired = expired + tonumber(redis.call('HGET', KEYS[3], old[i]) or '0')
+      redis.call('HDEL', KEYS[3], old[i])
     end
-    if sum + tokens > tpm then
-      local excess = sum + tokens - tpm
-      for i = 1, #sizes do
-        excess = excess - sizes[i]
-        if excess <= 0 then return {'tpm', math.max(1, tonumber(live[i * 2]) + window - now)} end
-      end
-      return {'tpm', window}
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', from)
+    redis.call('HINCRBY', KEYS[3], '#', -expired)
+  end
+  local sum = tonumber(redis.call('HGET', KEYS[3], '#') or '0')
+  if sum + tokens > tpm and redis.call('ZCARD', KEYS[2]) > 0 then
+    -- When would it fit: walk the oldest reservations (at most 1000) until enough expire.
+    local excess = sum + tokens - tpm
+    local oldest = redis.call('ZRANGE', KEYS[2], 0, 999, 'WITHSCORES')
+    for i = 1, #oldest, 2 do
+      excess = excess - tonumber(redis.call('HGET', KEYS[3], oldest[i]) or '0')
+      if excess <= 0 then return {'tpm', math.max(1, tonumber(oldest[i + 1]) + window - now)} end
     end
+    return {'tpm', window}
   end
   redis.call('ZADD', KEYS[2], now, id)
   redis.call('HSET', KEYS[3], id, tokens)
+  redis.call('HINCRBY', KEYS[3], '#', tokens)
   redis.call('PEXPIRE', KEYS[2], window * 2)
   redis.call('PEXPIRE', KEYS[3], window * 2)
 end
@@ -81,7 +84,11 @@ return {'ok', 0}
 // KEYS: tpm zset, tpm hash, running zset, budget counter ('' when none)
 // ARGV: id, reserved, actual
 const SETTLE = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  local was = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or ARGV[2])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+  redis.call('HINCRBY', KEYS[2], '#', tonumber(ARGV[3]) - was)
+end
 redis.call('ZREM', KEYS[3], ARGV[1])
 local delta = tonumber(ARGV[3]) - tonumber(ARGV[2])
 if KEYS[4] ~= '' and delta ~= 0 and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('INCRBY', KEYS[4], delta) end

@@ -85,7 +85,7 @@ export function createMemoryLimitStore(options: { now?: () => number } = {}): Li
   const stateOf = (key: string) => {
     let state = keys.get(key);
     if (!state) {
-      state = { requests: [], tokens: [], running: new Map(), budgets: new Map() };
+      state = { requests: [], tokens: [], tokenSum: 0, running: new Map(), budgets: new Map() };
       keys.set(key, state);
     }
     return state;
@@ -119,11 +119,13 @@ export function createMemoryLimitStore(options: { now?: () => number } = {}): Li
           return { ok: false, reason: 'rpm', retryAfterMs: state.requests[n - limits.rpm]!.at + WINDOW_MS - at };
         }
       }
-      const entry: TokenEntry = { at, tokens };
+      const entry: TokenEntry = { at, tokens, live: true };
       if (limits.tpm !== undefined) {
-        dropBefore(state.tokens, from);
-        let sum = 0;
-        for (const e of state.tokens) sum += e.tokens;
+        for (const gone of dropBefore(state.tokens, from)) {
+          gone.live = false;
+          state.tokenSum -= gone.tokens;
+        }
+        const sum = state.tokenSum;
         if (state.tokens.length > 0 && sum + tokens > limits.tpm) {
           let excess = sum + tokens - limits.tpm;
           let retry = WINDOW_MS;
@@ -137,6 +139,7 @@ export function createMemoryLimitStore(options: { now?: () => number } = {}): Li
           return { ok: false, reason: 'tpm', retryAfterMs: Math.max(1, retry) };
         }
         state.tokens.push(entry);
+        state.tokenSum += tokens;
       }
       if (limits.rpm !== undefined) state.requests.push({ at, tokens: 1 });
       if (limits.concurrent !== undefined) state.running.set(id, at);
@@ -145,6 +148,7 @@ export function createMemoryLimitStore(options: { now?: () => number } = {}): Li
       return admitted(tokens, async (actual) => {
         state.running.delete(id);
         // Entries that left the window are gone; settling them changes nothing.
+        if (entry.live) state.tokenSum += actual - entry.tokens;
         entry.tokens = actual;
         if (budgetId !== undefined && state.budgets.has(budgetId)) {
           state.budgets.set(budgetId, state.budgets.get(budgetId)! + actual - tokens);
@@ -175,6 +179,8 @@ export function admitted(reserved: number, settle: (actual: number) => Promise<v
 interface TokenEntry {
   at: number;
   tokens: number;
+  /** Still in the window (counted in `tokenSum`). */
+  live?: boolean;
 }
 
 interface KeyState {
@@ -182,16 +188,19 @@ interface KeyState {
   requests: TokenEntry[];
   /** Reservations (settled or not) in the last minute (oldest first). */
   tokens: TokenEntry[];
+  /** The sum of `tokens`, kept as they come and go (no walk per admission). */
+  tokenSum: number;
   /** Running requests: id -> start time. */
   running: Map<string, number>;
   /** Tokens used per budget period id. */
   budgets: Map<string, number>;
 }
 
-function dropBefore(entries: TokenEntry[], from: number): void {
+/** Removes the entries at or before `from` (the oldest first); returns them. */
+function dropBefore(entries: TokenEntry[], from: number): TokenEntry[] {
   let i = 0;
   while (i < entries.length && entries[i]!.at <= from) i++;
-  if (i > 0) entries.splice(0, i);
+  return i > 0 ? entries.splice(0, i) : [];
 }
 
 function pad(n: number): string {
