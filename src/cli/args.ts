@@ -192,7 +192,8 @@ export const COMMANDS: Record<CommandName, CommandDef> = {
     summary: 'Chat Completions: one answer, or a conversation on a terminal',
     usage: ['sluice chat [options] MESSAGE...', 'sluice chat [options]    (interactive, when stdin is a terminal)'],
     notes: [
-      'Interactive commands: /reset (forget the conversation), /usage (tokens used), /history, /help, /exit.',
+      'Interactive commands: /reset, /usage, /history, /model NAME, /system TEXT, /save NAME, /load NAME, /help, /exit.',
+      'Your inputs are kept across sessions (up arrow), in $XDG_DATA_HOME/sluice/chat_history.',
       'A paste of several lines is one message; """ on a line of its own starts and ends a message typed over several lines.',
       'Ctrl-C stops the answer being written and returns to the prompt; Ctrl-D or /exit leaves.',
       "When the conversation outgrows the model's context, the oldest turns are dropped (one line says so).",

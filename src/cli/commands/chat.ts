@@ -44,7 +44,7 @@ export async function run({ io, values, positionals, images = [] }: CommandConte
   const log = openExchangeLog(io, values, s.config.target, s.config.secrets, previous?.id);
   try {
     const history: Turn[] = previous?.turns ?? [];
-    if (interactive) return await runRepl({ io, setup: s, engine, system, log, history });
+    if (interactive) return await runRepl({ io, setup: s, engine, system, log, history, values });
     const interrupt = listenForInterrupt(io);
     try {
       const prompt = message ?? '';

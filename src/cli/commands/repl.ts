@@ -10,6 +10,8 @@
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Usage } from '../../types.js';
+import type { ParsedValues } from '../args.js';
+import { SESSION_COMMANDS, sessionCommand } from '../chat-commands.js';
 import type { Turn } from '../conversation.js';
 import type { Engine } from '../engine.js';
 import { ExitCode } from '../exit-codes.js';
@@ -18,6 +20,7 @@ import type { CliIO, CliOutput } from '../io.js';
 import type { ExchangeLog } from '../log/exchange-log.js';
 import { closest } from '../near-miss.js';
 import { sgr } from '../render/style.js';
+import { loadInputHistory, saveInputHistory } from '../user/input-history.js';
 import { answerTurns } from './converse.js';
 import type { Setup } from './shared.js';
 
@@ -30,15 +33,18 @@ export interface ReplOptions {
   log?: ExchangeLog;
   /** The conversation so far (`--continue`), oldest first. */
   history?: Turn[];
+  /** The command's flags: `/model` resolves the settings again with another model. */
+  values?: ParsedValues;
 }
 
-const SLASH_COMMANDS = ['/reset', '/usage', '/history', '/help', '/exit', '/quit'];
+const SLASH_COMMANDS = ['/reset', '/usage', '/history', '/help', '/exit', '/quit', ...SESSION_COMMANDS.map(([c]) => c)];
 
 export const REPL_HELP = [
   '"""       on a line of its own: start a multi-line message; another """ sends it',
   '/reset    forget the conversation (the --system message stays)',
   '/usage    tokens used by the last answer and the whole session',
   '/history  the conversation so far',
+  ...SESSION_COMMANDS.map(([, help]) => help),
   '/help     this list',
   '/exit     leave (also Ctrl-D)',
   'Pasted lines are one message, sent when the paste ends with a line break (else at Enter).',
@@ -49,13 +55,17 @@ export const REPL_HELP = [
  * @example
  * return await runRepl({ io, setup, engine, system: 'Be brief.' });
  */
-export async function runRepl({ io, setup: s, engine, system, log, history }: ReplOptions): Promise<number> {
+export async function runRepl(options: ReplOptions): Promise<number> {
+  const { io, log, history } = options;
+  // /model and /system change these for the questions after them.
+  let { setup: s, engine, system } = options;
   // Prompts and notes go to the terminal even when answers are redirected.
   const ui: CliOutput = io.stdout.isTTY ? io.stdout : io.stderr;
   const color = s.output.mode !== 'raw';
   const say = (text: string) => ui.write(`${color ? sgr.dim(text) : text}\n`);
   const turns: Turn[] = [...(history ?? [])];
-  const lines: string[] = [];
+  // Your inputs of earlier sessions, for the up arrow; saved after each.
+  const lines: string[] = loadInputHistory(io.env);
   let last: Usage | undefined;
   const total = { prompt: 0, completion: 0, answers: 0 };
   let ctrlC = 0;
@@ -72,6 +82,8 @@ export async function runRepl({ io, setup: s, engine, system, log, history }: Re
     return await converse();
   } finally {
     io.stdin.setRawMode?.(false);
+    // An engine /model opened is ours to close; the first is the caller's.
+    if (engine !== options.engine) await engine.close();
   }
 
   async function converse(): Promise<number> {
@@ -82,6 +94,7 @@ export async function runRepl({ io, setup: s, engine, system, log, history }: Re
         { first: color ? `${sgr.bold(sgr.green('›'))} ` : '> ', more: color ? `${sgr.dim('…')} ` : '. ' },
         lines,
       );
+      saveInputHistory(io.env, lines);
       if ('eof' in input) {
         ui.write('\n');
         return ExitCode.OK;
@@ -135,6 +148,16 @@ export async function runRepl({ io, setup: s, engine, system, log, history }: Re
             }
             break;
           default: {
+            const next = await sessionCommand(
+              line,
+              { setup: s, engine, system },
+              { io, values: options.values ?? {}, say },
+            );
+            if (next !== undefined) {
+              if (next.engine !== engine && engine !== options.engine) await engine.close();
+              ({ setup: s, engine, system } = next);
+              break;
+            }
             const meant = closest(command ?? '', SLASH_COMMANDS, 2);
             say(`Unknown command ${command}${meant ? `; did you mean ${meant}?` : ';'} /help lists them.`);
           }
@@ -171,6 +194,9 @@ export async function runRepl({ io, setup: s, engine, system, log, history }: Re
           total.completion += outcome.usage.completion_tokens;
         } else last = undefined;
         total.answers++;
+        // How full the model's context is, when its size is known (the local model).
+        const size = engine.contextTokens?.();
+        if (size !== undefined && outcome.usage) say(`context: ${outcome.usage.total_tokens}/${size} tokens`);
       } finally {
         keys.stop();
         interrupt.dispose();
