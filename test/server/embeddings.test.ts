@@ -14,6 +14,8 @@ import { createLocalBackend, type LocalBackend } from '../../src/backends/local/
 import { createRemoteBackend } from '../../src/backends/remote/index.js';
 import { createScriptedBackend } from '../../src/backends/scripted/index.js';
 import { createClient } from '../../src/client/client.js';
+import { openKeyAccess } from '../../src/gateway/key-access.js';
+import { hashKey } from '../../src/gateway/keys.js';
 import { createRouterBackend } from '../../src/gateway/router.js';
 import { embeddingsReply, reply, startAzureServer } from '../../src/testing/azure-server.js';
 import { API_VERSION, post, start } from '../support/server.js';
@@ -185,6 +187,41 @@ describe('embeddings through sluice serve on the local model', () => {
     const body = (await res.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'OperationNotSupported');
     assert.match(body.error.message, /embeddings operation does not work with the specified model, gpt-4o/);
+  });
+});
+
+describe('embeddings under per-key access (a gateway with keys:)', () => {
+  const SECRET = 'sk-sluice-EMBED-KEY-0123456789abcdefghij';
+  const ADMIN = 'sk-sluice-EMBED-OPS-abcdefghij0123456789';
+
+  test('an unknown key is a 401, a model the key may not use a 403, and the ledger books the prompt tokens', async (t) => {
+    const access = await openKeyAccess({
+      keys: [
+        { name: 'team-a', keyHash: hashKey(SECRET), admin: false, limits: {}, models: ['emb'] },
+        { name: 'ops', keyHash: hashKey(ADMIN), admin: true, limits: {} },
+      ],
+    });
+    t.after(() => access.close());
+    const { url } = await start(t, { deployments: { emb: backend, other: backend }, access: access.access });
+    const ask = { input: TEXTS };
+    const anonymous = await post(`${url}/openai/v1/embeddings`, { ...ask, model: 'emb' });
+    assert.equal(anonymous.status, 401);
+    const refused = await post(`${url}/openai/v1/embeddings`, { ...ask, model: 'other' }, { 'api-key': SECRET });
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'ModelNotAllowed');
+    const served = await post(`${url}/openai/v1/embeddings`, { ...ask, model: 'emb' }, { 'api-key': SECRET });
+    assert.equal(served.status, 200);
+    const tokens = ((await served.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens;
+    let rows: Array<{ key: string; requests: number; promptReported: number; completionReported: number }> = [];
+    for (let i = 0; i < 200 && rows.length === 0; i++) {
+      const res = await fetch(`${url}/sluice/v1/usage`, { headers: { 'api-key': ADMIN } });
+      rows = ((await res.json()) as { data: typeof rows }).data;
+      if (rows.length === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(
+      rows.map((r) => [r.key, r.requests, r.promptReported, r.completionReported]),
+      [['team-a', 1, tokens, 0]],
+    );
   });
 });
 
