@@ -133,6 +133,7 @@ export function createTargetBackend(
     create: (request, signal) => remote.create!(own(request), signal),
     responses: (request, signal) => remote.responses!({ ...request, deployment }, signal),
     createResponse: (request, signal) => remote.createResponse!({ ...request, deployment }, signal),
+    embed: (request, signal) => remote.embed!({ ...request, deployment }, signal),
     models: () => remote.models!(),
     close: () => remote.close!(),
   };

@@ -17,6 +17,7 @@ import { createClient } from '../../src/client/client.js';
 import { openKeyAccess } from '../../src/gateway/key-access.js';
 import { hashKey } from '../../src/gateway/keys.js';
 import { createRouterBackend } from '../../src/gateway/router.js';
+import { createTargetBackend } from '../../src/gateway/targets.js';
 import { embeddingsReply, reply, startAzureServer } from '../../src/testing/azure-server.js';
 import { API_VERSION, post, start } from '../support/server.js';
 
@@ -259,7 +260,7 @@ describe('embeddings through upstream targets', () => {
     assert.equal(upstream.requests.at(-1)?.headers['api-key'], 'up');
   });
 
-  test('the gateway router fails over before the answer: a 503 target, then the next one serves', async (t) => {
+  test("the gateway router over a gateway file's targets fails over before the answer: a 503 target, then the next one serves", async (t) => {
     const upstream = await startAzureServer({
       scenarios: {
         down: reply(503, { error: { code: '503', message: 'busy' } }),
@@ -267,8 +268,21 @@ describe('embeddings through upstream targets', () => {
       },
     });
     t.after(() => upstream.close());
+    // A gateway file's targets (gateway/targets.ts): each sends the upstream its own deployment.
     const target = (deployment: string) =>
-      createRemoteBackend({ endpoint: upstream.url, apiKey: 'up', deployment, maxRetries: 0 });
+      createTargetBackend(
+        {
+          kind: 'azure',
+          endpoint: upstream.url,
+          route: 'deployments',
+          deployment,
+          apiKey: 'up',
+          priority: 1,
+          weight: 1,
+          timeouts: {},
+        },
+        `emb:${deployment}`,
+      );
     const router = createRouterBackend({
       model: 'emb',
       targets: [
