@@ -26,7 +26,7 @@ const response = (id: string, text = ''): ResponseObject => ({
 
 test('at most maxResponses are kept: the oldest goes first', () => {
   const store = createResponseStore({ maxResponses: 2 });
-  for (const id of ['a', 'b', 'c']) store.put(id, { response: () => response(id), input: [] });
+  for (const id of ['a', 'b', 'c']) store.put(id, { response: () => response(id), input: [], keyHash: '' });
   assert.equal(store.get('a'), undefined);
   assert.equal(store.get('b')?.response().id, 'b');
   assert.equal(store.get('c')?.response().id, 'c');
@@ -35,7 +35,7 @@ test('at most maxResponses are kept: the oldest goes first', () => {
 test('a response is forgotten ttlMs after it was made', () => {
   let now = 0;
   const store = createResponseStore({ ttlMs: 1000, now: () => now });
-  store.put('a', { response: () => response('a'), input: [] });
+  store.put('a', { response: () => response('a'), input: [], keyHash: '' });
   now = 1000;
   assert.ok(store.get('a'));
   now = 1001;
@@ -45,7 +45,11 @@ test('a response is forgotten ttlMs after it was made', () => {
 test('the size bound counts settled input and output; the oldest go first', () => {
   const store = createResponseStore({ maxBytes: 600 });
   for (const id of ['a', 'b']) {
-    store.put(id, { response: () => response(id, 'x'.repeat(200)), input: [{ role: 'user', content: 'hi' }] });
+    store.put(id, {
+      response: () => response(id, 'x'.repeat(200)),
+      input: [{ role: 'user', content: 'hi' }],
+      keyHash: '',
+    });
     store.settle(id);
   }
   assert.equal(store.get('a'), undefined);
@@ -55,7 +59,7 @@ test('the size bound counts settled input and output; the oldest go first', () =
 test('settling keeps the final snapshot: later changes to the live response do not leak in', () => {
   const store = createResponseStore();
   let live = response('a', 'partial');
-  store.put('a', { response: () => live, input: [] });
+  store.put('a', { response: () => live, input: [], keyHash: '' });
   assert.equal(store.get('a')?.response().output.length, 1);
   store.settle('a');
   live = response('a', 'changed afterwards');

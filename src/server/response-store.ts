@@ -12,6 +12,8 @@ export interface StoredResponse {
   response(): ResponseObject;
   /** The conversation that led to it: the previous responses' items, then this request's input. */
   readonly input: readonly ResponseInputItem[];
+  /** Hash of the credential that made it (streams/producer.ts `keyHashOf`): only its holder reads it. */
+  readonly keyHash: string;
 }
 
 export interface ResponseStoreOptions {
@@ -50,7 +52,7 @@ export interface ResponseStore {
  *
  * @example
  * const store = createResponseStore();
- * store.put(id, { response: () => translator.response(), input });
+ * store.put(id, { response: () => translator.response(), input, keyHash });
  * store.get(id)?.response().status; // 'in_progress', later 'completed'
  */
 export function createResponseStore(options: ResponseStoreOptions = {}): ResponseStore {
@@ -85,7 +87,7 @@ export function createResponseStore(options: ResponseStoreOptions = {}): Respons
       const entry = entries.get(id);
       if (!entry) return;
       const final = entry.stored.response();
-      entry.stored = { response: () => structuredClone(final), input: entry.stored.input };
+      entry.stored = { ...entry.stored, response: () => structuredClone(final) };
       entry.bytes = JSON.stringify(entry.stored.input).length + JSON.stringify(final.output).length;
       bytes += entry.bytes;
       trim();

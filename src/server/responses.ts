@@ -37,7 +37,7 @@ import { type ErrorReply, invalidRequest, replyForError, responseNotFound } from
 import { type ClientTracker, routed, SSE_HEADERS, trackClient } from './generation.js';
 import type { ServerMetrics } from './metrics.js';
 import type { GenerationReport } from './observer.js';
-import type { ResponseStore } from './response-store.js';
+import type { ResponseStore, StoredResponse } from './response-store.js';
 import type { Dialect, Route } from './routes.js';
 import { sendJson, sendReply } from './send.js';
 
@@ -106,9 +106,12 @@ export async function serveResponses(res: ServerResponse, call: ResponsesCall): 
   let history: ResponseInputItem[] = [];
   const previousId = body.previous_response_id;
   if (typeof previousId === 'string') {
+    // Another credential's response is as unknown as a missing one.
     const previous = kept.store.get(previousId);
-    if (!previous) return sendReply(res, responseNotFound(dialect, previousId, 'previous_response_id'));
-    history = [...previous.input, ...(previous.response().output as ResponseInputItem[])];
+    if (previous?.keyHash !== call.keyHash) {
+      return sendReply(res, responseNotFound(dialect, previousId, 'previous_response_id'));
+    }
+    history = [...previous!.input, ...(previous!.response().output as ResponseInputItem[])];
   }
   const mapped = chatRequestFromResponses(body, history);
   if (!mapped.ok) return sendReply(res, invalidRequest(dialect, mapped.problem));
@@ -122,8 +125,11 @@ export async function serveResponses(res: ServerResponse, call: ResponsesCall): 
     model: call.deployment ?? call.backend.name,
     request: { ...body, store: stored },
   });
-  const input = [...history, ...inputItems(body.input)];
-  if (stored) kept.store.put(id, { response: () => translator.response(), input });
+  const keep: StoredResponse = {
+    response: () => translator.response(),
+    input: [...history, ...inputItems(body.input)],
+    keyHash: call.keyHash,
+  };
   const request: BackendRequest<'chat'> = { kind: 'chat', body: validated.body };
   if (call.deployment !== undefined) request.deployment = call.deployment;
   let failure: unknown;
@@ -131,7 +137,7 @@ export async function serveResponses(res: ServerResponse, call: ResponsesCall): 
     const events = chatEvents(call.backend, request, translator, signal, (error) => {
       failure = error;
     });
-    return stored ? logged(events, id, translator, kept, call.keyHash) : events;
+    return stored ? logged(events, id, translator, kept, keep) : events;
   };
 
   if (background) {
@@ -192,8 +198,8 @@ export async function serveStoredResponse(
   const { kept, dialect } = call;
   if (!route.stream) {
     const stored = kept.store.get(route.id);
-    if (!stored) return sendReply(res, responseNotFound(dialect, route.id));
-    return sendJson(res, 200, stored.response());
+    if (stored?.keyHash !== call.keyHash) return sendReply(res, responseNotFound(dialect, route.id));
+    return sendJson(res, 200, stored!.response());
   }
   // Another credential's stream is as unknown as a missing one.
   const info = await kept.log.info(route.id);
@@ -283,16 +289,22 @@ async function* chatEvents(
   }
 }
 
-/** Logs each event of a kept response; when the generation stops early, it is recorded as failed. */
+/**
+ * Keeps a response from its first event on (one refused before it is never kept) and logs
+ * each event; when the generation stops early, it is recorded as failed.
+ */
 async function* logged(
   events: AsyncGenerator<ResponseStreamEvent>,
   id: string,
   translator: ResponsesFromChat,
   kept: KeptResponses,
-  keyHash: string,
+  keep: StoredResponse,
 ): AsyncGenerator<ResponseStreamEvent> {
   const append = (event: ResponseStreamEvent) => {
-    if (event.sequence_number === 0) kept.log.open(id, { keyHash });
+    if (event.sequence_number === 0) {
+      kept.store.put(id, keep);
+      kept.log.open(id, { keyHash: keep.keyHash });
+    }
     const end = isTerminalEvent(event) ? (event.type === 'response.failed' ? 'error' : 'done') : undefined;
     kept.log.append(id, (event.sequence_number ?? 0) + 1, eventFrame(event), end);
   };

@@ -113,6 +113,13 @@ describe('POST /v1/responses on a chat backend', () => {
     assert.equal(retrieved.id, second.id);
     assert.equal(retrieved.output_text, TEXT);
 
+    // Another credential's responses are as unknown as missing ones.
+    const other = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'other', maxRetries: 0 });
+    await assert.rejects(other.responses.retrieve(second.id), (e: { status?: number }) => e.status === 404);
+    await assert.rejects(
+      other.responses.create({ model: 'story', input: 'x', previous_response_id: second.id }),
+      (e: { status?: number }) => e.status === 404,
+    );
     const unstored = await client.responses.create({ model: 'story', input: 'x', store: false });
     await assert.rejects(client.responses.retrieve(unstored.id), (e: { status?: number }) => e.status === 404);
   });
@@ -236,7 +243,10 @@ describe('POST /v1/responses through an upstream that speaks Responses', () => {
     const events = parseFrames(await readAll(res));
     // The upstream's own ids, numbering and shapes: the upstream built them, not this server.
     const upstreamId = (events[0]!.response as { id: string }).id;
-    const stored = (await (await fetch(`${upstream.url}/v1/responses/${upstreamId}`)).json()) as { output: unknown };
+    const auth = { headers: { authorization: 'Bearer k' } };
+    const stored = (await (await fetch(`${upstream.url}/v1/responses/${upstreamId}`, auth)).json()) as {
+      output: unknown;
+    };
     assert.deepEqual((events.at(-1)!.response as { output: unknown }).output, stored.output);
     assert.deepEqual(
       events.map((e) => e.sequence_number),
@@ -248,7 +258,7 @@ describe('POST /v1/responses through an upstream that speaks Responses', () => {
       status: string;
     };
     assert.equal(whole.status, 'completed');
-    assert.equal((await fetch(`${upstream.url}/v1/responses/${whole.id}`)).status, 200);
+    assert.equal((await fetch(`${upstream.url}/v1/responses/${whole.id}`, auth)).status, 200);
   });
 
   test("the upstream's bytes: each event's JSON text is forwarded as it came (spacing, escapes)", async (t) => {
