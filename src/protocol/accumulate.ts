@@ -24,7 +24,7 @@ import type {
 } from '../types.js';
 import type { ChoiceSummary, FinishHow } from './end-state.js';
 import { decideEndState, type EndState } from './end-state.js';
-import { firedCategories, mergeFilterResults } from './filters.js';
+import { firedCategories, mergeChangesNothing, mergeFilterResults } from './filters.js';
 
 /** Collects a stream's chunks into the response a non-streaming request would have returned. */
 export interface Accumulator<K extends ApiKind> {
@@ -226,19 +226,10 @@ class StreamAccumulator<K extends ApiKind> implements Accumulator<K> {
   }
 }
 
-/** Pending filter results per choice merged at once (see ChoiceState.pendingFilters). */
-const FILTER_BATCH = 64;
-
 /** What both choice kinds share: finish_reason and filter results. */
 abstract class ChoiceState {
   readonly index: number;
   finishReason: string | null = null;
-  /**
-   * Per-chunk results not yet merged. Merging in batches keeps `push` to an array append
-   * most of the time, while the batch bound keeps memory from growing with the stream
-   * (each result object is far larger than the text its chunk adds).
-   */
-  private pendingFilters: ContentFilterResults[] | undefined;
   private mergedFilters: ContentFilterResults | undefined;
   private filterError: ContentFilterResults | undefined;
 
@@ -251,7 +242,7 @@ abstract class ChoiceState {
 
   /** Categories that fired across all of this choice's filter results. */
   firedCategories(): string[] {
-    const fired = firedCategories(this.filterResults());
+    const fired = firedCategories(this.mergedFilters);
     for (const category of firedCategories(this.filterError)) if (!fired.includes(category)) fired.push(category);
     return fired;
   }
@@ -262,28 +253,19 @@ abstract class ChoiceState {
     if (reason !== undefined && reason !== null && this.finishReason !== 'content_filter') this.finishReason = reason;
     const results = choice.content_filter_results;
     if (results !== undefined && results !== null) {
-      if (this.pendingFilters === undefined) this.pendingFilters = [results];
-      else if (this.pendingFilters.push(results) >= FILTER_BATCH) this.filterResults();
+      const merged = this.mergedFilters;
+      // Azure repeats the same all-safe results on every chunk: checking that costs less than merging.
+      if (merged === undefined) this.mergedFilters = mergeFilterResults({}, results);
+      else if (!mergeChangesNothing(merged, results)) mergeFilterResults(merged, results);
     }
     const failed = choice.content_filter_result;
     if (failed !== undefined && failed !== null) this.filterError = mergeFilterResults(this.filterError ?? {}, failed);
   }
 
   protected addFilterFields(out: Record<string, unknown>): void {
-    const merged = this.filterResults();
+    const merged = this.mergedFilters;
     if (merged !== undefined) out.content_filter_results = structuredClone(merged);
     if (this.filterError !== undefined) out.content_filter_result = structuredClone(this.filterError);
-  }
-
-  protected filterResults(): ContentFilterResults | undefined {
-    const pending = this.pendingFilters;
-    if (pending !== undefined && pending.length > 0) {
-      let merged = this.mergedFilters ?? {};
-      for (const results of pending) merged = mergeFilterResults(merged, results);
-      this.mergedFilters = merged;
-      pending.length = 0;
-    }
-    return this.mergedFilters;
   }
 }
 

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
 import type { ContentFilterResults } from '../types.js';
-import { CONTENT_FILTER_CATEGORIES, filterServiceError, firedCategories, mergeFilterResults } from './filters.js';
+import {
+  CONTENT_FILTER_CATEGORIES,
+  filterServiceError,
+  firedCategories,
+  mergeChangesNothing,
+  mergeFilterResults,
+} from './filters.js';
 
 describe('firedCategories', () => {
   test('severity and detection categories with filtered: true', () => {
@@ -143,5 +151,74 @@ describe('CONTENT_FILTER_CATEGORIES', () => {
     );
     assert.deepStrictEqual(firedCategories(all), [...CONTENT_FILTER_CATEGORIES]);
     assert.ok(Object.isFrozen(CONTENT_FILTER_CATEGORIES));
+  });
+});
+
+describe('mergeChangesNothing', () => {
+  const safe =
+    '{"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}}';
+
+  test("Azure's repeated all-safe results change nothing once merged; a worse one does", () => {
+    const merged = mergeFilterResults({}, JSON.parse(safe));
+    assert.equal(mergeChangesNothing(merged, JSON.parse(safe)), true);
+    assert.equal(mergeChangesNothing(merged, { violence: { filtered: false, severity: 'low' } }), false);
+    assert.equal(mergeChangesNothing(merged, { violence: { filtered: true, severity: 'safe' } }), false);
+    assert.equal(mergeChangesNothing(merged, { jailbreak: { filtered: false, detected: false } }), false);
+    assert.equal(mergeChangesNothing(merged, JSON.parse('{"hate":{"filtered":false,"severity":"safe","extra":1}}')), false);
+    assert.equal(mergeChangesNothing(merged, { hate: { filtered: false } }), true);
+    // JSON can say -0, which the merge would write over 0: a change (the response would say -0).
+    const scored = mergeFilterResults({}, JSON.parse('{"hate":{"score":0}}'));
+    assert.equal(mergeChangesNothing(scored, JSON.parse('{"hate":{"score":-0}}')), false);
+  });
+
+  test('reads no prototype: hostile keys are skipped as the merge skips them', () => {
+    const merged = mergeFilterResults({}, JSON.parse(safe));
+    const hostile = JSON.parse('{"__proto__":{"polluted":true},"hate":{"__proto__":{"severity":"high"}}}');
+    assert.equal(mergeChangesNothing(merged, hostile), true);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  // Values a merge can meet: Azure's own, and the odd ones (unknown severity, -0, nested objects).
+  const value = fc.constantFrom<unknown>(true, false, 'safe', 'low', 'high', 'weird', 0, -0, null, { URL: 'u' });
+  const category = fc.dictionary(fc.constantFrom('filtered', 'detected', 'severity', 'citation', '__proto__'), value, {
+    maxKeys: 4,
+  });
+  const results = fc.dictionary(
+    fc.constantFrom('hate', 'violence', 'jailbreak', 'error', 'custom_blocklists', '__proto__'),
+    fc.oneof(category, value),
+    { maxKeys: 4 },
+  );
+  /** Like JSON.parse, "__proto__" becomes an own key. */
+  const parsed = (v: unknown) => JSON.parse(JSON.stringify(v)) as ContentFilterResults;
+
+  test('whenever it says nothing changes, the merge indeed leaves every value and object as it was', () => {
+    fc.assert(
+      fc.property(fc.array(results, { maxLength: 4 }), results, (earlier, next) => {
+        const into: ContentFilterResults = {};
+        for (const r of earlier) mergeFilterResults(into, parsed(r));
+        const from = parsed(next);
+        if (!mergeChangesNothing(into, from)) return;
+        const before = structuredClone(into);
+        const categories = Object.values(into);
+        mergeFilterResults(into, from);
+        assert.ok(isDeepStrictEqual(into, before), 'the merge changed a value');
+        assert.deepStrictEqual(Object.values(into), categories, 'the merge replaced an object');
+        for (let i = 0; i < categories.length; i++) assert.equal(Object.values(into)[i], categories[i]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('it finds most repeats: merging the same results twice, the second time changes nothing', () => {
+    const safeOnly = fc.dictionary(
+      fc.constantFrom('hate', 'violence', 'self_harm'),
+      fc.record({ filtered: fc.boolean(), severity: fc.constantFrom('safe', 'low', 'high') }),
+    );
+    fc.assert(
+      fc.property(safeOnly, (r) => {
+        const into = mergeFilterResults({}, parsed(r));
+        assert.equal(mergeChangesNothing(into, parsed(r)), true);
+      }),
+    );
   });
 });

@@ -76,14 +76,6 @@ function isFired(value: unknown): boolean {
   return Array.isArray(entry.details) && entry.details.some(isFired);
 }
 
-const SEVERITY_RANK: ReadonlyMap<unknown, number> = new Map([
-  ['safe', 0],
-  ['very_low', 1],
-  ['low', 2],
-  ['medium', 3],
-  ['high', 4],
-]);
-
 /**
  * Merges `from` into `into` (mutated, returned) keeping the worst of both per category:
  * `filtered` and `detected` OR-ed, the higher `severity` kept, blocklist entries united by id,
@@ -92,7 +84,8 @@ const SEVERITY_RANK: ReadonlyMap<unknown, number> = new Map([
  *
  * Why "worst of": each streamed chunk (or asynchronous annotation) reports on a slice of the
  * text; the non-streaming response reports on all of it, so one slice firing means it fired.
- * Runs once per chunk at snapshot time, hence no spreads or key arrays.
+ * Runs for every chunk whose results add something (see `mergeChangesNothing`), hence no
+ * spreads or key arrays.
  *
  * `from` is upstream JSON: only its own keys are read, and `__proto__`, `constructor` and
  * `prototype` are skipped at every level, so no chunk can reach a prototype. A `from` that
@@ -116,20 +109,74 @@ export function mergeFilterResults(into: ContentFilterResults, from: ContentFilt
   return into;
 }
 
+/**
+ * True when `mergeFilterResults(into, from)` would leave `into` exactly as it is (every
+ * value it would write is already there): the common case of Azure repeating the same
+ * all-safe results on every chunk, which a caller can then skip. Reads like the merge (own
+ * keys only, unsafe keys skipped); anything the merge would copy (blocklists, a new
+ * category, the `error` entry) counts as a change.
+ *
+ * @example
+ * const merged = mergeFilterResults({}, safe);
+ * if (!mergeChangesNothing(merged, next)) mergeFilterResults(merged, next);
+ */
+export function mergeChangesNothing(into: ContentFilterResults, from: ContentFilterResults): boolean {
+  const target = into as Record<string, unknown>;
+  if (!isPlainObject(from)) return true;
+  for (const key in from) {
+    if (!Object.hasOwn(from, key) || isUnsafeKey(key)) continue;
+    const next = from[key];
+    const prev = target[key];
+    if (key === 'custom_blocklists') return false;
+    if (isPlainObject(next)) {
+      if (!isPlainObject(prev) || key === NOT_A_CATEGORY) return false;
+      for (const field in next) {
+        if (!Object.hasOwn(next, field) || isUnsafeKey(field)) continue;
+        const merged = mergedField(prev, field, next[field]);
+        if (merged !== KEEP && !(Object.hasOwn(prev, field) && Object.is(prev[field], merged))) return false;
+      }
+    } else if (!(Object.hasOwn(target, key) && Object.is(prev, next))) return false;
+  }
+  return true;
+}
+
 function mergeCategory(prev: Record<string, unknown>, next: Record<string, unknown>): void {
   for (const field in next) {
     if (!Object.hasOwn(next, field) || isUnsafeKey(field)) continue;
-    const value = next[field];
-    if (field === 'filtered' || field === 'detected') {
-      if (value === true || !(field in prev)) prev[field] = value;
-    } else if (field === 'severity') {
-      if (severityRank(value) > severityRank(prev.severity)) prev.severity = value;
-    } else prev[field] = value;
+    const merged = mergedField(prev, field, next[field]);
+    if (merged !== KEEP) prev[field] = merged;
   }
 }
 
+/** What `mergedField` returns when the category keeps its own value. */
+const KEEP: unique symbol = Symbol('keep');
+
+/**
+ * The rule for one field of a category: `filtered` and `detected` OR-ed (the first value
+ * kept unless a later one is `true`), the higher `severity`, any other field the later value.
+ */
+function mergedField(prev: Record<string, unknown>, field: string, value: unknown): unknown {
+  if (field === 'filtered' || field === 'detected') return value === true || !(field in prev) ? value : KEEP;
+  if (field === 'severity') return severityRank(value) > severityRank(prev.severity) ? value : KEEP;
+  return value;
+}
+
+/** Azure's severities in order; anything else ranks below `safe`. (A switch: a Map lookup cost more than the merge.) */
 function severityRank(value: unknown): number {
-  return SEVERITY_RANK.get(value) ?? -1;
+  switch (value) {
+    case 'safe':
+      return 0;
+    case 'very_low':
+      return 1;
+    case 'low':
+      return 2;
+    case 'medium':
+      return 3;
+    case 'high':
+      return 4;
+    default:
+      return -1;
+  }
 }
 
 type BlocklistEntry = { filtered: boolean; id: string };
