@@ -81,3 +81,22 @@ test('two keys with one name are refused', () => {
     /used by another key/,
   );
 });
+
+test('hostile text is counted in bounded pieces: no run over 32 characters, no more than 16,384 characters in all', async () => {
+  const { boundedCounter, defaultTokenCounter } = await import('../../src/gateway/tokens.js');
+  const seen: string[] = [];
+  const count = boundedCounter((text) => {
+    seen.push(text);
+    return Math.ceil(text.length / 4);
+  });
+  const estimate = count(`${'a'.repeat(1_000_000)} ${'hello world, '.repeat(10_000)}`);
+  assert.ok(seen.every((t) => !/\S{33,}/.test(t)), 'a long run reached the counter whole');
+  assert.ok(seen.reduce((n, t) => n + t.length, 0) <= 16_384 + 32 * 32);
+  assert.ok(estimate > 200_000 && estimate < 350_000, `estimate ${estimate}`);
+  // Ordinary text is counted exactly, in one piece.
+  seen.length = 0;
+  assert.equal(count('Once upon a time there was a cat.'), 9);
+  assert.deepEqual(seen, ['Once upon a time there was a cat.']);
+  // And the default counter agrees with o200k_base on ordinary text.
+  assert.equal((await defaultTokenCounter())('Hello, world'), 3);
+});
