@@ -90,7 +90,10 @@ test('hostile text is counted in bounded pieces: no run over 32 characters, no m
     return Math.ceil(text.length / 4);
   });
   const estimate = count(`${'a'.repeat(1_000_000)} ${'hello world, '.repeat(10_000)}`);
-  assert.ok(seen.every((t) => !/\S{33,}/.test(t)), 'a long run reached the counter whole');
+  assert.ok(
+    seen.every((t) => !/\S{33,}/.test(t)),
+    'a long run reached the counter whole',
+  );
   assert.ok(seen.reduce((n, t) => n + t.length, 0) <= 16_384 + 32 * 32);
   assert.ok(estimate > 200_000 && estimate < 350_000, `estimate ${estimate}`);
   // Ordinary text is counted exactly, in one piece.
