@@ -30,7 +30,8 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{ code: ExitCodeValue; meaning: s
   { code: ExitCode.UNEXPECTED, meaning: 'unexpected error (a bug: please report it)' },
   {
     code: ExitCode.USAGE,
-    meaning: 'usage or configuration error (bad flag, missing setting, unknown deployment, 400)',
+    meaning:
+      'usage or configuration error (bad flag, missing setting, unknown deployment, 400; a broken settings file, a missing template parameter, an attachment refused, a models list the endpoint does not offer)',
   },
   { code: ExitCode.AUTH, meaning: 'authentication failed (401/403: key, token or endpoint)' },
   { code: ExitCode.RATE_LIMITED, meaning: 'rate limited (429) after all retries, or the local model is overloaded' },

@@ -4,6 +4,7 @@
  * meter follows an answer of the local model.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AzureServer, chatChunks, startAzureServer, stream } from '../../src/testing/azure-server.js';
@@ -105,5 +106,46 @@ describe('the interactive chat comforts', { timeout: 120_000 }, () => {
     assert.ok(meter, answer);
     assert.equal(meter[2], '512');
     assert.ok(Number(meter[1]) > 0 && Number(meter[1]) <= 512, answer);
+  });
+});
+
+describe('the session saved as a template', { timeout: 60_000 }, () => {
+  it('/save keeps the system message and model; /load in the next session sends with them', async () => {
+    const env = home();
+    const first = startInTerminal(['chat', '--no-log'], { env });
+    await first.waitFor(/help for commands[\s\S]*›/);
+    await enter(first, '/system Be terse.');
+    await enter(first, '/model other');
+    assert.match(await enter(first, '/save terse'), /Saved as template "terse"/);
+    first.write('\u0004');
+    assert.equal((await first.done).code, 0);
+
+    const from = server.requests.length;
+    const second = startInTerminal(['chat', '--no-log'], { env });
+    await second.waitFor(/help for commands[\s\S]*›/);
+    assert.match(await enter(second, '/load terse'), /Loaded template "terse"/);
+    assert.match(await enter(second, 'hi'), /Other\./);
+    second.write('\u0004');
+    assert.equal((await second.done).code, 0);
+    const sent = server.requests.slice(from)[0];
+    assert.equal(sent?.deployment, 'other');
+    assert.deepEqual(messagesOf(sent), [
+      { role: 'system', content: 'Be terse.' },
+      { role: 'user', content: 'hi' },
+    ]);
+  });
+});
+
+describe('sluice keys set on a terminal', { timeout: 30_000 }, () => {
+  it('reads the key without echo and stores it', async () => {
+    const env = home();
+    const cli = startInTerminal(['keys', 'set', 'OPENAI_API_KEY'], { env });
+    await cli.waitFor('(not shown)');
+    cli.write('typed-secret-9z8y7x\r');
+    const done = await cli.done;
+    assert.equal(done.code, 0, done.stdout);
+    assert.ok(!done.stdout.includes('typed-secret'), `the key is not shown: ${JSON.stringify(done.stdout)}`);
+    const stored = JSON.parse(readFileSync(join(env.XDG_CONFIG_HOME as string, 'sluice', 'keys.json'), 'utf8'));
+    assert.equal(stored.OPENAI_API_KEY, 'typed-secret-9z8y7x');
   });
 });

@@ -90,8 +90,9 @@ async function hash(io: CliIO, fresh: boolean): Promise<number> {
  */
 function readHidden(io: CliIO, prompt: string): Promise<string | undefined> {
   const stdin = io.stdin;
-  io.stderr.write(prompt);
+  // Raw mode (no echo) before the prompt: a key typed as soon as it shows is not echoed.
   stdin.setRawMode?.(true);
+  io.stderr.write(prompt);
   return new Promise((resolve) => {
     let typed = '';
     const finish = (value: string | undefined) => {
