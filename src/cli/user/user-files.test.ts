@@ -23,8 +23,10 @@ describe('template parameters', () => {
     usageError(() => joinParamPairs(['-p', '1x', 'v']), /-p needs a name and a value/);
   });
 
-  it('$name and ${name} are filled; a missing one is named; $5 and $ alone stay', () => {
+  it('$name and $\u007bname} are filled; a missing one is named; $5 and $ alone stay', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the braced placeholder, meant literally
     assert.deepEqual(placeholders('$a, ${b} and $5'), ['a', 'b']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the braced placeholder, meant literally
     assert.equal(fillPlaceholders('Cost $5 for ${item}s: $item', { item: 'gate' }, 't'), 'Cost $5 for gates: gate');
     usageError(
       () => fillPlaceholders('About $topic', {}, 'ask'),
