@@ -83,7 +83,10 @@ export function createKeyGate(options: KeyGateOptions): AccessControl {
         });
       }
       const count = options.counter(ask.model);
-      const prompt = await promptTokens(ask.kind, ask.body, count);
+      // A counter that fails (the embedded model's, while it reloads) must not fail the request.
+      const prompt = await promptTokens(ask.kind, ask.body, count).catch(() =>
+        Math.ceil(JSON.stringify(ask.body.messages ?? ask.body.prompt ?? '').length / 4),
+      );
       const maxTokens = requestedMaxTokens(ask.kind, ask.body) ?? key?.defaultMaxTokens ?? DEFAULT_RESERVED_MAX_TOKENS;
       const n = typeof ask.body.n === 'number' ? ask.body.n : 1;
       const reserved = prompt + maxTokens * n;

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Backend } from '../../src/backend.js';
 import { createLocalBackend, type LocalBackend } from '../../src/backends/local/index.js';
 import { createScriptedBackend, textScript } from '../../src/backends/scripted/index.js';
+import { ServerError } from '../../src/errors.js';
 import { openKeyAccess } from '../../src/gateway/key-access.js';
 import { type ClientKeyConfig, hashKey } from '../../src/gateway/keys.js';
 import type { UsageRow } from '../../src/gateway/ledger.js';
@@ -150,6 +151,28 @@ describe('keys through the server', () => {
     const count = await defaultTokenCounter();
     assert.equal(row.completionCounted, count('One two three four'));
     assert.ok(row.promptCounted > 0);
+  });
+
+  test('a stream cut by an upstream fault is booked as cut, with the tokens relayed, and its reservation settled', async (t) => {
+    const backend = createScriptedBackend((_request, call) =>
+      call === 0
+        ? [...textScript('chat', 'One two three', {}).slice(0, 4), { error: new ServerError('boom', { status: 500 }) }]
+        : textScript('chat', 'fine', {}),
+    );
+    const { url } = await keyed(t, backend, keys({ tpm: 3_000 }));
+    const cut = dataOf(
+      await allFrames(await post(azureUrl(url, 'story', 'chat'), { ...ASK, max_tokens: 2_500 }, { 'api-key': SECRET })),
+    );
+    assert.equal(cut.done, false, 'an error frame, no [DONE]');
+    const rows = await usageAfter(url, 1);
+    const row = rows.find((r) => r.key === 'team-a')!;
+    assert.equal(row.cut, 1);
+    const count = await defaultTokenCounter();
+    assert.equal(row.completionCounted, count('One two three'));
+    // Settled to what it used: a second request reserving 2,500 fits in the 3,000 again.
+    const next = await post(azureUrl(url, 'story', 'chat'), { ...ASK, max_tokens: 2_500 }, { 'api-key': SECRET });
+    assert.equal(next.status, 200);
+    await next.text();
   });
 
   test('usage: 401 without a key, 403 for a key that is not an admin; model and budget refusals are 403s', async (t) => {
