@@ -164,7 +164,10 @@ describe('mergeChangesNothing', () => {
     assert.equal(mergeChangesNothing(merged, { violence: { filtered: false, severity: 'low' } }), false);
     assert.equal(mergeChangesNothing(merged, { violence: { filtered: true, severity: 'safe' } }), false);
     assert.equal(mergeChangesNothing(merged, { jailbreak: { filtered: false, detected: false } }), false);
-    assert.equal(mergeChangesNothing(merged, JSON.parse('{"hate":{"filtered":false,"severity":"safe","extra":1}}')), false);
+    assert.equal(
+      mergeChangesNothing(merged, JSON.parse('{"hate":{"filtered":false,"severity":"safe","extra":1}}')),
+      false,
+    );
     assert.equal(mergeChangesNothing(merged, { hate: { filtered: false } }), true);
     // JSON can say -0, which the merge would write over 0: a change (the response would say -0).
     const scored = mergeFilterResults({}, JSON.parse('{"hate":{"score":0}}'));
