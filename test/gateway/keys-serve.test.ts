@@ -302,4 +302,26 @@ describe('keys across two instances sharing Redis', () => {
       admitted,
     );
   });
+
+  test('Redis down: requests go through unmetered (never failed), one log line says so; back: limits hold again', async (t) => {
+    const backend = createScriptedBackend(textScript('chat', 'hi', {}));
+    const logged: string[] = [];
+    const access = await openKeyAccess({ keys: keys({ rpm: 1 }), redisUrl: redis.url, log: (l) => logged.push(l) });
+    t.after(() => access.close());
+    const { url } = await start(t, { deployments: { story: backend }, access: access.access });
+    const ask = () =>
+      post(azureUrl(url, 'story', 'chat'), ASK, { 'api-key': SECRET }).then(async (r) => (await r.text(), r.status));
+    await redis.kill9();
+    assert.deepEqual([await ask(), await ask(), await ask()], [200, 200, 200]);
+    assert.ok(logged.some((l) => /Redis is unavailable/.test(l)));
+    assert.ok(
+      logged.every((l) => !l.includes(redis.url)),
+      'the URL is not logged',
+    );
+    await redis.restart();
+    for (let i = 0; i < 100 && !logged.some((l) => /Redis is back/.test(l)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const statuses = [await ask(), await ask()];
+    assert.deepEqual(statuses, [200, 429], 'one request per minute again');
+  });
 });
