@@ -421,6 +421,23 @@ export const gatewayConfigSchema = z
     keys: keyList.optional(),
     prices: z.record(modelName, price).optional(),
   })
+  .superRefine((c, ctx) => {
+    // A key's models and the priced models must be names this file serves.
+    const served = Object.keys(c.models);
+    const check = (name: string, path: PropertyKey[]) => {
+      if (Object.hasOwn(c.models, name)) return;
+      const near = closest(name, served, flagSlack(name));
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `is not a model name of this file (${near ? `did you mean ${near}? ` : ''}served: ${served.join(', ')})`,
+      });
+    };
+    for (const [i, key] of (c.keys ?? []).entries()) {
+      for (const [j, name] of (key.models ?? []).entries()) check(name, ['keys', i, 'models', j]);
+    }
+    for (const name of Object.keys(c.prices ?? {})) check(name, ['prices', name]);
+  })
   .transform(
     (c): GatewayConfig => ({
       models: Object.fromEntries(Object.entries(c.models)),

@@ -103,3 +103,19 @@ test('hostile text is counted in bounded pieces: no run over 32 characters, no m
   // And the default counter agrees with o200k_base on ordinary text.
   assert.equal((await defaultTokenCounter())('Hello, world'), 3);
 });
+
+test("a key's models and the priced models must be served by the file (with did you mean)", () => {
+  let error: unknown;
+  try {
+    parseGatewayConfig(
+      `${MODELS}keys:\n  - name: a\n    key_hash: ${hashKey('1')}\n    models: [stroy]\nprices:\n  gpt-4o: { input: 1, output: 2 }\n`,
+      { file: '/cfg/sluice.yaml', shownAs: 'sluice.yaml', env: {} },
+    );
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof GatewayConfigError);
+  assert.match(error.message, /stroy.*did you mean story\?|did you mean story\?/s);
+  assert.match(error.message, /sluice\.yaml:\d+:\d+/);
+  assert.equal(error.problems.length, 2);
+});
