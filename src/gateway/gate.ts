@@ -269,6 +269,8 @@ function account(parts: AccountParts): GenerationLease {
     end(report: Readonly<GenerationReport>) {
       if (ended) return;
       ended = true;
+      // What the server saw when the chunks did not pass through here (the Responses API).
+      reported ??= report.usage;
       const exact =
         reported && typeof reported.prompt_tokens === 'number' && typeof reported.completion_tokens === 'number';
       const promptTokens = exact ? reported!.prompt_tokens : report.chunks || text ? a.prompt : 0;

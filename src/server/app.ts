@@ -317,6 +317,7 @@ export function createApp(options: AppOptions): App {
     // The deployment on the path is resolved after the body (a 404 either way).
     const admitted = await admit(req, res, { dialect }, state);
     if (!admitted) return;
+    const caller = admitted.caller;
     let body: unknown;
     try {
       body = JSON.parse(admitted.text);
@@ -334,7 +335,43 @@ export function createApp(options: AppOptions): App {
     if (!backend)
       return sendReply(res, route.deployment === undefined ? unknownModel(route, deployment) : DEPLOYMENT_NOT_FOUND);
     const report: GenerationReport = deployment === undefined ? {} : { model: deployment };
+    if (caller) report.key = caller.name;
     state.generation = report;
+    // Per-key limits hold here too: reserved from the input's size and max_output_tokens,
+    // settled to the usage the response reports (or to the reservation, if it reports none).
+    let lease: GenerationLease | undefined;
+    if (access && caller) {
+      const maxTokens = typeof request.max_output_tokens === 'number' ? { max_tokens: request.max_output_tokens } : {};
+      const decision = await access.admit(caller, {
+        kind: 'chat',
+        model: deployment,
+        body: { messages: [{ role: 'user', content: JSON.stringify(request.input ?? '') }], ...maxTokens },
+        apiVersion: undefined,
+        stream: false,
+      });
+      if (!decision.ok)
+        return sendReply(res, refusalReply(decision.refusal, { type: 'generate', kind: 'chat', dialect }));
+      lease = decision.lease;
+    }
+    if (lease) {
+      try {
+        return await serveResponses(res, {
+          keyHash: keyHashOf(req.headers),
+          dialect,
+          deployment,
+          backend,
+          body: request,
+          metrics,
+          heartbeatMs,
+          startedAt,
+          live,
+          report,
+          kept,
+        });
+      } finally {
+        lease.end({ ...report, chunks: report.chunks ?? 1 });
+      }
+    }
     return serveResponses(res, {
       keyHash: keyHashOf(req.headers),
       dialect,
@@ -592,7 +629,10 @@ function withContextLength<M extends object>(model: M, backend: Backend): M | (M
 }
 
 /** A key's refusal as the route's dialect says it: Azure's 429 with retry headers, or a 403. */
-function refusalReply(refusal: AccessRefusal, route: Extract<Route, { type: 'generate' | 'embeddings' }>): ErrorReply {
+function refusalReply(
+  refusal: AccessRefusal,
+  route: { type: 'generate' | 'embeddings'; kind?: string; dialect: Dialect; apiVersion?: string | undefined },
+): ErrorReply {
   if (refusal.status === 429) {
     const operation =
       route.type === 'embeddings'

@@ -175,6 +175,26 @@ describe('keys through the server', () => {
     await next.text();
   });
 
+  test('the Responses API is held to the same limits and booked in the ledger', async (t) => {
+    const backend = createScriptedBackend(textScript('chat', 'One two', { promptTokens: 5 }));
+    const { url } = await keyed(t, backend, keys({ rpm: 1 }));
+    const ask = () =>
+      fetch(`${url}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
+        body: JSON.stringify({ model: 'story', input: 'Tell me a story', store: false }),
+      });
+    const first = await ask();
+    assert.equal(first.status, 200, await first.clone().text());
+    await first.text();
+    const second = await ask();
+    assert.equal(second.status, 429);
+    assert.ok(Number(second.headers.get('retry-after-ms')) > 0);
+    const rows = await usageAfter(url, 1);
+    assert.equal(rows[0]?.key, 'team-a');
+    assert.equal(rows[0]?.requests, 1);
+  });
+
   test('usage: 401 without a key, 403 for a key that is not an admin; model and budget refusals are 403s', async (t) => {
     let clock = Date.UTC(2026, 10, 30, 23);
     const backend = createScriptedBackend(textScript('chat', 'a b c', { promptTokens: 60 }));
