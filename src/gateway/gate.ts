@@ -54,7 +54,7 @@ export function createKeyGate(options: KeyGateOptions): AccessControl {
   const seriesOf = (name: string) => {
     let s = series.get(name);
     if (!s) {
-      s = { requests: 0, refused: new Map(), prompt: 0, completion: 0, active: 0 };
+      s = { requests: 0, refused: new Map(), prompt: 0, completion: 0, active: 0, unmetered: 0 };
       series.set(name, s);
     }
     return s;
@@ -97,6 +97,7 @@ export function createKeyGate(options: KeyGateOptions): AccessControl {
           lease = options.storeTimeoutMs === undefined ? await asked : await within(asked, options.storeTimeoutMs);
         } catch (error) {
           // Limits are a fence, not a gate that locks everyone out when Redis is down.
+          seriesOf(name).unmetered++;
           storeFailed(error);
         }
         if (lease && !lease.ok) {
@@ -181,6 +182,12 @@ export function createKeyGate(options: KeyGateOptions): AccessControl {
         lines.push(`sluice_key_tokens_total{key="${escapeLabel(name)}",kind="prompt"} ${s.prompt}`);
         lines.push(`sluice_key_tokens_total{key="${escapeLabel(name)}",kind="completion"} ${s.completion}`);
       }
+      lines.push(
+        '# HELP sluice_key_unmetered_total Requests let through without a limit check (the limit store failed or was slow).',
+        '# TYPE sluice_key_unmetered_total counter',
+      );
+      for (const [name, s] of series)
+        lines.push(`sluice_key_unmetered_total{key="${escapeLabel(name)}"} ${s.unmetered}`);
       lines.push('# HELP sluice_key_active Generations running, by client key name.', '# TYPE sluice_key_active gauge');
       for (const [name, s] of series) lines.push(`sluice_key_active{key="${escapeLabel(name)}"} ${s.active}`);
       return `${lines.join('\n')}\n`;
@@ -204,6 +211,8 @@ function within<T extends Awaited<ReturnType<LimitStore['admit']>>>(answer: Prom
 
 interface KeySeries {
   requests: number;
+  /** Let through without a limit check (the store failed or was slow). */
+  unmetered: number;
   refused: Map<string, number>;
   prompt: number;
   completion: number;

@@ -20,7 +20,12 @@ export interface KeyAccessOptions {
   redisUrl?: string;
   /** A model's own token counter (the embedded model's), when it has one. */
   countTokensFor?: (model: string) => CountTokens | undefined;
-  /** How long a Redis call may take before the request goes through unmetered, ms. Default 250. */
+  /**
+   * How long a limit check may take before the request goes through unmetered, ms. Default
+   * 1000: long enough that a busy instance (256 requests arriving at once wait ~110 ms for
+   * their replies behind each other) stays metered, short enough that a stalled Redis is felt
+   * for a second at most. A Redis that is down fails at once (no offline queue).
+   */
   storeTimeoutMs?: number;
   log?: (line: string) => void;
   now?: () => number;
@@ -83,7 +88,7 @@ export async function openKeyAccess(
     ledger,
     counter: (model) => (model === undefined ? undefined : options.countTokensFor?.(model)) ?? fallback,
     now,
-    storeTimeoutMs: options.storeTimeoutMs ?? 250,
+    storeTimeoutMs: options.storeTimeoutMs ?? 1000,
     onStoreError: () => {
       if (!warned) log('sluice: the key limit store failed; requests go through unmetered while it does.');
       warned = true;

@@ -338,6 +338,8 @@ describe('keys across two instances sharing Redis', () => {
       logged.every((l) => !l.includes(redis.url)),
       'the URL is not logged',
     );
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /sluice_key_unmetered_total\{key="team-a"\} 3/);
     await redis.restart();
     for (let i = 0; i < 100 && !logged.some((l) => /Redis is back/.test(l)); i++)
       await new Promise((r) => setTimeout(r, 50));
