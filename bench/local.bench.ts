@@ -9,14 +9,8 @@
 // seed, and every backend run exactly --tokens completion tokens; else exit 1.
 //
 //   node --import tsx bench/local.bench.ts [--tokens 256] [--rounds 7]
-import {
-  getLlama,
-  LlamaCompletion,
-  type LlamaGrammar,
-  LlamaGrammarEvaluationState,
-  LlamaLogLevel,
-  type Token,
-} from 'node-llama-cpp';
+import { LlamaCompletion, type LlamaGrammar, LlamaGrammarEvaluationState, type Token } from 'node-llama-cpp';
+import { startRuntime } from '../src/backends/local/engine.js';
 import { createLocalBackend, DEFAULT_MODEL_PATH, type LocalBackend } from '../src/backends/local/index.js';
 import type { ChatCompletionChunk, CompletionChunk } from '../src/types.js';
 import { marginOfErrorPercent, median, table } from './util.js';
@@ -42,14 +36,7 @@ interface Sample {
 
 // --- raw node-llama-cpp, the floor ------------------------------------------------------
 
-const llama = await getLlama({
-  gpu: false,
-  build: 'never',
-  usePrebuiltBinaries: true,
-  skipDownload: true,
-  progressLogs: false,
-  logLevel: LlamaLogLevel.warn,
-});
+const { llama } = await startRuntime();
 const model = await llama.loadModel({ modelPath: DEFAULT_MODEL_PATH, gpuLayers: 0 });
 
 /** One warm context per thread count, like the backend's (created once, cleared per run). */

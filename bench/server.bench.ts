@@ -18,6 +18,7 @@ import { Agent, request } from 'node:http';
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import type { Backend } from '../src/backend.js';
+import { startRuntime } from '../src/backends/local/engine.js';
 import { createLocalBackend, DEFAULT_MODEL_PATH } from '../src/backends/local/index.js';
 import { createScriptedBackend, textScript } from '../src/backends/scripted/index.js';
 import { createServer } from '../src/server/index.js';
@@ -386,15 +387,7 @@ function overHttp(agent: Agent, port: number, deployment: string, body: Body): P
 
 /** Raw node-llama-cpp: one sequence, sequence.evaluate, the same sampling, stopped at maxTokens. */
 async function rawLlama() {
-  const lib = await import('node-llama-cpp');
-  const llama = await lib.getLlama({
-    gpu: false,
-    build: 'never',
-    usePrebuiltBinaries: true,
-    skipDownload: true,
-    progressLogs: false,
-    logLevel: lib.LlamaLogLevel.warn,
-  });
+  const { llama } = await startRuntime();
   const model = await llama.loadModel({ modelPath: DEFAULT_MODEL_PATH, gpuLayers: 0 });
   const context = await model.createContext({ contextSize: 512, sequences: 1, threads: THREADS });
   const sequence = context.getSequence();

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { closest, flagSlack } from './near-miss.js';
+import { closest, flagSlack } from '../util/near-miss.js';
 import { joinParamPairs } from './param-pairs.js';
 import { UsageError } from './usage-error.js';
 

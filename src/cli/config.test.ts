@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ConfigInput, parseDotEnv, profileSuffix, resolveConfig, sourceNotice } from './config.js';
+import { type ConfigInput, profileSuffix, resolveConfig, sourceNotice } from './config.js';
 import { UsageError } from './usage-error.js';
 
 const TUTORIAL_DOTENV = {
@@ -324,17 +324,6 @@ describe('resolveConfig', () => {
     assert.equal(profileSuffix('instruct'), '_FOR_INSTRUCT');
     assert.equal(profileSuffix('my-chat'), '_FOR_MY_CHAT');
     usageError(() => resolveConfig(input({ flags: { profile: 'a b' } })), /--profile must be a name/);
-  });
-});
-
-describe('parseDotEnv', () => {
-  it('reads KEY=value, quotes, comments and export', () => {
-    assert.deepEqual(parseDotEnv('A=1\n# comment\nexport B="x y"\nC=\'z\'\n\nD=plain # note\n'), {
-      A: '1',
-      B: 'x y',
-      C: 'z',
-      D: 'plain',
-    });
   });
 });
 

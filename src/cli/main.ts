@@ -5,12 +5,12 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { mistypedCommand } from '../util/near-miss.js';
 import { COMMANDS, type CommandName, parseCommandArgs } from './args.js';
 import type { CommandModule } from './command.js';
 import { describeError } from './describe.js';
 import { ExitCode, exitCodeForError } from './exit-codes.js';
 import type { CliIO } from './io.js';
-import { mistypedCommand } from './near-miss.js';
 import { renderCommandUsage, renderMainUsage } from './usage.js';
 import { UsageError } from './usage-error.js';
 
@@ -100,7 +100,7 @@ function isCommand(value: string | undefined): value is CommandName {
   return value !== undefined && Object.hasOwn(COMMANDS, value);
 }
 
-/** A first word that is a near-miss of a command (near-miss.ts has the rule) is a mistake to name, not a prompt to pay for. */
+/** A first word that is a near-miss of a command (src/util/near-miss.ts has the rule) is a mistake to name, not a prompt to pay for. */
 function checkNotACommand(word: string): void {
   const meant = mistypedCommand(word, [...Object.keys(COMMANDS), 'help']);
   if (meant === undefined) return;

@@ -4,8 +4,10 @@
  * place the commands read them from.
  * @module
  */
+
+import { readDotEnv } from '../util/dotenv.js';
 import type { ParsedValues } from './args.js';
-import { type ResolvedConfig, readDotEnv, resolveConfig } from './config.js';
+import { type ResolvedConfig, resolveConfig } from './config.js';
 import type { CliIO } from './io.js';
 import { readStoredKeys } from './user/keys.js';
 import { readUserConfig, type UserConfig } from './user/user-config.js';

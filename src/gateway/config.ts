@@ -11,11 +11,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
-import { readDotEnv } from '../cli/config.js';
-import { closest, flagSlack } from '../cli/near-miss.js';
 import { ConfigError } from '../errors.js';
 import { isUnsafeKey } from '../protocol/safe-keys.js';
 import { redactSecrets } from '../protocol/secrets.js';
+import { readDotEnv } from '../util/dotenv.js';
+import { closest, flagSlack } from '../util/near-miss.js';
 import { interpolate } from './interpolate.js';
 import {
   type GatewayConfig,

@@ -6,9 +6,9 @@
  * @module
  */
 import { z } from 'zod';
-import { closest, flagSlack } from '../cli/near-miss.js';
 import type { Timeouts } from '../client/options.js';
 import { isUnsafeKey } from '../protocol/safe-keys.js';
+import { closest, flagSlack } from '../util/near-miss.js';
 import { type ClientKeyConfig, isKeyHash } from './keys.js';
 import type { Prices } from './ledger.js';
 

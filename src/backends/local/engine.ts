@@ -77,7 +77,11 @@ type NodeLlamaCpp = typeof import('node-llama-cpp');
 /** One Llama runtime per process: starting it is slow (docs/backends.md) and it can host many models. */
 let runtime: Promise<{ lib: NodeLlamaCpp; llama: Llama }> | undefined;
 
-function startRuntime(): Promise<{ lib: NodeLlamaCpp; llama: Llama }> {
+/**
+ * The process's one node-llama-cpp runtime, started on first use with the prebuilt CPU binary:
+ * never a build or a download. Benchmarks that measure raw node-llama-cpp start it here too.
+ */
+export function startRuntime(): Promise<{ lib: NodeLlamaCpp; llama: Llama }> {
   runtime ??= (async () => {
     const lib = await import('node-llama-cpp');
     // Never build or download anything: the prebuilt CPU binary or nothing.

@@ -10,6 +10,7 @@
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Usage } from '../../types.js';
+import { closest } from '../../util/near-miss.js';
 import type { ParsedValues } from '../args.js';
 import { SESSION_COMMANDS, sessionCommand } from '../chat-commands.js';
 import type { Turn } from '../conversation.js';
@@ -18,7 +19,6 @@ import { ExitCode } from '../exit-codes.js';
 import { listenForInterrupt } from '../interrupt.js';
 import type { CliIO, CliOutput } from '../io.js';
 import type { ExchangeLog } from '../log/exchange-log.js';
-import { closest } from '../near-miss.js';
 import { sgr } from '../render/style.js';
 import { loadInputHistory, saveInputHistory } from '../user/input-history.js';
 import { answerTurns } from './converse.js';

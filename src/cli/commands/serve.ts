@@ -8,8 +8,9 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { LoadedGatewayConfig } from '../../gateway/config.js';
+import { readDotEnv } from '../../util/dotenv.js';
 import type { CommandContext } from '../command.js';
-import { localNotice, readDotEnv } from '../config.js';
+import { localNotice } from '../config.js';
 import { ExitCode, exitCodeForError } from '../exit-codes.js';
 import type { SignalName } from '../io.js';
 import { chooseServeSource, frontDeployment, openGateway, serveLocalModel } from '../serve-backends.js';

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closest } from '../near-miss.js';
+import { closest } from '../../util/near-miss.js';
 import { UsageError } from '../usage-error.js';
 import { userConfigDir } from './dirs.js';
 
