@@ -330,7 +330,10 @@ describe('keys across two instances sharing Redis', () => {
     t.after(() => access.close());
     const { url } = await start(t, { deployments: { story: backend }, access: access.access });
     const ask = () =>
-      post(azureUrl(url, 'story', 'chat'), ASK, { 'api-key': SECRET }).then(async (r) => (await r.text(), r.status));
+      post(azureUrl(url, 'story', 'chat'), ASK, { 'api-key': SECRET }).then(async (r) => {
+        await r.text();
+        return r.status;
+      });
     await redis.kill9();
     assert.deepEqual([await ask(), await ask(), await ask()], [200, 200, 200]);
     assert.ok(logged.some((l) => /Redis is unavailable/.test(l)));
