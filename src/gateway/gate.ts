@@ -322,7 +322,8 @@ function closeAccount(
     outcome:
       report.outcome === 'completed'
         ? 'completed'
-        : report.outcome === 'client-closed'
+        : // Stopped: the client left, a stop request (resumable streams) or a shutdown aborted it.
+          report.outcome === 'client-closed' || report.error === 'SLUICE_ABORTED'
           ? 'stopped'
           : (report.chunks ?? 0) > 0
             ? 'cut'

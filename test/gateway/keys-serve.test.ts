@@ -15,6 +15,7 @@ import { type ClientKeyConfig, hashKey } from '../../src/gateway/keys.js';
 import type { UsageRow } from '../../src/gateway/ledger.js';
 import { defaultTokenCounter, promptTokens } from '../../src/gateway/tokens.js';
 import type { GenerationObserver } from '../../src/server/observer.js';
+import { createMemoryStreamLog } from '../../src/streams/memory.js';
 import type { AnyChunk } from '../../src/types.js';
 import { type PrivateRedis, startRedis } from '../support/redis.js';
 import { allFrames, azureUrl, dataOf, frameReader, post, start } from '../support/server.js';
@@ -193,6 +194,32 @@ describe('keys through the server', () => {
     const rows = await usageAfter(url, 1);
     assert.equal(rows[0]?.key, 'team-a');
     assert.equal(rows[0]?.requests, 1);
+  });
+
+  test('a stream stopped by a stop request (resumable streams) is booked as stopped, with the tokens relayed', async (t) => {
+    const backend = createScriptedBackend(textScript('chat', 'One two three four five', { gated: true }));
+    const access = await openKeyAccess({ keys: keys({ tpm: 100_000 }) });
+    t.after(() => access.close());
+    const { url } = await start(t, {
+      deployments: { story: backend },
+      access: access.access,
+      streams: { log: createMemoryStreamLog(), keepGoingMs: 1000 },
+    });
+    const res = await post(azureUrl(url, 'story', 'chat'), ASK, { 'api-key': SECRET });
+    const id = res.headers.get('x-sluice-stream-id');
+    assert.ok(id);
+    backend.release(2);
+    const reader = frameReader(res);
+    let texts = 0;
+    while (texts < 2) if (/"content":"[^"]/.test((await reader.next()) ?? '')) texts++;
+    const stop = await fetch(`${url}/sluice/v1/streams/${id}/stop`, { method: 'POST', headers: { 'api-key': SECRET } });
+    assert.equal(stop.status, 202);
+    while ((await reader.next()) !== undefined) {}
+    const rows = await usage(url).then(async (r) => (r.length ? r : usageAfter(url, 1)));
+    const row = rows.find((r) => r.key === 'team-a')!;
+    assert.equal(row.stopped, 1);
+    assert.equal(row.cut, 0);
+    assert.equal(row.completionCounted, (await defaultTokenCounter())('One two three'));
   });
 
   test('usage: 401 without a key, 403 for a key that is not an admin; model and budget refusals are 403s', async (t) => {
