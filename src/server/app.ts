@@ -353,26 +353,7 @@ export function createApp(options: AppOptions): App {
         return sendReply(res, refusalReply(decision.refusal, { type: 'generate', kind: 'chat', dialect }));
       lease = decision.lease;
     }
-    if (lease) {
-      try {
-        return await serveResponses(res, {
-          keyHash: keyHashOf(req.headers),
-          dialect,
-          deployment,
-          backend,
-          body: request,
-          metrics,
-          heartbeatMs,
-          startedAt,
-          live,
-          report,
-          kept,
-        });
-      } finally {
-        lease.end({ ...report, chunks: report.chunks ?? 1 });
-      }
-    }
-    return serveResponses(res, {
+    const served = serveResponses(res, {
       keyHash: keyHashOf(req.headers),
       dialect,
       deployment,
@@ -385,6 +366,12 @@ export function createApp(options: AppOptions): App {
       report,
       kept,
     });
+    if (!lease) return served;
+    try {
+      return await served;
+    } finally {
+      lease.end({ ...report, chunks: report.chunks ?? 1 });
+    }
   }
 
   /**
