@@ -86,7 +86,6 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   metrics.activeStreams++;
 
   let headersSent = false;
-  let wrote = false;
   // Azure's prompt-filter chunk goes first, unless the backend (an Azure upstream) sends its own.
   let filterPending = azure;
   const request = backendRequest(g, g.body);
@@ -101,17 +100,9 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     const headers = routed({ ...SSE_HEADERS, ...timingHeaders(report, request) }, request);
     res.writeHead(200, producer ? { ...headers, [STREAM_ID_HEADER]: producer.id } : headers);
   };
-  // Fires every heartbeatMs; writes a comment only if nothing else was written since the last tick.
-  const heartbeat = setInterval(() => {
-    if (wrote) {
-      wrote = false;
-      return;
-    }
-    if (tracker.gone) return;
+  const heartbeat = startHeartbeat(res, tracker, metrics, g.heartbeatMs, () => {
     if (!headersSent) commit();
-    res.write(HEARTBEAT);
-    metrics.heartbeats++;
-  }, g.heartbeatMs);
+  });
 
   let iterator: AsyncIterator<AnyChunk> | undefined;
   let done = false;
@@ -152,7 +143,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       if (azure) chunk = withFilterResults(chunk);
       metrics.chunksSent++;
       report.chunks = ++chunks;
-      wrote = true;
+      heartbeat.wrote = true;
       const frame = framed(chunkFrame(chunk));
       if (!tracker.gone && !res.write(frame)) await tracker.drained();
       observation?.chunk?.(chunk);
@@ -187,7 +178,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       }
     }
   } finally {
-    clearInterval(heartbeat);
+    heartbeat.stop();
     producer?.dispose();
     end(res, g, controller, tracker, request);
     metrics.activeStreams--;
@@ -352,6 +343,41 @@ export function trackClient(res: ServerResponse, controller: AbortController, on
       res.off('close', onClose);
     },
   };
+}
+
+/** A stream's keep-alive: set `wrote` after each write; `stop()` when the stream ends. */
+export interface Heartbeat {
+  wrote: boolean;
+  stop(): void;
+}
+
+/**
+ * Every `ms`, a `: keep-alive` comment unless something else was written since the last tick,
+ * so idle proxies do not cut a slow stream; `beforeBeat` sends the headers if they have not
+ * gone yet. Shared by the chat/completions stream and the Responses events (responses.ts).
+ */
+export function startHeartbeat(
+  res: ServerResponse,
+  tracker: ClientTracker,
+  metrics: ServerMetrics,
+  ms: number,
+  beforeBeat: () => void,
+): Heartbeat {
+  const beat: Heartbeat = {
+    wrote: false,
+    stop: () => clearInterval(timer),
+  };
+  const timer = setInterval(() => {
+    if (beat.wrote) {
+      beat.wrote = false;
+      return;
+    }
+    if (tracker.gone) return;
+    beforeBeat();
+    res.write(HEARTBEAT);
+    metrics.heartbeats++;
+  }, ms);
+  return beat;
 }
 
 /** When we aborted (server shutdown), our reason says why better than the backend's AbortError. */

@@ -31,10 +31,10 @@ import type {
 } from '../protocol/responses/types.js';
 import { isObject } from '../protocol/shape.js';
 import { sourceJsonOf } from '../protocol/source-json.js';
-import { encodeComment, encodeEvent } from '../sse/index.js';
+import { encodeEvent } from '../sse/index.js';
 import type { FollowItem, StreamLog } from '../streams/log.js';
 import { type ErrorReply, invalidRequest, replyForError, responseNotFound } from './error-replies.js';
-import { type ClientTracker, routed, SSE_HEADERS, trackClient } from './generation.js';
+import { type ClientTracker, routed, SSE_HEADERS, startHeartbeat, trackClient } from './generation.js';
 import type { ServerMetrics } from './metrics.js';
 import type { GenerationReport } from './observer.js';
 import type { ResponseStore, StoredResponse } from './response-store.js';
@@ -366,23 +366,15 @@ async function writeEvents(
   metrics.generations++;
   metrics.activeStreams++;
   let headersSent = false;
-  let wrote = false;
   let terminal = false;
   let lastSequence = -1;
   const commit = () => {
     headersSent = true;
     res.writeHead(200, routed({ ...SSE_HEADERS }, request));
   };
-  const heartbeat = setInterval(() => {
-    if (wrote) {
-      wrote = false;
-      return;
-    }
-    if (tracker.gone) return;
+  const heartbeat = startHeartbeat(res, tracker, metrics, call.heartbeatMs, () => {
     if (!headersSent) commit();
-    res.write(HEARTBEAT);
-    metrics.heartbeats++;
-  }, call.heartbeatMs);
+  });
   let iterator: AsyncIterator<ResponseStreamEvent> | undefined;
   let done = false;
   try {
@@ -403,7 +395,7 @@ async function writeEvents(
         terminal = true;
         if (event.type !== 'error') countUsage(call, event.response);
       }
-      wrote = true;
+      heartbeat.wrote = true;
       metrics.chunksSent++;
       if (!res.write(eventFrame(event))) await tracker.drained();
       step = await iterator.next();
@@ -427,7 +419,7 @@ async function writeEvents(
       }
     }
   } finally {
-    clearInterval(heartbeat);
+    heartbeat.stop();
     tracker.dispose();
     call.live.delete(controller);
     metrics.activeStreams--;
@@ -438,8 +430,6 @@ async function writeEvents(
     if (!done) iterator?.return?.()?.catch(() => {});
   }
 }
-
-const HEARTBEAT = encodeComment('keep-alive');
 
 /**
  * One event as OpenAI frames it: a relayed upstream event as its own JSON text
