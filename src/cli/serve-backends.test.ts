@@ -10,7 +10,7 @@ const AZURE = {
 };
 
 function choose(values: Record<string, string | boolean>, env: Record<string, string> = {}, dotenv = {}) {
-  return chooseServeSource({ values, env, dotenv, cwd: '/srv' });
+  return chooseServeSource({ values, io: { env, cwd: '/srv', fileExists: () => false }, dotenv });
 }
 
 describe('chooseServeSource: what sluice serve serves', () => {

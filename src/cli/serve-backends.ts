@@ -1,7 +1,8 @@
 /**
  * What `sluice serve` serves, decided once, in this order: a gateway configuration file
  * (`--config`, or `SLUICE_CONFIG`: one router per name), else the Azure or OpenAI-compatible deployment the CLI's
- * settings name (environment, `.env`, `--profile`: the CLI's own resolution), fronted for
+ * settings name (environment, `.env`, `--profile`, stored keys and the user's settings file:
+ * the CLI's own resolution, `resolveSettings`), fronted for
  * every name, else the local model. The backends come out ready for `createServer`.
  * @module
  */
@@ -12,7 +13,9 @@ import type { LoadedGatewayConfig, ServerConfig, TargetConfig } from '../gateway
 import type { GatewayEvents } from '../gateway/events.js';
 import type { BreakerState } from '../gateway/health.js';
 import type { ParsedValues } from './args.js';
-import { type CliTarget, type ResolvedConfig, resolveConfig } from './config.js';
+import type { CliTarget, ResolvedConfig } from './config.js';
+import type { CliIO } from './io.js';
+import { resolveSettings } from './settings.js';
 import { UsageError } from './usage-error.js';
 
 /** Where `sluice serve` gets its answers. */
@@ -27,21 +30,21 @@ export const SOURCE_FLAGS = ['profile', 'endpoint', 'deployment', 'api-version',
 /**
  * Decides what to serve. `--config` (or `SLUICE_CONFIG` from the environment or `.env`)
  * wins; `--local` or `--model` means the local model; otherwise the CLI's own settings
- * resolution decides (a half-set Azure configuration is an error, nothing set is the local
- * model).
+ * resolution decides, stored keys and the user's settings file included (a half-set Azure
+ * configuration is an error, nothing set is the local model).
  * @example
- * chooseServeSource({ values: {}, env: {}, dotenv: { SLUICE_CONFIG: 'sluice.yaml' }, cwd: '/srv' })
+ * chooseServeSource({ values: {}, io, dotenv: { SLUICE_CONFIG: 'sluice.yaml' } })
  * // { kind: 'config', path: 'sluice.yaml' }
  */
 export function chooseServeSource(input: {
   values: ParsedValues;
-  env: Readonly<Record<string, string | undefined>>;
-  dotenv: Readonly<Record<string, string | undefined>>;
-  cwd: string;
+  io: Pick<CliIO, 'env' | 'cwd' | 'fileExists'>;
+  /** `.env` of the working directory, as serve already read it. */
+  dotenv: Record<string, string>;
 }): ServeSource {
-  const { values } = input;
+  const { values, io } = input;
   const configFlag = typeof values.config === 'string' && values.config !== '' ? values.config : undefined;
-  const config = configFlag ?? (input.env.SLUICE_CONFIG || input.dotenv.SLUICE_CONFIG || undefined);
+  const config = configFlag ?? (io.env.SLUICE_CONFIG || input.dotenv.SLUICE_CONFIG || undefined);
   const named = SOURCE_FLAGS.filter((f) => values[f] !== undefined && values[f] !== false);
   if (config !== undefined) {
     if (named.length > 0) {
@@ -62,13 +65,7 @@ export function chooseServeSource(input: {
   for (const f of SOURCE_FLAGS) if (values[f] !== undefined) flags[f] = values[f];
   // serve's --model is always a model file: it means the local model.
   if (typeof values.model === 'string' && values.model !== '') flags.local = true;
-  const resolved = resolveConfig({
-    flags,
-    env: input.env,
-    dotenv: input.dotenv,
-    cwd: input.cwd,
-    fileExists: () => false,
-  });
+  const resolved = resolveSettings(io, flags, { dotenv: input.dotenv }).config;
   const target = resolved.target;
   if (target.kind === 'local') return { kind: 'local', implicit: target.implicit };
   return { kind: 'remote', resolved: { ...resolved, target } };

@@ -24,10 +24,16 @@ export interface Settings {
  * const { config } = resolveSettings(io, values);
  * config.target.kind // 'azure'
  */
-export function resolveSettings(io: CliIO, values: ParsedValues, options: { modelOptional?: boolean } = {}): Settings {
+export function resolveSettings(
+  io: Pick<CliIO, 'env' | 'cwd' | 'fileExists'>,
+  values: ParsedValues,
+  options: { modelOptional?: boolean; dotenv?: Record<string, string> } = {},
+): Settings {
+  const { dotenv: given, ...rest } = options;
   const user = readUserConfig(io.env);
   const storedKeys = readStoredKeys(io.env);
-  const dotenv = readDotEnv(io.cwd);
+  // A caller that already read `.env` (serve, for SLUICE_CONFIG) passes it: one read per run.
+  const dotenv = given ?? readDotEnv(io.cwd);
   const config = resolveConfig({
     flags: values,
     env: io.env,
@@ -36,7 +42,7 @@ export function resolveSettings(io: CliIO, values: ParsedValues, options: { mode
     fileExists: io.fileExists,
     user,
     storedKeys,
-    ...options,
+    ...rest,
   });
   return { config, user, storedKeys, dotenv };
 }

@@ -192,6 +192,25 @@ describe('sluice serve fronts the deployment the CLI settings name', { timeout: 
     assert.ok(!s.stdout.includes(UPSTREAM_KEY) && !s.stderr.includes(UPSTREAM_KEY));
   });
 
+  test('a key stored with `sluice keys set` fronts Azure, and serve never prints it', async (t) => {
+    const env = cleanEnv();
+    const cwd = tempDir({
+      '.env': [`AZURE_OPENAI_ENDPOINT=${upstream.url}`, 'AZURE_OPENAI_DEPLOYMENT=gpt-4o-east', ''].join('\n'),
+    });
+    const stored = await run(['keys', 'set', 'AZURE_OPENAI_API_KEY'], { cwd, env, input: `${UPSTREAM_KEY}\n` });
+    assert.equal(stored.code, 0, stored.stderr);
+    const s = start(['serve', '--port', '0'], { cwd, env });
+    t.after(() => stop(s));
+    await s.waitFor(/Ctrl-C stops\./, 'stdout', 30_000);
+    const url = /serving \S+ at (http:\/\/127\.0\.0\.1:\d+)/.exec(s.stdout)?.[1];
+    assert.ok(url, s.stdout);
+    // The upstream answers only its key: the stored one reached it.
+    assert.equal(await chatText(await chat(url, 'any')), 'Hello from east');
+    assert.equal(upstream.requests.at(-1)?.deployment, 'gpt-4o-east');
+    await stop(s);
+    assert.ok(!s.stdout.includes(UPSTREAM_KEY) && !s.stderr.includes(UPSTREAM_KEY), s.stdout + s.stderr);
+  });
+
   test('--profile reads the suffixed names, as the other commands do', async (t) => {
     const cwd = tempDir({
       '.env': [

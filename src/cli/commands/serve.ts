@@ -45,7 +45,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     ...(queueSize !== undefined ? { queueSize } : {}),
   };
 
-  const source = chooseServeSource({ values, env: io.env, dotenv, cwd: io.cwd });
+  const source = chooseServeSource({ values, io, dotenv });
   let loaded: LoadedGatewayConfig | undefined;
   if (source.kind === 'config') {
     const gateway = await import('../../gateway/config.js');
