@@ -14,9 +14,13 @@
  */
 import type { ApiKind, ApiTypes } from '../types.js';
 import { type EmbeddingsRequest, embeddingInputs, MAX_EMBEDDING_INPUTS } from './embeddings.js';
+import { DEFAULT_MAX_CHOICES } from './shape.js';
 
-/** Choices one request may ask for: Azure documents `n` up to 128; prompts × n is held to the same bound. */
-export const MAX_CHOICES = 128;
+/**
+ * Choices one request may ask for: Azure documents `n` up to 128; prompts × n is held to the
+ * same bound. The very bound a response's choices are held to (shape.ts), so one number.
+ */
+export const MAX_CHOICES = DEFAULT_MAX_CHOICES;
 /** OpenAI and Azure allow up to 4 stop sequences. */
 export const MAX_STOP = 4;
 /** Legacy Completions `best_of` limit (OpenAI documents 20). */
@@ -29,7 +33,7 @@ export const MAX_TOKENS_LIMIT = 2 ** 31 - 1;
  * Tokens one request may ask to generate in all (prompts × n × max_tokens): 128 choices of
  * 2048 tokens. Past it a single request could hold a server for hours.
  */
-export const MAX_REQUEST_TOKENS = 128 * 2048;
+export const MAX_REQUEST_TOKENS = MAX_CHOICES * 2048;
 
 /** Temperature, top_p and penalty ranges, for the CLI's flags as much as for bodies. */
 export const RANGES = {
