@@ -135,7 +135,7 @@ export function validateRequest<K extends ApiKind>(
  * parseRequest('completions', '{"prompt":"Once upon a time","max_tokens":5}').ok; // true
  */
 export function parseRequest<K extends ApiKind>(kind: K, text: string, context: ValidateContext = {}): Validated<K> {
-  const parsed = parseJson(text);
+  const parsed = parseJsonBody(text);
   return 'problem' in parsed ? parsed : validateRequest(kind, parsed.value, context);
 }
 
@@ -170,7 +170,7 @@ export function validateEmbeddingsRequest(value: unknown, context: ValidateConte
  * parseEmbeddingsRequest('{"input":"Once upon a time"}').ok; // true
  */
 export function parseEmbeddingsRequest(text: string, context: ValidateContext = {}): ValidatedEmbeddings {
-  const parsed = parseJson(text);
+  const parsed = parseJsonBody(text);
   return 'problem' in parsed ? parsed : validateEmbeddingsRequest(parsed.value, context);
 }
 
@@ -216,11 +216,13 @@ export function requestedMaxTokens(kind: ApiKind, body: Record<string, unknown>)
   return kind === 'completions' ? DEFAULT_COMPLETION_MAX_TOKENS : undefined;
 }
 
-// --- internal ---
-
-type Obj = Record<string, unknown>;
-
-function parseJson(text: string): { value: unknown } | { ok: false; problem: RequestProblem } {
+/**
+ * A request body's JSON, or the one `invalid_json` problem every route answers with.
+ * @example
+ * parseJsonBody('{"model":"story"}'); // { value: { model: 'story' } }
+ * 'problem' in parseJsonBody('{'); // true (code 'invalid_json')
+ */
+export function parseJsonBody(text: string): { value: unknown } | { ok: false; problem: RequestProblem } {
   try {
     return { value: JSON.parse(text) };
   } catch {
@@ -234,6 +236,10 @@ function parseJson(text: string): { value: unknown } | { ok: false; problem: Req
     };
   }
 }
+
+// --- internal ---
+
+type Obj = Record<string, unknown>;
 
 function checkEmbeddings(b: Obj, caps: RequestCapabilities | undefined): RequestProblem | undefined {
   const input = b.input;

@@ -14,6 +14,7 @@ import { embeddingInputs } from '../protocol/embeddings.js';
 import { retryHeaders } from '../protocol/error-body.js';
 import {
   parseEmbeddingsRequest,
+  parseJsonBody,
   parseRequest,
   validateEmbeddingsRequest,
   validateRequest,
@@ -318,15 +319,9 @@ export function createApp(options: AppOptions): App {
     const admitted = await admit(req, res, { dialect }, state);
     if (!admitted) return;
     const caller = admitted.caller;
-    let body: unknown;
-    try {
-      body = JSON.parse(admitted.text);
-    } catch {
-      return sendReply(
-        res,
-        invalidRequest(dialect, { message: 'The request body is not valid JSON.', param: null, code: 'invalid_json' }),
-      );
-    }
+    const parsed = parseJsonBody(admitted.text);
+    if ('problem' in parsed) return sendReply(res, invalidRequest(dialect, parsed.problem));
+    const body = parsed.value;
     const problem = checkResponsesBody(body);
     if (problem) return sendReply(res, invalidRequest(dialect, problem));
     const request = body as ResponseCreateRequest;

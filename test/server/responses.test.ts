@@ -145,6 +145,16 @@ describe('POST /v1/responses on a chat backend', () => {
     assert.equal(((await tool.json()) as { error: { param: string } }).error.param, 'tools[0].type');
   });
 
+  test('a body that is not JSON is 400 invalid_json, and the message says what to send', async (t) => {
+    const backend = createScriptedBackend(textScript('chat', TEXT));
+    const { url } = await start(t, { deployments: { story: backend } });
+    const res = await post(`${url}/v1/responses`, '{"model": "story", "input": ');
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'invalid_json');
+    assert.match(body.error.message, /Send a JSON object/);
+  });
+
   test('a length stop is response.incomplete with reason max_output_tokens', async (t) => {
     const backend = createScriptedBackend(textScript('chat', 'Once upon', { finishReason: 'length' }));
     const { url } = await start(t, { backend });
