@@ -78,7 +78,9 @@ function oneStream(target: Target, seed: number): Promise<StreamRecord> {
           return;
         }
         let now = 0;
-        const split = frameSplitter((frame) => {
+        const split = frameSplitter((whole) => {
+          // A resumable stream's events carry their position first (`id: N`).
+          const frame = whole.startsWith('id: ') ? whole.slice(whole.indexOf('\n') + 1) : whole;
           if (!frame.startsWith('data: ')) return;
           const data = frame.slice(6);
           if (data === '[DONE]') {

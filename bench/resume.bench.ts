@@ -1,0 +1,213 @@
+// Resumable streams: what logging every frame to Redis costs a stream, and how fast a reader
+// gets back in. Sluice with resumable streams (a Redis Stream per response on a private
+// redis-server) vs the same server without, in front of the gateway bench's mock upstream
+// (64 deltas 20 ms apart), at 64 and 256 concurrent streams, rounds interleaved.
+//
+// Reported per level: first-token p50, chunk-gap p99, frames/s (data events received over the
+// round's wall time), with the ratios resumable/plain; Redis memory per finished stream
+// (used_memory after a round / streams) and per live stream (mid-round); resume latency
+// (GET /sluice/v1/streams/{id} with Last-Event-ID sent -> first replayed event) p50/p99 over
+// finished streams.
+//
+//   node --import tsx bench/resume.bench.ts [--levels 64,256] [--rounds 3] [--resumes 200]
+//   node --import tsx bench/resume.bench.ts serve <mockPort> [redisUrl]   (the server child)
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { createClient } from 'redis';
+import { createServer } from '../src/server/index.js';
+import { createRedisStreamLog } from '../src/streams/redis.js';
+import { startRedis } from '../test/support/redis.js';
+import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
+import { DEPLOYMENT, requestBody } from './gateway-mock.js';
+import { median, percentile, startBenchChild, table } from './util.js';
+
+const args = process.argv.slice(2);
+const PATH = `/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=2024-10-21`;
+
+if (args[0] === 'serve') {
+  // The server child: Sluice over the mock, resumable when a Redis URL is given.
+  const { createRemoteBackend } = await import('../src/backends/remote/index.js');
+  const backend = createRemoteBackend({
+    endpoint: `http://127.0.0.1:${args[1]}`,
+    apiKey: 'bench-key',
+    deployment: DEPLOYMENT,
+    maxRetries: 0,
+  });
+  const redisUrl = args[2];
+  const server = createServer({
+    backend,
+    ...(redisUrl ? { streams: { log: createRedisStreamLog({ url: redisUrl }), keepGoingMs: 30_000 } } : {}),
+  });
+  const { url } = await server.listen(0);
+  process.stdout.write(`${url}\n`);
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const arg = (name: string, fallback: string) => {
+    const i = args.indexOf(name);
+    return i === -1 ? fallback : (args[i + 1] ?? fallback);
+  };
+  const levels = arg('--levels', '64,256').split(',').map(Number);
+  const rounds = Number(arg('--rounds', '3'));
+  const resumes = Number(arg('--resumes', '200'));
+
+  const redis = await startRedis();
+  const mock = fork(new URL('./gateway-child.ts', import.meta.url).pathname, ['mock'], {
+    execArgv: ['--import', 'tsx'],
+  });
+  const [{ port: mockPort }] = (await once(mock, 'message')) as [{ port: number }];
+  const script = new URL(import.meta.url).pathname;
+  const plain = await startBenchChild(script, ['serve', String(mockPort)]);
+  const resumable = await startBenchChild(script, ['serve', String(mockPort), redis.url]);
+  const info = createClient({ url: redis.url });
+  await info.connect();
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await info.info('memory'))?.[1] ?? 0);
+  const targetOf = (url: string): Target => ({ port: Number(new URL(url).port), path: PATH, headers: {} });
+
+  try {
+    const rows: string[][] = [];
+    const memoryRows: string[][] = [];
+    for (const level of levels) {
+      const seeds = Array.from({ length: level }, (_, i) => i);
+      const results: Record<'plain' | 'resumable', { ttft: number[]; gaps: number[]; fps: number[] }> = {
+        plain: { ttft: [], gaps: [], fps: [] },
+        resumable: { ttft: [], gaps: [], fps: [] },
+      };
+      let finishedPerStream = 0;
+      let livePerStream = 0;
+      for (let round = 0; round < rounds; round++) {
+        const order = round % 2 === 0 ? (['plain', 'resumable'] as const) : (['resumable', 'plain'] as const);
+        for (const name of order) {
+          const before = name === 'resumable' ? await usedMemory() : 0;
+          const started = performance.now();
+          const running = runStreams(targetOf(name === 'plain' ? plain.url : resumable.url), seeds);
+          let live = 0;
+          if (name === 'resumable') {
+            await new Promise((resolve) => setTimeout(resolve, 700)); // about half of a 64-delta stream
+            live = (await usedMemory()) - before;
+          }
+          const records = await running;
+          const wall = (performance.now() - started) / 1000;
+          check(records, name);
+          const r = results[name];
+          r.ttft.push(median(records.map((s) => s.ttftMs)));
+          r.gaps.push(
+            percentile(
+              records.flatMap((s) => s.gapsMs),
+              99,
+            ),
+          );
+          r.fps.push(records.reduce((sum, s) => sum + s.frames, 0) / wall);
+          if (name === 'resumable') {
+            await new Promise((resolve) => setTimeout(resolve, 200)); // the last XADDs land
+            finishedPerStream = ((await usedMemory()) - before) / level;
+            livePerStream = live / level;
+            await info.sendCommand(['FLUSHALL']);
+          }
+        }
+      }
+      const p = results.plain;
+      const q = results.resumable;
+      rows.push(
+        row(`${level} streams, first-token p50 (ms)`, median(p.ttft), median(q.ttft)),
+        row(`${level} streams, chunk-gap p99 (ms)`, median(p.gaps), median(q.gaps)),
+        row(`${level} streams, frames/s`, median(p.fps), median(q.fps)),
+      );
+      memoryRows.push([String(level), kib(finishedPerStream), kib(livePerStream)]);
+    }
+    console.log(
+      `Resumable (Redis log) vs plain, mock upstream: 64 deltas 20 ms apart; ${rounds} interleaved rounds, medians of per-round figures`,
+    );
+    console.log(table([['', 'plain', 'resumable', 'ratio'], ...rows], ['left', 'right', 'right', 'right']));
+    console.log('\nRedis memory per stream (used_memory delta / streams)');
+    console.log(table([['streams', 'finished', 'live (mid-stream)'], ...memoryRows], ['right', 'right', 'right']));
+
+    const latencies = await resumeLatencies(targetOf(resumable.url), resumes);
+    console.log(
+      `\nResume latency over ${resumes} finished streams (request sent -> first replayed event): p50 ${latencies.p50.toFixed(2)} ms, p99 ${latencies.p99.toFixed(2)} ms`,
+    );
+  } finally {
+    await info.close();
+    for (const c of [plain, resumable]) {
+      c.child.stdin?.end();
+      c.child.kill();
+    }
+    mock.kill();
+    await redis.stop();
+  }
+}
+
+function check(records: StreamRecord[], name: string): void {
+  const failed = records.filter((r) => r.failure !== undefined);
+  if (failed.length > 0) throw new Error(`${name}: ${failed.length} streams failed, e.g. ${failed[0]!.failure}`);
+}
+
+function row(label: string, plain: number, resumable: number): string[] {
+  return [label, plain.toFixed(2), resumable.toFixed(2), (resumable / plain).toFixed(2)];
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+/** Runs `n` streams at once, then times a resume of each (one at a time) from event 10. */
+async function resumeLatencies(target: Target, n: number): Promise<{ p50: number; p99: number }> {
+  const ids = await Promise.all(Array.from({ length: n }, (_, i) => streamId(target, i)));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const times: number[] = [];
+  for (const id of ids) times.push(await firstReplayed(target.port, id));
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+/** Starts a stream, reads it to its end, and returns its id. */
+function streamId(target: Target, seed: number): Promise<string> {
+  const payload = requestBody(seed);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: target.port,
+        method: 'POST',
+        path: target.path,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        const id = res.headers['x-sluice-stream-id'];
+        res.resume();
+        res.on('end', () => (typeof id === 'string' ? resolve(id) : reject(new Error('no x-sluice-stream-id'))));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Time from sending GET /sluice/v1/streams/{id} (after event 10) to its first `id:` line, ms. */
+function firstReplayed(port: number, id: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = request(
+      { host: '127.0.0.1', port, path: `/sluice/v1/streams/${id}`, headers: { 'last-event-id': '10' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+          if (text.includes('id: 11\n')) {
+            const ms = performance.now() - t0;
+            res.destroy();
+            resolve(ms);
+          }
+        });
+        res.on('end', () => reject(new Error(`stream ${id} did not replay event 11: ${text.slice(0, 200)}`)));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
