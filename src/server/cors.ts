@@ -20,8 +20,8 @@ export interface CorsOptions {
 }
 
 export const EXPOSED_HEADERS =
-  'retry-after, retry-after-ms, x-request-id, apim-request-id, x-ms-region, server-timing, x-sluice-target';
-const ALLOWED_HEADERS = 'api-key, authorization, content-type, x-ms-client-request-id';
+  'retry-after, retry-after-ms, x-request-id, apim-request-id, x-ms-region, server-timing, x-sluice-target, x-sluice-stream-id';
+const ALLOWED_HEADERS = 'api-key, authorization, content-type, x-ms-client-request-id, last-event-id';
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**

@@ -59,7 +59,7 @@ export interface StreamLog {
   requestStop(id: string): Promise<void>;
   /** Called by the producer: `listener` runs when a stop for `id` is asked. Returns the unsubscribe. */
   onStop(id: string, listener: () => void): () => void;
-  /** True while the log cannot be written (Redis down): streams flow, resuming degrades. */
+  /** True while the log cannot be written or stops cannot be heard (Redis down): streams flow, resuming degrades. */
   readonly degraded: boolean;
   /** `/metrics` lines (Prometheus text) about the log. */
   metrics(): string;

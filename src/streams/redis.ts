@@ -78,9 +78,13 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   const runStop = (id: string) => {
     for (const listener of [...(stopListeners.get(id) ?? [])]) listener();
   };
+  let subscribed = false;
   subscriber
     .connect()
     .then(() => subscriber.subscribe(STOP_CHANNEL, runStop))
+    .then(() => {
+      subscribed = true;
+    })
     .catch(() => {});
 
   /** Streams this instance produces and still logs (their leases are refreshed). */
@@ -119,7 +123,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
 
   return {
     get degraded() {
-      return !ready();
+      return !ready() || !subscribed || !subscriber.isReady;
     },
     open(id, info) {
       if (!ready()) return void failures++;

@@ -63,9 +63,11 @@ function resume(base: string, id: string, headers: Record<string, string> = {}) 
 
 let redis: PrivateRedis;
 const logs: StreamLog[] = [];
-function redisLog(options: { retentionMs?: number; leaseMs?: number } = {}): StreamLog {
+/** A Redis stream log, once connected (a stream opened before that is not logged). */
+async function redisLog(options: { retentionMs?: number; leaseMs?: number } = {}): Promise<StreamLog> {
   const log = createRedisStreamLog({ url: redis.url, ...options });
   logs.push(log);
+  for (let i = 0; i < 250 && log.degraded; i++) await sleep(20);
   return log;
 }
 
@@ -86,8 +88,8 @@ describe('resume on another instance (embedded model, real Redis)', () => {
 
   for (const kind of ['chat', 'completions'] as ApiKind[]) {
     test(`${kind}, n=2: drop after 5 events on A, resume on B: the same text as an uninterrupted run`, async (t) => {
-      const a = await start(t, { backend: local, streams: { log: redisLog(), keepGoingMs: 5000 } });
-      const b = await start(t, { backend: local, streams: { log: redisLog(), keepGoingMs: 5000 } });
+      const a = await start(t, { backend: local, streams: { log: await redisLog(), keepGoingMs: 5000 } });
+      const b = await start(t, { backend: local, streams: { log: await redisLog(), keepGoingMs: 5000 } });
       const body =
         kind === 'chat'
           ? { messages: [{ role: 'user', content: 'Tell a story' }], max_tokens: 40, n: 2, seed: 5, stream: true }
@@ -136,15 +138,14 @@ describe('stop, errors and outages (scripted backend, real Redis)', () => {
 
   test('a stop sent to B stops the generation on A, logged as a stop (not a disconnect)', async (t) => {
     const backend = createScriptedBackend((request) => textScript(request.kind, story, { gated: true }));
-    const a = await start(t, { backend, streams: { log: redisLog(), keepGoingMs: 5000 } });
-    const b = await start(t, { backend, streams: { log: redisLog(), keepGoingMs: 5000 } });
+    const a = await start(t, { backend, streams: { log: await redisLog(), keepGoingMs: 5000 } });
+    const b = await start(t, { backend, streams: { log: await redisLog(), keepGoingMs: 5000 } });
     const body = { messages: [{ role: 'user', content: 'hi' }], stream: true };
     const res = await post(azureUrl(a.url, 'd', 'chat'), body);
     const id = res.headers.get('x-sluice-stream-id')!;
     const reader = frameReader(res);
     await reader.next();
     await reader.next();
-    await sleep(100); // the stop subscription of A is in place
     const stop = await fetch(`${b.url}/sluice/v1/streams/${id}/stop`, { method: 'POST' });
     assert.equal(stop.status, 202);
     const frames: string[] = [];
@@ -163,7 +164,7 @@ describe('stop, errors and outages (scripted backend, real Redis)', () => {
     const a = await start(t, {
       backend,
       apiKey: 'k1',
-      streams: { log: redisLog({ retentionMs: 300 }), keepGoingMs: 5000 },
+      streams: { log: await redisLog({ retentionMs: 300 }), keepGoingMs: 5000 },
     });
     const unknown = await resume(a.url, '00000000-0000-4000-8000-000000000000', { 'api-key': 'k1' });
     assert.equal(unknown.status, 404);
@@ -190,7 +191,7 @@ describe('stop, errors and outages (scripted backend, real Redis)', () => {
     assert.equal((await resume(a.url, id)).status, 401, 'no key at all: the server refuses first');
 
     // A second key the server accepts is not the one that created the stream.
-    const c = await start(t, { backend, apiKey: 'k2', streams: { log: redisLog(), keepGoingMs: 5000 } });
+    const c = await start(t, { backend, apiKey: 'k2', streams: { log: await redisLog(), keepGoingMs: 5000 } });
     const foreign = await resume(c.url, id, { 'api-key': 'k2' });
     assert.equal(foreign.status, 403);
     assert.equal(((await foreign.json()) as { error: { code: string } }).error.code, 'stream_forbidden');
@@ -204,7 +205,7 @@ describe('stop, errors and outages (scripted backend, real Redis)', () => {
 
   test('the producer keeps going after a hang-up, and stops when no reader comes back in time', async (t) => {
     const backend = createScriptedBackend((request) => textScript(request.kind, story, { delayMs: 30 }));
-    const a = await start(t, { backend, streams: { log: redisLog(), keepGoingMs: 150 } });
+    const a = await start(t, { backend, streams: { log: await redisLog(), keepGoingMs: 150 } });
     const body = { messages: [{ role: 'user', content: 'hi' }], stream: true };
     const res = await post(azureUrl(a.url, 'd', 'chat'), body);
     const id = res.headers.get('x-sluice-stream-id')!;
@@ -278,4 +279,25 @@ describe('the in-memory log (one instance, no Redis)', () => {
     assert.equal(plain.aborts, 1);
     assert.equal((await resume(p.url, '00000000-0000-4000-8000-000000000000')).status, 404);
   });
+});
+
+test('a page on another allowed origin may read x-sluice-stream-id and send Last-Event-ID', async (t) => {
+  const backend = createScriptedBackend((request) => textScript(request.kind, 'a b'));
+  const log = createMemoryStreamLog();
+  t.after(() => log.close());
+  const a = await start(t, { backend, cors: { origins: ['http://app.test'] }, streams: { log, keepGoingMs: 5000 } });
+  const res = await post(
+    azureUrl(a.url, 'd', 'chat'),
+    { messages: [{ role: 'user', content: 'x' }], stream: true },
+    {
+      origin: 'http://app.test',
+    },
+  );
+  await res.text();
+  assert.ok((res.headers.get('access-control-expose-headers') ?? '').split(/,\s*/).includes('x-sluice-stream-id'));
+  const preflight = await fetch(`${a.url}/sluice/v1/streams/x`, {
+    method: 'OPTIONS',
+    headers: { origin: 'http://app.test', 'access-control-request-method': 'GET' },
+  });
+  assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /last-event-id/);
 });

@@ -41,7 +41,7 @@ test('a 429 on instance A cools the target for instance B; a breaker opened on A
   });
   t.after(() => upstream.close());
   const instance = async (breakerFailures: number) => {
-    const health = createSharedHealth({ url: redis.url, breaker: { failures: breakerFailures } });
+    const health = createSharedHealth({ url: redis.url, breaker: { failures: breakerFailures }, refreshMs: 200 });
     stores.push(health);
     const target = (deployment: string, index: number) => ({
       id: `gpt-4o/${index}:azure:127.0.0.1:${upstream.port}`,
@@ -81,7 +81,7 @@ test('a 429 on instance A cools the target for instance B; a breaker opened on A
   assert.equal(upstream.requests.length, calls, 'B does not call a target whose breaker A opened');
 
   // A new instance catches up from the shared hash, not only from later messages.
-  const c = createSharedHealth({ url: redis.url });
+  const c = createSharedHealth({ url: redis.url, refreshMs: 200 });
   stores.push(c);
   await until(() => c.coolingUntil(busyId) !== undefined && c.breakerState(brokenId) === 'open', 'C catches up');
 });
