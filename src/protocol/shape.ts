@@ -114,17 +114,23 @@ export function checkResponse<R extends AnyResponse>(response: R, limits: ShapeL
   for (let i = 0; i < choices.length; i++) {
     const choice: unknown = choices[i];
     if (!isObject(choice)) throw malformed(`choices[${i}] is ${describeValue(choice)}, not a choice object`, response);
-    checkIndex(choice, `choices[${i}].index`, limits.maxChoices, 'choices', response);
+    if (!isIndexBelow(choice.index, limits.maxChoices)) {
+      checkIndex(choice, `choices[${i}].index`, limits.maxChoices, 'choices', response);
+    }
   }
   if (record.prompt_filter_results !== undefined) checkPrompts(record.prompt_filter_results, limits, response);
   return response;
 }
 
 // --- internal ---------------------------------------------------------------------------
+// Every chunk passes here: the common case (an index in range) is tested before anything
+// else, and the names in the messages are built only for a chunk that breaks a rule.
 
 function checkChunkChoice(choice: unknown, i: number, limits: ShapeLimits, chunk: unknown): void {
   if (!isObject(choice)) throw malformed(`choices[${i}] is ${describeValue(choice)}, not a choice object`, chunk);
-  checkIndex(choice, `choices[${i}].index`, limits.maxChoices, 'choices', chunk);
+  if (!isIndexBelow(choice.index, limits.maxChoices)) {
+    checkIndex(choice, `choices[${i}].index`, limits.maxChoices, 'choices', chunk);
+  }
   const delta = choice.delta;
   if (delta === undefined) return;
   if (!isObject(delta)) throw malformed(`choices[${i}].delta is ${describeValue(delta)}, not an object`, chunk);
@@ -135,10 +141,14 @@ function checkChunkChoice(choice: unknown, i: number, limits: ShapeLimits, chunk
   }
   for (let j = 0; j < calls.length; j++) {
     const call: unknown = calls[j];
-    const where = `choices[${i}].delta.tool_calls[${j}]`;
-    if (!isObject(call)) throw malformed(`${where} is ${describeValue(call)}, not a tool-call object`, chunk);
+    if (!isObject(call)) {
+      throw malformed(`choices[${i}].delta.tool_calls[${j}] is ${describeValue(call)}, not a tool-call object`, chunk);
+    }
     // A missing tool-call index is legal (the accumulator infers it); a present one is bounded.
-    if (call.index !== undefined) checkIndex(call, `${where}.index`, limits.maxToolCalls, 'tool calls', chunk);
+    const index = call.index;
+    if (index !== undefined && !isIndexBelow(index, limits.maxToolCalls)) {
+      checkBound(index, `choices[${i}].delta.tool_calls[${j}].index`, limits.maxToolCalls, 'tool calls', chunk);
+    }
   }
 }
 
@@ -147,8 +157,9 @@ function checkPrompts(list: unknown, limits: ShapeLimits, whole: unknown): void 
   for (let i = 0; i < list.length; i++) {
     const prompt: unknown = list[i];
     if (!isObject(prompt)) throw malformed(`prompt filter result ${i} is ${describeValue(prompt)}`, whole);
-    if (prompt.prompt_index !== undefined) {
-      checkBound(prompt.prompt_index, `prompt filter result ${i}'s prompt_index`, limits.maxChoices, 'prompts', whole);
+    const index = prompt.prompt_index;
+    if (index !== undefined && !isIndexBelow(index, limits.maxChoices)) {
+      checkBound(index, `prompt filter result ${i}'s prompt_index`, limits.maxChoices, 'prompts', whole);
     }
   }
 }
@@ -164,11 +175,16 @@ function checkIndex(owner: Record<string, unknown>, where: string, max: number, 
 
 /** Throws unless `index` is an integer in [0, max); `where` and `what` name it in the message. */
 export function checkBound(index: unknown, where: string, max: number, what: string, whole: unknown): void {
-  if (typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < max) return;
+  if (isIndexBelow(index, max)) return;
   if (typeof index === 'number' && Number.isInteger(index) && index >= max) {
     throw malformed(`${where} is ${index}, beyond the ${max} ${what} this request can have`, whole);
   }
   throw malformed(`${where} is ${describeValue(index)}, not an index`, whole);
+}
+
+/** An integer in [0, max): what every index must be. */
+function isIndexBelow(index: unknown, max: number): boolean {
+  return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < max;
 }
 
 function carriesMoreThanChoices(record: Record<string, unknown>): boolean {
