@@ -37,6 +37,7 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
+  GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
   GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION,
   GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI,
   GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
@@ -51,7 +52,7 @@ import {
   METRIC_GEN_AI_SERVER_TIME_TO_FIRST_TOKEN,
 } from '@opentelemetry/semantic-conventions/incubating';
 import { sleep } from '../abort.js';
-import type { GenerationReport, GenerationStart } from '../server/observer.js';
+import type { GenerationKind, GenerationReport, GenerationStart } from '../server/observer.js';
 import type { AnyChunk, AnyResponse } from '../types.js';
 import type { AttemptRecord } from './events.js';
 
@@ -199,6 +200,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         [ATTR_GEN_AI_REQUEST_STREAM]: start.stream,
         'sluice.request_id': start.requestId,
         'sluice.route': start.route,
+        'sluice.api': start.kind,
       };
       if (start.model !== undefined) attributes[ATTR_GEN_AI_REQUEST_MODEL] = start.model;
       if (start.params.maxTokens !== undefined) attributes[ATTR_GEN_AI_REQUEST_MAX_TOKENS] = start.params.maxTokens;
@@ -331,8 +333,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 
 // --- internal ---
 
-function operationName(kind: 'chat' | 'completions'): string {
-  return kind === 'chat' ? GEN_AI_OPERATION_NAME_VALUE_CHAT : GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION;
+/** The GenAI conventions' operation: the Responses API is `chat` too (its API type tells them apart). */
+function operationName(kind: GenerationKind): string {
+  if (kind === 'completions') return GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION;
+  if (kind === 'embeddings') return GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS;
+  return GEN_AI_OPERATION_NAME_VALUE_CHAT;
 }
 
 /** `performance.now()` ms as epoch ms, which OpenTelemetry takes as a start or end time. */

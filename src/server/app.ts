@@ -49,7 +49,13 @@ import { ServerMetrics, type StatsBackend } from './metrics.js';
 import type { GenerationObserver, GenerationReport, GenerationStart } from './observer.js';
 import { formatRequestLog, type LogFormat } from './request-log.js';
 import { createResponseStore, type ResponseStoreOptions } from './response-store.js';
-import { checkResponsesBody, type KeptResponses, serveResponses, serveStoredResponse } from './responses.js';
+import {
+  checkResponsesBody,
+  type KeptResponses,
+  type ResponsesCall,
+  serveResponses,
+  serveStoredResponse,
+} from './responses.js';
 import { type Dialect, dialectOf, matchRoute, type Route, type RouteLabel } from './routes.js';
 import { sendJson, sendReply } from './send.js';
 
@@ -348,7 +354,20 @@ export function createApp(options: AppOptions): App {
         return sendReply(res, refusalReply(decision.refusal, { type: 'generate', kind: 'chat', dialect }));
       lease = decision.lease;
     }
-    const served = serveResponses(res, {
+    const start: GenerationStart = {
+      requestId: state.requestId,
+      route: route.label,
+      kind: 'responses',
+      model: deployment,
+      stream: request.stream === true,
+      startedAt,
+      params: samplingParams({
+        max_tokens: request.max_output_tokens,
+        temperature: request.temperature,
+        top_p: request.top_p,
+      }),
+    };
+    const call: ResponsesCall = {
       keyHash: keyHashOf(req.headers),
       dialect,
       deployment,
@@ -360,7 +379,8 @@ export function createApp(options: AppOptions): App {
       live,
       report,
       kept,
-    });
+    };
+    const served = observed(start, res, report, () => serveResponses(res, call));
     if (!lease) return served;
     try {
       return await served;
@@ -450,17 +470,48 @@ export function createApp(options: AppOptions): App {
     const report: GenerationReport = deployment === undefined ? {} : { model: deployment };
     if (caller) report.key = caller.name;
     state.generation = report;
-    return serveEmbeddings(res, {
-      dialect,
-      apiVersion: route.apiVersion,
-      deployment,
-      body: validated.body,
-      backend,
-      metrics,
+    const start: GenerationStart = {
+      requestId: state.requestId,
+      route: route.label,
+      kind: 'embeddings',
+      model: deployment,
+      stream: false,
       startedAt,
-      live,
-      report,
-      lease,
+      params: {},
+    };
+    return observed(start, res, report, () =>
+      serveEmbeddings(res, {
+        dialect,
+        apiVersion: route.apiVersion,
+        deployment,
+        body: validated.body,
+        backend,
+        metrics,
+        startedAt,
+        live,
+        report,
+        lease,
+      }),
+    );
+  }
+
+  /**
+   * Runs `serve` as one observed generation, ended here with the status sent (499: none):
+   * the Responses API and embeddings fill `report` themselves and know nothing of observers.
+   */
+  function observed(
+    start: GenerationStart,
+    res: ServerResponse,
+    report: GenerationReport,
+    serve: () => Promise<void>,
+  ): Promise<void> {
+    if (!observer?.observe) return serve();
+    return observer.observe(start, async (observation) => {
+      try {
+        await serve();
+      } finally {
+        observation.end(report, res.headersSent ? res.statusCode : 499);
+      }
     });
   }
 

@@ -37,7 +37,13 @@ export type { ServerMetrics, StatsBackend } from './metrics.js';
 
 // Watching each generation (traces, a gateway's logs and series), and the log line format
 
-export type { GenerationObservation, GenerationObserver, GenerationReport, GenerationStart } from './observer.js';
+export type {
+  GenerationKind,
+  GenerationObservation,
+  GenerationObserver,
+  GenerationReport,
+  GenerationStart,
+} from './observer.js';
 export type { LogFormat } from './request-log.js';
 
 // The Responses API answers this server keeps (`store`)

@@ -9,11 +9,14 @@ import type { BackendRequest } from '../backend.js';
 import type { AnyChunk, AnyResponse, ApiKind, Usage } from '../types.js';
 import type { RouteLabel } from './routes.js';
 
+/** Every API the server generates for: Chat Completions, Completions, Responses, embeddings. */
+export type GenerationKind = ApiKind | 'responses' | 'embeddings';
+
 /** A generation as it begins. Never the prompt: only what may be recorded. */
 export interface GenerationStart {
   requestId: string;
   route: RouteLabel;
-  kind: ApiKind;
+  kind: GenerationKind;
   /** The deployment or model name the client asked for. */
   model: string | undefined;
   stream: boolean;
@@ -49,9 +52,9 @@ export interface GenerationReport {
 
 /** One generation, as an observer follows it. Every method must be cheap and must not throw. */
 export interface GenerationObservation {
-  /** Each chunk relayed on a stream (after it was written). */
+  /** Each chunk relayed on a stream (after it was written); Chat Completions and Completions only. */
   chunk?(chunk: AnyChunk): void;
-  /** The whole answer of a non-streaming request. */
+  /** The whole answer of a non-streaming Chat Completions or Completions request. */
   response?(response: AnyResponse): void;
   /** The generation ended, however it ended; `status` is the HTTP status sent (499: none). */
   end(report: Readonly<GenerationReport>, status: number): void;
