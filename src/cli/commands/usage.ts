@@ -1,8 +1,11 @@
 /**
  * `sluice usage`: a gateway's usage ledger (`GET /sluice/v1/usage`, admin key), as a table
- * or as NDJSON. The key comes from `--api-key` or SLUICE_API_KEY and is sent, never printed.
+ * or as NDJSON. The key comes from `--api-key` or SLUICE_API_KEY and is sent to that URL only
+ * (never on through a redirect), never printed.
  * @module
  */
+import { readBodyWithin } from '../../client/http.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../../client/options.js';
 import type { UsageRow } from '../../gateway/ledger.js';
 import type { CommandContext } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
@@ -41,6 +44,8 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     res = await fetch(url, {
       headers: key ? { 'api-key': key } : {},
       signal: AbortSignal.timeout(30_000),
+      // fetch would send the api-key header on to wherever a redirect points.
+      redirect: 'manual',
     });
   } catch {
     io.stderr.write(`sluice: could not reach ${base}: is the gateway running there? (pass --url URL)\n`);
@@ -52,6 +57,13 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
     );
     return ExitCode.AUTH;
   }
+  if (res.status >= 300 && res.status < 400) {
+    res.body?.cancel().catch(() => {});
+    io.stderr.write(
+      `sluice: ${base} answered with a redirect (${res.status}), which is not followed with your key: pass the gateway's own URL with --url\n`,
+    );
+    return ExitCode.SERVICE;
+  }
   if (res.status === 404) {
     io.stderr.write(`sluice: ${base} keeps no usage ledger: it needs client keys (keys:) in its configuration file\n`);
     return ExitCode.SERVICE;
@@ -59,7 +71,7 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
   let rows: UsageRow[];
   try {
     if (!res.ok) throw new Error(String(res.status));
-    const body = (await res.json()) as { data?: unknown };
+    const body = JSON.parse(await readBodyWithin(res, DEFAULT_MAX_RESPONSE_BYTES)) as { data?: unknown };
     if (!Array.isArray(body.data)) throw new Error('no data');
     rows = body.data as UsageRow[];
   } catch {
