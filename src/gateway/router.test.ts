@@ -201,3 +201,43 @@ test('capabilities: what every target honours, with the smallest context size; n
   const upstream = target('upstream', textScript('chat', 'u'));
   assert.equal(createRouterBackend({ model: 'm', targets: [small, upstream] }).capabilities, undefined);
 });
+
+test('an upstream that sends only preamble is not held without bound: past a few chunks the client gets them', async () => {
+  let reached: () => void = () => {};
+  const atGate = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  const role = (i: number): AnyChunk => ({
+    id: `c${i}`,
+    object: 'chat.completion.chunk',
+    created: 0,
+    model: 'm',
+    choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: null }],
+  });
+  const endless = {
+    name: 'endless',
+    async *stream(_request: unknown, signal: AbortSignal) {
+      for (let i = 0; i < 5000; i++) yield role(i);
+      reached();
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    },
+  };
+  const router = createRouterBackend({
+    model: 'm',
+    targets: [{ priority: 1, weight: 1, timeouts: {}, id: 'endless', backend: endless } as unknown as RouteTarget],
+  });
+  const controller = new AbortController();
+  const iterator = router.stream({ ...ASK, body: { ...ASK.body } }, controller.signal)[Symbol.asyncIterator]();
+  let first: IteratorResult<AnyChunk> | undefined;
+  const next = iterator.next().then((step) => {
+    first = step;
+  });
+  // Held without bound, all 5000 chunks are read and the client still has nothing.
+  await Promise.race([next, atGate]);
+  assert.ok(
+    first !== undefined && !first.done,
+    'the client has its first chunk while the upstream sends only preamble',
+  );
+  controller.abort();
+  await iterator.return?.().catch(() => {});
+});

@@ -94,6 +94,12 @@ export const DEFAULT_FAILOVER_ON: readonly number[] = Object.freeze([429, 500, 5
 export const DEFAULT_MAX_COOLDOWN_MS = 300_000;
 export const DEFAULT_COOLDOWN_MS = 5_000;
 const MINUTE_MS = 60_000;
+/**
+ * Preamble (role, prompt-filter chunks; `response.created` events) held back before content,
+ * at most: an upstream that sends only preamble must not grow memory. Past it the attempt is
+ * committed as if content had come (a failover after that is visible, as after content).
+ */
+const MAX_HELD = 64;
 
 /**
  * Creates the router backend for one model.
@@ -347,7 +353,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
           const chunk = step.value as ApiTypes[K]['chunk'];
           if (chunk.usage) relay.usage = chunk.usage;
           if (!open) {
-            if (isPreamble(chunk)) {
+            if (held.length < MAX_HELD && isPreamble(chunk)) {
               // Held until content comes, so a failover after them stays invisible; a continuation's are dropped.
               if (!origin) held.push(chunk);
               continue;
@@ -556,7 +562,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
           record.headersMs ??= performance.now() - startedAt;
           if (isTerminalEvent(event) && event.type !== 'error') usage = event.response.usage ?? undefined;
           if (!open) {
-            if (!isTerminalEvent(event) && !event.type.startsWith('response.output_item')) {
+            if (held.length < MAX_HELD && !isTerminalEvent(event) && !event.type.startsWith('response.output_item')) {
               held.push(event);
               continue;
             }
