@@ -7,9 +7,9 @@
  * neither a key's content nor which key matched leaks through timing.
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { presentedKey } from '../server/auth.js';
+import { keyDigest, presentedKey } from '../server/auth.js';
 
 /** The prefix of a stored hash: the scheme is named, so another can follow. */
 export const KEY_HASH_PREFIX = 'sha256:';
@@ -51,7 +51,7 @@ export interface ClientKey extends ClientKeyConfig {}
  * hashKey('sk-sluice-abc') // 'sha256:…64 hex digits…'
  */
 export function hashKey(key: string): string {
-  return KEY_HASH_PREFIX + createHash('sha256').update(key, 'utf8').digest('hex');
+  return KEY_HASH_PREFIX + keyDigest(key).toString('hex');
 }
 
 /** True for a well-formed stored hash. */
@@ -86,7 +86,7 @@ export function createKeyTable(keys: readonly ClientKeyConfig[]): {
     identify(headers) {
       const presented = presentedKey(headers);
       if (presented === undefined) return undefined;
-      const digest = createHash('sha256').update(presented, 'utf8').digest();
+      const digest = keyDigest(presented);
       let found: ClientKey | undefined;
       // Every entry is compared, whatever matched: no early exit to time.
       for (const entry of entries) {

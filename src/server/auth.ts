@@ -18,8 +18,8 @@ import type { IncomingHttpHeaders } from 'node:http';
  */
 export function createKeyCheck(apiKey: string | undefined): ((headers: IncomingHttpHeaders) => boolean) | undefined {
   if (apiKey === undefined || apiKey === '') return undefined;
-  const expected = digest(apiKey);
-  const matches = (candidate: string) => timingSafeEqual(digest(candidate), expected);
+  const expected = keyDigest(apiKey);
+  const matches = (candidate: string) => timingSafeEqual(keyDigest(candidate), expected);
   return (headers) => {
     const key = headers['api-key'];
     if (typeof key === 'string' && matches(key)) return true;
@@ -54,6 +54,13 @@ export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
   return undefined;
 }
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+/**
+ * SHA-256 of a presented key: the one digest every key comparison and stored key hash uses
+ * (the server's key check, the gateway's key table, a stream's owner).
+ *
+ * @example
+ * keyDigest('s3cret').toString('hex'); // '…64 hex digits…'
+ */
+export function keyDigest(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
 }

@@ -6,11 +6,11 @@
  * passes with no reader).
  * @module
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AbortError } from '../errors.js';
 import { errorBody } from '../protocol/error-body.js';
-import { bearerToken } from '../server/auth.js';
+import { keyDigest, presentedKey } from '../server/auth.js';
 import { encodeData } from '../sse/encoder.js';
 import type { StreamEnd, StreamLog } from './log.js';
 
@@ -113,7 +113,5 @@ export function beginStream(streams: ResumableStreams, keyHash: string, controll
  * keyHashOf({ 'api-key': 's3cret' }); // '…64 hex digits…'
  */
 export function keyHashOf(headers: IncomingHttpHeaders): string {
-  const key = headers['api-key'];
-  const presented = typeof key === 'string' ? key : (bearerToken(headers) ?? '');
-  return createHash('sha256').update(presented, 'utf8').digest('hex');
+  return keyDigest(presentedKey(headers) ?? '').toString('hex');
 }
