@@ -239,6 +239,7 @@ const SURFACE: Record<string, string[]> = {
     'DEFAULT_RESPONSE_STORE_LIMITS',
     'createServer',
     'type CorsOptions',
+    'type GenerationKind',
     'type GenerationObservation',
     'type GenerationObserver',
     'type GenerationReport',

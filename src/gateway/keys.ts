@@ -9,7 +9,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { keyDigest, presentedKey } from '../server/auth.js';
+import { keyDigest, presentedKey } from '../util/credentials.js';
 
 /** The prefix of a stored hash: the scheme is named, so another can follow. */
 export const KEY_HASH_PREFIX = 'sha256:';

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { Timeouts } from '../client/options.js';
 import { isUnsafeKey } from '../protocol/safe-keys.js';
+import type { StreamsConfig } from '../streams/setup.js';
 import { closest, flagSlack } from '../util/near-miss.js';
 import { type ClientKeyConfig, isKeyHash } from './keys.js';
 import type { Prices } from './ledger.js';
@@ -92,16 +93,6 @@ export interface ServerConfig {
 export interface TelemetryConfig {
   /** OTLP/HTTP endpoint for traces and metrics; none = no telemetry. */
   otlpEndpoint?: string;
-}
-
-/** Resumable streams (src/streams; docs/gateway.md "Scale-out and resumable streams"). */
-export interface StreamsConfig {
-  /** Default: on when `redis` is set, off otherwise. */
-  resumable?: boolean;
-  /** After a hang-up, generation goes on until this long passes with no reader, ms. */
-  keepGoingMs?: number;
-  /** How long a finished stream stays readable, ms. */
-  retentionMs?: number;
 }
 
 /** A validated gateway configuration. */

@@ -20,7 +20,6 @@ import {
   validateRequest,
 } from '../protocol/request.js';
 import type { ResponseCreateRequest } from '../protocol/responses/types.js';
-import { resumeStream, stopStream } from '../streams/http.js';
 import { createMemoryStreamLog } from '../streams/memory.js';
 import { keyHashOf, type ResumableStreams } from '../streams/producer.js';
 import type { AccessControl, AccessRefusal, Caller, GenerationLease } from './access.js';
@@ -58,6 +57,7 @@ import {
 } from './responses.js';
 import { type Dialect, dialectOf, matchRoute, type Route, type RouteLabel } from './routes.js';
 import { sendJson, sendReply } from './send.js';
+import { resumeStream, stopStream } from './stream-routes.js';
 
 /** Serves non-API paths (the web UI's assets). Return true when it answered, false to let the server 404. */
 export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;

@@ -90,7 +90,7 @@ export type Route =
   | { type: 'metrics'; label: 'metrics' }
   | { type: 'usage'; label: 'usage'; query: URLSearchParams }
   | { type: 'preflight'; label: 'preflight' }
-  /** `GET /sluice/v1/streams/{id}` (resume) and `POST …/{id}/stop` (src/streams/http.ts). */
+  /** `GET /sluice/v1/streams/{id}` (resume) and `POST …/{id}/stop` (stream-routes.ts). */
   | { type: 'stream'; label: 'stream_resume' | 'stream_stop'; id: string };
 
 export type RouteMatch = { route: Route } | { error: ErrorReply; label: RouteLabel; notFound?: true };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { keyDigest } from '../server/auth.js';
+import { keyDigest } from '../util/credentials.js';
 import { keyHashOf } from './producer.js';
 
 test("a stream's owner is the credential the server's key check reads: api-key, else the Bearer token", () => {

@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AbortError } from '../errors.js';
 import { errorBody } from '../protocol/error-body.js';
-import { keyDigest, presentedKey } from '../server/auth.js';
 import { encodeData } from '../sse/encoder.js';
+import { keyDigest, presentedKey } from '../util/credentials.js';
 import type { StreamEnd, StreamLog } from './log.js';
 
 /** What a server needs to make its streams resumable. */

@@ -6,10 +6,19 @@
  * generation at once, so a client that really left costs nothing more).
  * @module
  */
-import type { StreamsConfig } from '../gateway/schema.js';
 import { createMemoryStreamLog } from './memory.js';
 import { DEFAULT_KEEP_GOING_MS, type ResumableStreams } from './producer.js';
 import { createRedisStreamLog } from './redis.js';
+
+/** Resumable streams (docs/gateway.md "Scale-out and resumable streams"). */
+export interface StreamsConfig {
+  /** Default: on when `redis` is set, off otherwise. */
+  resumable?: boolean;
+  /** After a hang-up, generation goes on until this long passes with no reader, ms. */
+  keepGoingMs?: number;
+  /** How long a finished stream stays readable, ms. */
+  retentionMs?: number;
+}
 
 /**
  * The resumable-streams setting for a server, or undefined when off.

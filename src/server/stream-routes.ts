@@ -13,10 +13,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody } from '../protocol/error-body.js';
-import { sendJson } from '../server/send.js';
 import { encodeComment, encodeData } from '../sse/encoder.js';
-import type { StreamLog } from './log.js';
-import { keyHashOf, STREAM_ID_HEADER } from './producer.js';
+import type { StreamLog } from '../streams/log.js';
+import { keyHashOf, STREAM_ID_HEADER } from '../streams/producer.js';
+import { sendJson } from './send.js';
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
