@@ -2,14 +2,15 @@
 // tiny GGUF), driven by the libraries people use, unchanged: the official openai SDK
 // (responses.stream / create / retrieve, previous_response_id, resume with starting_after),
 // the AI SDK 6 (`openai('name')` and `azure('name')` default to the Responses API) and
-// LangChain (`ChatOpenAI` / `AzureChatOpenAI` with `useResponsesApi: true`).
+// LangChain (`ChatOpenAI` / `AzureChatOpenAI` with `useResponsesApi: true`), text and tool calls.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAzure } from '@ai-sdk/azure';
 import { createOpenAI } from '@ai-sdk/openai';
 import { AzureChatOpenAI, ChatOpenAI } from '@langchain/openai';
-import { streamText } from 'ai';
+import { streamText, tool } from 'ai';
 import OpenAI from 'openai';
+import { z } from 'zod';
 import { createLocalBackend, type LocalBackend } from '../../src/backends/local/index.js';
 import { frameReader, post, start } from '../support/server.js';
 
@@ -177,6 +178,40 @@ describe('AI SDK 6 default models (Responses API) on the embedded model', () => 
       assert.ok((usage.outputTokens ?? 0) > 1);
     });
   }
+
+  test("openai('story'): streamText with a tool and toolChoice 'required' streams a tool call whose input matches the schema", async (t) => {
+    const { url } = await serve(t);
+    const model = createOpenAI({ baseURL: `${url}/v1`, apiKey: KEY })('story');
+    const result = streamText({
+      model,
+      prompt: 'What is the weather in Paris?',
+      tools: {
+        getWeather: tool({
+          description: 'The weather in a city',
+          inputSchema: z.object({ city: z.string(), unit: z.enum(['c', 'f']) }),
+        }),
+      },
+      toolChoice: 'required',
+      maxRetries: 0,
+    });
+    const types: string[] = [];
+    for await (const part of result.fullStream) {
+      if (part.type === 'error') throw part.error;
+      types.push(part.type);
+    }
+    assert.ok(types.filter((type) => type === 'tool-input-delta').length > 1, 'the input in several deltas');
+    const calls = await result.toolCalls;
+    assert.equal(calls.length, 1);
+    const [call] = calls;
+    assert.equal(call?.toolName, 'getWeather');
+    // An input the SDK could not validate against the schema comes back as an invalid, dynamic call.
+    assert.ok(call && !call.dynamic && !call.invalid, 'a valid call of the declared tool');
+    const input = call?.input as { city: unknown; unit: unknown };
+    assert.equal(typeof input.city, 'string');
+    assert.ok(input.unit === 'c' || input.unit === 'f');
+    assert.deepEqual(Object.keys(input).sort(), ['city', 'unit']);
+    assert.equal(await result.finishReason, 'tool-calls');
+  });
 });
 
 describe('LangChain with useResponsesApi on the embedded model', () => {
@@ -212,5 +247,34 @@ describe('LangChain with useResponsesApi on the embedded model', () => {
       assert.ok(pieces.length > 1, `${model.constructor.name}: streamed pieces`);
       assert.ok(pieces.join('').length > 0);
     }
+  });
+  test('AzureChatOpenAI.bindTools with a named tool_choice streams tool_calls whose args match the schema', async (t) => {
+    const { url } = await serve(t);
+    const model = new AzureChatOpenAI({
+      azureOpenAIEndpoint: url,
+      azureOpenAIApiKey: KEY,
+      azureOpenAIApiDeploymentName: 'story',
+      azureOpenAIApiVersion: '2025-04-01-preview',
+      useResponsesApi: true,
+      maxRetries: 0,
+    });
+    const getWeather = {
+      name: 'get_weather',
+      description: 'The weather in a city',
+      schema: z.object({ city: z.string(), unit: z.enum(['c', 'f']) }),
+    };
+    const bound = model.bindTools([getWeather], { tool_choice: 'get_weather' });
+    let chunks = 0;
+    let message: Awaited<ReturnType<typeof bound.invoke>> | undefined;
+    for await (const chunk of await bound.stream('What is the weather in Paris?')) {
+      chunks++;
+      message = message ? message.concat(chunk) : chunk;
+    }
+    assert.ok(chunks > 1, 'streamed in several chunks');
+    const calls = message?.tool_calls ?? [];
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]?.name, 'get_weather');
+    // Exactly the schema's keys, of its types (throws otherwise).
+    getWeather.schema.strict().parse(calls[0]?.args);
   });
 });
