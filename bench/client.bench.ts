@@ -22,7 +22,7 @@ import { AzureOpenAI } from 'openai';
 import { createHttpFetch } from '../src/backends/remote/http-fetch.js';
 import { createClient } from '../src/index.js';
 import { chatChunks, encodeItem, type StreamItem, startAzureServer, stream } from '../src/testing/azure-server.js';
-import { bodyOf, startBenchChild } from './util.js';
+import { bodyOf, halfIqrPercent, median, percentile, startBenchChild, timeInterleaved } from './util.js';
 
 const KEY = 'bench-key';
 const args = parseArgs({
@@ -136,21 +136,10 @@ async function main(): Promise<void> {
       return;
     }
 
-    const times = new Map<string, number[]>(Object.keys(contestants).map((k) => [k, []]));
-    for (let run = 0; run < RUNS + 2; run++) {
-      for (const [name, fn] of Object.entries(contestants)) {
-        globalThis.gc?.();
-        const t0 = performance.now();
-        const r = await fn();
-        const ms = performance.now() - t0;
-        if (r.chunks !== -1 && r.chunks !== chunkTotal) {
-          console.error(`✖ ${name} saw ${r.chunks} chunks, expected ${chunkTotal}`);
-          process.exitCode = 1;
-          return;
-        }
-        if (run >= 2) times.get(name)!.push(ms); // two warm-up rounds
-      }
-    }
+    const times = await timeInterleaved(contestants, RUNS, (r) =>
+      r.chunks !== -1 && r.chunks !== chunkTotal ? `saw ${r.chunks} chunks, expected ${chunkTotal}` : undefined,
+    );
+    if (times === undefined) return;
 
     console.log(`Streaming ${chunkTotal} Azure chat chunks (${RUNS} runs each, median; server in a child process)`);
     const sluiceMedian = median(times.get('sluice client')!);
@@ -161,7 +150,7 @@ async function main(): Promise<void> {
         contestant: name,
         'chunks/s': Math.round(chunkTotal / (m / 1000)).toLocaleString('en-US'),
         'ms per 1k chunks': ((m / chunkTotal) * 1000).toFixed(3),
-        '±%': spread(ts).toFixed(1),
+        '±%': halfIqrPercent(ts).toFixed(1),
         'vs sluice': (m / sluiceMedian).toFixed(2),
         'x fetch floor': pairedRatio(ts, floorTimes).toFixed(2),
       };
@@ -239,7 +228,7 @@ async function main(): Promise<void> {
       [...firstTimes].map(([name, ts]) => ({
         contestant: name,
         'median ms': median(ts).toFixed(3),
-        'p90 ms': quantile(ts, 0.9).toFixed(3),
+        'p90 ms': percentile(ts, 90).toFixed(3),
         'vs raw fetch, ms': (median(ts) - rawMedian).toFixed(3),
       })),
     );
@@ -327,7 +316,7 @@ async function largeReads(body: { messages: Array<{ role: 'user'; content: strin
       contestant: name,
       'chunks/s': Math.round(chunkTotal / (median(ts) / 1000)).toLocaleString('en-US'),
       'µs per chunk': ((median(ts) / chunkTotal) * 1000).toFixed(2),
-      '±%': spread(ts).toFixed(1),
+      '±%': halfIqrPercent(ts).toFixed(1),
       'x floor': pairedRatio(ts, floorTimes).toFixed(2),
       'x openai': pairedRatio(ts, openaiTimes).toFixed(2),
     })),
@@ -344,18 +333,4 @@ function startChild(): Promise<{ url: string; child: ChildProcess }> {
 /** Speed of `mine` as a fraction of `floor`'s: the median of per-run time ratios (runs are paired). */
 function pairedRatio(mine: number[], floor: number[]): number {
   return median(mine.map((ms, i) => (floor[i] ?? Number.NaN) / ms));
-}
-
-function median(xs: number[]): number {
-  return quantile(xs, 0.5);
-}
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-}
-
-/** Half the interquartile range, as a percentage of the median. */
-function spread(xs: number[]): number {
-  return ((quantile(xs, 0.75) - quantile(xs, 0.25)) / 2 / median(xs)) * 100;
 }

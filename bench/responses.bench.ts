@@ -18,7 +18,7 @@ import { createClient } from '../src/index.js';
 import { outputText } from '../src/protocol/responses/accumulate.js';
 import { startAzureServer, stream } from '../src/testing/azure-server.js';
 import { responsesEvents } from '../src/testing/responses-events.js';
-import { halfIqrPercent, median, startBenchChild } from './util.js';
+import { halfIqrPercent, median, startBenchChild, timeInterleaved } from './util.js';
 
 const KEY = 'bench-key';
 const TARGET = 2;
@@ -109,21 +109,12 @@ async function main(): Promise<void> {
       return;
     }
 
-    const times = new Map<string, number[]>(Object.keys(contestants).map((k) => [k, []]));
-    for (let run = 0; run < RUNS + 2; run++) {
-      for (const [name, fn] of Object.entries(contestants)) {
-        globalThis.gc?.();
-        const t0 = performance.now();
-        const r = await fn();
-        const ms = performance.now() - t0;
-        if (r.events !== -1 && (r.events !== eventTotal || r.text !== expectedText)) {
-          console.error(`✖ ${name} saw ${r.events} events, expected ${eventTotal} (or its text differs)`);
-          process.exitCode = 1;
-          return;
-        }
-        if (run >= 2) times.get(name)!.push(ms); // two warm-up rounds
-      }
-    }
+    const times = await timeInterleaved(contestants, RUNS, (r) =>
+      r.events !== -1 && (r.events !== eventTotal || r.text !== expectedText)
+        ? `saw ${r.events} events, expected ${eventTotal} (or its text differs)`
+        : undefined,
+    );
+    if (times === undefined) return;
 
     console.log(`Streaming ${eventTotal} Responses API events (${RUNS} runs each, median; server in a child process)`);
     const sluiceMedian = median(times.get('sluice client.responses.stream')!);

@@ -136,3 +136,35 @@ export async function startBenchChild(script: string, args: string[]): Promise<{
 export function halfIqrPercent(values: readonly number[]): number {
   return ((percentile(values, 75) - percentile(values, 25)) / 2 / median(values)) * 100;
 }
+
+/**
+ * Times every contestant `runs` times, round by round so that a slow patch of the machine
+ * hits them all alike, after `warmups` untimed rounds, with a collection before each call.
+ * `check` reads each result and returns what is wrong with it, if anything: a bench never
+ * times a wrong output. Returns the times (ms) per contestant, or undefined after printing
+ * the first wrong output and setting the exit code.
+ */
+export async function timeInterleaved<R>(
+  contestants: Record<string, () => Promise<R>>,
+  runs: number,
+  check: (result: R) => string | undefined,
+  warmups = 2,
+): Promise<Map<string, number[]> | undefined> {
+  const times = new Map<string, number[]>(Object.keys(contestants).map((name) => [name, []]));
+  for (let round = 0; round < runs + warmups; round++) {
+    for (const [name, fn] of Object.entries(contestants)) {
+      globalThis.gc?.();
+      const t0 = performance.now();
+      const result = await fn();
+      const ms = performance.now() - t0;
+      const wrong = check(result);
+      if (wrong !== undefined) {
+        console.error(`✖ ${name} ${wrong}`);
+        process.exitCode = 1;
+        return undefined;
+      }
+      if (round >= warmups) times.get(name)?.push(ms);
+    }
+  }
+  return times;
+}
