@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import { abortError } from '../abort.js';
 import type { Backend, BackendRequest } from '../backend.js';
 import { AbortError, OverloadedError, SluiceError } from '../errors.js';
-import { createAccumulator } from '../protocol/index.js';
+import { choiceText, createAccumulator } from '../protocol/index.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
 import { chunkFrame, DONE_FRAME, failureFrame } from '../protocol/sse-relay.js';
 import { encodeComment, encodeData } from '../sse/index.js';
@@ -412,12 +412,9 @@ function operationOf(kind: ApiKind): Operation {
 }
 
 /** True when a chunk carries generated text (chat delta content or completion text). */
+/** The chunk carries answer text (protocol/text.ts `choiceText`: the first-token rule). */
 function hasText(chunk: AnyChunk): boolean {
-  for (const choice of chunk.choices) {
-    const c = choice as { delta?: { content?: unknown } | null; text?: unknown };
-    const text = c.delta ? c.delta.content : c.text;
-    if (typeof text === 'string' && text !== '') return true;
-  }
+  for (const choice of chunk.choices) if (choiceText(choice)) return true;
   return false;
 }
 
