@@ -5,6 +5,7 @@
  * read-only: one clear line on stderr while the answer still streams with its exit code.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import {
   startAzureServer,
   stream,
 } from '../../src/testing/azure-server.js';
-import { assertBuilt, cleanEnv, run, start, startInTerminal } from '../support/cli.js';
+import { assertBuilt, BIN, cleanEnv, run, start, startInTerminal } from '../support/cli.js';
 
 const KEY = 'test-key-log-5c1d2e3f4a5b';
 const USAGE = { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 };
@@ -434,8 +435,15 @@ describe('a log database that cannot be used never fails the answer', { timeout:
 
   // Root may write any file: then the test runs the CLI as "nobody".
   const asOther = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+  // "nobody" must be able to reach the checkout; a clone inside a folder only root may enter
+  // (a `mktemp -d` one) cannot simulate a read-only log for root, so these cases say so.
+  const readOnlySkip =
+    asOther &&
+    spawnSync(process.execPath, ['-e', 'require("node:fs").accessSync(process.argv[1], 4)', BIN], asOther).status !== 0
+      ? 'running as root in a checkout other users cannot enter: a read-only log cannot be simulated here'
+      : undefined;
 
-  it('read-only file: the answer streams, exit 0, one line says so', async () => {
+  it('read-only file: the answer streams, exit 0, one line says so', { skip: readOnlySkip }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
     const env = user({ SLUICE_LOG_DB: join(dir, 'logs.db') });
     await ok(['chat', 'first'], env);
@@ -445,7 +453,9 @@ describe('a log database that cannot be used never fails the answer', { timeout:
     assert.match(done.stderr, /^sluice: this exchange was not logged: the log database \S+ cannot be written .*\n$/);
   });
 
-  it('read-only folder (no database yet): the answer streams, exit 0, one line says so', async () => {
+  it('read-only folder (no database yet): the answer streams, exit 0, one line says so', {
+    skip: readOnlySkip,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
     chmodSync(dir, 0o555);
     const env = user({ SLUICE_LOG_DB: join(dir, 'logs.db') });
