@@ -60,3 +60,36 @@ test('sluice usage does not carry the admin key on through a redirect to another
   assert.match(done.stderr, /redirect.*--url/);
   assert.ok(!done.stderr.includes(ADMIN));
 });
+
+test('sluice usage shows a hostile ledger as plain table text: no terminal escapes, no crash on wrong types', async (t) => {
+  const row = {
+    day: '2026-11-30',
+    key: 'ops\u001b]0;pwned\u0007',
+    model: 'gpt\u001b[2J\nnext line',
+    target: 'azure\u009b31m\ttab',
+    requests: 3,
+    promptReported: 10,
+    promptCounted: 0,
+    completionReported: 'many',
+    completionCounted: 2,
+    cut: 0,
+    stopped: 1,
+    cost: 'free',
+  };
+  const gateway = await listen(
+    t,
+    createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: [row] })),
+    ),
+  );
+  const done = await usage(['--url', gateway, '--api-key', ADMIN]);
+  assert.equal(done.code, ExitCode.OK, done.stderr);
+  assert.doesNotMatch(
+    done.stdout,
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/,
+    'no control character reaches the terminal',
+  );
+  const lines = done.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 2, 'one header line and one line per row');
+  assert.match(lines[1]!, /^2026-11-30 +ops\]0;pwned +gpt\[2J next line +azure31m tab +3 +10 +2 counted +0 +1 +-$/);
+});

@@ -9,6 +9,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES } from '../../client/options.js';
 import type { UsageRow } from '../../gateway/ledger.js';
 import type { CommandContext } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
+import { stripControls } from '../render/terminal.js';
 import { UsageError } from '../usage-error.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -99,21 +100,24 @@ export async function run({ io, values, positionals }: CommandContext): Promise<
  * usageTable(rows)[0] // 'DAY         KEY     MODEL  TARGET  REQUESTS  PROMPT  COMPLETION  CUT  STOPPED  COST'
  */
 export function usageTable(rows: readonly UsageRow[]): string[] {
-  const tokens = (reported: number, counted: number) =>
-    counted === 0 ? String(reported) : reported === 0 ? `${counted} counted` : `${reported} + ${counted} counted`;
+  const tokens = (reported: unknown, counted: unknown) => {
+    const r = count(reported);
+    const c = count(counted);
+    return c === 0 ? String(r) : r === 0 ? `${c} counted` : `${r} + ${c} counted`;
+  };
   const cells = [
     ['DAY', 'KEY', 'MODEL', 'TARGET', 'REQUESTS', 'PROMPT', 'COMPLETION', 'CUT', 'STOPPED', 'COST'],
     ...rows.map((r) => [
-      r.day,
-      r.key,
-      r.model,
-      r.target || '-',
-      String(r.requests),
+      text(r.day),
+      text(r.key),
+      text(r.model),
+      text(r.target),
+      String(count(r.requests)),
       tokens(r.promptReported, r.promptCounted),
       tokens(r.completionReported, r.completionCounted),
-      String(r.cut),
-      String(r.stopped),
-      r.cost === undefined ? '-' : r.cost.toFixed(4),
+      String(count(r.cut)),
+      String(count(r.stopped)),
+      typeof r.cost === 'number' && Number.isFinite(r.cost) ? r.cost.toFixed(4) : '-',
     ]),
   ];
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
@@ -123,4 +127,15 @@ export function usageTable(rows: readonly UsageRow[]): string[] {
       .join('  ')
       .trimEnd(),
   );
+}
+
+// The rows come from whatever answers at --url: a cell is shown only as text that cannot
+// move the cursor or retitle the terminal, and on one line, so the columns stay columns.
+function text(value: unknown): string {
+  if (typeof value !== 'string' || value === '') return '-';
+  return stripControls(value).replace(/[\n\t]/g, ' ');
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
