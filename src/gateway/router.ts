@@ -5,7 +5,8 @@
  * client has seen any content, and after that either ends the stream with the typed error
  * (partial kept) or, when the model allows it, continues on another target with the partial
  * answer as prefill. The hot path (after the first content chunk) does a property read or
- * two per chunk; it copies nothing unless `continueOnFailure` needs the text.
+ * two per chunk; it copies nothing unless `continueOnFailure` needs the text. The continuation
+ * rule itself (prefill request, re-spelling) lives in continuation.ts.
  * @module
  */
 import { abortError, linkSignals } from '../abort.js';
@@ -42,18 +43,8 @@ import { errorBody } from '../protocol/error-body.js';
 import type { RequestCapabilities } from '../protocol/request.js';
 import { isTerminalEvent } from '../protocol/responses/events.js';
 import type { ResponseStreamEvent, ResponseUsage } from '../protocol/responses/types.js';
-import { forgetSourceJson } from '../protocol/source-json.js';
-import type {
-  AnyChunk,
-  AnyResponse,
-  ApiKind,
-  ApiTypes,
-  ChatCompletion,
-  ChatCompletionRequest,
-  Completion,
-  CompletionRequest,
-  Usage,
-} from '../types.js';
+import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../types.js';
+import { continuation, type Origin, originOf, respell } from './continuation.js';
 import type { AttemptRecord, GatewayEvents } from './events.js';
 import { createMemoryHealth, type HealthStore } from './health.js';
 import type { RouteTarget } from './targets.js';
@@ -695,14 +686,6 @@ interface Trial {
   attempts: number;
 }
 
-/** The first answer's identity, which a continuation's chunks are re-spelled with. */
-interface Origin {
-  id: string;
-  created: number;
-  model: string;
-  systemFingerprint: unknown;
-}
-
 const TIMEOUT_REASONS: Record<TimeoutError['phase'], string> = {
   headers: 'headers-timeout',
   'first-token': 'first-token-timeout',
@@ -875,70 +858,6 @@ function isPreamble(chunk: AnyChunk): boolean {
     if ((choices[i] as { finish_reason?: unknown }).finish_reason != null) return false;
   }
   return tokenDeltas(chunk) === 0;
-}
-
-function originOf(chunk: AnyChunk): Origin {
-  return { id: chunk.id, created: chunk.created, model: chunk.model, systemFingerprint: chunk.system_fingerprint };
-}
-
-/** A continuation's chunk, spelled as the first answer's (in place: each chunk is fresh). */
-function respell(chunk: AnyChunk, origin: Origin): void {
-  // Changed in place: the upstream's own text no longer describes it (protocol/source-json.ts).
-  forgetSourceJson(chunk);
-  chunk.id = origin.id;
-  chunk.created = origin.created;
-  chunk.model = origin.model;
-  if (origin.systemFingerprint !== undefined) chunk.system_fingerprint = origin.systemFingerprint as string | null;
-  else delete chunk.system_fingerprint;
-  for (const choice of chunk.choices) {
-    const delta = (choice as { delta?: { role?: unknown } }).delta;
-    if (delta?.role !== undefined) delete delta.role;
-  }
-}
-
-/**
- * The request that continues `partial` on another target, or undefined when it cannot be
- * continued: more than one choice, an echo, a prompt list, a tool call under way (never
- * spliced), or an answer that had already finished.
- */
-function continuation<K extends ApiKind>(
-  kind: K,
-  body: ApiTypes[K]['request'],
-  partial: AnyResponse,
-  used: number,
-): ApiTypes[K]['request'] | undefined {
-  if ((body.n ?? 1) !== 1 || partial.choices.length > 1) return undefined;
-  const choice = partial.choices[0];
-  if (choice && choice.finish_reason !== null) return undefined;
-  const budget = remainingTokens(body, used);
-  if (kind === 'chat') {
-    const message = (choice as ChatCompletion['choices'][number] | undefined)?.message;
-    if (message?.tool_calls?.length || message?.function_call !== undefined || message?.refusal) return undefined;
-    const text = typeof message?.content === 'string' ? message.content : '';
-    const chat = body as ChatCompletionRequest;
-    return {
-      ...chat,
-      ...budget,
-      messages: [...chat.messages, { role: 'assistant', content: text }],
-    } as ApiTypes[K]['request'];
-  }
-  const completion = body as CompletionRequest;
-  if (completion.echo) return undefined;
-  const text = (choice as Completion['choices'][number] | undefined)?.text ?? '';
-  const prompt = completion.prompt;
-  if (Array.isArray(prompt) && prompt.length !== 1) return undefined;
-  const head = Array.isArray(prompt) ? (prompt[0] as string) : prompt;
-  return { ...completion, ...budget, prompt: head + text } as ApiTypes[K]['request'];
-}
-
-/** The token allowance left for a continuation: the request's, less the content chunks already sent (one token each, as upstreams stream them). */
-function remainingTokens(body: ApiTypes[ApiKind]['request'], used: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const key of ['max_tokens', 'max_completion_tokens'] as const) {
-    const limit = (body as Record<string, unknown>)[key];
-    if (typeof limit === 'number') out[key] = Math.max(1, limit - used);
-  }
-  return out;
 }
 
 /** Azure's 429 for a model whose every target is cooling down or at its quota. */
