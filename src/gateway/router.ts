@@ -38,13 +38,13 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { createAccumulator } from '../protocol/accumulate.js';
+import { continuation, type Origin, originOf, respell } from '../protocol/continuation.js';
 import type { EmbeddingsResponse } from '../protocol/embeddings.js';
 import { errorBody } from '../protocol/error-body.js';
 import type { RequestCapabilities } from '../protocol/request.js';
 import { isTerminalEvent } from '../protocol/responses/events.js';
 import type { ResponseStreamEvent, ResponseUsage } from '../protocol/responses/types.js';
 import type { AnyChunk, ApiKind, ApiTypes, Usage } from '../types.js';
-import { continuation, type Origin, originOf, respell } from './continuation.js';
 import type { AttemptRecord, GatewayEvents } from './events.js';
 import { createMemoryHealth, type HealthStore } from './health.js';
 import type { RouteTarget } from './targets.js';

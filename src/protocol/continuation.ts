@@ -7,7 +7,6 @@
  * it died.
  * @module
  */
-import { forgetSourceJson } from '../protocol/source-json.js';
 import type {
   AnyChunk,
   AnyResponse,
@@ -18,6 +17,7 @@ import type {
   Completion,
   CompletionRequest,
 } from '../types.js';
+import { forgetSourceJson } from './source-json.js';
 
 /** The first answer's identity, which a continuation's chunks are re-spelled with. */
 export interface Origin {
