@@ -79,6 +79,8 @@ export interface RouterBackend extends Backend {
   embed(request: EmbeddingsBackendRequest, signal: AbortSignal): Promise<EmbeddingsResponse>;
   readonly model: string;
   readonly health: HealthStore;
+  /** The model's `continue_on_failure`: a resumable stream of it may be taken over if its instance dies. */
+  readonly continueOnFailure: boolean;
 }
 
 export const DEFAULT_FAILOVER_ON: readonly number[] = Object.freeze([429, 500, 502, 503, 504]);
@@ -594,6 +596,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     name: `router:${model}`,
     model,
     health,
+    continueOnFailure,
     // A getter: a local target learns its context size once its model has loaded.
     get capabilities() {
       return sharedCapabilities(options.targets.map((t) => t.backend.capabilities));

@@ -58,6 +58,7 @@ import {
 import { type Dialect, dialectOf, matchRoute, type Route, type RouteLabel } from './routes.js';
 import { sendJson, sendReply } from './send.js';
 import { resumeStream, stopStream } from './stream-routes.js';
+import { takeoverPlan } from './stream-takeover.js';
 
 /** Serves non-API paths (the web UI's assets). Return true when it answered, false to let the server 404. */
 export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -291,7 +292,7 @@ export function createApp(options: AppOptions): App {
         if (!streams) return sendReply(res, notFound('azure', method, req.url?.split('?')[0] ?? '/'));
         if (callerOf(req) === undefined) return sendReply(res, unauthorized('azure'));
         if (route.label === 'stream_stop') return stopStream(req, res, route.id, streams.log);
-        return resumeStream(req, res, route.id, streams.log, heartbeatMs);
+        return resumeStream(req, res, route.id, streams.log, heartbeatMs, { streams, backendFor: resolve, live });
       case 'responses':
         return responses(req, res, route, state, startedAt);
       case 'response': {
@@ -570,7 +571,11 @@ export function createApp(options: AppOptions): App {
       startedAt,
       live,
       report,
-      streams: streams && { ...streams, keyHash: keyHashOf(req.headers) },
+      streams: streams && {
+        ...streams,
+        keyHash: keyHashOf(req.headers),
+        takeover: takeoverPlan(backend, { kind: route.kind, dialect, deployment, apiVersion: route.apiVersion, body }),
+      },
       lease,
     };
     const run = validated.stream ? streamGeneration : completeGeneration;

@@ -22,6 +22,7 @@ import {
   STREAM_ID_HEADER,
   StreamEndedError,
   type StreamProducer,
+  type StreamStart,
 } from '../streams/producer.js';
 import type { AnyChunk, AnyResponse, ApiKind, ApiTypes, CompletionRequest } from '../types.js';
 import type { GenerationLease } from './access.js';
@@ -50,7 +51,7 @@ export interface Generation<K extends ApiKind = ApiKind> {
   /** The observer's view of this generation, when one watches. */
   observation?: GenerationObservation | undefined;
   /** Resumable streams (src/streams): log every frame, keep going after a hang-up. */
-  streams?: (ResumableStreams & { keyHash: string }) | undefined;
+  streams?: (ResumableStreams & StreamStart) | undefined;
   /** The caller key's account of this generation (per-key access). */
   lease?: GenerationLease | undefined;
 }
@@ -79,7 +80,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   // while a reader may come back); otherwise it aborts the backend at once.
   let producer: StreamProducer | undefined;
   const { controller, tracker } = begin(res, g, g.streams && (() => producer?.detached()));
-  if (g.streams) producer = beginStream(g.streams, g.streams.keyHash, controller);
+  if (g.streams) producer = beginStream(g.streams, controller);
   /** A frame as written: with its `id:` line and logged when the stream is resumable. */
   const framed = (frame: string, end?: StreamEnd) => (producer ? producer.frame(frame, end) : frame);
   const { report, observation } = g;
@@ -430,8 +431,9 @@ function countUsage(metrics: ServerMetrics, report: GenerationReport, chunk: Any
  * Azure puts `content_filter_results` on every choice; we ran no filter, so `{}` (never a
  * claim that something was checked). Added in place, as copying per token costs more: every
  * backend here yields a fresh object per chunk (scripted clones, local builds, remote parses).
+ * Exported for a taken-over stream's chunks (stream-takeover.ts).
  */
-function withFilterResults<C extends AnyChunk>(chunk: C): C {
+export function withFilterResults<C extends AnyChunk>(chunk: C): C {
   const choices = chunk.choices;
   for (let i = 0; i < choices.length; i++) {
     const choice = choices[i]!;

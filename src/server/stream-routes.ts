@@ -4,7 +4,8 @@
  * - `GET /sluice/v1/streams/{id}` with `Last-Event-ID: N` (or `?after=N`; neither = from the
  *   start): the frames after position N with their `id:` lines, then the live ones to the
  *   end, in the original framing. A producer that died ends the answer with an error frame
- *   `stream_incomplete` and no `[DONE]`.
+ *   `stream_incomplete` and no `[DONE]`, unless the stream is taken over (stream-takeover.ts:
+ *   `continue_on_failure` models), so that it goes on to its end.
  * - `POST /sluice/v1/streams/{id}/stop`: asks the producing instance to stop (202).
  *
  * 404 for an unknown or expired id, 403 for a key other than the one that created the
@@ -13,10 +14,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody } from '../protocol/error-body.js';
-import { encodeComment, encodeData } from '../sse/encoder.js';
-import type { StreamLog } from '../streams/log.js';
+import { encodeComment } from '../sse/encoder.js';
+import type { StreamInfo, StreamLog } from '../streams/log.js';
 import { keyHashOf, STREAM_ID_HEADER } from '../streams/producer.js';
 import { sendJson } from './send.js';
+import { INCOMPLETE_FRAME, type TakeoverContext, takeOver } from './stream-takeover.js';
+
+/** Claims lost in a row, with no frame in between, before a reader gives up on an orphaned stream. */
+const MAX_LOST_CLAIMS = 3;
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -24,23 +29,14 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
-/** The frame that ends a stream whose producer is gone before its end was logged. */
-export const INCOMPLETE_FRAME = encodeData(
-  JSON.stringify(
-    errorBody(
-      'stream_incomplete',
-      'The instance producing this stream stopped before the end (it crashed or lost its log); ' +
-        'the frames above are all there is. Send the request again for a whole answer.',
-    ),
-  ),
-);
-
 /**
- * Answers `GET /sluice/v1/streams/{id}`.
+ * Answers `GET /sluice/v1/streams/{id}`. A stream whose producer died is taken over here
+ * when its model continues on failure and this instance is the first to claim it
+ * (stream-takeover.ts); the reader then simply follows the log on.
  *
  * @example
  * ```ts
- * await resumeStream(req, res, id, log, 15_000);
+ * await resumeStream(req, res, id, log, 15_000, { streams, backendFor, live });
  * ```
  */
 export async function resumeStream(
@@ -49,10 +45,12 @@ export async function resumeStream(
   id: string,
   log: StreamLog,
   heartbeatMs: number,
+  takeover?: TakeoverContext,
 ): Promise<void> {
   const after = positionOf(req);
   if (typeof after === 'string') return problem(res, 400, 'invalid_last_event_id', after);
-  if (!(await checkAccess(req, res, id, log))) return;
+  const info = await checkAccess(req, res, id, log);
+  if (!info) return;
   const controller = new AbortController();
   const onClose = () => controller.abort();
   res.on('close', onClose);
@@ -62,17 +60,32 @@ export async function resumeStream(
     if (!wrote) res.write(encodeComment('keep-alive'));
     wrote = false;
   }, heartbeatMs);
+  let last = after;
+  let lostClaims = 0;
   try {
-    for await (const item of log.follow(id, after, controller.signal)) {
-      if (controller.signal.aborted) break;
-      wrote = true;
-      if ('incomplete' in item) {
-        res.write(INCOMPLETE_FRAME);
-        break;
+    for (;;) {
+      let orphaned = false;
+      for await (const item of log.follow(id, last, controller.signal)) {
+        if (controller.signal.aborted) return;
+        wrote = true;
+        if ('incomplete' in item) {
+          orphaned = item.orphaned === true;
+          break;
+        }
+        res.write(`id: ${item.position}\n${item.frame}`);
+        last = item.position;
+        lostClaims = 0;
+        if (item.end !== undefined) return;
       }
-      res.write(`id: ${item.position}\n${item.frame}`);
-      if (item.end !== undefined) break;
+      if (controller.signal.aborted) return;
+      // Its producer is gone: take it over, or follow whoever did (a few lost claims with no
+      // new frame in between mean nobody is producing after all).
+      if (!orphaned || !info.takeover || !takeover || lostClaims >= MAX_LOST_CLAIMS) break;
+      const entries = await log.claim(id);
+      if (entries) void takeOver(takeover, id, info.takeover, entries);
+      else lostClaims++;
     }
+    res.write(INCOMPLETE_FRAME);
   } catch {
     if (!controller.signal.aborted) res.write(INCOMPLETE_FRAME);
   } finally {
@@ -120,14 +133,19 @@ function positionOf(req: IncomingMessage): number | string {
   return `${source} must be the id: of the last event received (a whole number such as 12); got ${JSON.stringify(raw.slice(0, 40))}.`;
 }
 
-/** 404 unknown or expired, 403 foreign key, 503 log unreadable; true when the reader may go on. */
-async function checkAccess(req: IncomingMessage, res: ServerResponse, id: string, log: StreamLog): Promise<boolean> {
-  let info: Awaited<ReturnType<StreamLog['info']>>;
+/** 404 unknown or expired, 403 foreign key, 503 log unreadable; the stream's info when the reader may go on. */
+async function checkAccess(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  log: StreamLog,
+): Promise<StreamInfo | undefined> {
+  let info: StreamInfo | undefined;
   try {
     info = /^[0-9a-f-]{36}$/.test(id) ? await log.info(id) : undefined;
   } catch {
     problem(res, 503, 'stream_log_unavailable', 'The stream log is unavailable (Redis is down); try again shortly.');
-    return false;
+    return undefined;
   }
   if (!info) {
     problem(
@@ -136,7 +154,7 @@ async function checkAccess(req: IncomingMessage, res: ServerResponse, id: string
       'stream_not_found',
       'No stream has this id: it never existed, or it ended and expired. Send the request again.',
     );
-    return false;
+    return undefined;
   }
   if (info.keyHash !== keyHashOf(req.headers)) {
     problem(
@@ -145,9 +163,9 @@ async function checkAccess(req: IncomingMessage, res: ServerResponse, id: string
       'stream_forbidden',
       'This stream was created with another key; read it with the key that created it.',
     );
-    return false;
+    return undefined;
   }
-  return true;
+  return info;
 }
 
 function problem(res: ServerResponse, status: number, code: string, message: string): void {

@@ -30,13 +30,34 @@ export interface StreamEntry {
   end?: StreamEnd;
 }
 
-/** What a reader meets while following: a frame, or the news that the producer is gone. */
-export type FollowItem = StreamEntry | { incomplete: true };
+/**
+ * What a reader meets while following: a frame, or the news that no more will come:
+ * `orphaned` when the producer is gone (its lease lapsed before an end was logged: it may be
+ * taken over, `claim`), otherwise a gap (trimmed or lost frames).
+ */
+export type FollowItem = StreamEntry | { incomplete: true; orphaned?: true };
+
+/**
+ * What another instance needs to continue a stream whose producer died (`continue_on_failure`
+ * models only): the request as the backend got it. Never a credential: the upstream keys are
+ * the instance's own, and the caller's key is kept only as `keyHash`.
+ */
+export interface TakeoverPlan {
+  kind: 'chat' | 'completions';
+  dialect: 'azure' | 'openai';
+  /** The name the client asked for (deployment or `model`), which routes the continuation. */
+  deployment?: string;
+  apiVersion?: string;
+  /** The request body, as the backend got it. */
+  body: Record<string, unknown>;
+}
 
 /** What is kept about a stream besides its frames. */
 export interface StreamInfo {
   /** SHA-256 (hex) of the credential that created it (of '' when none was sent); never the key. */
   keyHash: string;
+  /** Set when the stream may be taken over if its producer dies. */
+  takeover?: TakeoverPlan;
 }
 
 /** Where a stream's frames live; see the module comment. */
@@ -47,6 +68,14 @@ export interface StreamLog {
   append(id: string, position: number, frame: string, end?: StreamEnd): void;
   /** The stream's info; undefined when unknown or expired. */
   info(id: string): Promise<StreamInfo | undefined>;
+  /**
+   * Claims an orphaned stream (its producer gone, no end logged) for this instance and
+   * returns every entry logged so far; undefined when it is not claimed (another instance
+   * was first, the end is logged after all, or the log cannot be read). Exactly one caller
+   * among all instances gets the entries; it appends from the next position, the claim kept
+   * alive as a producer's lease is, until it appends the end.
+   */
+  claim(id: string): Promise<StreamEntry[] | undefined>;
   /**
    * The entries after `after`, then the live ones as they come, until the end entry, the
    * producer's loss (`{ incomplete: true }`) or `signal`. While it runs, the producer sees

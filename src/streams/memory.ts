@@ -124,6 +124,10 @@ export function createMemoryStreamLog(options: MemoryStreamLogOptions = {}): Str
         s.lastReadAt = Date.now();
       }
     },
+    async claim() {
+      // The log lives in its producer's process: no instance outlives a producer to take over.
+      return undefined;
+    },
     async hasReader(id, withinMs) {
       const s = streams.get(id);
       return s !== undefined && (s.readers > 0 || Date.now() - s.lastReadAt < withinMs);

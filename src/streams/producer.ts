@@ -12,13 +12,21 @@ import { AbortError } from '../errors.js';
 import { errorBody } from '../protocol/error-body.js';
 import { encodeData } from '../sse/encoder.js';
 import { keyDigest, presentedKey } from '../util/credentials.js';
-import type { StreamEnd, StreamLog } from './log.js';
+import type { StreamEnd, StreamLog, TakeoverPlan } from './log.js';
 
 /** What a server needs to make its streams resumable. */
 export interface ResumableStreams {
   log: StreamLog;
   /** After the client hangs up, generation goes on until this long passes with no reader, ms. */
   keepGoingMs: number;
+}
+
+/** Who a stream belongs to, and what a takeover would need, as the server knows it per request. */
+export interface StreamStart {
+  /** `keyHashOf` the request's headers. */
+  keyHash: string;
+  /** Set for `continue_on_failure` models: logged so that another instance can continue the answer. */
+  takeover?: TakeoverPlan | undefined;
 }
 
 /** Default keep-going window after a hang-up: 30 s (a phone that drops, a laptop lid, a proxy cut). */
@@ -57,17 +65,38 @@ export interface StreamProducer {
  *
  * @example
  * ```ts
- * const producer = beginStream(streams, keyHashOf(req.headers), controller);
+ * const producer = beginStream({ ...streams, keyHash: keyHashOf(req.headers) }, controller);
  * res.write(producer.frame(chunkFrame(chunk)));
  * ```
  */
-export function beginStream(streams: ResumableStreams, keyHash: string, controller: AbortController): StreamProducer {
-  const { log, keepGoingMs } = streams;
+export function beginStream(streams: ResumableStreams & StreamStart, controller: AbortController): StreamProducer {
   const id = randomUUID();
-  let position = 0;
+  const { keyHash, takeover } = streams;
+  streams.log.open(id, takeover ? { keyHash, takeover } : { keyHash });
+  return continueStream(streams, id, 0, controller);
+}
+
+/**
+ * Goes on producing stream `id` after position `after`, on the instance that claimed it
+ * (`StreamLog.claim`: the first producer died); stops and the keep-going window as for
+ * `beginStream`.
+ *
+ * @example
+ * ```ts
+ * const entries = await streams.log.claim(id);
+ * if (entries) producer = continueStream(streams, id, entries.at(-1)!.position, controller);
+ * ```
+ */
+export function continueStream(
+  streams: ResumableStreams,
+  id: string,
+  after: number,
+  controller: AbortController,
+): StreamProducer {
+  const { log, keepGoingMs } = streams;
+  let position = after;
   let ended = false;
   let timer: NodeJS.Timeout | undefined;
-  log.open(id, { keyHash });
   const unsubscribe = log.onStop(id, () => controller.abort(new StreamEndedError('stopped')));
   const check = () => {
     timer = undefined;

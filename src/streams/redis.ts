@@ -4,9 +4,10 @@
  *
  * - `…ID`        the Redis Stream: entry `0-N` holds frame N (`f`), and `e` on the last one;
  *                appended with `XADD … MAXLEN ~ maxFrames`, read with `XRANGE`/`XREAD BLOCK`;
- * - `…ID:info`   the key hash (JSON);
+ * - `…ID:info`   the key hash and, for `continue_on_failure` models, the takeover plan (JSON);
  * - `…ID:lease`  the producer's heartbeat (`PX leaseMs`, refreshed every leaseMs/3): a reader
- *                that finds no lease and no end entry reports the stream incomplete;
+ *                that finds no lease and no end entry reports the stream orphaned; the one
+ *                instance whose `SET …:lease NX` succeeds then takes it over (`claim`);
  * - `…ID:reader` a reader's presence (the producer keeps going while one is there).
  *
  * Live keys expire after `maxLiveMs` unless refreshed; finished ones `retentionMs` after the
@@ -18,7 +19,16 @@
  * @module
  */
 import { createClient } from 'redis';
-import { DEFAULT_MAX_FRAMES, DEFAULT_RETENTION_MS, type FollowItem, type StreamEnd, type StreamLog } from './log.js';
+import {
+  DEFAULT_MAX_FRAMES,
+  DEFAULT_RETENTION_MS,
+  type FollowItem,
+  type StreamEnd,
+  type StreamEntry,
+  type StreamInfo,
+  type StreamLog,
+  type TakeoverPlan,
+} from './log.js';
 
 export interface RedisStreamLogOptions {
   /** `redis://host:port` (or `rediss://`, with user and password if needed). */
@@ -149,11 +159,24 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     },
     async info(id) {
       await settled();
-      const text = await send(['GET', `${PREFIX}${id}:info`]);
-      if (typeof text !== 'string') return undefined;
-      const parsed: unknown = JSON.parse(text);
-      const keyHash = (parsed as { keyHash?: unknown } | null)?.keyHash;
-      return typeof keyHash === 'string' ? { keyHash } : undefined;
+      return infoOf(await send(['GET', `${PREFIX}${id}:info`]));
+    },
+    async claim(id) {
+      await settled();
+      const key = `${PREFIX}${id}`;
+      if (!ready() || live.has(id)) return undefined;
+      const won = await send(['SET', `${key}:lease`, '1', 'NX', 'PX', String(leaseMs)]).catch(() => null);
+      if (String(won) !== 'OK') return undefined;
+      live.add(id);
+      try {
+        const entries = entryList(await send(['XRANGE', key, '-', '+']));
+        if (entries.length > 0 && entries.at(-1)?.end === undefined) return entries;
+      } catch {
+        // unreadable: not taken over (its readers get an incomplete end)
+      }
+      live.delete(id);
+      send(['DEL', `${key}:lease`]).catch(() => {});
+      return undefined;
     },
     async *follow(id, after, signal): AsyncGenerator<FollowItem> {
       const key = `${PREFIX}${id}`;
@@ -184,7 +207,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
             if (Number(await send(['EXISTS', `${key}:lease`])) === 1) continue;
             const tail = entriesOf(await send(['XREAD', 'COUNT', '256', 'STREAMS', key, `0-${last}`]));
             if (tail.length === 0) {
-              yield { incomplete: true };
+              yield { incomplete: true, orphaned: true };
               return;
             }
             entries.push(...tail);
@@ -250,34 +273,32 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
 
 // --- internal ---
 
-interface RawEntry {
-  position: number;
-  frame: string;
-  end?: StreamEnd;
-}
-
 const ENDS = new Set<string>(['done', 'error', 'stopped', 'abandoned']);
 
 /**
- * XREAD's reply as entries: per stream `[[id, [field, value, …]], …]`, the streams as RESP2's
+ * XREAD's reply as entries: per stream an XRANGE reply (`entryList`), the streams as RESP2's
  * `[[key, entries], …]` or RESP3's map `{ key: entries }`; null when nothing came.
  */
-function entriesOf(reply: unknown): RawEntry[] {
-  const out: RawEntry[] = [];
-  if (reply === null || typeof reply !== 'object') return out;
+function entriesOf(reply: unknown): StreamEntry[] {
+  if (reply === null || typeof reply !== 'object') return [];
   const lists = Array.isArray(reply)
     ? reply.map((stream: unknown) => (Array.isArray(stream) ? stream[1] : undefined))
     : reply instanceof Map
       ? [...reply.values()]
       : Object.values(reply);
-  for (const list of lists) {
-    if (!Array.isArray(list)) continue;
+  return lists.flatMap(entryList);
+}
+
+/** XRANGE's reply as entries: `[[id, [field, value, …]], …]`; what is not an entry is skipped. */
+function entryList(list: unknown): StreamEntry[] {
+  const out: StreamEntry[] = [];
+  if (Array.isArray(list)) {
     for (const item of list) {
       if (!Array.isArray(item)) continue;
       const [rawId, fields] = item as [unknown, unknown];
       const position = typeof rawId === 'string' && rawId.startsWith('0-') ? Number(rawId.slice(2)) : Number.NaN;
       if (!Number.isSafeInteger(position) || !Array.isArray(fields)) continue;
-      const entry: RawEntry = { position, frame: '' };
+      const entry: StreamEntry = { position, frame: '' };
       for (let i = 0; i + 1 < fields.length; i += 2) {
         const name = String(fields[i]);
         const value = String(fields[i + 1]);
@@ -288,4 +309,23 @@ function entriesOf(reply: unknown): RawEntry[] {
     }
   }
   return out;
+}
+
+/** The `…:info` value (JSON written by `open`), checked; undefined when missing or not ours. */
+function infoOf(text: unknown): StreamInfo | undefined {
+  if (typeof text !== 'string') return undefined;
+  const parsed = JSON.parse(text) as { keyHash?: unknown; takeover?: unknown } | null;
+  if (typeof parsed?.keyHash !== 'string') return undefined;
+  const info: StreamInfo = { keyHash: parsed.keyHash };
+  const plan = parsed.takeover as Partial<TakeoverPlan> | undefined;
+  if (
+    plan &&
+    (plan.kind === 'chat' || plan.kind === 'completions') &&
+    (plan.dialect === 'azure' || plan.dialect === 'openai') &&
+    typeof plan.body === 'object' &&
+    plan.body !== null
+  ) {
+    info.takeover = plan as TakeoverPlan;
+  }
+  return info;
 }

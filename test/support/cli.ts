@@ -91,6 +91,21 @@ export function start(args: string[], o: RunOptions = {}): Running {
   );
 }
 
+/**
+ * Starts `sluice serve --port 0 ...args` and resolves with its URL once it serves (rejects
+ * with its output when it does not start within 30 s).
+ */
+export async function startServe(args: string[], o: RunOptions = {}): Promise<{ s: Running; url: string }> {
+  const s = start(['serve', '--port', '0', ...args], o);
+  const failed = (why: string) => new Error(`serve did not start: ${why}\nstdout: ${s.stdout}\nstderr: ${s.stderr}`);
+  await s.waitFor(/Ctrl-C stops\./, 'stdout', 30_000).catch((error: unknown) => {
+    throw failed(String(error));
+  });
+  const url = /serving \S+ at (http:\/\/127\.0\.0\.1:\d+)/.exec(s.stdout)?.[1];
+  if (!url) throw failed('no URL in its output');
+  return { s, url };
+}
+
 /** Runs the CLI to the end. */
 export function run(args: string[], o: RunOptions = {}): Promise<Finished> {
   return start(args, o).done;
