@@ -9,9 +9,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${NAME} is the configuration file's own syntax
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { createLocalBackend } from '../../src/backends/local/index.js';
 import {
   type AzureServer,
   chatChunks,
+  completionChunks,
   reply,
   type StreamItem,
   startAzureServer,
@@ -28,6 +30,7 @@ const SLOW: StreamItem[] = chatChunks(WORDS).flatMap((item) => [{ delay: 40 }, i
 /** What the upstream answers a continuation with: its own id, which must not show. */
 const REST = ['and ', 'so ', 'on.'];
 const CONTINUED = stream(chatChunks(REST, { id: 'chatcmpl-continuation', created: 1_800_000_000 }));
+const DOWN = reply(500, { error: { code: 'InternalServerError', message: 'down' } });
 
 let upstream: AzureServer;
 let redis: PrivateRedis;
@@ -42,7 +45,9 @@ before(async () => {
     scenarios: {
       whole: [stream(SLOW), CONTINUED],
       shared: [stream(SLOW), CONTINUED, CONTINUED],
-      failing: [stream(SLOW), reply(500, { error: { code: 'InternalServerError', message: 'down' } })],
+      failing: [stream(SLOW), DOWN],
+      // The first answer from the upstream, the continuation from the embedded model (priority 2).
+      story: [stream(completionChunks(WORDS).flatMap((item) => [{ delay: 40 }, item])), DOWN],
     },
   });
   const model = (name: string) => [
@@ -53,8 +58,17 @@ before(async () => {
     `        deployment: ${name}`,
     '        api_key: ${UPSTREAM_KEY}',
   ];
+  const local = ['      - local: true', '        priority: 2'];
   cwd = tempDir({
-    'sluice.yaml': ['models:', ...model('whole'), ...model('shared'), ...model('failing'), ''].join('\n'),
+    'sluice.yaml': [
+      'models:',
+      ...model('whole'),
+      ...model('shared'),
+      ...model('failing'),
+      ...model('story'),
+      ...local,
+      '',
+    ].join('\n'),
   });
 });
 after(async () => {
@@ -73,11 +87,15 @@ async function serve(): Promise<{ s: Running; url: string }> {
 }
 
 /** Starts a stream of `model` on `a`, reads 5 frames, then kills `a` (SIGKILL). Returns the stream id. */
-async function crashMidStream(a: { s: Running; url: string }, model: string): Promise<string> {
-  const res = await fetch(`${a.url}/v1/chat/completions`, {
+async function crashMidStream(
+  a: { s: Running; url: string },
+  model: string,
+  ask: { path: string; body: object } = CHAT,
+): Promise<string> {
+  const res = await fetch(`${a.url}${ask.path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model, stream: true, max_tokens: 500, messages: [{ role: 'user', content: 'hi' }] }),
+    body: JSON.stringify({ model, stream: true, ...ask.body }),
   });
   assert.equal(res.status, 200);
   const id = res.headers.get('x-sluice-stream-id');
@@ -92,6 +110,11 @@ async function crashMidStream(a: { s: Running; url: string }, model: string): Pr
   await a.s.done;
   return id;
 }
+
+const CHAT = {
+  path: '/v1/chat/completions',
+  body: { max_tokens: 500, messages: [{ role: 'user', content: 'hi' }] },
+};
 
 /** Every data frame of `GET /sluice/v1/streams/{id}` on `url`, from the start. */
 async function resume(url: string, id: string): Promise<string[]> {
@@ -110,8 +133,15 @@ function read(frames: string[]) {
   const done = data.filter((d) => d === 'data: [DONE]').length;
   const chunks = data
     .filter((d) => d.startsWith('data: {') && !d.startsWith('data: {"error"'))
-    .map((d) => JSON.parse(d.slice(6)) as { id: string; created: number; choices: { delta?: { content?: string } }[] });
-  const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    .map(
+      (d) =>
+        JSON.parse(d.slice(6)) as {
+          id: string;
+          created: number;
+          choices: { delta?: { content?: string }; text?: string }[];
+        },
+    );
+  const text = chunks.map((c) => c.choices[0]?.delta?.content ?? c.choices[0]?.text ?? '').join('');
   return { ids, done, chunks, text };
 }
 
@@ -180,6 +210,42 @@ test('a takeover whose continuation fails everywhere ends with the explicit inco
   assert.ok(WORDS.join('').startsWith(text) && text.length > 0, 'the logged partial, intact');
   // Read again: the same end, from the log.
   assert.deepEqual(await resume(b.url, id), frames);
+  b.s.child.kill('SIGTERM');
+  await b.s.done;
+});
+
+test('on the embedded model: partial + the model’s own continuation of prompt + partial, token for token', async () => {
+  const [a, b] = await Promise.all([serve(), serve()]);
+  const ask = { prompt: 'A story: ', max_tokens: 40, temperature: 0, seed: 3 };
+  const id = await crashMidStream(a, 'story', { path: '/v1/completions', body: ask });
+  const frames = await resume(b.url, id);
+  const { ids, done, chunks, text } = read(frames);
+  assert.deepEqual(
+    ids,
+    ids.map((_, i) => i + 1),
+  );
+  assert.equal(done, 1);
+  assert.ok(
+    chunks.every((c) => c.id === 'cmpl-test'),
+    "every chunk under the first answer's id",
+  );
+  // The logged words (one chunk each), then what B's embedded model wrote.
+  let used = 0;
+  while (used < WORDS.length && text.startsWith(WORDS.slice(0, used + 1).join(''))) used++;
+  assert.ok(used > 0 && used < 20, `the crash came mid-answer: ${text}`);
+  const partial = WORDS.slice(0, used).join('');
+  const local = createLocalBackend({ sequences: 1 });
+  try {
+    let alone = '';
+    const direct = { ...ask, prompt: ask.prompt + partial, max_tokens: ask.max_tokens - used, stream: true };
+    for await (const chunk of local.stream({ kind: 'completions', body: direct }, new AbortController().signal)) {
+      alone += chunk.choices[0]?.text ?? '';
+    }
+    assert.ok(alone.length > 0);
+    assert.equal(text, partial + alone);
+  } finally {
+    await local.close?.();
+  }
   b.s.child.kill('SIGTERM');
   await b.s.done;
 });
