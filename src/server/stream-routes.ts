@@ -49,9 +49,16 @@ export async function resumeStream(
 ): Promise<void> {
   const after = positionOf(req);
   if (typeof after === 'string') return problem(res, 400, 'invalid_last_event_id', after);
-  const info = await checkAccess(req, res, id, log);
-  if (!info) return;
   const controller = new AbortController();
+  // The first read goes out beside the access check (one round trip for both); its frames
+  // are written only if the check passes.
+  const first = started(log.follow(id, after, controller.signal));
+  const info = await checkAccess(req, res, id, log);
+  if (!info) {
+    controller.abort();
+    first.cancel();
+    return;
+  }
   const onClose = () => controller.abort();
   res.on('close', onClose);
   res.writeHead(200, { ...SSE_HEADERS, [STREAM_ID_HEADER]: id });
@@ -65,7 +72,8 @@ export async function resumeStream(
   try {
     for (;;) {
       let orphaned = false;
-      for await (const item of log.follow(id, last, controller.signal)) {
+      const items = first.take() ?? log.follow(id, last, controller.signal);
+      for await (const item of items) {
         if (controller.signal.aborted) return;
         wrote = true;
         if ('incomplete' in item) {
@@ -166,6 +174,35 @@ async function checkAccess(
     return undefined;
   }
   return info;
+}
+
+/**
+ * Starts iterating `items` at once; `take()` hands the started iteration over (once), and
+ * `cancel()` ends it unread.
+ */
+function started<T>(items: AsyncIterable<T>): { take(): AsyncIterable<T> | undefined; cancel(): void } {
+  const iterator = items[Symbol.asyncIterator]();
+  let first: Promise<IteratorResult<T>> | undefined = iterator.next();
+  first.catch(() => {});
+  let taken = false;
+  const resumed: AsyncIterator<T> = {
+    next() {
+      const step = first ?? iterator.next();
+      first = undefined;
+      return step;
+    },
+    return: (value?: unknown) => iterator.return?.(value) ?? Promise.resolve({ done: true, value: undefined }),
+  };
+  return {
+    take() {
+      if (taken) return undefined;
+      taken = true;
+      return { [Symbol.asyncIterator]: () => resumed };
+    },
+    cancel() {
+      iterator.return?.(undefined).catch(() => {});
+    },
+  };
 }
 
 function problem(res: ServerResponse, status: number, code: string, message: string): void {

@@ -49,6 +49,18 @@ const PREFIX = 'sluice:stream:';
 const STOP_CHANNEL = 'sluice:stream-stop';
 /** A follower blocks this long on XREAD before it checks the producer's lease. */
 const POLL_MS = 500;
+/** Commands queued or awaiting a reply, at most (a Redis that stops answering cannot grow memory). */
+const MAX_QUEUED = 100_000;
+/** Entries read per XRANGE/XREAD. */
+const PAGE = 256;
+
+/** A stream this instance produces and still logs. */
+interface LiveStream {
+  key: string;
+  leaseKey: string;
+  /** A write failed: stop logging it (one handler per stream, not a closure per frame). */
+  failed: () => void;
+}
 
 /**
  * Creates a Redis stream log; it connects in the background (and reconnects by itself).
@@ -68,6 +80,12 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   const client = createClient({
     url: options.url,
     disableOfflineQueue: true,
+    // No per-command timer: node-redis's default arms an AbortSignal.timeout (a 5 s timer)
+    // for every command, which per logged frame cost more CPU and garbage than the XADD
+    // itself. What it guarded (commands piling up while Redis does not answer) is bounded
+    // by the queue's length instead: past it, appends fail and those streams stop logging.
+    commandOptions: { timeout: 0 },
+    commandsQueueMaxLength: MAX_QUEUED,
     socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) },
   });
   let down = false;
@@ -98,9 +116,10 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     .catch(() => {});
 
   /** Streams this instance produces and still logs (their leases are refreshed). */
-  const live = new Set<string>();
+  const live = new Map<string, LiveStream>();
   const ready = () => client.isReady;
   const send = (args: string[]) => client.sendCommand(args);
+  const ignore = () => {};
   /** For reads: a just-started instance (or one reconnecting) waits up to a second for Redis. */
   const settled = (): Promise<void> =>
     ready()
@@ -115,20 +134,32 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
           client.on('ready', done);
         });
   const broken = (id: string) => {
-    failures++;
-    live.delete(id);
+    if (live.delete(id)) failures++;
   };
-  const heartbeat = setInterval(
-    () => {
-      if (!ready()) return;
-      for (const id of live) {
-        send(['SET', `${PREFIX}${id}:lease`, '1', 'PX', String(leaseMs)]).catch(() => broken(id));
-        send(['PEXPIRE', `${PREFIX}${id}`, String(maxLiveMs)]).catch(() => {});
-        send(['PEXPIRE', `${PREFIX}${id}:info`, String(maxLiveMs)]).catch(() => {});
+  const produce = (id: string): LiveStream => {
+    const key = `${PREFIX}${id}`;
+    const stream = { key, leaseKey: `${key}:lease`, failed: () => broken(id) };
+    live.set(id, stream);
+    return stream;
+  };
+  const leaseText = String(leaseMs);
+  const maxLiveText = String(maxLiveMs);
+  const maxFramesText = String(maxFrames);
+  const beatMs = Math.max(50, Math.floor(leaseMs / 3));
+  // The keys' own expiry needs renewing far less often than the lease: every quarter of it.
+  const renewEvery = Math.max(1, Math.floor(maxLiveMs / 4 / beatMs));
+  let beats = 0;
+  const heartbeat = setInterval(() => {
+    if (!ready()) return;
+    const renew = ++beats % renewEvery === 0;
+    for (const stream of live.values()) {
+      send(['SET', stream.leaseKey, '1', 'PX', leaseText]).then(undefined, stream.failed);
+      if (renew) {
+        send(['PEXPIRE', stream.key, maxLiveText]).then(undefined, ignore);
+        send(['PEXPIRE', `${stream.key}:info`, maxLiveText]).then(undefined, ignore);
       }
-    },
-    Math.max(50, Math.floor(leaseMs / 3)),
-  );
+    }
+  }, beatMs);
   heartbeat.unref();
 
   return {
@@ -137,24 +168,28 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     },
     open(id, info) {
       if (!ready()) return void failures++;
-      live.add(id);
-      const key = `${PREFIX}${id}`;
-      send(['SET', `${key}:info`, JSON.stringify(info), 'PX', String(maxLiveMs)]).catch(() => broken(id));
-      send(['SET', `${key}:lease`, '1', 'PX', String(leaseMs)]).catch(() => broken(id));
+      const { key, leaseKey, failed } = produce(id);
+      send(['SET', `${key}:info`, JSON.stringify(info), 'PX', maxLiveText]).then(undefined, failed);
+      send(['SET', leaseKey, '1', 'PX', leaseText]).then(undefined, failed);
     },
     append(id, position, frame, end) {
-      if (!live.has(id)) return;
+      const stream = live.get(id);
+      if (stream === undefined) return;
       if (!ready()) return broken(id);
-      const key = `${PREFIX}${id}`;
-      const args = ['XADD', key, 'MAXLEN', '~', String(maxFrames), `0-${position}`, 'f', frame];
-      if (end !== undefined) args.push('e', end);
-      send(args).catch(() => broken(id));
-      if (position === 1) send(['PEXPIRE', key, String(maxLiveMs)]).catch(() => {});
+      const { key } = stream;
+      // One command per frame, pipelined by the client with whatever else this tick sends.
+      send(
+        end === undefined
+          ? ['XADD', key, 'MAXLEN', '~', maxFramesText, `0-${position}`, 'f', frame]
+          : ['XADD', key, 'MAXLEN', '~', maxFramesText, `0-${position}`, 'f', frame, 'e', end],
+      ).then(undefined, stream.failed);
+      if (position === 1) send(['PEXPIRE', key, maxLiveText]).then(undefined, ignore);
       if (end !== undefined) {
         live.delete(id);
-        send(['PEXPIRE', key, String(retentionMs)]).catch(() => {});
-        send(['PEXPIRE', `${key}:info`, String(retentionMs)]).catch(() => {});
-        send(['DEL', `${key}:lease`]).catch(() => {});
+        const retention = String(retentionMs);
+        send(['PEXPIRE', key, retention]).then(undefined, ignore);
+        send(['PEXPIRE', `${key}:info`, retention]).then(undefined, ignore);
+        send(['DEL', stream.leaseKey]).then(undefined, ignore);
       }
     },
     async info(id) {
@@ -163,11 +198,11 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     },
     async claim(id) {
       await settled();
-      const key = `${PREFIX}${id}`;
       if (!ready() || live.has(id)) return undefined;
-      const won = await send(['SET', `${key}:lease`, '1', 'NX', 'PX', String(leaseMs)]).catch(() => null);
+      const key = `${PREFIX}${id}`;
+      const won = await send(['SET', `${key}:lease`, '1', 'NX', 'PX', leaseText]).catch(() => null);
       if (String(won) !== 'OK') return undefined;
-      live.add(id);
+      const stream = produce(id);
       try {
         const entries = entryList(await send(['XRANGE', key, '-', '+']));
         if (entries.length > 0 && entries.at(-1)?.end === undefined) return entries;
@@ -175,43 +210,24 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
         // unreadable: not taken over (its readers get an incomplete end)
       }
       live.delete(id);
-      send(['DEL', `${key}:lease`]).catch(() => {});
+      send(['DEL', stream.leaseKey]).then(undefined, ignore);
       return undefined;
     },
     async *follow(id, after, signal): AsyncGenerator<FollowItem> {
       const key = `${PREFIX}${id}`;
-      const reader = client.duplicate();
-      reader.on('error', () => {});
-      const cut = () => reader.destroy();
+      const present = ['SET', `${key}:reader`, '1', 'PX', String(POLL_MS * 3)];
+      // The catch-up is read on the shared connection (its first page goes out with whatever
+      // else this tick sends: the route's access check); a connection of its own, for the
+      // blocking reads of the live part, is opened only when the reader has caught up.
+      let reader: ReturnType<typeof client.duplicate> | undefined;
+      const cut = () => reader?.destroy();
       signal.addEventListener('abort', cut, { once: true });
       try {
-        await reader.connect();
         let last = after;
+        send(present).then(undefined, ignore);
+        let entries = entryList(await send(['XRANGE', key, `0-${last + 1}`, '+', 'COUNT', String(PAGE)]));
+        let caughtUp = entries.length < PAGE;
         for (;;) {
-          if (signal.aborted) return;
-          send(['SET', `${key}:reader`, '1', 'PX', String(POLL_MS * 3)]).catch(() => {});
-          const reply = await reader.sendCommand([
-            'XREAD',
-            'COUNT',
-            '256',
-            'BLOCK',
-            String(POLL_MS),
-            'STREAMS',
-            key,
-            `0-${last}`,
-          ]);
-          const entries = entriesOf(reply);
-          if (entries.length === 0) {
-            // Nothing new: is the producer still there? (Checked, then read again, so an end
-            // logged just before the lease was dropped is not missed.)
-            if (Number(await send(['EXISTS', `${key}:lease`])) === 1) continue;
-            const tail = entriesOf(await send(['XREAD', 'COUNT', '256', 'STREAMS', key, `0-${last}`]));
-            if (tail.length === 0) {
-              yield { incomplete: true, orphaned: true };
-              return;
-            }
-            entries.push(...tail);
-          }
           for (const entry of entries) {
             if (entry.position !== last + 1) {
               // Trimmed or lost frames: say so rather than hand out a gap.
@@ -222,13 +238,47 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
             yield entry;
             if (entry.end !== undefined) return;
           }
+          if (signal.aborted) return;
+          if (!caughtUp) {
+            entries = entryList(await send(['XRANGE', key, `0-${last + 1}`, '+', 'COUNT', String(PAGE)]));
+            caughtUp = entries.length < PAGE;
+            continue;
+          }
+          if (reader === undefined) {
+            reader = client.duplicate();
+            reader.on('error', ignore);
+            await reader.connect();
+            if (signal.aborted) return;
+          }
+          send(present).then(undefined, ignore);
+          const reply = await reader.sendCommand([
+            'XREAD',
+            'COUNT',
+            String(PAGE),
+            'BLOCK',
+            String(POLL_MS),
+            'STREAMS',
+            key,
+            `0-${last}`,
+          ]);
+          entries = entriesOf(reply);
+          if (entries.length === 0) {
+            // Nothing new: is the producer still there? (Checked, then read again, so an end
+            // logged just before the lease was dropped is not missed.)
+            if (Number(await send(['EXISTS', `${key}:lease`])) === 1) continue;
+            entries = entryList(await send(['XRANGE', key, `0-${last + 1}`, '+', 'COUNT', String(PAGE)]));
+            if (entries.length === 0) {
+              yield { incomplete: true, orphaned: true };
+              return;
+            }
+          }
         }
       } catch (error) {
         if (signal.aborted) return;
         throw error;
       } finally {
         signal.removeEventListener('abort', cut);
-        if (reader.isOpen) reader.destroy();
+        if (reader?.isOpen) reader.destroy();
       }
     },
     async hasReader(id) {

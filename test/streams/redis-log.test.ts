@@ -1,0 +1,68 @@
+// The Redis stream log on its own, against a private redis-server: a reader far behind
+// catches up page by page and then follows live, with no gap and no duplicate; an orphaned
+// stream (its producer's lease lapsed, no end logged) is claimed by exactly one of the
+// instances that try at once, and a finished one by none.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import type { FollowItem, StreamLog } from '../../src/streams/log.js';
+import { createRedisStreamLog } from '../../src/streams/redis.js';
+import { startRedis } from '../support/redis.js';
+
+async function ready(log: StreamLog): Promise<void> {
+  for (let i = 0; i < 100 && log.degraded; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(log.degraded, false, 'connected to Redis');
+}
+
+const frame = (n: number) => `data: {"n":${n}}\n\n`;
+
+test('a reader far behind catches up page by page, then follows live to the end: no gap, no duplicate', async (t) => {
+  const redis = await startRedis(t);
+  const log = createRedisStreamLog({ url: redis.url });
+  t.after(() => log.close());
+  await ready(log);
+  const id = randomUUID();
+  log.open(id, { keyHash: 'k' });
+  for (let n = 1; n <= 600; n++) log.append(id, n, frame(n));
+  await log.hasReader(id, 0); // a round trip: the appends above have landed
+  const items: FollowItem[] = [];
+  const reading = (async () => {
+    for await (const item of log.follow(id, 0, new AbortController().signal)) items.push(item);
+  })();
+  while (items.length < 600) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let n = 601; n <= 610; n++) log.append(id, n, frame(n), n === 610 ? 'done' : undefined);
+  await reading;
+  const positions = items.map((item) => ('position' in item ? item.position : -1));
+  assert.deepEqual(
+    positions,
+    Array.from({ length: 610 }, (_, i) => i + 1),
+  );
+  const last = items.at(-1);
+  assert.equal(last && 'position' in last ? last.end : undefined, 'done');
+});
+
+test('an orphaned stream is claimed by exactly one instance, with every logged entry; a finished one by none', async (t) => {
+  const redis = await startRedis(t);
+  const [a, b, c] = [0, 1, 2].map(() => createRedisStreamLog({ url: redis.url, leaseMs: 300 }));
+  t.after(() => Promise.all([b!.close(), c!.close()]));
+  await Promise.all([a!, b!, c!].map(ready));
+  const orphan = randomUUID();
+  const finished = randomUUID();
+  a!.open(orphan, { keyHash: 'k' });
+  a!.open(finished, { keyHash: 'k' });
+  for (let n = 1; n <= 3; n++) a!.append(orphan, n, frame(n));
+  a!.append(finished, 1, frame(1));
+  a!.append(finished, 2, 'data: [DONE]\n\n', 'done');
+  await a!.hasReader(orphan, 0);
+  assert.equal(await b!.claim(orphan), undefined, 'not while its producer holds the lease');
+  await a!.close(); // the producer dies: its lease is no longer renewed
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const claims = await Promise.all([b!.claim(orphan), c!.claim(orphan), b!.claim(finished), c!.claim(finished)]);
+  const won = claims.slice(0, 2).filter((entries) => entries !== undefined);
+  assert.equal(won.length, 1, 'one winner');
+  assert.deepEqual(
+    won[0]?.map((entry) => [entry.position, entry.frame]),
+    [1, 2, 3].map((n) => [n, frame(n)]),
+  );
+  assert.deepEqual(claims.slice(2), [undefined, undefined], 'a finished stream is not taken over');
+});
