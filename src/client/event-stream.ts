@@ -84,12 +84,27 @@ export interface SourceEnd {
   cause?: unknown;
 }
 
+/** What `ItemIterator.take` returns when no item is ready without waiting. */
+export const NOT_READY: unique symbol = Symbol('not ready');
+
+/**
+ * The iterator a source returns. `take` is optional: a source that holds items already read
+ * (several SSE events arrive in one network read) hands them over without a promise each.
+ */
+export interface ItemIterator<Item> extends AsyncIterator<Item, SourceEnd | undefined, undefined> {
+  /**
+   * The next item if it is there now, else `NOT_READY` (then `next()` waits for it, or for
+   * the end). Throws what `next()` would reject with; after a throw the source is closed.
+   */
+  take?(): Item | typeof NOT_READY;
+}
+
 /**
  * Produces items. Returning normally means the end mark was seen unless it returns
  * `{sawDone: false}`; throwing a SluiceError fails the stream. Work may start eagerly, when
  * the function is called (the HTTP source sends its request at once).
  */
-export type ItemSource<Item> = (ctx: SourceContext) => AsyncIterator<Item, SourceEnd | undefined, undefined>;
+export type ItemSource<Item> = (ctx: SourceContext) => ItemIterator<Item>;
 
 /** What a stream needs to know about its items: one per stream (it holds the accumulator). */
 export interface StreamCodec<Item, Result> {
@@ -156,7 +171,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
   /** What the source sees: aborts on any of the above. */
   readonly #signal: AbortSignal;
   readonly #watchdog: Watchdog;
-  readonly #iter: AsyncIterator<Item, SourceEnd | undefined, undefined>;
+  readonly #iter: ItemIterator<Item>;
   readonly #secrets: Iterable<string> | undefined;
   #resolveMeta!: (meta: ResponseMeta) => void;
   #rejectMeta!: (err: unknown) => void;
@@ -278,14 +293,34 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     this.#consumed = true;
   }
 
-  async #next(): Promise<IteratorResult<Item, undefined>> {
-    if (this.#result) {
-      // After the end: a failed stream keeps failing (so a second caller cannot mistake it for success).
-      if (this.#result.error) throw this.#result.error;
-      return DONE_RESULT;
-    }
+  /**
+   * The next item. An item the source already holds is delivered at once, without touching
+   * the watchdog (nobody waited); otherwise `#wait` waits for one.
+   */
+  #next(): Promise<IteratorResult<Item, undefined>> {
+    if (this.#result) return this.#afterEnd();
     // Items already parsed must not slip out after an abort or time-out.
-    if (this.#signal.aborted) throw this.#fail(this.#signal.reason);
+    if (this.#signal.aborted) return Promise.reject(this.#fail(this.#signal.reason));
+    const iter = this.#iter;
+    if (iter.take !== undefined) {
+      let item: Item | typeof NOT_READY;
+      try {
+        item = iter.take();
+      } catch (err) {
+        return Promise.reject(this.#fail(err));
+      }
+      if (item !== NOT_READY) {
+        try {
+          return Promise.resolve(this.#deliver(item, performance.now()));
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+    }
+    return this.#wait();
+  }
+
+  async #wait(): Promise<IteratorResult<Item, undefined>> {
     let r: IteratorResult<Item, SourceEnd | undefined>;
     try {
       this.#watchdog.pull(performance.now());
@@ -293,26 +328,46 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     } catch (err) {
       throw this.#fail(err);
     }
+    // Ended meanwhile (the consumer left, an abort): that end stands.
+    if (this.#result) return this.#afterEnd();
+    const now = performance.now();
+    if (!r.done) {
+      this.#watchdog.event(now);
+      return this.#deliver(r.value, now);
+    }
     // Past this point every throw ends the stream: nothing may leave final() or text() unsettled.
     const codec = this.#codec;
     try {
-      const now = performance.now();
-      if (r.done) {
-        const end = codec.finish({ sawDone: r.value ? r.value.sawDone : true });
-        const err = codec.endError(end, codec.response(), r.value?.cause);
-        this.#settle(end, now, err);
-        if (err !== undefined) throw err;
-        return DONE_RESULT;
-      }
-      const item = codec.check(r.value);
+      const end = codec.finish({ sawDone: r.value ? r.value.sawDone : true });
+      const err = codec.endError(end, codec.response(), r.value?.cause);
+      this.#settle(end, now, err);
+      if (err !== undefined) throw err;
+      return DONE_RESULT;
+    } catch (err) {
+      // An end settled above is thrown as it is.
+      const settled = this.#result as StreamOutcome<Result> | undefined;
+      if (settled) throw settled.error ?? err;
+      throw this.#stop(err);
+    }
+  }
+
+  /** After the end: a failed stream keeps failing (so a second caller cannot mistake it for success). */
+  #afterEnd(): Promise<IteratorResult<Item, undefined>> {
+    const error = this.#result?.error;
+    return error ? Promise.reject(error) : Promise.resolve(DONE_RESULT);
+  }
+
+  /** Checks, counts and accumulates one item arriving at `now`; throws the stream's error for a bad one. */
+  #deliver(raw: Item, now: number): IteratorResult<Item, undefined> {
+    const codec = this.#codec;
+    try {
+      const item = codec.check(raw);
       const tokens = codec.tokens(item);
-      this.#watchdog.event(now);
       if (tokens > 0) this.#watchdog.token();
       this.#metrics.chunk(now, tokens, codec.usage(item));
       codec.push(item);
       return { value: item, done: false };
     } catch (err) {
-      // An end settled above is thrown as it is.
       const settled = this.#result as StreamOutcome<Result> | undefined;
       if (settled) throw settled.error ?? err;
       throw this.#stop(err);
@@ -425,10 +480,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
  * that fails with that error, so the stream ends like any other failure instead of the
  * constructor throwing past `final()`.
  */
-function startSource<Item>(
-  source: ItemSource<Item>,
-  ctx: SourceContext,
-): AsyncIterator<Item, SourceEnd | undefined, undefined> {
+function startSource<Item>(source: ItemSource<Item>, ctx: SourceContext): ItemIterator<Item> {
   try {
     return source(ctx);
   } catch (err) {

@@ -14,7 +14,15 @@ import { endsWithDone, type ParseEventOptions, parseStreamEvent } from '../proto
 import { excerpt } from '../protocol/excerpt.js';
 import { createDecoder, type DecoderEnd, type SseEvent } from '../sse/index.js';
 import type { ApiKind, ApiTypes } from '../types.js';
-import type { ItemSource, ResponseMeta, SourceContext, SourceEnd } from './event-stream.js';
+import { type BodyFeed, bodyFeed } from './body-feed.js';
+import {
+  type ItemIterator,
+  type ItemSource,
+  NOT_READY,
+  type ResponseMeta,
+  type SourceContext,
+  type SourceEnd,
+} from './event-stream.js';
 import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
 
 /** The header a Sluice gateway names a resumable stream with. */
@@ -99,7 +107,7 @@ export function sseSource<T>(
       },
       () => {},
     );
-    return readSse(sent, ctx, items, resume);
+    return new SseReader(sent, ctx, items, resume);
   };
 }
 
@@ -122,24 +130,213 @@ export function metaOf(sent: Sent): ResponseMeta {
 
 const EVENT_STREAM = /^\s*text\/event-stream\s*(;|$)/i;
 
-async function* readSse<T>(
-  pending: Promise<Sent>,
-  ctx: SourceContext,
-  items: SseItems<T>,
-  resume?: Resumer,
-): AsyncGenerator<T, SourceEnd, undefined> {
-  let sent = await pending;
-  if (!EVENT_STREAM.test(sent.response.headers.get('content-type') ?? '')) throw await notEventStream(sent.response);
-  // A Sluice gateway names its resumable streams; a drop mid-answer is then resumed there.
-  const streamId = resume ? sent.response.headers.get(STREAM_ID_HEADER) : null;
-  let lastEventId = '0';
-  let resumes = 0;
-  const last = items.last;
-  for (;;) {
+/**
+ * Decoded bytes a slow consumer has not taken yet, beyond which a Node body is paused (its
+ * socket then fills and TCP slows the sender). A web body is only read when asked anyway.
+ */
+const QUEUED_BYTES_HIGH = 64 * 1024;
+
+type Waiter<T> = {
+  resolve(result: IteratorResult<T, SourceEnd>): void;
+  reject(error: unknown): void;
+};
+
+/** How a body, or the whole source, ended: normally (maybe without its end mark) or by a failure. */
+type Ending = { end: SourceEnd } | { error: unknown };
+
+/**
+ * Reads an answer's SSE body into items, resuming a Sluice gateway's stream after a drop.
+ *
+ * Bytes arrive by callbacks (client/body-feed.ts) and are decoded at once; the events wait in
+ * a queue and become items only when taken, one at a time, so a parse error surfaces after
+ * the items before it, and nothing is parsed for a consumer that left. `take()` hands over
+ * an item already here with no promise; `next()` waits for one. Reading is pull-based: a web
+ * body is read when the queue is empty and someone waits, a Node body is paused when a slow
+ * consumer leaves too much in the queue.
+ */
+class SseReader<T> implements ItemIterator<T> {
+  readonly #ctx: SourceContext;
+  readonly #items: SseItems<T>;
+  readonly #resume: Resumer | undefined;
+  /** The first request, until reading it begins. */
+  #pending: Promise<Sent> | undefined;
+  #sent: Sent | undefined;
+  #feed: BodyFeed | undefined;
+  /** Decoded events not taken yet: `#events[#head..]`. */
+  readonly #events: SseEvent[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  /** How the current body ended, once it did (its events may still be queued). */
+  #bodyEnd: Ending | undefined;
+  /** The source is over: `next()` answers this from now on. */
+  #final: Ending | undefined;
+  /** The consumer waiting in `next()`, if any. */
+  #waiter: Waiter<T> | undefined;
+  /** Opening or resuming: one step at a time. */
+  #busy = false;
+  #streamId: string | null = null;
+  #lastEventId = '0';
+  #resumes = 0;
+
+  constructor(pending: Promise<Sent>, ctx: SourceContext, items: SseItems<T>, resume: Resumer | undefined) {
+    this.#pending = pending;
+    this.#ctx = ctx;
+    this.#items = items;
+    this.#resume = resume;
+  }
+
+  take(): T | typeof NOT_READY {
+    if (this.#final !== undefined) return NOT_READY;
+    const events = this.#events;
+    const items = this.#items;
+    while (this.#head < events.length) {
+      const event = events[this.#head++]!;
+      let item: T | typeof SSE_END | typeof SSE_SKIP;
+      try {
+        item = items.read(event, this.#ctx.relaying());
+      } catch (error) {
+        this.#finish({ error });
+        throw error;
+      }
+      if (item === SSE_END) {
+        this.#finish({ end: { sawDone: true } });
+        return NOT_READY;
+      }
+      if (event.id !== '') this.#lastEventId = event.id;
+      if (item === SSE_SKIP) {
+        this.#ctx.alive();
+        continue;
+      }
+      if (items.last?.(item)) this.#finish({ end: { sawDone: true } });
+      return item;
+    }
+    events.length = 0;
+    this.#head = 0;
+    this.#queuedBytes = 0;
+    return NOT_READY;
+  }
+
+  next(): Promise<IteratorResult<T, SourceEnd>> {
+    let item: T | typeof NOT_READY;
+    try {
+      item = this.take();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (item !== NOT_READY) return Promise.resolve({ value: item, done: false });
+    const final = this.#final;
+    if (final !== undefined) {
+      return 'error' in final ? Promise.reject(final.error) : Promise.resolve(doneWith(final.end));
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      this.#advance();
+    });
+  }
+
+  return(): Promise<IteratorResult<T, SourceEnd>> {
+    this.#finish({ end: { sawDone: false } });
+    return Promise.resolve(doneWith({ sawDone: false }));
+  }
+
+  /** The queue is empty and someone waits: open, read on, or end the body (maybe resuming). */
+  #advance(): void {
+    if (this.#busy || this.#final !== undefined) return;
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      // Whatever the fetch does with the signal, an abort ends the reading (and the body) at once.
+      const signal = this.#ctx.signal;
+      if (signal.aborted) {
+        this.#finish({ error: signal.reason });
+        return;
+      }
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+      this.#step(this.#open(pending));
+      return;
+    }
+    const ending = this.#bodyEnd;
+    if (ending === undefined) {
+      this.#feed?.more();
+      return;
+    }
+    this.#bodyEnd = undefined;
+    const sent = this.#sent;
+    const streamId = this.#streamId;
+    const resume = this.#resume;
+    if (
+      'error' in ending ||
+      ending.end.sawDone ||
+      sent === undefined ||
+      streamId === null ||
+      !resume ||
+      this.#resumes >= MAX_RESUMES ||
+      this.#ctx.signal.aborted
+    ) {
+      this.#finish(ending);
+      return;
+    }
+    this.#resumes++;
+    const at = { url: sent.url, streamId, lastEventId: this.#lastEventId };
+    this.#step(this.#resumeAfter(resume, at, ending.end));
+  }
+
+  /** Runs one asynchronous step (opening, resuming), then serves the waiter. */
+  #step(work: Promise<void>): void {
+    this.#busy = true;
+    work.then(
+      () => {
+        this.#busy = false;
+        this.#serve();
+      },
+      (error: unknown) => {
+        this.#busy = false;
+        this.#finish({ error });
+      },
+    );
+  }
+
+  async #open(pending: Promise<Sent>): Promise<void> {
+    const sent = await pending;
+    if (!EVENT_STREAM.test(sent.response.headers.get('content-type') ?? '')) throw await notEventStream(sent.response);
+    // A Sluice gateway names its resumable streams; a drop mid-answer is then resumed there.
+    this.#streamId = this.#resume ? sent.response.headers.get(STREAM_ID_HEADER) : null;
+    this.#read(sent);
+  }
+
+  async #resumeAfter(resume: Resumer, at: Parameters<Resumer>[0], end: SourceEnd): Promise<void> {
+    let sent: Sent;
+    try {
+      sent = await resume(at, this.#ctx.signal);
+    } catch (error) {
+      if (this.#ctx.signal.aborted) throw error;
+      this.#finish({ end }); // Not resumable (expired, another instance without the log): the truncation stands.
+      return;
+    }
+    sent.settled();
+    if (!EVENT_STREAM.test(sent.response.headers.get('content-type') ?? '')) {
+      sent.response.body?.cancel().catch(() => {});
+      this.#finish({ end });
+      return;
+    }
+    this.#read(sent);
+  }
+
+  /** Starts reading `sent`'s body with a fresh decoder. */
+  #read(sent: Sent): void {
     const body = sent.response.body;
-    if (body === null) return { sawDone: false };
-    const reader = body.getReader();
-    const events: SseEvent[] = [];
+    if (this.#final !== undefined) {
+      // Closed while the answer was on its way: let it go.
+      body?.cancel().catch(() => {});
+      return;
+    }
+    this.#sent = sent;
+    if (body === null) {
+      this.#bodyEnd = { end: { sawDone: false } };
+      return;
+    }
+    const ctx = this.#ctx;
+    const events = this.#events;
     const decoder = createDecoder({
       onEvent: (e) => {
         events.push(e);
@@ -147,60 +344,85 @@ async function* readSse<T>(
       // A heartbeat comment is a sign of life for the idle limit.
       onComment: () => ctx.alive(),
     });
-    let end: SourceEnd | undefined;
-    try {
-      while (end === undefined) {
-        let read: Awaited<ReturnType<typeof reader.read>>;
+    const feed = bodyFeed(sent.response, body, {
+      bytes: (chunk) => {
         try {
-          read = await reader.read();
-        } catch (cause) {
-          // Our own abort or time-out: the stream reports it. Anything else is the
-          // connection dying mid-body, the common way streams fail: a truncation, not a crash.
-          if (ctx.signal.aborted) throw cause;
-          end = { sawDone: false, cause };
-          break;
+          decoder.feed(chunk);
+        } catch (error) {
+          // A line beyond the decoder's limit. The events before it still count.
+          feed.cancel();
+          this.#ended(feed, { error });
+          return;
         }
-        const { value, done } = read;
-        if (done) {
-          end = { sawDone: items.endedWell(decoder.end()) };
-          break;
+        if (this.#waiter !== undefined) {
+          this.#serve();
+          return;
         }
-        decoder.feed(value);
-        if (events.length === 0) continue;
-        const relay = ctx.relaying();
-        for (let i = 0; i < events.length; i++) {
-          const event = events[i]!;
-          const item = items.read(event, relay);
-          if (item === SSE_END) return { sawDone: true };
-          if (event.id !== '') lastEventId = event.id;
-          if (item === SSE_SKIP) {
-            ctx.alive();
-            continue;
-          }
-          yield item;
-          if (last?.(item)) return { sawDone: true };
-        }
-        events.length = 0;
-      }
-    } finally {
-      // Stop reading now: at the end mark, on an error, or when the consumer left. Cancelling
-      // the body closes the connection; the server sees it and can stop generating.
-      reader.cancel().catch(() => {});
-    }
-    if (end.sawDone || streamId === null || !resume || resumes >= MAX_RESUMES || ctx.signal.aborted) return end;
-    resumes++;
-    try {
-      sent = await resume({ url: sent.url, streamId, lastEventId }, ctx.signal);
-    } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      return end; // Not resumable (expired, another instance without the log): the truncation stands.
-    }
-    sent.settled();
-    if (!EVENT_STREAM.test(sent.response.headers.get('content-type') ?? '')) {
-      sent.response.body?.cancel().catch(() => {});
-      return end;
-    }
+        this.#queuedBytes += chunk.byteLength;
+        if (this.#queuedBytes > QUEUED_BYTES_HIGH) feed.pause();
+      },
+      end: () => this.#ended(feed, { end: { sawDone: this.#items.endedWell(decoder.end()) } }),
+      // Our own abort or time-out: the stream reports it. Anything else is the connection
+      // dying mid-body, the common way streams fail: a truncation, not a crash.
+      error: (cause) => this.#ended(feed, ctx.signal.aborted ? { error: cause } : { end: { sawDone: false, cause } }),
+    });
+    this.#feed = feed;
   }
+
+  /** `feed`'s body ended: once the events before are taken, this is how. */
+  #ended(feed: BodyFeed, ending: Ending): void {
+    if (this.#feed !== feed) return;
+    this.#feed = undefined;
+    this.#bodyEnd = ending;
+    this.#serve();
+  }
+
+  /** Hands the waiter an item, or moves on (reads, ends, resumes) when none is queued. */
+  #serve(): void {
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    // Detached while taking: an item that ends the source (a terminal event) is still handed over.
+    this.#waiter = undefined;
+    let item: T | typeof NOT_READY;
+    try {
+      item = this.take();
+    } catch (error) {
+      waiter.reject(error);
+      return;
+    }
+    if (item !== NOT_READY) {
+      waiter.resolve({ value: item, done: false });
+      return;
+    }
+    const final = this.#final;
+    if (final === undefined) {
+      this.#waiter = waiter;
+      this.#advance();
+    } else if ('error' in final) waiter.reject(final.error);
+    else waiter.resolve(doneWith(final.end));
+  }
+
+  readonly #onAbort = (): void => this.#finish({ error: this.#ctx.signal.reason });
+
+  /** The source is over: stop reading, settle whoever waits. */
+  #finish(final: Ending): void {
+    if (this.#final !== undefined) return;
+    this.#final = final;
+    this.#ctx.signal.removeEventListener('abort', this.#onAbort);
+    this.#events.length = 0;
+    this.#head = 0;
+    this.#feed?.cancel();
+    this.#feed = undefined;
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    this.#waiter = undefined;
+    if ('error' in final) waiter.reject(final.error);
+    else waiter.resolve(doneWith(final.end));
+  }
+}
+
+function doneWith(end: SourceEnd): IteratorReturnResult<SourceEnd> {
+  return { done: true, value: end };
 }
 
 /**

@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { claimNodeBody } from '../../client/body-feed.js';
+import { createClient } from '../../client/client.js';
 import { createHttpFetch } from './http-fetch.js';
 
 /** A server on 127.0.0.1 for one test; counts connections. */
@@ -148,5 +150,42 @@ describe('createHttpFetch', () => {
     } finally {
       close();
     }
+  });
+
+  test("a body is read once: the client's SSE source takes the node:http message, or response.body reads it", async (t) => {
+    const { url, fetch } = await serve(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('data: one\n\n');
+    });
+    const taken = await fetch(url, { method: 'POST', body: '' });
+    const message = claimNodeBody(taken);
+    assert.ok(message !== undefined, 'the message is offered beside the Response');
+    message.resume();
+    await assert.rejects(taken.body!.getReader().read(), /already being read/);
+
+    const read = await fetch(url, { method: 'POST', body: '' });
+    assert.equal(new TextDecoder().decode((await read.body!.getReader().read()).value), 'data: one\n\n');
+    assert.equal(claimNodeBody(read), undefined, 'no longer offered once response.body read it');
+  });
+
+  test('the client streams from the message itself: [DONE] leaves the connection for the next request; a cut keeps the partial', async (t) => {
+    const chunk = (delta: string, finish: string) =>
+      `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
+    const hi = chunk('{"content":"Hi"}', 'null');
+    const { url, fetch, connections } = await serve(t, (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url?.includes('/deployments/cut/')) {
+        res.write(hi);
+        setTimeout(() => res.socket?.destroy(), 20);
+      } else res.end(`${hi}${chunk('{}', '"stop"')}data: [DONE]\n\n`);
+    });
+    const client = createClient({ endpoint: url, apiKey: 'k', deployment: 'ok', fetch, maxRetries: 0 });
+    const body = { messages: [{ role: 'user' as const, content: 'x' }] };
+    for (let i = 0; i < 3; i++) assert.equal(await client.chat.stream(body).text(), 'Hi');
+    assert.equal(connections(), 1, 'each stream read to its end gave its connection back');
+
+    const cut = await client.chat.stream(body, { deployment: 'cut' }).final();
+    assert.equal(cut.end.state, 'truncated');
+    assert.equal(cut.response.choices[0]?.message.content, 'Hi');
   });
 });

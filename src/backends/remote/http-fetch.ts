@@ -4,12 +4,15 @@
  * whose body is a web ReadableStream), for less CPU per chunk than the global fetch. A
  * gateway reads every upstream chunk, so this is its hot path: reading 128 of the gateway
  * bench's mock streams at once, the global fetch cost 40-50 µs of CPU per read here, node:http
- * 15-17 µs, and node:http behind a web stream (what this returns) 20-23 µs.
+ * 15-17 µs, and node:http behind a web stream 20-23 µs. So the web stream is made only when
+ * someone reads `response.body`; the client's SSE source takes the node:http message itself
+ * (`offerNodeBody`, client/body-feed.ts) and reads its `data` events directly.
  * @module
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import { claimNodeBody, offerNodeBody } from '../../client/body-feed.js';
 
 /** A fetch with its own keep-alive connection pools; `close()` drops them. */
 export interface HttpFetch {
@@ -79,8 +82,17 @@ export function createHttpFetch(): HttpFetch {
           resolve(new Response(null, { status: NULL_BODY.has(status) ? status : 502, headers: responseHeaders }));
           return;
         }
-        const stream = Readable.toWeb(res) as ReadableStream<Uint8Array>;
-        resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
+        const response = new Response(
+          lazyBody(res, () => claimNodeBody(response)),
+          {
+            status,
+            statusText: res.statusMessage ?? '',
+            headers: responseHeaders,
+          },
+        );
+        // The client's SSE source reads `res` itself (client/body-feed.ts): no web stream per read.
+        offerNodeBody(response, res);
+        resolve(response);
       });
       req.end(body);
     });
@@ -92,4 +104,34 @@ export function createHttpFetch(): HttpFetch {
       agents.https.destroy();
     },
   };
+}
+
+/**
+ * A web stream over `res` that starts reading only when first pulled, and only if the SSE
+ * source did not take `res` first (`claim` returns it once).
+ */
+function lazyBody(res: IncomingMessage, claim: () => Readable | undefined): ReadableStream<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (reader === undefined) {
+          const own = claim();
+          if (own === undefined) {
+            controller.error(new TypeError('This body is already being read'));
+            return;
+          }
+          reader = (Readable.toWeb(own) as ReadableStream<Uint8Array>).getReader();
+        }
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      async cancel(reason) {
+        if (reader !== undefined) await reader.cancel(reason);
+        else if (claim() !== undefined) res.destroy();
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -1,0 +1,115 @@
+// The SSE source over a Node body offered beside its Response (what the remote backend's
+// node:http fetch does): chunks arrive as the bytes do, a slow consumer pauses the body
+// instead of queueing without bound, a cut is a truncation with the partial kept, an abort
+// ends the stream and the body, and every item decoded before a fault is still delivered.
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { describe, test } from 'node:test';
+import { AbortError } from '../errors.js';
+import { claimNodeBody, offerNodeBody } from './body-feed.js';
+import { createClient } from './client.js';
+
+const chunk = (text: string, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: text === '' ? {} : { content: text }, finish_reason: finish }] })}\n\n`;
+
+/** A client whose fetch answers every request with a fresh PassThrough offered as the body. */
+function clientOverNodeBody() {
+  const bodies: PassThrough[] = [];
+  const fetch = (async () => {
+    const body = new PassThrough();
+    bodies.push(body);
+    // The web body is never read here: the source must take the Node body.
+    const web = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.error(new Error('the web body was read'));
+      },
+    });
+    const response = new Response(web, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    offerNodeBody(response, body);
+    return response;
+  }) as typeof globalThis.fetch;
+  const client = createClient({ endpoint: 'http://127.0.0.1:9', apiKey: 'k', deployment: 'd', fetch, maxRetries: 0 });
+  return { client, bodies };
+}
+
+const body = { messages: [{ role: 'user' as const, content: 'x' }] };
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('the SSE source over a Node body', () => {
+  test('delivers each chunk as its bytes arrive, and completes at [DONE]', async () => {
+    const { client, bodies } = clientOverNodeBody();
+    const it = client.chat.stream(body)[Symbol.asyncIterator]();
+    const first = it.next();
+    await tick();
+    bodies[0]!.write(chunk('Hel'));
+    assert.equal((await first).value?.choices[0]?.delta?.content, 'Hel');
+    const second = it.next();
+    await tick();
+    bodies[0]!.write(chunk('lo'));
+    assert.equal((await second).value?.choices[0]?.delta?.content, 'lo');
+    bodies[0]!.end(`${chunk('', 'stop')}data: [DONE]\n\n`);
+    while (!(await it.next()).done) {
+      // the finish chunk
+    }
+  });
+
+  test('a consumer that does not read pauses the body; reading again resumes it', async () => {
+    const { client, bodies } = clientOverNodeBody();
+    const stream = client.chat.stream(body);
+    const it = stream[Symbol.asyncIterator]();
+    const first = it.next();
+    await tick();
+    const source = bodies[0]!;
+    source.write(chunk('a'));
+    await first;
+    // 200 KiB while nobody reads: the body stops flowing rather than queueing it all.
+    const many = 1000;
+    for (let i = 0; i < many; i++) source.write(chunk('x'.repeat(200)));
+    await tick();
+    await tick();
+    assert.equal(source.isPaused(), true, 'the body is paused while the consumer does not read');
+    source.end(`${chunk('', 'stop')}data: [DONE]\n\n`);
+    let read = 0;
+    for (let r = await it.next(); !r.done; r = await it.next()) read++;
+    assert.equal(read, many + 1);
+    assert.equal((await stream.final()).end.state, 'completed');
+  });
+
+  test('a body cut mid-stream is a truncation that keeps every chunk decoded before it', async () => {
+    const { client, bodies } = clientOverNodeBody();
+    const stream = client.chat.stream(body);
+    const pending = stream.final();
+    await tick();
+    // Two chunks in one read, then the connection dies without an error.
+    bodies[0]!.write(chunk('one') + chunk('two'));
+    await tick();
+    bodies[0]!.destroy();
+    const { end, response } = await pending;
+    assert.equal(end.state, 'truncated');
+    assert.equal(response.choices[0]?.message.content, 'onetwo');
+  });
+
+  test('an abort ends the stream with AbortError and destroys the body', async () => {
+    const { client, bodies } = clientOverNodeBody();
+    const stream = client.chat.stream(body);
+    const it = stream[Symbol.asyncIterator]();
+    const first = it.next();
+    await tick();
+    bodies[0]!.write(chunk('a'));
+    await first;
+    const waiting = it.next();
+    stream.abort(new Error('enough'));
+    await assert.rejects(waiting, AbortError);
+    assert.equal((await stream.final()).end.state, 'aborted');
+    await tick();
+    assert.equal(bodies[0]!.destroyed, true);
+  });
+
+  test('a body is claimed once', () => {
+    const response = new Response('');
+    const readable = new PassThrough();
+    offerNodeBody(response, readable);
+    assert.equal(claimNodeBody(response), readable);
+    assert.equal(claimNodeBody(response), undefined);
+  });
+});
