@@ -704,8 +704,12 @@ const TIMEOUT_REASONS: Record<TimeoutError['phase'], string> = {
 class Attempt<K extends ApiKind> {
   readonly startedAt = performance.now();
   readonly continuing: boolean;
+  /** Aborted by our time-outs, by leaving the attempt, and by the request's own signal (followed, not linked: one controller per attempt). */
   readonly #controller = new AbortController();
-  readonly #link;
+  readonly #request: AbortSignal;
+  readonly #follow = (): void => {
+    if (!this.#controller.signal.aborted) this.#controller.abort(this.#request.reason);
+  };
   readonly #iterator: AsyncIterator<ApiTypes[K]['chunk']>;
   readonly #state: TargetState;
   readonly #idleMs: number;
@@ -722,7 +726,9 @@ class Attempt<K extends ApiKind> {
     this.#state = state;
     this.continuing = continuing;
     state.inFlight++;
-    this.#link = linkSignals(signal, this.#controller.signal);
+    this.#request = signal;
+    if (signal.aborted) this.#controller.abort(signal.reason);
+    else signal.addEventListener('abort', this.#follow, { once: true });
     const timeouts = state.target.timeouts;
     this.#idleMs = timeouts.idleMs ?? 0;
     if (timeouts.headersMs) {
@@ -735,7 +741,7 @@ class Attempt<K extends ApiKind> {
     }
     let iterable: AsyncIterable<ApiTypes[K]['chunk']>;
     try {
-      iterable = state.target.backend.stream(request, this.#link.signal);
+      iterable = state.target.backend.stream(request, this.#controller.signal);
       this.#iterator = iterable[Symbol.asyncIterator]();
     } catch (error) {
       this.#iterator = { next: () => Promise.reject(error) };
@@ -817,7 +823,7 @@ class Attempt<K extends ApiKind> {
         .then(() => this.#iterator.return?.())
         .catch(() => {});
     }
-    this.#link.dispose();
+    this.#request.removeEventListener('abort', this.#follow);
   }
 
   #headers(): void {
