@@ -120,103 +120,181 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
   if (!(maxLineLength >= 0) || (!Number.isInteger(maxLineLength) && maxLineLength !== Number.POSITIVE_INFINITY)) {
     throw new TypeError(`maxLineLength must be a whole number of bytes >= 0, got ${String(options.maxLineLength)}`);
   }
-  const { view, text, alloc } = ops;
+  return new Decoder(ops, handlers, maxLineLength);
+}
 
+/**
+ * The decoder's state and steps. A class rather than closures over local state: a client
+ * makes one decoder per response, and methods on the prototype cost nothing per decoder,
+ * where a dozen closures per decoder cost microseconds per short stream.
+ */
+class Decoder implements SseDecoder {
+  readonly #ops: ByteOps;
+  readonly #handlers: DecoderHandlers;
+  readonly #maxLineLength: number;
   // Stream state.
-  let started = false; // the leading-BOM check is done
-  let held: Uint8Array = EMPTY; // the first bytes while they could still be a BOM
-  let skipLF = false; // the previous chunk ended with CR: an LF starting this one is its pair
+  #started = false; // the leading-BOM check is done
+  #held: Uint8Array = EMPTY; // the first bytes while they could still be a BOM
+  #skipLF = false; // the previous chunk ended with CR: an LF starting this one is its pair
   // The current unterminated line, copied into one reusable buffer that grows by doubling:
   // no allocation per chunk, and O(n) for a line spread over many chunks. Taken on first use.
-  let carry: Uint8Array = EMPTY;
-  let carryLength = 0;
-  let failure: SseDecodeError | undefined;
+  #carry: Uint8Array = EMPTY;
+  #carryLength = 0;
+  #failure: SseDecodeError | undefined = undefined;
   // Event state.
-  let data = '';
-  let dataLines = 0;
-  let eventType = '';
-  let lastEventId = '';
-  let inEvent = false; // a field line arrived since the last blank line
+  #data = '';
+  #dataLines = 0;
+  #eventType = '';
+  #lastEventId = '';
+  #inEvent = false; // a field line arrived since the last blank line
 
-  function fail(length: number): never {
-    failure = new SseDecodeError(
+  constructor(ops: ByteOps, handlers: DecoderHandlers, maxLineLength: number) {
+    this.#ops = ops;
+    this.#handlers = handlers;
+    this.#maxLineLength = maxLineLength;
+  }
+
+  get lastEventId(): string {
+    return this.#lastEventId;
+  }
+
+  feed(chunk: Uint8Array): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (!ArrayBuffer.isView(chunk)) {
+      throw new TypeError(`feed() takes bytes (a Uint8Array), got ${typeof chunk}; encode text with TextEncoder first`);
+    }
+    if (!this.#started) {
+      const rest = this.#stripBom(chunk);
+      if (rest === undefined) return;
+      chunk = rest;
+    }
+    if (chunk.length === 0) return;
+    const b = this.#ops.view(chunk);
+    let pos = 0;
+    if (this.#skipLF) {
+      this.#skipLF = false;
+      if (b[0] === LF) pos = 1;
+    }
+    // One search for CR per chunk: most streams have none, and then every line ends at an LF.
+    let cr = b.indexOf(CR, pos);
+    if (this.#carryLength > 0) {
+      pos = this.#completeLine(b, pos, cr);
+      if (pos === -1) return;
+      if (cr !== -1 && cr < pos) cr = b.indexOf(CR, pos);
+    }
+    if (cr === -1) this.#scanLF(b, pos);
+    else this.#scanAny(b, pos, cr);
+  }
+
+  end(): DecoderEnd {
+    if (this.#failure !== undefined) {
+      this.#clearStream();
+      return { unterminated: true };
+    }
+    let unterminated = this.#inEvent;
+    let pendingData = this.#dataLines > 0 ? this.#data : undefined;
+    const partial = !this.#started ? this.#ops.view(this.#held) : this.#carry;
+    const partialLength = !this.#started ? this.#held.length : this.#carryLength;
+    if (partialLength > 0) {
+      unterminated = true;
+      const value = this.#dataOfPartialLine(partial, partialLength);
+      if (value !== undefined) pendingData = pendingData === undefined ? value : `${pendingData}\n${value}`;
+    }
+    this.#clearStream();
+    return pendingData === undefined ? { unterminated } : { unterminated, pendingData };
+  }
+
+  reset(): void {
+    this.#clearStream();
+    this.#lastEventId = '';
+  }
+
+  #fail(length: number): never {
+    const failure = new SseDecodeError(
       'line-too-long',
-      `An SSE line of at least ${length} bytes exceeds maxLineLength (${maxLineLength} bytes); ` +
+      `An SSE line of at least ${length} bytes exceeds maxLineLength (${this.#maxLineLength} bytes); ` +
         'raise the decoder option maxLineLength if the server really sends lines this long',
     );
-    dropCarry();
-    data = '';
-    dataLines = 0;
+    this.#failure = failure;
+    this.#dropCarry();
+    this.#data = '';
+    this.#dataLines = 0;
     throw failure;
   }
 
-  function dispatch(): void {
-    inEvent = false;
-    if (dataLines === 0) {
+  #dispatch(): void {
+    this.#inEvent = false;
+    if (this.#dataLines === 0) {
       // Spec: an empty data buffer dispatches nothing and resets the event type.
-      eventType = '';
+      this.#eventType = '';
       return;
     }
-    const event: SseEvent = { type: eventType === '' ? 'message' : eventType, data, id: lastEventId };
-    data = '';
-    dataLines = 0;
-    eventType = '';
-    handlers.onEvent(event);
+    const event = this.#event(this.#data);
+    this.#data = '';
+    this.#dataLines = 0;
+    this.#eventType = '';
+    this.#handlers.onEvent(event);
   }
 
-  function appendData(value: string): void {
-    data = dataLines === 0 ? value : `${data}\n${value}`;
-    dataLines++;
-    inEvent = true;
+  /** The event to dispatch with `data`, of the current type and last event ID. */
+  #event(data: string): SseEvent {
+    return { type: this.#eventType === '' ? 'message' : this.#eventType, data, id: this.#lastEventId };
+  }
+
+  #appendData(value: string): void {
+    this.#data = this.#dataLines === 0 ? value : `${this.#data}\n${value}`;
+    this.#dataLines++;
+    this.#inEvent = true;
   }
 
   /** Interprets one complete line `b[s, e)` (line ending excluded). */
-  function line(b: Uint8Array, s: number, e: number): void {
+  #line(b: Uint8Array, s: number, e: number): void {
     if (s === e) {
-      dispatch();
+      this.#dispatch();
       return;
     }
     const first = b[s];
     if (first === LOWER_D && s + 4 <= e && b[s + 1] === LOWER_A && b[s + 2] === LOWER_T && b[s + 3] === LOWER_A) {
       if (s + 4 === e) {
-        appendData(''); // `data` with no colon: the value is empty
+        this.#appendData(''); // `data` with no colon: the value is empty
         return;
       }
       if (b[s + 4] === COLON) {
         const v = s + 5 < e && b[s + 5] === SPACE ? s + 6 : s + 5;
-        appendData(v < e ? text(b, v, e) : '');
+        this.#appendData(v < e ? this.#ops.text(b, v, e) : '');
         return;
       }
     }
     if (first === COLON) {
-      if (handlers.onComment !== undefined) {
+      const onComment = this.#handlers.onComment;
+      if (onComment !== undefined) {
         const c = s + 1 < e && b[s + 1] === SPACE ? s + 2 : s + 1;
-        handlers.onComment(c < e ? text(b, c, e) : '');
+        onComment.call(this.#handlers, c < e ? this.#ops.text(b, c, e) : '');
       }
       return;
     }
-    field(text(b, s, e));
+    this.#field(this.#ops.text(b, s, e));
   }
 
   /** The rarer fields (`event`, `id`, `retry`, unknown ones), from the decoded line. */
-  function field(lineText: string): void {
-    inEvent = true;
+  #field(lineText: string): void {
+    this.#inEvent = true;
     const colon = lineText.indexOf(':');
     const name = colon === -1 ? lineText : lineText.slice(0, colon);
     const value = colon === -1 ? '' : lineText.slice(lineText.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1);
     switch (name) {
       case 'event':
-        eventType = value;
+        this.#eventType = value;
         break;
       case 'data':
-        appendData(value);
+        this.#appendData(value);
         break;
       case 'id':
         // Spec: an id containing NULL is ignored.
-        if (!value.includes('\0')) lastEventId = value;
+        if (!value.includes('\0')) this.#lastEventId = value;
         break;
       case 'retry':
-        if (DIGITS.test(value)) handlers.onRetry?.(Number.parseInt(value, 10));
+        if (DIGITS.test(value)) this.#handlers.onRetry?.(Number.parseInt(value, 10));
         break;
       default:
       // Spec: any other field is ignored.
@@ -224,63 +302,65 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
   }
 
   /** Appends `b[from, to)` to the carried line (copied: callers may reuse their buffers). */
-  function carryAppend(b: Uint8Array, from: number, to: number): void {
+  #carryAppend(b: Uint8Array, from: number, to: number): void {
     const length = to - from;
     if (length === 0) return;
-    if (carryLength + length > maxLineLength) fail(carryLength + length);
-    if (carryLength + length > carry.length) {
-      let size = Math.max(carry.length * 2, CARRY_INITIAL);
-      while (size < carryLength + length) size *= 2;
-      const grown = alloc(size);
-      grown.set(carry.subarray(0, carryLength));
-      carry = grown;
+    const needed = this.#carryLength + length;
+    if (needed > this.#maxLineLength) this.#fail(needed);
+    if (needed > this.#carry.length) {
+      let size = Math.max(this.#carry.length * 2, CARRY_INITIAL);
+      while (size < needed) size *= 2;
+      const grown = this.#ops.alloc(size);
+      grown.set(this.#carry.subarray(0, this.#carryLength));
+      this.#carry = grown;
     }
-    carry.set(b.subarray(from, to), carryLength);
-    carryLength += length;
+    this.#carry.set(b.subarray(from, to), this.#carryLength);
+    this.#carryLength = needed;
   }
 
   /** Empties the carried line, giving back the memory of a very long one. */
-  function dropCarry(): void {
-    carryLength = 0;
-    if (carry.length > CARRY_KEEP) carry = EMPTY;
+  #dropCarry(): void {
+    this.#carryLength = 0;
+    if (this.#carry.length > CARRY_KEEP) this.#carry = EMPTY;
   }
 
   /**
    * Finishes the carried line, given the first CR at or after `from` (-1: none); returns
    * where scanning resumes, or -1 if `b` had no line ending.
    */
-  function completeLine(b: Uint8Array, from: number, cr: number): number {
+  #completeLine(b: Uint8Array, from: number, cr: number): number {
     const lf = b.indexOf(LF, from);
     const end = lf === -1 ? cr : cr === -1 || lf < cr ? lf : cr;
     if (end === -1) {
-      carryAppend(b, from, b.length);
+      this.#carryAppend(b, from, b.length);
       return -1;
     }
-    carryAppend(b, from, end);
-    const length = carryLength;
-    carryLength = 0; // before line(): a throwing handler must not leave the line carried
-    line(carry, 0, length);
-    if (carry.length > CARRY_KEEP) dropCarry();
-    return afterEnding(b, end);
+    this.#carryAppend(b, from, end);
+    const length = this.#carryLength;
+    this.#carryLength = 0; // before line(): a throwing handler must not leave the line carried
+    this.#line(this.#carry, 0, length);
+    if (this.#carry.length > CARRY_KEEP) this.#dropCarry();
+    return this.#afterEnding(b, end);
   }
 
   /** The index after the line ending at `end` (CR, LF or CRLF). */
-  function afterEnding(b: Uint8Array, end: number): number {
+  #afterEnding(b: Uint8Array, end: number): number {
     if (b[end] === LF) return end + 1;
     if (end + 1 === b.length) {
-      skipLF = true; // half of a CRLF may follow in the next chunk
+      this.#skipLF = true; // half of a CRLF may follow in the next chunk
       return end + 1;
     }
     return b[end + 1] === LF ? end + 2 : end + 1;
   }
 
   /** The common case: no CR in the chunk, so every line ends at the next LF. */
-  function scanLF(b: Uint8Array, pos: number): void {
+  #scanLF(b: Uint8Array, pos: number): void {
+    const maxLineLength = this.#maxLineLength;
     let lf = b.indexOf(LF, pos);
     while (lf !== -1) {
-      if (lf - pos > maxLineLength) fail(lf - pos);
+      if (lf - pos > maxLineLength) this.#fail(lf - pos);
       if (lf === pos) {
-        dispatch();
+        this.#dispatch();
       } else if (
         b[pos] === LOWER_D &&
         b[pos + 1] === LOWER_A &&
@@ -290,140 +370,80 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
       ) {
         // `data:` (the LF itself guards every index above: it matches none of those bytes).
         const v = b[pos + 5] === SPACE ? pos + 6 : pos + 5;
-        const value = v < lf ? text(b, v, lf) : '';
-        if (dataLines === 0 && b[lf + 1] === LF) {
+        const value = v < lf ? this.#ops.text(b, v, lf) : '';
+        if (this.#dataLines === 0 && b[lf + 1] === LF) {
           // Fast path, exact: a lone `data:` line followed by a blank line is a whole event.
-          const event: SseEvent = { type: eventType === '' ? 'message' : eventType, data: value, id: lastEventId };
-          eventType = '';
-          inEvent = false;
+          const event = this.#event(value);
+          this.#eventType = '';
+          this.#inEvent = false;
           pos = lf + 2;
           lf = b.indexOf(LF, pos);
-          handlers.onEvent(event);
+          this.#handlers.onEvent(event);
           continue;
         }
-        appendData(value);
+        this.#appendData(value);
       } else {
-        line(b, pos, lf);
+        this.#line(b, pos, lf);
       }
       pos = lf + 1;
       lf = b.indexOf(LF, pos);
     }
-    carryAppend(b, pos, b.length);
+    this.#carryAppend(b, pos, b.length);
   }
 
   /** Any mix of CR, LF and CRLF, given the first CR at or after `pos`. */
-  function scanAny(b: Uint8Array, pos: number, firstCR: number): void {
+  #scanAny(b: Uint8Array, pos: number, firstCR: number): void {
     let cr = firstCR;
     let lf = b.indexOf(LF, pos);
     while (cr !== -1 || lf !== -1) {
       const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
-      if (end - pos > maxLineLength) fail(end - pos);
-      line(b, pos, end);
-      pos = afterEnding(b, end);
+      if (end - pos > this.#maxLineLength) this.#fail(end - pos);
+      this.#line(b, pos, end);
+      pos = this.#afterEnding(b, end);
       if (cr !== -1 && cr < pos) cr = b.indexOf(CR, pos);
       if (lf !== -1 && lf < pos) lf = b.indexOf(LF, pos);
     }
-    carryAppend(b, pos, b.length);
+    this.#carryAppend(b, pos, b.length);
   }
 
   /** Strips one leading BOM, even when it arrives split; returns the bytes to decode, or undefined to wait. */
-  function stripBom(chunk: Uint8Array): Uint8Array | undefined {
+  #stripBom(chunk: Uint8Array): Uint8Array | undefined {
     let bytes = chunk;
-    if (held.length > 0) {
-      bytes = new Uint8Array(held.length + chunk.length);
-      bytes.set(held);
-      bytes.set(chunk, held.length);
+    if (this.#held.length > 0) {
+      bytes = new Uint8Array(this.#held.length + chunk.length);
+      bytes.set(this.#held);
+      bytes.set(chunk, this.#held.length);
     }
     const n = Math.min(bytes.length, 3);
     let matches = true;
     for (let i = 0; i < n; i++) if (bytes[i] !== BOM[i]) matches = false;
     if (matches && n < 3) {
-      held = bytes.slice();
+      this.#held = bytes.slice();
       return undefined;
     }
-    started = true;
-    held = EMPTY;
+    this.#started = true;
+    this.#held = EMPTY;
     return matches ? bytes.subarray(3) : bytes;
   }
 
-  function feed(chunk: Uint8Array): void {
-    if (failure !== undefined) throw failure;
-    if (!ArrayBuffer.isView(chunk)) {
-      throw new TypeError(`feed() takes bytes (a Uint8Array), got ${typeof chunk}; encode text with TextEncoder first`);
-    }
-    if (!started) {
-      const rest = stripBom(chunk);
-      if (rest === undefined) return;
-      chunk = rest;
-    }
-    if (chunk.length === 0) return;
-    const b = view(chunk);
-    let pos = 0;
-    if (skipLF) {
-      skipLF = false;
-      if (b[0] === LF) pos = 1;
-    }
-    // One search for CR per chunk: most streams have none, and then every line ends at an LF.
-    let cr = b.indexOf(CR, pos);
-    if (carryLength > 0) {
-      pos = completeLine(b, pos, cr);
-      if (pos === -1) return;
-      if (cr !== -1 && cr < pos) cr = b.indexOf(CR, pos);
-    }
-    if (cr === -1) scanLF(b, pos);
-    else scanAny(b, pos, cr);
-  }
-
   /** The data of a final line that never got its line ending, if it is a `data` field. */
-  function dataOfPartialLine(bytes: Uint8Array, length: number): string | undefined {
-    const lineText = text(bytes, 0, length);
+  #dataOfPartialLine(bytes: Uint8Array, length: number): string | undefined {
+    const lineText = this.#ops.text(bytes, 0, length);
     const colon = lineText.indexOf(':');
     if (colon === -1) return lineText === 'data' ? '' : undefined;
     if (lineText.slice(0, colon) !== 'data') return undefined;
     return lineText.slice(lineText.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1);
   }
 
-  function clearStream(): void {
-    started = false;
-    held = EMPTY;
-    skipLF = false;
-    dropCarry();
-    failure = undefined;
-    data = '';
-    dataLines = 0;
-    eventType = '';
-    inEvent = false;
+  #clearStream(): void {
+    this.#started = false;
+    this.#held = EMPTY;
+    this.#skipLF = false;
+    this.#dropCarry();
+    this.#failure = undefined;
+    this.#data = '';
+    this.#dataLines = 0;
+    this.#eventType = '';
+    this.#inEvent = false;
   }
-
-  function end(): DecoderEnd {
-    if (failure !== undefined) {
-      clearStream();
-      return { unterminated: true };
-    }
-    let unterminated = inEvent;
-    let pendingData = dataLines > 0 ? data : undefined;
-    const partial = !started ? view(held) : carry;
-    const partialLength = !started ? held.length : carryLength;
-    if (partialLength > 0) {
-      unterminated = true;
-      const value = dataOfPartialLine(partial, partialLength);
-      if (value !== undefined) pendingData = pendingData === undefined ? value : `${pendingData}\n${value}`;
-    }
-    clearStream();
-    return pendingData === undefined ? { unterminated } : { unterminated, pendingData };
-  }
-
-  function reset(): void {
-    clearStream();
-    lastEventId = '';
-  }
-
-  return {
-    feed,
-    end,
-    reset,
-    get lastEventId() {
-      return lastEventId;
-    },
-  };
 }
