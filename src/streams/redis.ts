@@ -3,7 +3,8 @@
  * instance that shares the Redis. Keys, for a stream id `ID` (prefix `sluice:stream:`):
  *
  * - `…ID`        the Redis Stream: entry `0-N` holds frame N (`f`), and `e` on the last one;
- *                appended with `XADD … MAXLEN ~ maxFrames`, read with `XRANGE`/`XREAD BLOCK`;
+ *                appended with `XADD … MAXLEN ~ maxFrames`, one EVAL per event-loop turn for
+ *                all the streams' frames (APPEND_SCRIPT), read with `XRANGE`/`XREAD BLOCK`;
  * - `…ID:info`   the key hash and, for `continue_on_failure` models, the takeover plan (JSON);
  * - `…ID:lease`  the producer's heartbeat (`PX leaseMs`, refreshed every leaseMs/3): a reader
  *                that finds no lease and no end entry reports the stream orphaned; the one
@@ -53,6 +54,47 @@ const POLL_MS = 500;
 const MAX_QUEUED = 100_000;
 /** Entries read per XRANGE/XREAD. */
 const PAGE = 256;
+/** Frames sent and not yet acknowledged, at most (≈ 450 B each); past it, streams stop logging. */
+const MAX_UNACKNOWLEDGED = 50_000;
+
+/**
+ * One event-loop turn's appends in one round trip (KEYS: each entry's stream key; ARGV: the
+ * MAXLEN, the live and the retention expiry in ms, then per entry its position, frame and
+ * end, '' when it is not the last): each XADD on its own (`pcall`: one refused entry fails
+ * only its stream, whose 1-based index is returned), the first entry's key given its live
+ * expiry, and after an end entry, in the same atomic step, the retention expiry and the
+ * lease dropped (a follower never sees the lease gone before the end is there). The
+ * `…:info` and `…:lease` names are derived from the stream's key (a standalone Redis).
+ */
+const APPEND_SCRIPT = `local failed = {}
+for i, key in ipairs(KEYS) do
+  local b = 4 + (i - 1) * 3
+  local id, frame, last = '0-' .. ARGV[b], ARGV[b + 1], ARGV[b + 2]
+  local r
+  if last == '' then
+    r = redis.pcall('XADD', key, 'MAXLEN', '~', ARGV[1], id, 'f', frame)
+  else
+    r = redis.pcall('XADD', key, 'MAXLEN', '~', ARGV[1], id, 'f', frame, 'e', last)
+  end
+  if type(r) == 'table' and r.err then
+    failed[#failed + 1] = i
+  elseif last ~= '' then
+    redis.call('PEXPIRE', key, ARGV[3])
+    redis.call('PEXPIRE', key .. ':info', ARGV[3])
+    redis.call('DEL', key .. ':lease')
+  elseif ARGV[b] == '1' then
+    redis.call('PEXPIRE', key, ARGV[2])
+  end
+end
+return failed`;
+
+/** Appends waiting for the end of this event-loop turn. */
+interface Batch {
+  keys: string[];
+  /** Per entry: position, frame, end. */
+  entries: string[];
+  ids: string[];
+}
 
 /** A stream this instance produces and still logs. */
 interface LiveStream {
@@ -143,6 +185,29 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     return stream;
   };
   const leaseText = String(leaseMs);
+  const retentionText = String(retentionMs);
+  // Appends are gathered per event-loop turn and sent as one EVAL (APPEND_SCRIPT): per
+  // frame that is an array push, not a command with its own promise, encoding and reply.
+  let batch: Batch | undefined;
+  let unacknowledged = 0;
+  const flush = () => {
+    const sent = batch;
+    batch = undefined;
+    if (sent === undefined) return;
+    const n = sent.ids.length;
+    const args = ['EVAL', APPEND_SCRIPT, String(n), ...sent.keys, maxFramesText, maxLiveText, retentionText];
+    for (const entry of sent.entries) args.push(entry);
+    send(args).then(
+      (failed) => {
+        unacknowledged -= n;
+        if (Array.isArray(failed)) for (const i of failed) broken(sent.ids[Number(i) - 1] ?? '');
+      },
+      () => {
+        unacknowledged -= n;
+        for (const id of sent.ids) broken(id);
+      },
+    );
+  };
   const maxLiveText = String(maxLiveMs);
   const maxFramesText = String(maxFrames);
   const beatMs = Math.max(50, Math.floor(leaseMs / 3));
@@ -175,22 +240,16 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     append(id, position, frame, end) {
       const stream = live.get(id);
       if (stream === undefined) return;
-      if (!ready()) return broken(id);
-      const { key } = stream;
-      // One command per frame, pipelined by the client with whatever else this tick sends.
-      send(
-        end === undefined
-          ? ['XADD', key, 'MAXLEN', '~', maxFramesText, `0-${position}`, 'f', frame]
-          : ['XADD', key, 'MAXLEN', '~', maxFramesText, `0-${position}`, 'f', frame, 'e', end],
-      ).then(undefined, stream.failed);
-      if (position === 1) send(['PEXPIRE', key, maxLiveText]).then(undefined, ignore);
-      if (end !== undefined) {
-        live.delete(id);
-        const retention = String(retentionMs);
-        send(['PEXPIRE', key, retention]).then(undefined, ignore);
-        send(['PEXPIRE', `${key}:info`, retention]).then(undefined, ignore);
-        send(['DEL', stream.leaseKey]).then(undefined, ignore);
+      if (!ready() || unacknowledged >= MAX_UNACKNOWLEDGED) return broken(id);
+      if (batch === undefined) {
+        batch = { keys: [], entries: [], ids: [] };
+        setImmediate(flush);
       }
+      batch.keys.push(stream.key);
+      batch.entries.push(String(position), frame, end ?? '');
+      batch.ids.push(id);
+      unacknowledged++;
+      if (end !== undefined) live.delete(id);
     },
     async info(id) {
       await settled();
@@ -315,6 +374,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     },
     async close() {
       clearInterval(heartbeat);
+      flush();
       live.clear();
       await Promise.allSettled([client.close(), subscriber.close()]);
     },

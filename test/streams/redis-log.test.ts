@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { createClient } from 'redis';
 import type { FollowItem, StreamLog } from '../../src/streams/log.js';
 import { createRedisStreamLog } from '../../src/streams/redis.js';
 import { startRedis } from '../support/redis.js';
@@ -65,4 +66,36 @@ test('an orphaned stream is claimed by exactly one instance, with every logged e
     [1, 2, 3].map((n) => [n, frame(n)]),
   );
   assert.deepEqual(claims.slice(2), [undefined, undefined], 'a finished stream is not taken over');
+});
+
+test('a refused append (its position was taken: another instance took the stream over) stops only that stream', async (t) => {
+  const redis = await startRedis(t);
+  const log = createRedisStreamLog({ url: redis.url });
+  const raw = createClient({ url: redis.url });
+  raw.on('error', () => {});
+  t.after(async () => {
+    await log.close();
+    await raw.close();
+  });
+  await Promise.all([ready(log), raw.connect()]);
+  const [taken, other] = [randomUUID(), randomUUID()];
+  log.open(taken, { keyHash: 'k' });
+  log.open(other, { keyHash: 'k' });
+  log.append(taken, 1, frame(1));
+  await log.hasReader(taken, 0);
+  await raw.sendCommand(['XADD', `sluice:stream:${taken}`, '0-2', 'f', 'data: {"by":"another instance"}\n\n']);
+  // One event-loop turn: both go out together; only the first is refused.
+  log.append(taken, 2, frame(2));
+  log.append(other, 1, frame(1));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  log.append(taken, 3, frame(3));
+  log.append(other, 2, frame(2));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const frames = async (id: string) =>
+    ((await raw.sendCommand(['XRANGE', `sluice:stream:${id}`, '-', '+'])) as [string, string[]][]).map(
+      ([position, fields]) => `${position} ${fields[1]}`,
+    );
+  assert.deepEqual(await frames(taken), [`0-1 ${frame(1)}`, '0-2 data: {"by":"another instance"}\n\n']);
+  assert.deepEqual(await frames(other), [`0-1 ${frame(1)}`, `0-2 ${frame(2)}`]);
+  assert.match(log.metrics(), /sluice_stream_log_failures_total\{store="redis"\} 1\n/);
 });
