@@ -8,9 +8,9 @@
  * is an error, never an empty stream.
  * @module
  */
-import { type PartialResult, ProtocolError, type SluiceError } from '../errors.js';
+import { type PartialResult, ProtocolError, type SluiceError, StreamErrorFrame } from '../errors.js';
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
-import { endsWithDone, type ParseEventOptions, parseStreamEvent } from '../protocol/events.js';
+import { endsWithDone, type ParseEventOptions, readStreamEvent, STREAM_DONE } from '../protocol/events.js';
 import { excerpt } from '../protocol/excerpt.js';
 import { createDecoder, type DecoderEnd, type SseEvent } from '../sse/index.js';
 import type { ApiKind, ApiTypes } from '../types.js';
@@ -63,10 +63,10 @@ const KEEP_SOURCE_JSON: ParseEventOptions = Object.freeze({ keepSourceJson: true
 function chunkItems<K extends ApiKind>(): SseItems<ApiTypes[K]['chunk']> {
   return {
     read(e, relay) {
-      const ev = parseStreamEvent<K>(e, relay ? KEEP_SOURCE_JSON : undefined);
-      if (ev.type === 'chunk') return ev.chunk;
-      if (ev.type === 'done') return SSE_END;
-      throw ev.error;
+      const read = readStreamEvent<K>(e, relay ? KEEP_SOURCE_JSON : undefined);
+      if (read === STREAM_DONE) return SSE_END;
+      if (read instanceof StreamErrorFrame) throw read;
+      return read;
     },
     // Azure may send `data: [DONE]` without its blank line: the decoder holds it back (the
     // spec discards an unterminated event), but it is a proper end (see `endsWithDone`).

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { chatBasic } from '../../test/fixtures/azure-streams.js';
 import { ErrorCodes, ProtocolError, StreamErrorFrame } from '../errors.js';
 import { createDecoder } from '../sse/decoder.js';
-import { endsWithDone, parseStreamEvent, toErrorBody } from './events.js';
+import { endsWithDone, parseStreamEvent, readStreamEvent, STREAM_DONE, toErrorBody } from './events.js';
 import { sourceJsonOf } from './source-json.js';
 
 const message = (data: string, type = 'message') => ({ type, data, id: '' });
@@ -151,5 +151,18 @@ describe('endsWithDone', () => {
     assert.equal(endsWithDone(decoded('data: {"a":1}\n\ndata: [DON')), false);
     assert.equal(endsWithDone(decoded('data: {"a":1}\n')), false);
     assert.equal(endsWithDone({ unterminated: false }), false);
+  });
+});
+
+describe('readStreamEvent', () => {
+  test('answers as parseStreamEvent does, without a result object: the chunk itself, STREAM_DONE, the frame unthrown', () => {
+    const chunk = readStreamEvent(message('{"id":"c","choices":[],"extra":1}'));
+    assert.deepStrictEqual(chunk, { id: 'c', choices: [], extra: 1 });
+    assert.equal(readStreamEvent(message(' [DONE] ')), STREAM_DONE);
+    const frame = readStreamEvent(message('{"error":{"message":"busy","code":"429"}}'));
+    assert.ok(frame instanceof StreamErrorFrame);
+    assert.equal(frame.message, 'The stream failed: 429: busy');
+    assert.ok(readStreamEvent(message('not json', 'error')) instanceof StreamErrorFrame);
+    assert.throws(() => readStreamEvent(message('[1]')), ProtocolError);
   });
 });

@@ -76,24 +76,45 @@ export function parseStreamEvent<K extends ApiKind = ApiKind>(
   event: SseEventLike,
   options?: ParseEventOptions,
 ): StreamEvent<K> {
+  const read = readStreamEvent<K>(event, options);
+  if (read === STREAM_DONE) return { type: 'done' };
+  if (read instanceof StreamErrorFrame) return { type: 'error', error: read };
+  return { type: 'chunk', chunk: read };
+}
+
+/** What `readStreamEvent` returns for the `[DONE]` marker. */
+export const STREAM_DONE: unique symbol = Symbol('[DONE]');
+
+/**
+ * `parseStreamEvent` without a result object around the answer, for a reader that pays per
+ * chunk (the client's SSE source): the chunk, `STREAM_DONE`, or the error frame (returned,
+ * not thrown). Malformed data throws the same ProtocolError.
+ *
+ * @example
+ * const read = readStreamEvent<'chat'>({ type: 'message', data: '[DONE]', id: '' }); // STREAM_DONE
+ */
+export function readStreamEvent<K extends ApiKind = ApiKind>(
+  event: SseEventLike,
+  options?: ParseEventOptions,
+): ApiTypes[K]['chunk'] | typeof STREAM_DONE | StreamErrorFrame {
   const data = event.data;
-  if (event.type === 'error') return { type: 'error', error: errorFrame(data) };
-  if (data === DONE) return { type: 'done' };
+  if (event.type === 'error') return errorFrame(data);
+  if (data === DONE) return STREAM_DONE;
   let value: unknown;
   try {
     value = JSON.parse(data);
   } catch (cause) {
-    if (data.trim() === DONE) return { type: 'done' };
+    if (data.trim() === DONE) return STREAM_DONE;
     throw new ProtocolError('invalid-json', `Stream event data is not JSON: ${excerpt(data)}`, { cause });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ProtocolError('unexpected-shape', `Stream event data is not a JSON object: ${excerpt(data)}`);
   }
   const error = (value as { error?: unknown }).error;
-  if (error !== undefined && error !== null) return { type: 'error', error: frameFromJson(value, data) };
+  if (error !== undefined && error !== null) return frameFromJson(value, data);
   // A relay forwards this text instead of serializing the chunk again.
   if (options?.keepSourceJson === true) keepSourceJson(value, data);
-  return { type: 'chunk', chunk: value as ApiTypes[K]['chunk'] };
+  return value as ApiTypes[K]['chunk'];
 }
 
 /** Builds the StreamErrorFrame for an `event: error` (data may or may not be JSON). */
