@@ -129,6 +129,14 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
  * where a dozen closures per decoder cost microseconds per short stream.
  */
 class Decoder implements SseDecoder {
+  /**
+   * A decoder that lives as long as the module, so the instances' hidden class does too. The
+   * engine keeps that class only while some instance exists: a full GC while no decoder is
+   * alive (a client between requests, a benchmark's forced GC) would drop it, and the next
+   * decoder would throw away the optimized code of every method and compile it again.
+   */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held, never read, on purpose (see above)
+  static readonly #keepShape = new Decoder(defaultByteOps, { onEvent() {} }, DEFAULT_MAX_LINE_LENGTH);
   readonly #ops: ByteOps;
   readonly #handlers: DecoderHandlers;
   readonly #maxLineLength: number;
