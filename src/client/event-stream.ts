@@ -456,22 +456,47 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
       this.#metaSettled = true;
       this.#rejectMeta(error ?? new ConnectionError('The stream ended before a response arrived'));
     }
-    let response: Result;
-    try {
-      response = this.#codec.response();
-    } catch {
-      response = (error?.partial as Result | undefined) ?? this.#codec.empty();
-    }
-    // A failed stream's response is its partial result: scrubbed like the error's copy.
-    if (error !== undefined && this.#secrets !== undefined) response = redactSecretsDeep(response, this.#secrets);
-    const result: StreamOutcome<Result> = {
-      response,
-      end,
-      metrics: this.#metrics.snapshot(),
-      ...(error ? { error } : {}),
-    };
+    const result = this.#outcome(end, error);
     this.#result = result;
     this.#resolveEnd(result);
+  }
+
+  /**
+   * The outcome object. A good end's response and metrics are built when first read: a relay
+   * (a gateway forwarding chunks) never reads them, and building the response clones every
+   * merged filter result. Nothing changes the accumulator or the metrics after the end, so
+   * they read the same whenever they are built. A failed stream's partial is built (and
+   * scrubbed) at once, like the error's own copy.
+   */
+  #outcome(end: EndState, error: SluiceError | undefined): StreamOutcome<Result> {
+    const codec = this.#codec;
+    const recorder = this.#metrics;
+    const build = (): Result => {
+      try {
+        return codec.response();
+      } catch {
+        return (error?.partial as Result | undefined) ?? codec.empty();
+      }
+    };
+    let response: Result | undefined;
+    if (error !== undefined) {
+      response = build();
+      // A failed stream's response is its partial result: scrubbed like the error's copy.
+      if (this.#secrets !== undefined) response = redactSecretsDeep(response, this.#secrets);
+    }
+    let metrics: StreamMetrics | undefined;
+    const outcome = {
+      get response(): Result {
+        response ??= build();
+        return response;
+      },
+      end,
+      get metrics(): StreamMetrics {
+        metrics ??= recorder.snapshot();
+        return metrics;
+      },
+    };
+    return error ? Object.assign(outcome, { error }) : outcome;
   }
 }
 
