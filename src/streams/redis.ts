@@ -132,6 +132,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   });
   let down = false;
   let failures = 0;
+  let takeovers = 0;
   const markDown = () => {
     if (!down) log('sluice: Redis is unavailable; streams keep flowing but cannot be resumed until it is back.');
     down = true;
@@ -264,7 +265,10 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       const stream = produce(id);
       try {
         const entries = entryList(await send(['XRANGE', key, '-', '+']));
-        if (entries.length > 0 && entries.at(-1)?.end === undefined) return entries;
+        if (entries.length > 0 && entries.at(-1)?.end === undefined) {
+          takeovers++;
+          return entries;
+        }
       } catch {
         // unreadable: not taken over (its readers get an incomplete end)
       }
@@ -367,6 +371,9 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
         '# HELP sluice_stream_log_failures_total Streams that could not be (fully) logged.\n' +
         '# TYPE sluice_stream_log_failures_total counter\n' +
         `sluice_stream_log_failures_total{store="redis"} ${failures}\n` +
+        '# HELP sluice_stream_takeovers_total Streams this instance took over after their producer died.\n' +
+        '# TYPE sluice_stream_takeovers_total counter\n' +
+        `sluice_stream_takeovers_total{store="redis"} ${takeovers}\n` +
         '# HELP sluice_stream_logs Streams whose log this instance is writing.\n' +
         '# TYPE sluice_stream_logs gauge\n' +
         `sluice_stream_logs{store="redis"} ${live.size}\n`

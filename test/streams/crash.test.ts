@@ -14,7 +14,7 @@ import {
   stream,
 } from '../../src/testing/azure-server.js';
 import { assertBuilt, cleanEnv, type Running, startServe, tempDir } from '../support/cli.js';
-import { type PrivateRedis, startRedis } from '../support/redis.js';
+import { type PrivateRedis, startRedis, streamLogReady } from '../support/redis.js';
 import { frameReader } from '../support/server.js';
 
 const UPSTREAM_KEY = 'upstream-secret-key-0123456789';
@@ -42,6 +42,7 @@ async function serve(cwd: string): Promise<{ s: Running; url: string }> {
   });
   running.push(started.s);
   assert.match(started.s.stdout, /Streams: +resumable \(shared through Redis\)/);
+  await streamLogReady(started.url);
   return started;
 }
 

@@ -20,7 +20,7 @@ import {
   stream,
 } from '../../src/testing/azure-server.js';
 import { assertBuilt, cleanEnv, type Running, startServe, tempDir } from '../support/cli.js';
-import { type PrivateRedis, startRedis } from '../support/redis.js';
+import { type PrivateRedis, startRedis, streamLogReady } from '../support/redis.js';
 import { frameReader } from '../support/server.js';
 
 const UPSTREAM_KEY = 'upstream-secret-key-0123456789';
@@ -45,6 +45,7 @@ before(async () => {
     scenarios: {
       whole: [stream(SLOW), CONTINUED],
       shared: [stream(SLOW), CONTINUED, CONTINUED],
+      azure: [stream(SLOW), CONTINUED],
       failing: [stream(SLOW), DOWN],
       // The first answer from the upstream, the continuation from the embedded model (priority 2).
       story: [stream(completionChunks(WORDS).flatMap((item) => [{ delay: 40 }, item])), DOWN],
@@ -65,6 +66,7 @@ before(async () => {
       ...model('whole'),
       ...model('shared'),
       ...model('failing'),
+      ...model('azure'),
       ...model('story'),
       ...local,
       '',
@@ -83,6 +85,7 @@ async function serve(): Promise<{ s: Running; url: string }> {
     env: cleanEnv({ UPSTREAM_KEY, SLUICE_REDIS_URL: redis.url }),
   });
   running.push(started.s);
+  await streamLogReady(started.url);
   return started;
 }
 
@@ -163,8 +166,8 @@ function assertWhole(frames: string[], continuationRequest: { messages: { role: 
   assert.ok(words > 0 && words < WORDS.length, `the first words, no gap, cut mid-answer: ${logged}`);
   assert.equal(text, `${logged}${REST.join('')}`, 'the partial, then the continuation, nothing else');
   assert.ok(
-    chunks.every((c) => c.id === 'chatcmpl-test' && c.created === 1_700_000_000),
-    "every chunk under the first answer's id",
+    chunks.every((c) => c.choices.length === 0 || (c.id === 'chatcmpl-test' && c.created === 1_700_000_000)),
+    "every answer chunk under the first answer's id",
   );
   assert.equal(chunks.filter((c) => (c.choices[0]?.delta as { role?: string })?.role).length, 1, 'one role chunk');
 }
@@ -182,12 +185,43 @@ test('kill -9 of the producer of a continue_on_failure stream: a reader on B get
   assert.equal((await b.s.done).code, 0);
 });
 
+test('on the Azure dialect: one prompt-filter chunk, Azure filter fields on every answer chunk, one whole answer', async () => {
+  const [a, b] = await Promise.all([serve(), serve()]);
+  const id = await crashMidStream(a, 'azure', {
+    path: '/openai/deployments/azure/chat/completions?api-version=2024-10-21',
+    body: CHAT.body,
+  });
+  const frames = await resume(b.url, id);
+  const requests = upstream.requests.filter((r) => r.deployment === 'azure');
+  assert.equal(requests.length, 2);
+  assertWhole(frames, requests[1]?.body as { messages: { role: string; content: string }[] });
+  const { chunks } = read(frames);
+  const answer = chunks.filter((c) => c.choices.length > 0);
+  assert.equal(chunks.length - answer.length, 1, 'one prompt-filter chunk: the first answer’s');
+  assert.ok(
+    answer.every((c) => (c.choices[0] as { content_filter_results?: unknown }).content_filter_results !== undefined),
+    'content_filter_results on every answer chunk, the continuation’s included',
+  );
+  b.s.child.kill('SIGTERM');
+  await b.s.done;
+});
+
 test('two readers resume on B and C at once: one instance takes over, both read the same whole answer', async () => {
   const [a, b, c] = await Promise.all([serve(), serve(), serve()]);
   const id = await crashMidStream(a, 'shared');
   const [onB, onC] = await Promise.all([resume(b.url, id), resume(c.url, id)]);
   const requests = upstream.requests.filter((r) => r.deployment === 'shared');
   assert.equal(requests.length, 2, 'one continuation, not two');
+  const takeovers = await Promise.all(
+    [b, c].map(async (s) =>
+      Number(
+        /sluice_stream_takeovers_total\{store="redis"\} (\d+)/.exec(
+          await (await fetch(`${s.url}/metrics`)).text(),
+        )?.[1],
+      ),
+    ),
+  );
+  assert.deepEqual(takeovers.sort(), [0, 1], 'one instance took it over (its /metrics says so)');
   assertWhole(onB, requests[1]?.body as { messages: { role: string; content: string }[] });
   assert.deepEqual(onC, onB);
   for (const s of [b, c]) s.s.child.kill('SIGTERM');

@@ -69,6 +69,19 @@ export async function startRedis(t?: Pick<TestContext, 'after'>): Promise<Privat
   return redis;
 }
 
+/**
+ * Resolves once the `sluice serve` at `baseUrl` has reached Redis (its /metrics says the
+ * stream log is not degraded): a stream begun before that is not logged.
+ */
+export async function streamLogReady(baseUrl: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    if (metrics.includes('sluice_stream_log_degraded{store="redis"} 0')) return;
+    if (i === 100) throw new Error(`${baseUrl} did not reach Redis within 5 s:\n${metrics}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 // --- internal ---
 
 async function freePort(): Promise<number> {
