@@ -30,6 +30,7 @@ const SLOW: StreamItem[] = chatChunks(WORDS).flatMap((item) => [{ delay: 40 }, i
 /** What the upstream answers a continuation with: its own id, which must not show. */
 const REST = ['and ', 'so ', 'on.'];
 const CONTINUED = stream(chatChunks(REST, { id: 'chatcmpl-continuation', created: 1_800_000_000 }));
+const X_WORDS = Array.from({ length: 50 }, (_, i) => `x${i} `);
 const DOWN = reply(500, { error: { code: 'InternalServerError', message: 'down' } });
 
 let upstream: AzureServer;
@@ -46,6 +47,8 @@ before(async () => {
       whole: [stream(SLOW), CONTINUED],
       shared: [stream(SLOW), CONTINUED, CONTINUED],
       azure: [stream(SLOW), CONTINUED],
+      // The first takeover's continuation is slow too, so that its instance dies mid-way.
+      twice: [stream(SLOW), stream(chatChunks(X_WORDS).flatMap((item) => [{ delay: 40 }, item])), CONTINUED],
       failing: [stream(SLOW), DOWN],
       // The first answer from the upstream, the continuation from the embedded model (priority 2).
       story: [stream(completionChunks(WORDS).flatMap((item) => [{ delay: 40 }, item])), DOWN],
@@ -67,6 +70,7 @@ before(async () => {
       ...model('shared'),
       ...model('failing'),
       ...model('azure'),
+      ...model('twice'),
       ...model('story'),
       ...local,
       '',
@@ -226,6 +230,34 @@ test('two readers resume on B and C at once: one instance takes over, both read 
   assert.deepEqual(onC, onB);
   for (const s of [b, c]) s.s.child.kill('SIGTERM');
   await Promise.all([b.s.done, c.s.done]);
+});
+
+test('the instance that took the stream over dies too: a third takes it over from the longer partial', async () => {
+  const [a, b, c] = await Promise.all([serve(), serve(), serve()]);
+  const id = await crashMidStream(a, 'twice');
+  // A reader on B: B takes the stream over, and is killed in the middle of its continuation.
+  const onB = frameReader(await fetch(`${b.url}/sluice/v1/streams/${id}`, { headers: { 'last-event-id': '0' } }));
+  for (let continued = 0; continued < 3; ) {
+    const frame = await onB.next();
+    if (frame === undefined) throw new Error('B ended the stream before its crash');
+    if (/"content":"x\d+ "/.test(frame)) continued++;
+  }
+  b.s.child.kill('SIGKILL');
+  await b.s.done;
+  const frames = await resume(c.url, id);
+  const requests = upstream.requests.filter((r) => r.deployment === 'twice');
+  assert.equal(requests.length, 3, 'the first answer, B’s continuation, C’s');
+  const third = requests[2]?.body as { messages: { role: string; content: string }[] };
+  assert.match(third.messages.at(-1)?.content ?? '', /^w0 (w\d+ )*x0 x1 x2 (x\d+ )*$/, 'A’s words, then B’s');
+  const { ids, done, text } = read(frames);
+  assert.deepEqual(
+    ids,
+    ids.map((_, i) => i + 1),
+  );
+  assert.equal(done, 1);
+  assert.equal(text, `${third.messages.at(-1)?.content}${REST.join('')}`);
+  c.s.child.kill('SIGTERM');
+  await c.s.done;
 });
 
 test('a takeover whose continuation fails everywhere ends with the explicit incomplete frame, no [DONE]', async () => {
