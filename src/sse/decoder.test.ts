@@ -488,6 +488,16 @@ describe('decoder: misuse', () => {
     assert.throws(() => d.feed('data: x\n\n' as never), { name: 'TypeError', message: /TextEncoder/ });
   });
 
+  it('keeps feed, end and reset working when taken off the decoder (as event handlers are)', () => {
+    const seen: string[] = [];
+    const { feed, end, reset } = createDecoder({ onEvent: (e) => seen.push(e.data) });
+    feed(encode('id: 7\ndata: a\n\ndata: b'));
+    assert.deepEqual(end(), { unterminated: true, pendingData: 'b' });
+    reset();
+    feed(encode('data: c\n\n'));
+    assert.deepEqual(seen, ['a', 'c']);
+  });
+
   it('works with the portable byte operations on their own', () => {
     const seen: string[] = [];
     const d = createDecoderWith(portableByteOps, { onEvent: (e) => seen.push(e.data) });

@@ -160,6 +160,11 @@ class Decoder implements SseDecoder {
     this.#ops = ops;
     this.#handlers = handlers;
     this.#maxLineLength = maxLineLength;
+    // The public steps stay usable detached (`stream.on('data', decoder.feed)`), as they were
+    // when the decoder was closures: three bound functions, about 0.1 µs per decoder.
+    this.feed = this.feed.bind(this);
+    this.end = this.end.bind(this);
+    this.reset = this.reset.bind(this);
   }
 
   get lastEventId(): string {
