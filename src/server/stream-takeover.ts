@@ -96,7 +96,8 @@ export async function takeOver(
     // Nobody reads this producer directly: it goes on while readers follow the log.
     producer.detached();
     const answer = loggedAnswer(plan.kind, entries);
-    if (answer?.partial.choices.every((choice) => choice.finish_reason != null)) {
+    const choices = answer?.partial.choices ?? [];
+    if (choices.length > 0 && choices.every((choice) => choice.finish_reason != null)) {
       // Died between the last chunk and [DONE]: the answer is whole.
       producer.frame(DONE_FRAME, 'done');
       return;

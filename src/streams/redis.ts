@@ -125,7 +125,8 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     // No per-command timer: node-redis's default arms an AbortSignal.timeout (a 5 s timer)
     // for every command, which per logged frame cost more CPU and garbage than the XADD
     // itself. What it guarded (commands piling up while Redis does not answer) is bounded
-    // by the queue's length instead: past it, appends fail and those streams stop logging.
+    // instead: frames by MAX_UNACKNOWLEDGED (past it, streams stop logging), other
+    // commands by the queue's length (past it, they fail).
     commandOptions: { timeout: 0 },
     commandsQueueMaxLength: MAX_QUEUED,
     socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) },
@@ -187,6 +188,8 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   };
   const leaseText = String(leaseMs);
   const retentionText = String(retentionMs);
+  const maxLiveText = String(maxLiveMs);
+  const maxFramesText = String(maxFrames);
   // Appends are gathered per event-loop turn and sent as one EVAL (APPEND_SCRIPT): per
   // frame that is an array push, not a command with its own promise, encoding and reply.
   let batch: Batch | undefined;
@@ -209,10 +212,9 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       },
     );
   };
-  const maxLiveText = String(maxLiveMs);
-  const maxFramesText = String(maxFrames);
   const beatMs = Math.max(50, Math.floor(leaseMs / 3));
-  // The keys' own expiry needs renewing far less often than the lease: every quarter of it.
+  // The keys' own expiry (maxLiveMs) needs renewing far less often than the lease: every
+  // maxLiveMs / 4.
   const renewEvery = Math.max(1, Math.floor(maxLiveMs / 4 / beatMs));
   let beats = 0;
   const heartbeat = setInterval(() => {
