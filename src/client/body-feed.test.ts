@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
-import { AbortError } from '../errors.js';
+import { AbortError, SseDecodeError } from '../errors.js';
 import { claimNodeBody, offerNodeBody } from './body-feed.js';
 import { createClient } from './client.js';
 
@@ -103,6 +103,21 @@ describe('the SSE source over a Node body', () => {
     assert.equal((await stream.final()).end.state, 'aborted');
     await tick();
     assert.equal(bodies[0]!.destroyed, true);
+  });
+
+  test('a line beyond the decoder limit fails the stream after the chunks decoded before it, partial kept', async () => {
+    const { client, bodies } = clientOverNodeBody();
+    const stream = client.chat.stream(body);
+    const pending = stream.final();
+    await tick();
+    // A whole chunk, then the start of a line longer than the decoder's 16 MiB limit, in one read.
+    bodies[0]!.write(Buffer.concat([Buffer.from(chunk('kept')), Buffer.alloc(17 * 1024 * 1024, 0x78)]));
+    const { end, response, error } = await pending;
+    assert.equal(end.state, 'failed');
+    assert.ok(error instanceof SseDecodeError, String(error));
+    assert.equal(response.choices[0]?.message.content, 'kept');
+    await tick();
+    assert.equal(bodies[0]!.destroyed, true, 'the body is let go');
   });
 
   test('a body is claimed once', () => {

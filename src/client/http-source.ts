@@ -228,6 +228,8 @@ class SseReader<T> implements ItemIterator<T> {
     if (final !== undefined) {
       return 'error' in final ? Promise.reject(final.error) : Promise.resolve(doneWith(final.end));
     }
+    // One read at a time (EventStream never asks twice): a second waiter must not orphan the first.
+    if (this.#waiter !== undefined) return Promise.reject(new TypeError('This source is already being read'));
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
       this.#advance();
