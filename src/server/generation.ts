@@ -314,36 +314,54 @@ function failed(report: GenerationReport, error: unknown): void {
 
 /** Watches for the client hanging up; aborts the backend at once when it does (unless `onGone` decides). */
 export function trackClient(res: ServerResponse, controller: AbortController, onGone?: () => void): ClientTracker {
-  let gone = false;
-  let wake: (() => void) | undefined;
-  const onClose = () => {
-    if (res.writableFinished) return;
-    gone = true;
-    if (onGone) onGone();
-    else controller.abort(new AbortError('The client closed the connection'));
-    wake?.();
+  return new ClientWatch(res, controller, onGone);
+}
+
+/**
+ * trackClient's tracker. A class, not an object literal with a `gone` getter: a literal's
+ * getter closes over this request, and V8 keeps such a getter in the object's hidden class,
+ * which lives in the old generation; every request's objects then survived young-generation
+ * collections until the next full one (promoted per request, slower scavenges).
+ */
+class ClientWatch implements ClientTracker {
+  gone = false;
+  readonly #res: ServerResponse;
+  readonly #controller: AbortController;
+  readonly #onGone: (() => void) | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(res: ServerResponse, controller: AbortController, onGone: (() => void) | undefined) {
+    this.#res = res;
+    this.#controller = controller;
+    this.#onGone = onGone;
+    res.on('close', this.#onClose);
+  }
+
+  readonly #onClose = (): void => {
+    if (this.#res.writableFinished) return;
+    this.gone = true;
+    if (this.#onGone) this.#onGone();
+    else this.#controller.abort(new AbortError('The client closed the connection'));
+    this.#wake?.();
   };
-  res.on('close', onClose);
-  return {
-    get gone() {
-      return gone;
-    },
-    drained() {
-      if (gone) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          wake = undefined;
-          resolve();
-        };
-        wake = done;
-        res.on('drain', done);
-      });
-    },
-    dispose() {
-      res.off('close', onClose);
-    },
-  };
+
+  drained(): Promise<void> {
+    if (this.gone) return Promise.resolve();
+    const res = this.#res;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        this.#wake = undefined;
+        resolve();
+      };
+      this.#wake = done;
+      res.on('drain', done);
+    });
+  }
+
+  dispose(): void {
+    this.#res.off('close', this.#onClose);
+  }
 }
 
 /** A stream's keep-alive: set `wrote` after each write; `stop()` when the stream ends. */
