@@ -145,7 +145,8 @@ async function fetchFollowing(
   fetchImpl: typeof fetch,
 ): Promise<{ response: Response; url: string }> {
   let url = plan.url;
-  const origin = new URL(url).origin;
+  // Parsed at the first redirect only: most answers are not one.
+  let origin: string | undefined;
   let current = headers;
   for (let hop = 0; ; hop++) {
     const response = await fetchImpl(url, {
@@ -159,6 +160,7 @@ async function fetchFollowing(
     const location = response.headers.get('location');
     if (location === null) return { response, url };
     await discard(response);
+    origin ??= new URL(plan.url).origin;
     if (hop >= MAX_REDIRECTS) {
       throw redirectError(`Too many redirects: more than ${MAX_REDIRECTS} hops from ${origin}; giving up`);
     }

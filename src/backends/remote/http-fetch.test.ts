@@ -78,6 +78,20 @@ describe('createHttpFetch', () => {
     assert.equal(connections(), 1);
   });
 
+  test('sends each request to its own URL, also when URLs repeat (parsed once per URL), with credentials in the URL as Basic auth', async (t) => {
+    const seen: string[] = [];
+    const { url, fetch } = await serve(t, (req, res) => {
+      seen.push(`${req.url} ${req.headers.authorization ?? '-'} ${req.headers['x-case'] ?? '-'}`);
+      res.end('ok');
+    });
+    const withUser = url.replace('http://', 'http://u%40x:p@');
+    for (const to of [`${url}/a?q=1`, `${url}/b`, `${url}/a?q=1`, `${withUser}/c`, `${url}/a?q=2`]) {
+      await (await fetch(to, { method: 'POST', body: '', headers: { 'X-Case': 'Kept' } })).text();
+    }
+    const basic = `Basic ${Buffer.from('u@x:p').toString('base64')}`;
+    assert.deepEqual(seen, ['/a?q=1 - Kept', '/b - Kept', '/a?q=1 - Kept', `/c ${basic} Kept`, '/a?q=2 - Kept']);
+  });
+
   test('returns redirects and body-less answers as they are', async (t) => {
     const { url, fetch } = await serve(t, (req, res) => {
       if (req.url === '/moved') res.writeHead(302, { location: '/elsewhere' }).end();

@@ -40,43 +40,54 @@ export function createHttpFetch(): HttpFetch {
     http: new HttpAgent({ keepAlive: true }),
     https: new HttpsAgent({ keepAlive: true }),
   };
+  const targets = new TargetCache();
   const fetchImpl = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const signal = init.signal ?? undefined;
     return new Promise<Response>((resolve, reject) => {
-      const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
       if (signal?.aborted) return reject(signal.reason);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        return reject(new TypeError(`fetch failed: ${url.protocol} URLs are not supported`));
+      const target = targets.get(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      if (typeof target === 'string') {
+        return reject(new TypeError(`fetch failed: ${target} URLs are not supported`));
       }
       if (init.body != null && typeof init.body !== 'string') {
         return reject(new TypeError('This fetch sends string bodies only'));
       }
-      const secure = url.protocol === 'https:';
       const body = init.body ?? undefined;
-      const headers: Record<string, string> = Object.fromEntries(new Headers(init.headers));
+      const headers = headerRecord(init.headers);
       if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-      const req = (secure ? httpsRequest : httpRequest)(url, {
+      const req = (target.secure ? httpsRequest : httpRequest)({
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port,
+        path: target.path,
+        ...(target.auth !== undefined ? { auth: target.auth } : {}),
         method: init.method ?? 'GET',
         headers,
-        agent: secure ? agents.https : agents.http,
+        agent: target.secure ? agents.https : agents.http,
       });
+      // One listener for the whole exchange: before the answer an abort rejects the fetch;
+      // after it, it ends the body (the reader sees the signal's reason).
+      let answer: IncomingMessage | undefined;
       const onAbort = () => {
+        if (answer !== undefined) {
+          answer.destroy(signal?.reason);
+          return;
+        }
         req.destroy(signal?.reason);
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err) => {
+        if (answer !== undefined) return;
         signal?.removeEventListener('abort', onAbort);
         reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err }));
       });
       req.on('response', (res: IncomingMessage) => {
+        answer = res;
         const status = res.statusCode ?? 0;
         const responseHeaders = new Headers();
         const raw = res.rawHeaders;
         for (let i = 0; i + 1 < raw.length; i += 2) responseHeaders.append(raw[i]!, raw[i + 1]!);
-        // From here on an abort ends the body: the reader sees the signal's reason.
-        signal?.removeEventListener('abort', onAbort);
-        signal?.addEventListener('abort', () => res.destroy(signal.reason), { once: true });
         if (NULL_BODY.has(status) || status < 200 || status > 599) {
           res.resume();
           resolve(new Response(null, { status: NULL_BODY.has(status) ? status : 502, headers: responseHeaders }));
@@ -104,6 +115,68 @@ export function createHttpFetch(): HttpFetch {
       agents.https.destroy();
     },
   };
+}
+
+/** Where a URL sends a request: parsed once per URL, not once per request. */
+interface Target {
+  secure: boolean;
+  protocol: string;
+  hostname: string;
+  port: string;
+  path: string;
+  /** `user:password` from the URL, as node:http's own URL handling passes it. */
+  auth?: string;
+}
+
+/** URLs seen, parsed; a URL that is not http(s) maps to its protocol. Bounded: cleared when full. */
+class TargetCache {
+  static readonly MAX = 256;
+  readonly #parsed = new Map<string, Target | string>();
+
+  get(href: string): Target | string {
+    let target = this.#parsed.get(href);
+    if (target === undefined) {
+      target = parseTarget(href);
+      if (this.#parsed.size >= TargetCache.MAX) this.#parsed.clear();
+      this.#parsed.set(href, target);
+    }
+    return target;
+  }
+}
+
+function parseTarget(href: string): Target | string {
+  const url = new URL(href);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return url.protocol;
+  const target: Target = {
+    secure: url.protocol === 'https:',
+    protocol: url.protocol,
+    // node:http wants an IPv6 literal without its brackets.
+    hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port,
+    path: `${url.pathname}${url.search}`,
+  };
+  if (url.username !== '' || url.password !== '') {
+    target.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  }
+  return target;
+}
+
+/**
+ * The request's headers as node:http takes them, names lower-cased. A plain record (what the
+ * client sends) is copied as it is; anything else goes through `Headers`.
+ */
+function headerRecord(init: RequestInit['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (init === undefined) return out;
+  if (init instanceof Headers || Array.isArray(init)) {
+    for (const [name, value] of new Headers(init)) out[name] = value;
+    return out;
+  }
+  for (const name of Object.keys(init)) {
+    const value = init[name];
+    if (value !== undefined) out[name.toLowerCase()] = String(value);
+  }
+  return out;
 }
 
 /**
