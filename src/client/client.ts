@@ -40,6 +40,7 @@ import {
   DEFAULT_MAX_RETRIES,
   DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_STREAM_TIMEOUTS,
+  fixedAuthHeaders,
   mergeTimeouts,
   type Route,
   resolveTarget,
@@ -166,11 +167,17 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
   };
   for (const value of [options.apiKey, options.token]) if (value) secrets.add(value);
   remember(options.headers);
-  const auth = async () => {
-    const headers = await authHeaders(target, options);
-    remember(headers);
-    return headers;
-  };
+  // A key or a fixed token: the same headers every attempt, with no promise to wait on.
+  const fixedAuth = fixedAuthHeaders(target, options);
+  if (fixedAuth !== undefined) remember(fixedAuth);
+  const auth =
+    fixedAuth !== undefined
+      ? () => fixedAuth
+      : async () => {
+          const headers = await authHeaders(target, options);
+          remember(headers);
+          return headers;
+        };
 
   function plan(kind: Route, body: { model?: unknown }, call: CallOptions, streaming: boolean): HttpPlan {
     const bodyModel = typeof body.model === 'string' && body.model !== '' ? body.model : undefined;

@@ -25,8 +25,8 @@ export interface HttpPlan {
   body: string;
   /** Headers without credentials. */
   headers: Record<string, string>;
-  /** Credentials for one attempt (a token provider is called each time). */
-  auth: () => Promise<Record<string, string>>;
+  /** Credentials for one attempt (a token provider is called each time; a key is returned as it is). */
+  auth: () => Record<string, string> | Promise<Record<string, string>>;
   /** Default POST (with `body`); GET sends no body (a stream resumed from a Sluice gateway). */
   method?: 'GET' | 'POST';
 }
@@ -64,7 +64,8 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
   const { signal, policy } = o;
   for (let attempt = 0; ; attempt++) {
     if (signal.aborted) throw abortError(signal);
-    const auth = await untilAborted(credentials(plan), signal);
+    const pending = credentials(plan);
+    const auth = pending instanceof Promise ? await untilAborted(pending, signal) : pending;
     const attemptController = new AbortController();
     const onAbort = () => attemptController.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
@@ -123,14 +124,19 @@ function redirectError(message: string): ConnectionError {
 }
 
 /** The attempt's credentials; a failing token provider is a ConfigError (not retried). */
-async function credentials(plan: HttpPlan): Promise<Record<string, string>> {
+function credentials(plan: HttpPlan): Record<string, string> | Promise<Record<string, string>> {
   try {
-    return await plan.auth();
+    const got = plan.auth();
+    return got instanceof Promise ? got.catch(providerFailed) : got;
   } catch (err) {
-    if (err instanceof SluiceError) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    throw new ConfigError(`\`tokenProvider\` failed: ${message}`, 'tokenProvider', { cause: err });
+    return providerFailed(err);
   }
+}
+
+function providerFailed(err: unknown): never {
+  if (err instanceof SluiceError) throw err;
+  const message = err instanceof Error ? err.message : String(err);
+  throw new ConfigError(`\`tokenProvider\` failed: ${message}`, 'tokenProvider', { cause: err });
 }
 
 /**

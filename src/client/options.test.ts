@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../errors.js';
-import { authHeaders, buildUrl, DEFAULT_STREAM_TIMEOUTS, mergeTimeouts, resolveTarget } from './options.js';
+import {
+  authHeaders,
+  buildUrl,
+  DEFAULT_STREAM_TIMEOUTS,
+  fixedAuthHeaders,
+  mergeTimeouts,
+  resolveTarget,
+} from './options.js';
 
 describe('resolveTarget', () => {
   test('an Azure endpoint defaults to deployment routes and api-version 2024-10-21', () => {
@@ -106,6 +113,13 @@ describe('authHeaders', () => {
   test('no credentials, no header; an empty token is a ConfigError', async () => {
     assert.deepEqual(await authHeaders(azure, {}), {});
     await assert.rejects(authHeaders(azure, { tokenProvider: () => '' }), ConfigError);
+  });
+
+  test('fixed headers are built once for a key or a token; a provider is asked per attempt instead', () => {
+    assert.deepEqual(fixedAuthHeaders(azure, { apiKey: 'k' }), { 'api-key': 'k' });
+    assert.deepEqual(fixedAuthHeaders(openai, { apiKey: 'k' }), { authorization: 'Bearer k' });
+    assert.deepEqual(fixedAuthHeaders(azure, { apiKey: 'k', token: 't' }), { authorization: 'Bearer t' });
+    assert.equal(fixedAuthHeaders(azure, { apiKey: 'k', tokenProvider: () => 't' }), undefined);
   });
 });
 

@@ -249,13 +249,24 @@ export const SECRET_HEADERS: ReadonlySet<string> = new Set([
  * A token (provider) wins over a key on Azure, since Entra ID is the stronger credential.
  */
 export async function authHeaders(target: Target, options: ClientOptions): Promise<Record<string, string>> {
-  if (options.tokenProvider) {
-    const token = await options.tokenProvider();
-    if (typeof token !== 'string' || token === '') {
-      throw new ConfigError('`tokenProvider` returned no token.', 'tokenProvider');
-    }
-    return { authorization: `Bearer ${token}` };
+  const provider = options.tokenProvider;
+  if (!provider) return fixedAuthHeaders(target, options) ?? {};
+  const token = await provider();
+  if (typeof token !== 'string' || token === '') {
+    throw new ConfigError('`tokenProvider` returned no token.', 'tokenProvider');
   }
+  return { authorization: `Bearer ${token}` };
+}
+
+/**
+ * The auth header when it is the same for every attempt (a key, a token, or none), built
+ * once per client; undefined when a `tokenProvider` is asked each time (`authHeaders`).
+ *
+ * @example
+ * fixedAuthHeaders(target, { apiKey: 'k' }) // { 'api-key': 'k' } on Azure
+ */
+export function fixedAuthHeaders(target: Target, options: ClientOptions): Record<string, string> | undefined {
+  if (options.tokenProvider) return undefined;
   if (options.token) return { authorization: `Bearer ${options.token}` };
   if (options.apiKey) {
     return target.kind === 'openai' ? { authorization: `Bearer ${options.apiKey}` } : { 'api-key': options.apiKey };

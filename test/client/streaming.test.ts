@@ -233,6 +233,28 @@ describe('routes and auth', () => {
     );
     assert.equal(server.requests[0]?.headers['api-key'], undefined);
   });
+
+  test('a token provider that throws (at once or later) is a ConfigError naming it, and nothing is sent', async (t) => {
+    const { ConfigError } = await import('../../src/errors.js');
+    const server = await serve(t, { apiKey: undefined, scenarios: { d: [stream(chatChunks(['t']))] } });
+    const providers = [
+      () => {
+        throw new Error('no login');
+      },
+      async () => {
+        throw new Error('no login');
+      },
+    ];
+    for (const tokenProvider of providers) {
+      const client = clientFor(server, { apiKey: undefined, tokenProvider });
+      await assert.rejects(client.chat.stream(chatBody).text(), (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.match(err.message, /`tokenProvider` failed: no login/);
+        return true;
+      });
+    }
+    assert.equal(server.requests.length, 0);
+  });
 });
 
 describe('relays', () => {
