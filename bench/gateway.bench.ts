@@ -14,8 +14,11 @@
 //
 //   node --import tsx bench/gateway.bench.ts [--levels 1,64,256] [--rounds 6] [--rounds-single 12] [--memory 3]
 //     [--sluice gateway|remote]   (gateway: as `sluice serve --config` serves it; remote: the remote backend alone)
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+//     [--from dist|src]           (dist, the default: the built package in plain Node, as people run it, built
+//                                  first when missing or older than src/; src: from source under tsx)
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -40,6 +43,10 @@ const MEMORY_STREAMS = 256;
 const SLUICE = arg('--sluice', 'gateway');
 const AZURE_PATH = `/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=2024-10-21`;
 const CHILD = new URL('./gateway-child.ts', import.meta.url).pathname;
+/** `dist`: Sluice as built (plain Node); `src`: from source under tsx (adds the loader's per-closure helpers). */
+const FROM = arg('--from', 'dist');
+const BUILT_CHILD = new URL('./gateway-sluice-built.mjs', import.meta.url).pathname;
+const ROOT = new URL('..', import.meta.url).pathname;
 
 /** A running relay process. */
 interface Running {
@@ -86,7 +93,7 @@ const CONTENDERS: Contender[] = [
   },
   {
     name: SLUICE === 'remote' ? 'Sluice (remote backend)' : 'Sluice (gateway)',
-    launch: (mockPort) => forkChild('sluice', mockPort, SLUICE),
+    launch: (mockPort) => (FROM === 'src' ? forkChild('sluice', mockPort, SLUICE) : forkBuilt(mockPort)),
     target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
     mustPass: true,
   },
@@ -112,8 +119,10 @@ async function main(): Promise<void> {
     `${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), load average ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')} at the start. Mock: ${DELTAS} deltas ${GAP_MS} ms apart; levels ${LEVELS.join(', ')}; ` +
-      `${ROUNDS_SINGLE} rounds at 1 stream, ${ROUNDS} at the others, interleaved.`,
+      `${ROUNDS_SINGLE} rounds at 1 stream, ${ROUNDS} at the others, interleaved. ` +
+      `Sluice ${FROM === 'src' ? 'from source under tsx' : 'as built (dist/, plain Node)'}.`,
   );
+  if (FROM !== 'src') ensureBuilt();
   const mock = await forkChild('mock');
   const running = new Map<Contender, Running>();
   let failed = false;
@@ -365,6 +374,40 @@ async function forkChild(role: 'mock' | 'bare' | 'sluice', mockPort?: number, ki
     }),
   ])) as [{ port: number }];
   return { pid: child.pid!, port: message.port, stop: () => stop(child) };
+}
+
+/** Sluice from dist/ in plain Node (bench/gateway-sluice-built.mjs), waiting for its port. */
+async function forkBuilt(mockPort: number): Promise<Running> {
+  const child = fork(BUILT_CHILD, [String(mockPort), DEPLOYMENT, SLUICE], {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [message] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`The built Sluice process exited (${code}) before listening.`);
+    }),
+  ])) as [{ port: number }];
+  return { pid: child.pid!, port: message.port, stop: () => stop(child) };
+}
+
+/** Builds dist/ when it is missing or older than some file of src/ (the built contender runs it). */
+function ensureBuilt(): void {
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
+      ),
+    );
+  let built = 0;
+  try {
+    built = statSync(join(ROOT, 'dist/server/index.js')).mtimeMs;
+  } catch {}
+  if (built >= newest(join(ROOT, 'src'))) return;
+  console.log('Building dist/ for the Sluice contender (npm run build)…');
+  const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('npm run build failed: fix the build, or run the bench with --from src');
 }
 
 /** Portkey's gateway as its package ships it (`bin`), headless, on a free port. */
