@@ -62,3 +62,24 @@ test('never inside a tool call: the log ends with stream_incomplete, no target a
   assert.equal(asked, 0);
   assert.deepEqual(appended, [{ position: 4, frame: INCOMPLETE_FRAME, end: 'error' }]);
 });
+
+test('logged frames are read as any SSE answer: a chunk over two data lines counts, a malformed one ends incomplete', async () => {
+  // An upstream may spread a chunk's JSON over several data lines; relayed as it came, it is
+  // logged that way.
+  const content = JSON.stringify(first.content(0, 'Once'), null, 1);
+  const spread = {
+    position: 2,
+    frame: `${content
+      .split('\n')
+      .map((line) => `data: ${line}`)
+      .join('\n')}\n\n`,
+  };
+  const whole = await takeOverWith([...logged(first.role(0)!), spread]);
+  assert.equal(whole.asked, 1, 'continued from the partial');
+  assert.equal(whole.appended.at(-1)?.end, 'done');
+
+  const hostile = { position: 2, frame: 'data: {"choices":[{"index":0,"delta":{"content":7}},null]}\n\n' };
+  const cut = await takeOverWith([...logged(first.role(0)!), hostile]);
+  assert.equal(cut.asked, 0);
+  assert.deepEqual(cut.appended, [{ position: 3, frame: INCOMPLETE_FRAME, end: 'error' }]);
+});

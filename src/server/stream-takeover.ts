@@ -13,11 +13,15 @@
  * @module
  */
 import type { Backend } from '../backend.js';
+import { StreamErrorFrame } from '../errors.js';
 import { createAccumulator } from '../protocol/accumulate.js';
 import { continuation, type Origin, originOf, respell } from '../protocol/continuation.js';
 import { errorBody } from '../protocol/error-body.js';
+import { readStreamEvent, STREAM_DONE } from '../protocol/events.js';
+import { checkChunk, shapeLimitsFor } from '../protocol/shape.js';
 import { chunkFrame, DONE_FRAME } from '../protocol/sse-relay.js';
 import { textDeltas } from '../protocol/text.js';
+import { createDecoder } from '../sse/decoder.js';
 import { encodeData } from '../sse/encoder.js';
 import type { StreamEntry, TakeoverPlan } from '../streams/log.js';
 import { continueStream, type ResumableStreams, StreamEndedError, type StreamProducer } from '../streams/producer.js';
@@ -134,27 +138,34 @@ export async function takeOver(
 /**
  * The answer as logged: the partial (the accumulator over the logged chunks), the content
  * chunks sent (a continuation's token budget is cut by these) and the first answer's
- * identity; undefined when a frame is not a chunk or no answer chunk was logged.
+ * identity; undefined when a frame is not a chunk or no answer chunk was logged. Frames are
+ * read as any SSE answer is (the decoder, the event parser, the shape check): another
+ * instance wrote them, and a shared Redis is no more trusted than an upstream.
  */
 function loggedAnswer(
   kind: TakeoverPlan['kind'],
   entries: readonly StreamEntry[],
 ): { partial: AnyResponse; used: number; origin: Origin } | undefined {
   const accumulator = createAccumulator(kind);
+  const limits = shapeLimitsFor(kind);
   let used = 0;
   let origin: Origin | undefined;
-  for (const { frame } of entries) {
-    let chunk: AnyChunk;
-    try {
-      if (!frame.startsWith('data: ')) return undefined;
-      chunk = JSON.parse(frame.slice(6)) as AnyChunk;
-      if (!Array.isArray(chunk?.choices)) return undefined;
+  const decoder = createDecoder({
+    onEvent(event) {
+      const read = readStreamEvent(event);
+      if (read === STREAM_DONE || read instanceof StreamErrorFrame) throw read;
+      const chunk = checkChunk(read, limits);
       accumulator.push(chunk as never);
-    } catch {
-      return undefined;
-    }
-    if (chunk.choices.length > 0) origin ??= originOf(chunk);
-    if (textDeltas(chunk).length > 0) used++;
+      if (chunk.choices.length > 0) origin ??= originOf(chunk);
+      if (textDeltas(chunk).length > 0) used++;
+    },
+  });
+  const encoder = new TextEncoder();
+  try {
+    for (const { frame } of entries) decoder.feed(encoder.encode(frame));
+    if (decoder.end().unterminated) return undefined;
+  } catch {
+    return undefined;
   }
   return origin && { partial: accumulator.response(), used, origin };
 }
