@@ -20,6 +20,9 @@ import { keyHashOf, STREAM_ID_HEADER } from '../streams/producer.js';
 import { sendJson } from './send.js';
 import { INCOMPLETE_FRAME, type TakeoverContext, takeOver } from './stream-takeover.js';
 
+/** A stream id as the producer makes it (a UUID); nothing else reaches the log. */
+const STREAM_ID = /^[0-9a-f-]{36}$/;
+
 /** Claims lost in a row, with no frame in between, before a reader gives up on an orphaned stream. */
 const MAX_LOST_CLAIMS = 3;
 
@@ -51,12 +54,12 @@ export async function resumeStream(
   if (typeof after === 'string') return problem(res, 400, 'invalid_last_event_id', after);
   const controller = new AbortController();
   // The first read goes out beside the access check (one round trip for both); its frames
-  // are written only if the check passes.
-  const first = started(log.follow(id, after, controller.signal));
+  // are written only if the check passes. A malformed id is refused before it reaches Redis.
+  const first = STREAM_ID.test(id) ? started(log.follow(id, after, controller.signal)) : undefined;
   const info = await checkAccess(req, res, id, log);
   if (!info) {
     controller.abort();
-    first.cancel();
+    first?.cancel();
     return;
   }
   const onClose = () => controller.abort();
@@ -72,7 +75,7 @@ export async function resumeStream(
   try {
     for (;;) {
       let orphaned = false;
-      const items = first.take() ?? log.follow(id, last, controller.signal);
+      const items = first?.take() ?? log.follow(id, last, controller.signal);
       for await (const item of items) {
         if (controller.signal.aborted) return;
         wrote = true;
@@ -150,7 +153,7 @@ async function checkAccess(
 ): Promise<StreamInfo | undefined> {
   let info: StreamInfo | undefined;
   try {
-    info = /^[0-9a-f-]{36}$/.test(id) ? await log.info(id) : undefined;
+    info = STREAM_ID.test(id) ? await log.info(id) : undefined;
   } catch {
     problem(res, 503, 'stream_log_unavailable', 'The stream log is unavailable (Redis is down); try again shortly.');
     return undefined;

@@ -279,6 +279,26 @@ describe('the in-memory log (one instance, no Redis)', () => {
     assert.equal(plain.aborts, 1);
     assert.equal((await resume(p.url, '00000000-0000-4000-8000-000000000000')).status, 404);
   });
+  test('an id that is not a stream id gets its 404 before anything asks the log', async (t) => {
+    const log = createMemoryStreamLog();
+    t.after(() => log.close());
+    const followed: string[] = [];
+    const watched: StreamLog = Object.assign(Object.create(log) as StreamLog, {
+      follow: (id: string, after: number, signal: AbortSignal) => {
+        followed.push(id);
+        return log.follow(id, after, signal);
+      },
+    });
+    const backend = createScriptedBackend((request) => textScript(request.kind, 'a b'));
+    const a = await start(t, { backend, streams: { log: watched, keepGoingMs: 5000 } });
+    const bad = await resume(a.url, 'sluice-stream-KEYS-*', { 'last-event-id': '1' });
+    assert.equal(bad.status, 404);
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'stream_not_found');
+    assert.deepEqual(followed, []);
+    const known = await resume(a.url, '00000000-0000-4000-8000-000000000000');
+    assert.equal(known.status, 404);
+    assert.deepEqual(followed, ['00000000-0000-4000-8000-000000000000'], 'a well-formed id is read as before');
+  });
 });
 
 test('a page on another allowed origin may read x-sluice-stream-id and send Last-Event-ID', async (t) => {
