@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { abortError, linkSignals, sleep, throwIfAborted, untilAborted } from './abort.js';
+import { abortError, followSignal, linkSignals, sleep, throwIfAborted, untilAborted } from './abort.js';
 import { AbortError, TimeoutError } from './errors.js';
 
 describe('abortError', () => {
@@ -86,5 +86,42 @@ describe('linkSignals', () => {
     assert.equal(added, 100);
     assert.equal(removed, 100);
     long.abort();
+  });
+});
+
+describe('followSignal', () => {
+  test("the controller aborts with the followed signal's reason, at once when it is already aborted", () => {
+    const request = new AbortController();
+    const attempt = new AbortController();
+    followSignal(attempt, request.signal);
+    assert.equal(attempt.signal.aborted, false);
+    request.abort(new Error('gone'));
+    assert.equal((attempt.signal.reason as Error).message, 'gone');
+    const late = new AbortController();
+    followSignal(late, request.signal);
+    assert.equal((late.signal.reason as Error).message, 'gone');
+  });
+
+  test('after the detach, the followed signal aborts nothing and keeps no listener', () => {
+    const request = new AbortController();
+    const attempt = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const signal = request.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      added++;
+      return add(...args);
+    }) as typeof add;
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      removed++;
+      return remove(...args);
+    }) as typeof remove;
+    const unfollow = followSignal(attempt, signal);
+    unfollow();
+    request.abort();
+    assert.equal(attempt.signal.aborted, false);
+    assert.deepEqual([added, removed], [1, 1]);
   });
 });

@@ -118,3 +118,23 @@ export function linkSignals(...inputs: AbortSignal[]): LinkedSignal {
   }
   return { signal: controller.signal, dispose };
 }
+
+/**
+ * Makes `controller` abort, with the same reason, when `signal` does: a controller you own
+ * follows another signal with no extra controller (`linkSignals` makes one, which a
+ * per-request path pays for). Returns the detach, to call once following is over.
+ *
+ * @example
+ * const attempt = new AbortController();
+ * const unfollow = followSignal(attempt, request.signal);
+ * try { await work(attempt.signal); } finally { unfollow(); }
+ */
+export function followSignal(controller: AbortController, signal: AbortSignal): () => void {
+  if (signal.aborted) {
+    controller.abort(signal.reason);
+    return () => {};
+  }
+  const listener = () => controller.abort(signal.reason);
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}

@@ -5,7 +5,7 @@
  * to the caller.
  * @module
  */
-import { abortError, sleep, untilAborted } from '../abort.js';
+import { abortError, followSignal, sleep, untilAborted } from '../abort.js';
 import { ConfigError, ConnectionError, ResponseTooLargeError, SluiceError, TimeoutError } from '../errors.js';
 import { errorFromResponse } from '../protocol/errors.js';
 import { SECRET_HEADERS } from './options.js';
@@ -67,8 +67,7 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
     const pending = credentials(plan);
     const auth = pending instanceof Promise ? await untilAborted(pending, signal) : pending;
     const attemptController = new AbortController();
-    const onAbort = () => attemptController.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unlink = followSignal(attemptController, signal);
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (o.headersMs > 0 && Number.isFinite(o.headersMs)) {
       timer = setTimeout(() => attemptController.abort(new TimeoutError('headers', o.headersMs)), o.headersMs);
@@ -77,7 +76,6 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
     };
-    const unlink = () => signal.removeEventListener('abort', onAbort);
 
     let failure: SluiceError;
     let retryHeaders: Headers | undefined;

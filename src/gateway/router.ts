@@ -9,7 +9,7 @@
  * rule itself (prefill request, re-spelling) lives in continuation.ts.
  * @module
  */
-import { abortError, linkSignals } from '../abort.js';
+import { abortError, followSignal, linkSignals } from '../abort.js';
 import type {
   Backend,
   BackendMeta,
@@ -706,10 +706,8 @@ class Attempt<K extends ApiKind> {
   readonly continuing: boolean;
   /** Aborted by our time-outs, by leaving the attempt, and by the request's own signal (followed, not linked: one controller per attempt). */
   readonly #controller = new AbortController();
-  readonly #request: AbortSignal;
-  readonly #follow = (): void => {
-    if (!this.#controller.signal.aborted) this.#controller.abort(this.#request.reason);
-  };
+  /** Stops the controller following the request's signal. */
+  readonly #unfollow: () => void;
   readonly #iterator: AsyncIterator<ApiTypes[K]['chunk']>;
   readonly #state: TargetState;
   readonly #idleMs: number;
@@ -726,9 +724,7 @@ class Attempt<K extends ApiKind> {
     this.#state = state;
     this.continuing = continuing;
     state.inFlight++;
-    this.#request = signal;
-    if (signal.aborted) this.#controller.abort(signal.reason);
-    else signal.addEventListener('abort', this.#follow, { once: true });
+    this.#unfollow = followSignal(this.#controller, signal);
     const timeouts = state.target.timeouts;
     this.#idleMs = timeouts.idleMs ?? 0;
     if (timeouts.headersMs) {
@@ -823,7 +819,7 @@ class Attempt<K extends ApiKind> {
         .then(() => this.#iterator.return?.())
         .catch(() => {});
     }
-    this.#request.removeEventListener('abort', this.#follow);
+    this.#unfollow();
   }
 
   #headers(): void {
