@@ -16,13 +16,16 @@
 //     [--sluice gateway|remote]   (gateway: as `sluice serve --config` serves it; remote: the remote backend alone)
 //     [--from dist|src]           (dist, the default: the built package in plain Node, as people run it, built
 //                                  first when missing or older than src/; src: from source under tsx)
+//     [--compare <checkout>]      (also runs the built Sluice of another checkout, e.g. the tree before a change,
+//                                  as one more contender: before/after paired in one run; build its dist/ first)
+//     [--no-peer]                 (leaves Portkey out, to spend the machine on the pair being compared)
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
 import { DELTAS, DEPLOYMENT, GAP_MS } from './gateway-mock.js';
@@ -47,6 +50,9 @@ const CHILD = new URL('./gateway-child.ts', import.meta.url).pathname;
 const FROM = arg('--from', 'dist');
 const BUILT_CHILD = new URL('./gateway-sluice-built.mjs', import.meta.url).pathname;
 const ROOT = new URL('..', import.meta.url).pathname;
+/** Another checkout whose built Sluice runs beside this one (its dist/ must be built). */
+const COMPARE = arg('--compare', '');
+const PEER = !args.includes('--no-peer');
 
 /** A running relay process. */
 interface Running {
@@ -62,19 +68,23 @@ interface Contender {
   target(port: number, mockPort: number): Target;
   /** Failed streams of this contender fail the bench (ours and the baselines); a peer's are a finding. */
   mustPass: boolean;
+  /** What the tables and verdicts compare it as. */
+  role: 'direct' | 'bare' | 'peer' | 'sluice' | 'compare';
 }
 
-const CONTENDERS: Contender[] = [
+const ALL: Contender[] = [
   {
     name: 'direct',
     target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
     mustPass: true,
+    role: 'direct',
   },
   {
     name: 'bare node:http proxy',
     launch: (mockPort) => forkChild('bare', mockPort),
     target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
     mustPass: true,
+    role: 'bare',
   },
   {
     name: 'Portkey 1.15.2',
@@ -90,14 +100,32 @@ const CONTENDERS: Contender[] = [
       },
     }),
     mustPass: false,
+    role: 'peer',
   },
   {
     name: SLUICE === 'remote' ? 'Sluice (remote backend)' : 'Sluice (gateway)',
-    launch: (mockPort) => (FROM === 'src' ? forkChild('sluice', mockPort, SLUICE) : forkBuilt(mockPort)),
+    launch: (mockPort) => (FROM === 'src' ? forkChild('sluice', mockPort, SLUICE) : forkBuilt(mockPort, BUILT_CHILD)),
     target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
     mustPass: true,
+    role: 'sluice',
   },
 ];
+// Another checkout's built Sluice (e.g. the tree before a change), paired with this one in each round.
+if (COMPARE) {
+  ALL.push({
+    name: `Sluice (${basename(COMPARE)})`,
+    launch: (mockPort) => forkBuilt(mockPort, join(COMPARE, 'bench/gateway-sluice-built.mjs')),
+    target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
+    mustPass: true,
+    role: 'compare',
+  });
+}
+const CONTENDERS = ALL.filter((c) => PEER || c.role !== 'peer');
+
+/** The contender playing `role` (direct, bare and sluice always run). */
+function contender(role: Contender['role']): Contender {
+  return CONTENDERS.find((c) => c.role === role)!;
+}
 
 /** Everything measured for one contender at one level, pooled over its rounds. */
 interface Tally {
@@ -247,8 +275,8 @@ async function measureMemory(mockPort: number): Promise<Map<Contender, { idle: n
 // --- reporting ---
 
 function levelTable(tallies: Map<Contender, Tally>): string {
-  const direct = tallies.get(CONTENDERS[0]!)!;
-  const bare = tallies.get(CONTENDERS[1]!)!;
+  const direct = tallies.get(contender('direct'))!;
+  const bare = tallies.get(contender('bare'))!;
   const directP50 = percentile(direct.ttft, 50);
   const directP99 = percentile(direct.ttft, 99);
   const cpuPerChunk = (t: Tally) => (t.cpuMs * 1000) / t.frames;
@@ -289,7 +317,7 @@ function levelTable(tallies: Map<Contender, Tally>): string {
 }
 
 function memoryTable(memory: Map<Contender, { idle: number[]; perStream: number[] }>): string {
-  const bare = median(memory.get(CONTENDERS[1]!)!.perStream);
+  const bare = median(memory.get(contender('bare'))!.perStream);
   const rows = [['relay', 'idle RSS', 'RSS per open stream', 'vs bare']];
   for (const [c, m] of memory) {
     const perStream = median(m.perStream);
@@ -308,7 +336,7 @@ function verdicts(
   results: Map<number, Map<Contender, Tally>>,
   memory: Map<Contender, { idle: number[]; perStream: number[] }>,
 ): string {
-  const [direct, bare, , sluice] = CONTENDERS as [Contender, Contender, Contender, Contender];
+  const [direct, bare, sluice] = [contender('direct'), contender('bare'), contender('sluice')];
   const lines = ['Sluice against the targets (vs the bare proxy, same run):'];
   const say = (ok: boolean, text: string) => lines.push(`  ${ok ? 'met    ' : 'NOT MET'}  ${text}`);
   for (const [level, tallies] of results) {
@@ -376,9 +404,9 @@ async function forkChild(role: 'mock' | 'bare' | 'sluice', mockPort?: number, ki
   return { pid: child.pid!, port: message.port, stop: () => stop(child) };
 }
 
-/** Sluice from dist/ in plain Node (bench/gateway-sluice-built.mjs), waiting for its port. */
-async function forkBuilt(mockPort: number): Promise<Running> {
-  const child = fork(BUILT_CHILD, [String(mockPort), DEPLOYMENT, SLUICE], {
+/** Sluice from a dist/ in plain Node (`script`: a checkout's bench/gateway-sluice-built.mjs), waiting for its port. */
+async function forkBuilt(mockPort: number, script: string): Promise<Running> {
+  const child = fork(script, [String(mockPort), DEPLOYMENT, SLUICE], {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
