@@ -97,6 +97,30 @@ export interface ItemIterator<Item> extends AsyncIterator<Item, SourceEnd | unde
    * the end). Throws what `next()` would reject with; after a throw the source is closed.
    */
   take?(): Item | typeof NOT_READY;
+  /**
+   * Calls `wake` once, maybe at once, when `take()` may have news (an item, the end, a
+   * failure): a consumer that pulls with `take()` waits without a promise per item. After a
+   * wake, `take()` answering `NOT_READY` means `next()` tells the rest (the end, usually).
+   */
+  wait?(wake: () => void): void;
+}
+
+/**
+ * An iterator that can also be pulled without a promise per item: `take()` what is here,
+ * `wait()` for news. A stream's own iterator is one when its source is (the HTTP sources);
+ * the gateway's router passes it on, and the server's relay loop uses it.
+ */
+export interface PullIterator<Item> extends AsyncIterator<Item, undefined, undefined> {
+  /** The next item if it is here now, else `NOT_READY`; throws what `next()` would reject with. */
+  take(): Item | typeof NOT_READY;
+  /** As `ItemIterator.wait`: `wake` is called once when `take()` (or else `next()`) has news. */
+  wait(wake: () => void): void;
+}
+
+/** True when `iterator` can be pulled with `take()` / `wait()` (see `PullIterator`). */
+export function isPullIterator<Item>(iterator: AsyncIterator<Item>): iterator is PullIterator<Item> {
+  const it = iterator as Partial<PullIterator<Item>>;
+  return typeof it.take === 'function' && typeof it.wait === 'function';
 }
 
 /**
@@ -181,6 +205,8 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
   #result: StreamOutcome<Result> | undefined;
   #consumed = false;
   #relay: boolean;
+  /** A `PullIterator` consumer waits (the watchdog was told, as when `next()` waits). */
+  #pulled = false;
 
   constructor(source: ItemSource<Item>, codec: StreamCodec<Item, Result>, options: EventStreamOptions = {}) {
     const t0 = performance.now();
@@ -222,6 +248,16 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
 
   [Symbol.asyncIterator](): AsyncIterator<Item, undefined, undefined> {
     this.#claim();
+    const iter = this.#iter;
+    if (iter.take !== undefined && iter.wait !== undefined) {
+      const pull: PullIterator<Item> = {
+        next: () => this.#next(),
+        return: () => this.#leave(),
+        take: () => this.#take(),
+        wait: (wake) => this.#waitFor(wake),
+      };
+      return pull;
+    }
     return {
       next: () => this.#next(),
       return: () => this.#leave(),
@@ -311,7 +347,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
       }
       if (item !== NOT_READY) {
         try {
-          return Promise.resolve(this.#deliver(item, performance.now()));
+          return Promise.resolve({ value: this.#deliver(item, performance.now()), done: false });
         } catch (err) {
           return Promise.reject(err);
         }
@@ -320,8 +356,45 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     return this.#wait();
   }
 
+  /**
+   * `PullIterator.take`: the next item if the source holds one, checked and counted as
+   * `next()` would; `NOT_READY` when none is here or the stream ended (then `next()` says how).
+   */
+  #take(): Item | typeof NOT_READY {
+    const result = this.#result;
+    if (result) {
+      if (result.error) throw result.error;
+      return NOT_READY;
+    }
+    if (this.#signal.aborted) throw this.#fail(this.#signal.reason);
+    let item: Item | typeof NOT_READY;
+    try {
+      item = (this.#iter as Required<ItemIterator<Item>>).take();
+    } catch (err) {
+      throw this.#fail(err);
+    }
+    if (item === NOT_READY) return NOT_READY;
+    const now = performance.now();
+    if (this.#pulled) {
+      // Waited for (see #waitFor): as an item `next()` waited for.
+      this.#pulled = false;
+      this.#watchdog.event(now);
+    }
+    return this.#deliver(item, now);
+  }
+
+  /** `PullIterator.wait`: as `next()` waiting, for the watchdog, with no promise. */
+  #waitFor(wake: () => void): void {
+    if (!this.#result && !this.#pulled) {
+      this.#pulled = true;
+      this.#watchdog.pull(performance.now());
+    }
+    (this.#iter as Required<ItemIterator<Item>>).wait(wake);
+  }
+
   async #wait(): Promise<IteratorResult<Item, undefined>> {
     let r: IteratorResult<Item, SourceEnd | undefined>;
+    this.#pulled = false;
     try {
       this.#watchdog.pull(performance.now());
       r = await this.#iter.next();
@@ -333,7 +406,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     const now = performance.now();
     if (!r.done) {
       this.#watchdog.event(now);
-      return this.#deliver(r.value, now);
+      return { value: this.#deliver(r.value, now), done: false };
     }
     // Past this point every throw ends the stream: nothing may leave final() or text() unsettled.
     const codec = this.#codec;
@@ -358,7 +431,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
   }
 
   /** Checks, counts and accumulates one item arriving at `now`; throws the stream's error for a bad one. */
-  #deliver(raw: Item, now: number): IteratorResult<Item, undefined> {
+  #deliver(raw: Item, now: number): Item {
     const codec = this.#codec;
     try {
       const item = codec.check(raw);
@@ -366,7 +439,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
       if (tokens > 0) this.#watchdog.token();
       this.#metrics.chunk(now, tokens, codec.usage(item));
       codec.push(item);
-      return { value: item, done: false };
+      return item;
     } catch (err) {
       const settled = this.#result as StreamOutcome<Result> | undefined;
       if (settled) throw settled.error ?? err;

@@ -150,7 +150,8 @@ type Ending = { end: SourceEnd } | { error: unknown };
  * Bytes arrive by callbacks (client/body-feed.ts) and are decoded at once; the events wait in
  * a queue and become items only when taken, one at a time, so a parse error surfaces after
  * the items before it, and nothing is parsed for a consumer that left. `take()` hands over
- * an item already here with no promise; `next()` waits for one. Reading is pull-based: a web
+ * an item already here with no promise; `next()` waits for one; `wait()` only says when
+ * something came (a relay pulling every chunk through `take()` pays no promise per chunk). Reading is pull-based: a web
  * body is read when the queue is empty and someone waits, a Node body is paused when a slow
  * consumer leaves too much in the queue.
  */
@@ -172,6 +173,8 @@ class SseReader<T> implements ItemIterator<T> {
   #final: Ending | undefined;
   /** The consumer waiting in `next()`, if any. */
   #waiter: Waiter<T> | undefined;
+  /** The consumer waiting in `wait()`, if any: told, not handed, that something came. */
+  #wake: (() => void) | undefined;
   /** Opening or resuming: one step at a time. */
   #busy = false;
   #streamId: string | null = null;
@@ -234,6 +237,17 @@ class SseReader<T> implements ItemIterator<T> {
       this.#waiter = { resolve, reject };
       this.#advance();
     });
+  }
+
+  wait(wake: () => void): void {
+    if (this.#waiter !== undefined || this.#wake !== undefined)
+      throw new TypeError('This source is already being read');
+    if (this.#final !== undefined || this.#head < this.#events.length) {
+      wake();
+      return;
+    }
+    this.#wake = wake;
+    this.#advance();
   }
 
   return(): Promise<IteratorResult<T, SourceEnd>> {
@@ -356,7 +370,7 @@ class SseReader<T> implements ItemIterator<T> {
           this.#ended(feed, { error });
           return;
         }
-        if (this.#waiter !== undefined) {
+        if (this.#waiter !== undefined || this.#wake !== undefined) {
           this.#serve();
           return;
         }
@@ -381,6 +395,14 @@ class SseReader<T> implements ItemIterator<T> {
 
   /** Hands the waiter an item, or moves on (reads, ends, resumes) when none is queued. */
   #serve(): void {
+    const wake = this.#wake;
+    if (wake !== undefined) {
+      if (this.#head < this.#events.length || this.#final !== undefined) {
+        this.#wake = undefined;
+        wake();
+      } else this.#advance();
+      return;
+    }
     const waiter = this.#waiter;
     if (waiter === undefined) return;
     // Detached while taking: an item that ends the source (a terminal event) is still handed over.
@@ -415,6 +437,11 @@ class SseReader<T> implements ItemIterator<T> {
     this.#head = 0;
     this.#feed?.cancel();
     this.#feed = undefined;
+    const wake = this.#wake;
+    if (wake !== undefined) {
+      this.#wake = undefined;
+      wake();
+    }
     const waiter = this.#waiter;
     if (waiter === undefined) return;
     this.#waiter = undefined;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createRemoteBackend } from '../backends/remote/index.js';
 import { createScriptedBackend, type Script, type ScriptedBackend, textScript } from '../backends/scripted/index.js';
-import { BadRequestError, ServerError, StreamTruncatedError } from '../errors.js';
+import { isPullIterator, NOT_READY } from '../client/event-stream.js';
+import { BadRequestError, ProtocolError, ServerError, StreamTruncatedError, TimeoutError } from '../errors.js';
 import { chunkBuilder } from '../protocol/chunks.js';
 import type { RequestCapabilities } from '../protocol/request.js';
 import type { AnyChunk } from '../types.js';
@@ -240,4 +242,127 @@ test('an upstream that sends only preamble is not held without bound: past a few
   );
   controller.abort();
   await iterator.return?.().catch(() => {});
+});
+
+// --- reading an upstream's stream without a promise per chunk (PullIterator) ---
+
+/** A remote target whose upstream answers with the SSE body `feed` writes (a web body, no network). */
+function sseTarget(id: string, extra: Omit<Partial<RouteTarget>, 'backend'> = {}) {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({
+    start: (c) => {
+      controller = c;
+    },
+  });
+  const backend = createRemoteBackend({
+    endpoint: 'http://127.0.0.1:9',
+    apiKey: 'k',
+    deployment: 'd',
+    maxRetries: 0,
+    fetch: async () => new Response(body, { headers: { 'content-type': 'text/event-stream' } }),
+  });
+  const send = (json: string) => controller.enqueue(new TextEncoder().encode(`data: ${json}\n\n`));
+  const content = (text: string) =>
+    send(`{"id":"c","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}`);
+  return {
+    target: { priority: 1, weight: 1, timeouts: {}, ...extra, id, backend },
+    send,
+    content,
+    controller: () => controller,
+  };
+}
+
+/** Reads as the server's relay loop does: `take()`, else `wait()` then `take()`, else `next()`; counts the `next()` calls. */
+async function pull(iterator: AsyncIterator<AnyChunk>) {
+  assert.ok(isPullIterator(iterator), 'the router iterator is a PullIterator');
+  const texts: string[] = [];
+  let nexts = 0;
+  let error: unknown;
+  try {
+    let step = await iterator.next();
+    nexts++;
+    while (!step.done) {
+      texts.push((step.value.choices[0] as { delta?: { content?: string } })?.delta?.content ?? '');
+      let item = iterator.take();
+      if (item === NOT_READY) {
+        await new Promise<void>((wake) => iterator.wait(wake));
+        item = iterator.take();
+      }
+      if (item !== NOT_READY) step = { value: item, done: false };
+      else {
+        nexts++;
+        step = await iterator.next();
+      }
+    }
+  } catch (e) {
+    error = e;
+  }
+  return { text: texts.join(''), nexts, error };
+}
+
+test('an upstream stream is read with take() and wait(): no next() per chunk, and the end booked as with next()', async () => {
+  const up = sseTarget('a', { tpm: 1_000 });
+  const ends: unknown[] = [];
+  const router = createRouterBackend({ model: 'm', targets: [up.target], events: { end: (s) => ends.push(s) } });
+  const reading = pull(router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]());
+  up.send('{"id":"c","choices":[{"index":0,"delta":{"role":"assistant"}}]}');
+  for (const part of ['Once', ' upon', ' a', ' time']) {
+    up.content(part);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  up.send('{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
+  up.send('{"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}');
+  up.controller().enqueue(new TextEncoder().encode('data: [DONE]\n\n'));
+  up.controller().close();
+  const { text, nexts, error } = await reading;
+  assert.equal(error, undefined);
+  assert.equal(text, 'Once upon a time');
+  // The held role chunk and the first content chunk (routing), and the end: every chunk between came through take().
+  assert.equal(nexts, 3);
+  assert.deepEqual(ends, [
+    {
+      model: 'm',
+      targetId: 'a',
+      attempts: 1,
+      outcome: 'served',
+      usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+    },
+  ]);
+});
+
+test('a malformed chunk met by take() ends the pulled stream with the typed error and the partial, booked as failed', async () => {
+  const up = sseTarget('a');
+  const attempts: unknown[] = [];
+  const router = createRouterBackend({
+    model: 'm',
+    targets: [up.target],
+    events: { attempt: (r) => attempts.push([r.targetId, r.outcome, r.reason]) },
+  });
+  const reading = pull(router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]());
+  up.content('Half');
+  await new Promise((resolve) => setImmediate(resolve));
+  up.content(' an');
+  await new Promise((resolve) => setImmediate(resolve));
+  up.send('{"id":"c","choices":[{"index":"zero","delta":{"content":"!"}}]}');
+  const { text, error } = await reading;
+  assert.equal(text, 'Half an');
+  assert.ok(error instanceof ProtocolError, String(error));
+  assert.equal(
+    (error.partial as { choices: { message: { content: string } }[] }).choices[0]?.message.content,
+    'Half an',
+  );
+  assert.deepEqual(attempts, [['a', 'failed', 'malformed']]);
+});
+
+test('pulled with wait(), an upstream that stalls after content hits the idle limit', async () => {
+  const up = sseTarget('a', { timeouts: { idleMs: 60 } });
+  const router = createRouterBackend({ model: 'm', targets: [up.target] });
+  const reading = pull(router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]());
+  up.content('Still');
+  await new Promise((resolve) => setImmediate(resolve));
+  up.content(' here');
+  const { text, error } = await reading;
+  assert.equal(text, 'Still here');
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.equal(error.phase, 'idle');
 });

@@ -18,6 +18,7 @@ import type {
   ModelInfo,
   ResponsesBackendRequest,
 } from '../backend.js';
+import { isPullIterator, NOT_READY, type PullIterator } from '../client/event-stream.js';
 import { tokenDeltas } from '../client/metrics.js';
 import { toSluiceError as toError } from '../client/response-stream.js';
 import {
@@ -263,15 +264,19 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
    * The client's iterator. Routing (choosing, holding back, failing over, continuing) runs
    * in the `route` generator; once an attempt is committed and nothing needs to look at its
    * chunks, `next()` reads the attempt directly, and hands the end or the failure back to
-   * the generator (suspended at its `yield`), which books it as before.
+   * the generator (suspended at its `yield`), which books it as before. It is also a
+   * `PullIterator` (client/event-stream.ts): when the attempt's stream is one, `take()` and
+   * `wait()` read it with no promise per chunk; until then (routing) `take()` has nothing
+   * and `wait()` wakes at once, so the caller goes through `next()`.
    */
   function stream<K extends ApiKind>(
     request: BackendRequest<K>,
     signal: AbortSignal,
   ): AsyncIterable<ApiTypes[K]['chunk']> {
-    const relay: Relay = { attempt: undefined, usage: undefined, ended: false };
+    type Chunk = ApiTypes[K]['chunk'];
+    const relay: Relay = { attempt: undefined, usage: undefined, ended: false, failed: false, failure: undefined };
     const routing = route(request, signal, relay);
-    type Step = IteratorResult<ApiTypes[K]['chunk'], undefined>;
+    type Step = IteratorResult<Chunk, undefined>;
     const onStep = (step: IteratorResult<AnyChunk>): Step | Promise<Step> => {
       if (step.done) {
         relay.attempt = undefined;
@@ -285,10 +290,40 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       relay.attempt = undefined;
       return routing.throw(error);
     };
-    const iterator: AsyncIterator<ApiTypes[K]['chunk'], undefined> = {
-      next: () => (relay.attempt ? relay.attempt.next().then(onStep, onError) : routing.next()),
+    const iterator: PullIterator<Chunk> = {
+      next: () => {
+        if (relay.failed) {
+          // take() met the failure: the generator books it, as when next() meets it.
+          const failure = relay.failure;
+          relay.failed = false;
+          relay.failure = undefined;
+          return onError(failure);
+        }
+        return relay.attempt ? relay.attempt.next().then(onStep, onError) : routing.next();
+      },
+      take: () => {
+        const attempt = relay.attempt;
+        if (attempt === undefined || relay.failed || !attempt.pullable) return NOT_READY;
+        let chunk: AnyChunk | typeof NOT_READY;
+        try {
+          chunk = attempt.take();
+        } catch (error) {
+          relay.failed = true;
+          relay.failure = error;
+          return NOT_READY;
+        }
+        if (chunk !== NOT_READY && chunk.usage) relay.usage = chunk.usage;
+        return chunk as Chunk | typeof NOT_READY;
+      },
+      wait: (wake) => {
+        const attempt = relay.attempt;
+        if (attempt === undefined || relay.failed || !attempt.pullable) wake();
+        else attempt.wait(wake);
+      },
       return: () => {
         relay.attempt = undefined;
+        relay.failed = false;
+        relay.failure = undefined;
         return routing.return(undefined);
       },
     };
@@ -657,7 +692,17 @@ interface TargetState {
 /** What the client's iterator and the routing generator share for one request. */
 interface Relay {
   /** The committed attempt the client's iterator reads directly, while nothing else has to. */
-  attempt: { next(): Promise<IteratorResult<AnyChunk>> } | undefined;
+  attempt:
+    | {
+        next(): Promise<IteratorResult<AnyChunk>>;
+        readonly pullable: boolean;
+        take(): AnyChunk | typeof NOT_READY;
+        wait(wake: () => void): void;
+      }
+    | undefined;
+  /** `take()` met the attempt's failure: the next `next()` hands it to the generator. */
+  failed: boolean;
+  failure: unknown;
   /** The last usage an upstream reported. */
   usage: Usage | undefined;
   /** The client's iterator read the attempt to its end. */
@@ -709,6 +754,8 @@ class Attempt<K extends ApiKind> {
   /** Stops the controller following the request's signal. */
   readonly #unfollow: () => void;
   readonly #iterator: AsyncIterator<ApiTypes[K]['chunk']>;
+  /** The same iterator when it can be pulled without a promise per chunk (an HTTP target's stream). */
+  readonly #pull: PullIterator<ApiTypes[K]['chunk']> | undefined;
   readonly #state: TargetState;
   readonly #idleMs: number;
   #headersAt: number | undefined;
@@ -741,8 +788,10 @@ class Attempt<K extends ApiKind> {
       this.#iterator = iterable[Symbol.asyncIterator]();
     } catch (error) {
       this.#iterator = { next: () => Promise.reject(error) };
+      this.#pull = undefined;
       return;
     }
+    this.#pull = isPullIterator(this.#iterator) ? this.#iterator : undefined;
     // An HTTP target's stream tells when its headers came (the client's ResponseStream.meta).
     const headers = (iterable as { meta?: unknown }).meta;
     if (headers instanceof Promise)
@@ -766,9 +815,33 @@ class Attempt<K extends ApiKind> {
     return this.#iterator.next();
   }
 
-  /** No per-chunk watch (no idle limit) and headers seen: the client may read this attempt directly. */
+  /**
+   * Headers seen: the client may read this attempt directly (`next()`, or `take()` / `wait()`
+   * when `pullable`), each of which keeps the idle watch itself.
+   */
   get plain(): boolean {
-    return this.#idleMs === 0 && this.#headersAt !== undefined;
+    return this.#headersAt !== undefined;
+  }
+
+  /** The upstream's stream can be read with `take()` / `wait()`. */
+  get pullable(): boolean {
+    return this.#pull !== undefined;
+  }
+
+  /** The upstream's next chunk if it is here now (`PullIterator.take`); only when `pullable`. */
+  take(): ApiTypes[K]['chunk'] | typeof NOT_READY {
+    const chunk = (this.#pull as PullIterator<ApiTypes[K]['chunk']>).take();
+    if (chunk !== NOT_READY) this.#waiting = false;
+    return chunk;
+  }
+
+  /** `PullIterator.wait` on the upstream's stream: the idle limit counts from here. Only when `pullable`. */
+  wait(wake: () => void): void {
+    if (this.#idleMs > 0 && !this.#waiting) {
+      this.#waiting = true;
+      this.#waitingSince = performance.now();
+    }
+    (this.#pull as PullIterator<ApiTypes[K]['chunk']>).wait(wake);
   }
 
   /** The upstream iterator ended well: nothing to cancel. (After a throw, cancelling it again is harmless.) */

@@ -10,6 +10,7 @@
 import type { ServerResponse } from 'node:http';
 import { abortError } from '../abort.js';
 import type { Backend, BackendRequest } from '../backend.js';
+import { isPullIterator, NOT_READY } from '../client/event-stream.js';
 import { AbortError, OverloadedError, SluiceError } from '../errors.js';
 import { choiceText, createAccumulator } from '../protocol/index.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
@@ -110,27 +111,37 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   try {
     calledAt = performance.now();
     iterator = g.backend.stream(request, controller.signal)[Symbol.asyncIterator]();
+    // An upstream's stream (through the router) is pulled without a promise per chunk.
+    const pull = isPullIterator(iterator) ? iterator : undefined;
+    const waitFor = pull && ((wake: () => void) => pull.wait(wake));
     let step = await iterator.next();
     firstResultAt = performance.now();
     if (!headersSent) commit();
     let sawText = false;
     let chunks = 0;
-    while (!step.done) {
+    for (let first = true; ; first = false) {
+      if (!first) {
+        let item: AnyChunk | typeof NOT_READY = NOT_READY;
+        if (pull) {
+          item = pull.take();
+          if (item === NOT_READY) {
+            await new Promise<void>(waitFor as (wake: () => void) => void);
+            item = pull.take();
+          }
+        }
+        // Not pullable, or nothing after a wake: the end (or a failure) is next()'s to say.
+        step = item !== NOT_READY ? { value: item, done: false } : await iterator.next();
+      }
+      if (step.done) break;
       if (tracker.gone && !producer) break;
       let chunk = step.value;
       if (chunk.usage) countUsage(metrics, report, chunk);
-      if (g.lease && !g.lease.chunk(chunk)) {
-        // Usage the gateway asked for and the client did not.
-        step = await iterator.next();
-        continue;
-      }
+      // Usage the gateway asked for and the client did not.
+      if (g.lease && !g.lease.chunk(chunk)) continue;
       if (chunk.choices.length === 0 && isPromptFilterOnly(chunk)) {
         // The backend's own prompt-filter chunk: Azure's to keep, not an OpenAI chunk.
         filterPending = false;
-        if (!azure) {
-          step = await iterator.next();
-          continue;
-        }
+        if (!azure) continue;
       } else if (filterPending) {
         filterPending = false;
         const frame = framed(promptFilterFrame(g));
@@ -148,7 +159,6 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       const frame = framed(chunkFrame(chunk));
       if (!tracker.gone && !res.write(frame)) await tracker.drained();
       observation?.chunk?.(chunk);
-      step = await iterator.next();
     }
     done = step.done === true;
     const tail = (filterPending ? framed(promptFilterFrame(g)) : '') + framed(DONE_FRAME, 'done');
