@@ -3,22 +3,24 @@
  * instance that shares the Redis. Keys, for a stream id `ID` (prefix `sluice:stream:`):
  *
  * - `…ID`        the Redis Stream: entry `0-N` holds frame N (`f`), and `e` on the last one;
- *                appended with `XADD … MAXLEN ~ maxFrames`, one EVAL per event-loop turn for
- *                all the streams' frames (APPEND_SCRIPT), read with `XRANGE`/`XREAD BLOCK`;
+ *                appended with `XADD … MAXLEN ~ maxFrames`, read with `XRANGE`/`XREAD BLOCK`;
  * - `…ID:info`   the key hash and, for `continue_on_failure` models, the takeover plan (JSON);
  * - `…ID:lease`  the producer's heartbeat (`PX leaseMs`, refreshed every leaseMs/3): a reader
  *                that finds no lease and no end entry reports the stream orphaned; the one
  *                instance whose `SET …:lease NX` succeeds then takes it over (`claim`);
  * - `…ID:reader` a reader's presence (the producer keeps going while one is there).
  *
- * Live keys expire after `maxLiveMs` unless refreshed; finished ones `retentionMs` after the
- * end. Stops go out on the channel `sluice:stream-stop`, which every instance listens to.
+ * Every write of a producer (a stream's info and lease, its frames, the lease heartbeats) goes
+ * out in one script call per event-loop turn for all streams (WRITE_SCRIPT), one round trip
+ * at a time. Live keys expire after `maxLiveMs` unless refreshed; finished ones `retentionMs`
+ * after the end. Stops go out on the channel `sluice:stream-stop`, which every instance listens to.
  * Redis down or slow never fails a response: writes are fire-and-forget with no offline
  * queue, a stream whose write failed stops being logged (its lease lapses, so readers get
  * an explicit incomplete end, never a gap), `degraded` shows it, and the client reconnects
  * by itself.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
 import {
   DEFAULT_MAX_FRAMES,
@@ -58,50 +60,59 @@ const PAGE = 256;
 const MAX_UNACKNOWLEDGED = 50_000;
 
 /**
- * One event-loop turn's appends in one round trip (KEYS: each entry's stream key; ARGV: the
- * MAXLEN, the live and the retention expiry in ms, then per entry its position, frame and
- * end, '' when it is not the last): each XADD on its own (`pcall`: one refused entry fails
- * only its stream, whose 1-based index is returned), the first entry's key given its live
- * expiry, and after an end entry, in the same atomic step, the retention expiry and the
- * lease dropped (a follower never sees the lease gone before the end is there). The
- * `…:info` and `…:lease` names are derived from the stream's key (a standalone Redis).
+ * Every write of one event-loop turn in one round trip (`EVALSHA`; `EVAL` when Redis lost the
+ * script). KEYS: each write's stream key; ARGV: the MAXLEN, the live, retention and lease
+ * expiries in ms, then three per write: an append's position, frame and end ('' unless it is
+ * the last); or `open`, the info JSON and ''; or `beat` (or `renew`, which also renews the
+ * keys' live expiry), '' and ''. Each write on its own (`pcall`: a refused one fails only its
+ * stream, whose 1-based index is returned): an open sets `…:info` and the lease; an append is
+ * one XADD, the first entry's key given its live expiry, and after an end entry, in the same
+ * atomic step, the retention expiry and the lease dropped (a follower never sees the lease
+ * gone before the end is there). The `…:info` and `…:lease` names are derived from the
+ * stream's key (a standalone Redis).
  */
-const APPEND_SCRIPT = `local failed = {}
+const WRITE_SCRIPT = `local maxlen, live, kept, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local failed = {}
+local function refused(r) return type(r) == 'table' and r.err ~= nil end
 for i, key in ipairs(KEYS) do
-  local b = 4 + (i - 1) * 3
-  local id, frame, last = '0-' .. ARGV[b], ARGV[b + 1], ARGV[b + 2]
+  local b = 2 + i * 3
+  local op, value, last = ARGV[b], ARGV[b + 1], ARGV[b + 2]
   local r
-  if last == '' then
-    r = redis.pcall('XADD', key, 'MAXLEN', '~', ARGV[1], id, 'f', frame)
+  if op == 'open' then
+    r = redis.pcall('SET', key .. ':info', value, 'PX', live)
+    if not refused(r) then r = redis.pcall('SET', key .. ':lease', '1', 'PX', lease) end
+  elseif op == 'beat' or op == 'renew' then
+    r = redis.pcall('SET', key .. ':lease', '1', 'PX', lease)
+    if op == 'renew' then
+      redis.pcall('PEXPIRE', key, live)
+      redis.pcall('PEXPIRE', key .. ':info', live)
+    end
+  elseif last == '' then
+    r = redis.pcall('XADD', key, 'MAXLEN', '~', maxlen, '0-' .. op, 'f', value)
+    if op == '1' and not refused(r) then redis.call('PEXPIRE', key, live) end
   else
-    r = redis.pcall('XADD', key, 'MAXLEN', '~', ARGV[1], id, 'f', frame, 'e', last)
+    r = redis.pcall('XADD', key, 'MAXLEN', '~', maxlen, '0-' .. op, 'f', value, 'e', last)
+    if not refused(r) then
+      redis.call('PEXPIRE', key, kept)
+      redis.call('PEXPIRE', key .. ':info', kept)
+      redis.call('DEL', key .. ':lease')
+    end
   end
-  if type(r) == 'table' and r.err then
-    failed[#failed + 1] = i
-  elseif last ~= '' then
-    redis.call('PEXPIRE', key, ARGV[3])
-    redis.call('PEXPIRE', key .. ':info', ARGV[3])
-    redis.call('DEL', key .. ':lease')
-  elseif ARGV[b] == '1' then
-    redis.call('PEXPIRE', key, ARGV[2])
-  end
+  if refused(r) then failed[#failed + 1] = i end
 end
 return failed`;
+const WRITE_SCRIPT_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 
-/** Appends waiting for the end of this event-loop turn. */
+/** Writes waiting for the end of this event-loop turn (or for the batch in flight). */
 interface Batch {
+  /** KEYS: per write, its stream's key. */
   keys: string[];
-  /** Per entry: position, frame, end. */
-  entries: string[];
+  /** ARGV after the fixed ones: three per write (see WRITE_SCRIPT). */
+  values: string[];
+  /** Per write, its stream's id (a refused write stops logging that stream). */
   ids: string[];
-}
-
-/** A stream this instance produces and still logs. */
-interface LiveStream {
-  key: string;
-  leaseKey: string;
-  /** A write failed: stop logging it (one handler per stream, not a closure per frame). */
-  failed: () => void;
+  /** It opens a stream: sent at the end of the turn even while another batch is in flight. */
+  opens: boolean;
 }
 
 /**
@@ -142,6 +153,9 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   client.on('ready', () => {
     if (down) log('sluice: Redis is back; new streams can be resumed again.');
     down = false;
+    // Loaded before any write of this connection (a restarted Redis has no scripts): were it
+    // loaded by the NOSCRIPT fallback below, a read sent meanwhile would overtake those writes.
+    client.sendCommand(['SCRIPT', 'LOAD', WRITE_SCRIPT]).then(undefined, () => {});
   });
   client.connect().catch(markDown);
   const subscriber = client.duplicate();
@@ -159,8 +173,8 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     })
     .catch(() => {});
 
-  /** Streams this instance produces and still logs (their leases are refreshed). */
-  const live = new Map<string, LiveStream>();
+  /** Streams this instance produces and still logs (their leases are refreshed): id -> key. */
+  const live = new Map<string, string>();
   const ready = () => client.isReady;
   const send = (args: string[]) => client.sendCommand(args);
   const ignore = () => {};
@@ -180,37 +194,72 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   const broken = (id: string) => {
     if (live.delete(id)) failures++;
   };
-  const produce = (id: string): LiveStream => {
-    const key = `${PREFIX}${id}`;
-    const stream = { key, leaseKey: `${key}:lease`, failed: () => broken(id) };
-    live.set(id, stream);
-    return stream;
-  };
+  const fixedArgs = [String(maxFrames), String(maxLiveMs), String(retentionMs), String(leaseMs)];
   const leaseText = String(leaseMs);
-  const retentionText = String(retentionMs);
-  const maxLiveText = String(maxLiveMs);
-  const maxFramesText = String(maxFrames);
-  // Appends are gathered per event-loop turn and sent as one EVAL (APPEND_SCRIPT): per
-  // frame that is an array push, not a command with its own promise, encoding and reply.
+  // Every write (open, frame, lease) is gathered and sent as one EVALSHA (WRITE_SCRIPT) at
+  // the end of the turn: per frame that is three array pushes, not a command with its own
+  // promise, encoding, socket write and reply. While a batch awaits its reply the next one
+  // waits for it (one round trip at a time: under load, fewer and larger writes, each with
+  // its syscalls and Redis's per-script cost), unless it opens a stream, whose info must be
+  // there as soon as its id can have reached the client.
   let batch: Batch | undefined;
+  let scheduled = false;
+  let inFlight = 0;
+  /** Writes queued or sent and not yet acknowledged. */
   let unacknowledged = 0;
+  const full = () => unacknowledged >= MAX_UNACKNOWLEDGED;
+  const queue = (id: string, key: string, op: string, value: string, last: string): Batch => {
+    batch ??= { keys: [], values: [], ids: [], opens: false };
+    batch.keys.push(key);
+    batch.values.push(op, value, last);
+    batch.ids.push(id);
+    unacknowledged++;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+    return batch;
+  };
   const flush = () => {
+    scheduled = false;
+    if (batch !== undefined && (inFlight === 0 || batch.opens)) sendBatch();
+  };
+  const acknowledged = (n: number) => {
+    unacknowledged -= n;
+    if (--inFlight === 0 && batch !== undefined && !scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  const sendBatch = () => {
     const sent = batch;
     batch = undefined;
     if (sent === undefined) return;
-    const n = sent.ids.length;
-    const args = ['EVAL', APPEND_SCRIPT, String(n), ...sent.keys, maxFramesText, maxLiveText, retentionText];
-    for (const entry of sent.entries) args.push(entry);
-    send(args).then(
-      (failed) => {
-        unacknowledged -= n;
-        if (Array.isArray(failed)) for (const i of failed) broken(sent.ids[Number(i) - 1] ?? '');
-      },
-      () => {
-        unacknowledged -= n;
-        for (const id of sent.ids) broken(id);
-      },
-    );
+    const { keys, values, ids } = sent;
+    const n = ids.length;
+    const args = ['EVALSHA', WRITE_SCRIPT_SHA, String(n)];
+    for (const key of keys) args.push(key);
+    for (const arg of fixedArgs) args.push(arg);
+    for (const value of values) args.push(value);
+    inFlight++;
+    send(args)
+      // The scripts were flushed (SCRIPT FLUSH) since this connection loaded it: nothing ran,
+      // so the script itself goes.
+      .catch((error: unknown) =>
+        error instanceof Error && error.message.startsWith('NOSCRIPT')
+          ? send(['EVAL', WRITE_SCRIPT, ...args.slice(2)])
+          : Promise.reject(error),
+      )
+      .then(
+        (failed) => {
+          acknowledged(n);
+          if (Array.isArray(failed)) for (const i of failed) broken(ids[Number(i) - 1] ?? '');
+        },
+        () => {
+          acknowledged(n);
+          for (const id of ids) broken(id);
+        },
+      );
   };
   const beatMs = Math.max(50, Math.floor(leaseMs / 3));
   // The keys' own expiry (maxLiveMs) needs renewing far less often than the lease: every
@@ -219,14 +268,8 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   let beats = 0;
   const heartbeat = setInterval(() => {
     if (!ready()) return;
-    const renew = ++beats % renewEvery === 0;
-    for (const stream of live.values()) {
-      send(['SET', stream.leaseKey, '1', 'PX', leaseText]).then(undefined, stream.failed);
-      if (renew) {
-        send(['PEXPIRE', stream.key, maxLiveText]).then(undefined, ignore);
-        send(['PEXPIRE', `${stream.key}:info`, maxLiveText]).then(undefined, ignore);
-      }
-    }
+    const op = ++beats % renewEvery === 0 ? 'renew' : 'beat';
+    for (const [id, key] of live) queue(id, key, op, '', '');
   }, beatMs);
   heartbeat.unref();
 
@@ -235,23 +278,16 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       return !ready() || !subscribed || !subscriber.isReady;
     },
     open(id, info) {
-      if (!ready()) return void failures++;
-      const { key, leaseKey, failed } = produce(id);
-      send(['SET', `${key}:info`, JSON.stringify(info), 'PX', maxLiveText]).then(undefined, failed);
-      send(['SET', leaseKey, '1', 'PX', leaseText]).then(undefined, failed);
+      if (!ready() || full()) return void failures++;
+      const key = `${PREFIX}${id}`;
+      live.set(id, key);
+      queue(id, key, 'open', JSON.stringify(info), '').opens = true;
     },
     append(id, position, frame, end) {
-      const stream = live.get(id);
-      if (stream === undefined) return;
-      if (!ready() || unacknowledged >= MAX_UNACKNOWLEDGED) return broken(id);
-      if (batch === undefined) {
-        batch = { keys: [], entries: [], ids: [] };
-        setImmediate(flush);
-      }
-      batch.keys.push(stream.key);
-      batch.entries.push(String(position), frame, end ?? '');
-      batch.ids.push(id);
-      unacknowledged++;
+      const key = live.get(id);
+      if (key === undefined) return;
+      if (!ready() || full()) return broken(id);
+      queue(id, key, String(position), frame, end ?? '');
       if (end !== undefined) live.delete(id);
     },
     async info(id) {
@@ -264,7 +300,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       const key = `${PREFIX}${id}`;
       const won = await send(['SET', `${key}:lease`, '1', 'NX', 'PX', leaseText]).catch(() => null);
       if (String(won) !== 'OK') return undefined;
-      const stream = produce(id);
+      live.set(id, key);
       try {
         const entries = entryList(await send(['XRANGE', key, '-', '+']));
         if (entries.length > 0 && entries.at(-1)?.end === undefined) {
@@ -275,7 +311,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
         // unreadable: not taken over (its readers get an incomplete end)
       }
       live.delete(id);
-      send(['DEL', stream.leaseKey]).then(undefined, ignore);
+      send(['DEL', `${key}:lease`]).then(undefined, ignore);
       return undefined;
     },
     async *follow(id, after, signal): AsyncGenerator<FollowItem> {
@@ -383,7 +419,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     },
     async close() {
       clearInterval(heartbeat);
-      flush();
+      sendBatch();
       live.clear();
       await Promise.allSettled([client.close(), subscriber.close()]);
     },

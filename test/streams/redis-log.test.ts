@@ -99,3 +99,77 @@ test('a refused append (its position was taken: another instance took the stream
   assert.deepEqual(await frames(other), [`0-1 ${frame(1)}`, `0-2 ${frame(2)}`]);
   assert.match(log.metrics(), /sluice_stream_log_failures_total\{store="redis"\} 1\n/);
 });
+
+/** INFO commandstats: calls of `command` so far. */
+async function calls(raw: { sendCommand(args: string[]): Promise<unknown> }, command: string): Promise<number> {
+  const text = String(await raw.sendCommand(['INFO', 'commandstats']));
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(text)?.[1] ?? 0);
+}
+
+/** The positions and ends logged for `id`, once `count` entries are there (or after a second). */
+async function logged(raw: { sendCommand(args: string[]): Promise<unknown> }, id: string, count: number) {
+  let entries: [string, string[]][] = [];
+  for (let i = 0; i < 50 && entries.length < count; i++) {
+    entries = (await raw.sendCommand(['XRANGE', `sluice:stream:${id}`, '-', '+'])) as [string, string[]][];
+    if (entries.length < count) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return entries.map(([position, fields]) => [position, ...fields].join(' '));
+}
+
+test('while Redis is busy, the frames of many event-loop turns wait for the write in flight and go out together, in order', async (t) => {
+  const redis = await startRedis(t);
+  const log = createRedisStreamLog({ url: redis.url });
+  const [raw, blocker] = [createClient({ url: redis.url }), createClient({ url: redis.url })];
+  t.after(async () => {
+    await log.close();
+    await Promise.all([raw.close(), blocker.close()]);
+  });
+  for (const client of [raw, blocker]) client.on('error', () => {});
+  await Promise.all([ready(log), raw.connect(), blocker.connect()]);
+  const id = randomUUID();
+  log.open(id, { keyHash: 'k' });
+  for (let i = 0; i < 50 && String(await raw.sendCommand(['EXISTS', `sluice:stream:${id}:lease`])) !== '1'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const before = await calls(raw, 'evalsha');
+  // Redis busy for 200 ms (a script spinning on TIME): the first frame's write waits for it.
+  const busy = blocker.sendCommand([
+    'EVAL',
+    "local s = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1e6 + t[2] - s[2] > 2e5 return 1",
+    '0',
+  ]);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  for (let n = 1; n <= 10; n++) {
+    log.append(id, n, frame(n), n === 10 ? 'done' : undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await busy;
+  assert.deepEqual(
+    await logged(raw, id, 10),
+    Array.from({ length: 10 }, (_, i) => `0-${i + 1} f ${frame(i + 1)}${i === 9 ? ' e done' : ''}`),
+  );
+  assert.equal((await calls(raw, 'evalsha')) - before, 2, 'frame 1, then frames 2-10 in one write');
+});
+
+test('Redis lost the log script (SCRIPT FLUSH, a restart): the next frames still land, with no gap', async (t) => {
+  const redis = await startRedis(t);
+  const log = createRedisStreamLog({ url: redis.url });
+  const raw = createClient({ url: redis.url });
+  raw.on('error', () => {});
+  t.after(async () => {
+    await log.close();
+    await raw.close();
+  });
+  await Promise.all([ready(log), raw.connect()]);
+  const id = randomUUID();
+  log.open(id, { keyHash: 'k' });
+  for (let n = 1; n <= 3; n++) log.append(id, n, frame(n));
+  assert.equal((await logged(raw, id, 3)).length, 3);
+  await raw.sendCommand(['SCRIPT', 'FLUSH']);
+  for (let n = 4; n <= 6; n++) log.append(id, n, frame(n), n === 6 ? 'done' : undefined);
+  assert.deepEqual(
+    await logged(raw, id, 6),
+    Array.from({ length: 6 }, (_, i) => `0-${i + 1} f ${frame(i + 1)}${i === 5 ? ' e done' : ''}`),
+  );
+  assert.match(log.metrics(), /sluice_stream_log_failures_total\{store="redis"\} 0\n/);
+});
