@@ -19,14 +19,14 @@
 //     [--compare <checkout>]      (also runs the built Sluice of another checkout, e.g. the tree before a change,
 //                                  as one more contender: before/after paired in one run; build its dist/ first)
 //     [--no-peer]                 (leaves Portkey out, to spend the machine on the pair being compared)
-import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureBuilt } from './build.js';
 import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
 import { DELTAS, DEPLOYMENT, GAP_MS } from './gateway-mock.js';
 import { cpuMs, rssBytes } from './proc-stats.js';
@@ -49,7 +49,6 @@ const CHILD = new URL('./gateway-child.ts', import.meta.url).pathname;
 /** `dist`: Sluice as built (plain Node); `src`: from source under tsx (adds the loader's per-closure helpers). */
 const FROM = arg('--from', 'dist');
 const BUILT_CHILD = new URL('./gateway-sluice-built.mjs', import.meta.url).pathname;
-const ROOT = new URL('..', import.meta.url).pathname;
 /** Another checkout whose built Sluice runs beside this one (its dist/ must be built). */
 const COMPARE = arg('--compare', '');
 const PEER = !args.includes('--no-peer');
@@ -417,25 +416,6 @@ async function forkBuilt(mockPort: number, script: string): Promise<Running> {
     }),
   ])) as [{ port: number }];
   return { pid: child.pid!, port: message.port, stop: () => stop(child) };
-}
-
-/** Builds dist/ when it is missing or older than some file of src/ (the built contender runs it). */
-function ensureBuilt(): void {
-  const newest = (dir: string): number =>
-    Math.max(
-      0,
-      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
-        e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
-      ),
-    );
-  let built = 0;
-  try {
-    built = statSync(join(ROOT, 'dist/server/index.js')).mtimeMs;
-  } catch {}
-  if (built >= newest(join(ROOT, 'src'))) return;
-  console.log('Building dist/ for the Sluice contender (npm run build)…');
-  const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('npm run build failed: fix the build, or run the bench with --from src');
 }
 
 /** Portkey's gateway as its package ships it (`bin`), headless, on a free port. */

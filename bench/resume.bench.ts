@@ -5,7 +5,10 @@
 //
 // Reported per level: first-token p50, chunk-gap p99, frames/s (data events received over the
 // round's wall time), with the ratios resumable/plain and issue 12's targets (first-token
-// p50 within +1 ms, chunk-gap p99 within 1.2x, frames/s at least 90%); Redis memory per
+// p50 within +1 ms, chunk-gap p99 within 1.2x, frames/s at least 90%), and the server's CPU
+// per frame (its process's CPU time over the round, all threads, / data events received:
+// steadier than timings on a busy machine, and what the timings come from when the server
+// is CPU-bound), and Redis's, both per round; Redis memory per
 // stream, from one more (untimed) resumable round per level: live = used_memory growth / streams
 // when half the round's frames are logged (XADD calls, INFO commandstats, sampled every 25 ms
 // and interpolated between the two samples around it), finished = the growth once every
@@ -14,45 +17,30 @@
 // finished streams, after a few untimed resumes (a reconnect meets a warm server), target
 // p99 under 10 ms.
 //
-//   node --import tsx bench/resume.bench.ts [--levels 64,256] [--rounds 3] [--resumes 200]
-//   node --import tsx bench/resume.bench.ts serve <mockPort> [redisUrl]   (the server child)
+// Sluice (bench/resume-server.mjs) runs as built by default (dist/, plain Node, as `sluice
+// serve` runs it; built first when missing or older than src/); `--from src` runs it from
+// source under tsx, whose per-closure helpers add CPU that people do not pay.
+//
+//   node --import tsx bench/resume.bench.ts [--levels 64,256] [--rounds 3] [--resumes 200] [--from dist|src]
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { createClient } from 'redis';
-import { createServer } from '../src/server/index.js';
-import { createRedisStreamLog } from '../src/streams/redis.js';
 import { startRedis } from '../test/support/redis.js';
+import { ensureBuilt } from './build.js';
 import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
 import { DEPLOYMENT, requestBody } from './gateway-mock.js';
+import { cpuMs } from './proc-stats.js';
 import { median, percentile, startBenchChild, table } from './util.js';
 
 const args = process.argv.slice(2);
 const PATH = `/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=2024-10-21`;
+/** The server child (Sluice over the mock, resumable when given a Redis URL). */
+const SERVER_CHILD = new URL('./resume-server.mjs', import.meta.url).pathname;
 /** Resumes untimed before the timed ones: a reconnect meets a server that has served resumes. */
 const WARM_UP_RESUMES = 20;
 
-if (args[0] === 'serve') {
-  // The server child: Sluice over the mock, resumable when a Redis URL is given.
-  const { createRemoteBackend } = await import('../src/backends/remote/index.js');
-  const backend = createRemoteBackend({
-    endpoint: `http://127.0.0.1:${args[1]}`,
-    apiKey: 'bench-key',
-    deployment: DEPLOYMENT,
-    maxRetries: 0,
-  });
-  const redisUrl = args[2];
-  const server = createServer({
-    backend,
-    ...(redisUrl ? { streams: { log: createRedisStreamLog({ url: redisUrl }), keepGoingMs: 30_000 } } : {}),
-  });
-  const { url } = await server.listen(0);
-  process.stdout.write(`${url}\n`);
-  process.stdin.resume();
-  process.stdin.on('end', () => process.exit(0));
-} else {
-  await main();
-}
+await main();
 
 async function main(): Promise<void> {
   const arg = (name: string, fallback: string) => {
@@ -62,15 +50,22 @@ async function main(): Promise<void> {
   const levels = arg('--levels', '64,256').split(',').map(Number);
   const rounds = Number(arg('--rounds', '3'));
   const resumes = Number(arg('--resumes', '200'));
+  const from = arg('--from', 'dist');
+  if (from === 'dist') ensureBuilt();
 
   const redis = await startRedis();
   const mock = fork(new URL('./gateway-child.ts', import.meta.url).pathname, ['mock'], {
     execArgv: ['--import', 'tsx'],
   });
   const [{ port: mockPort }] = (await once(mock, 'message')) as [{ port: number }];
-  const script = new URL(import.meta.url).pathname;
-  const plain = await startBenchChild(script, ['serve', String(mockPort)]);
-  const resumable = await startBenchChild(script, ['serve', String(mockPort), redis.url]);
+  const server = (redisUrl?: string) =>
+    startBenchChild(
+      SERVER_CHILD,
+      [from, String(mockPort), DEPLOYMENT, ...(redisUrl ? [redisUrl] : [])],
+      from === 'dist' ? [] : undefined,
+    );
+  const plain = await server();
+  const resumable = await server(redis.url);
   const info = createClient({ url: redis.url });
   await info.connect();
   const targetOf = (url: string): Target => ({ port: Number(new URL(url).port), path: PATH, headers: {} });
@@ -80,18 +75,26 @@ async function main(): Promise<void> {
     const memoryRows: string[][] = [];
     for (const level of levels) {
       const seeds = Array.from({ length: level }, (_, i) => i);
-      const results: Record<'plain' | 'resumable', { ttft: number[]; gaps: number[]; fps: number[] }> = {
-        plain: { ttft: [], gaps: [], fps: [] },
-        resumable: { ttft: [], gaps: [], fps: [] },
+      type Figures = { ttft: number[]; gaps: number[]; fps: number[]; cpu: number[]; redisCpu: number[] };
+      const results: Record<'plain' | 'resumable', Figures> = {
+        plain: { ttft: [], gaps: [], fps: [], cpu: [], redisCpu: [] },
+        resumable: { ttft: [], gaps: [], fps: [], cpu: [], redisCpu: [] },
       };
       for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? (['plain', 'resumable'] as const) : (['resumable', 'plain'] as const);
         for (const name of order) {
+          const pid = (name === 'plain' ? plain : resumable).child.pid!;
+          const cpu0 = cpuMs(pid);
+          const redisCpu0 = cpuMs(redis.pid!);
           const started = performance.now();
           const records = await runStreams(targetOf(name === 'plain' ? plain.url : resumable.url), seeds);
           const wall = (performance.now() - started) / 1000;
           check(records, name);
+          const frames = records.reduce((sum, s) => sum + s.frames, 0);
+          if (name === 'resumable') await new Promise((resolve) => setTimeout(resolve, 200)); // the last XADDs land
           const r = results[name];
+          r.cpu.push(((cpuMs(pid) - cpu0) * 1000) / frames);
+          r.redisCpu.push(((cpuMs(redis.pid!) - redisCpu0) * 1000) / frames);
           r.ttft.push(median(records.map((s) => s.ttftMs)));
           r.gaps.push(
             percentile(
@@ -99,11 +102,8 @@ async function main(): Promise<void> {
               99,
             ),
           );
-          r.fps.push(records.reduce((sum, s) => sum + s.frames, 0) / wall);
-          if (name === 'resumable') {
-            await new Promise((resolve) => setTimeout(resolve, 200)); // the last XADDs land
-            await info.sendCommand(['FLUSHALL']);
-          }
+          r.fps.push(frames / wall);
+          if (name === 'resumable') await info.sendCommand(['FLUSHALL']);
         }
       }
       const p = results.plain;
@@ -111,16 +111,19 @@ async function main(): Promise<void> {
       const ttft = [median(p.ttft), median(q.ttft)] as const;
       const gaps = [median(p.gaps), median(q.gaps)] as const;
       const fps = [median(p.fps), median(q.fps)] as const;
+      const cpu = [median(p.cpu), median(q.cpu)] as const;
       rows.push(
         row(`${level} streams, first-token p50 (ms)`, ttft, `+1 ms: ${met(ttft[1] - ttft[0] <= 1)}`),
         row(`${level} streams, chunk-gap p99 (ms)`, gaps, `<= 1.2x: ${met(gaps[1] / gaps[0] <= 1.2)}`),
         row(`${level} streams, frames/s`, fps, `>= 0.90: ${met(fps[1] / fps[0] >= 0.9)}`),
+        row(`${level} streams, server CPU per frame (µs)`, cpu, '(reported)'),
+        [`${level} streams, Redis CPU per frame (µs)`, '', median(q.redisCpu).toFixed(2), '', '(reported)'],
       );
       const memory = await memoryRound(info, targetOf(resumable.url), seeds);
       memoryRows.push([String(level), kib(memory.finished), kib(memory.live)]);
     }
     console.log(
-      `Resumable (Redis log) vs plain, mock upstream: 64 deltas 20 ms apart; ${rounds} interleaved rounds, medians of per-round figures`,
+      `Resumable (Redis log) vs plain, mock upstream: 64 deltas 20 ms apart; ${rounds} interleaved rounds, medians of per-round figures; Sluice ${from === 'src' ? 'from source under tsx' : 'as built (dist/, plain Node)'}`,
     );
     console.log(
       table([['', 'plain', 'resumable', 'ratio', 'target'], ...rows], ['left', 'right', 'right', 'right', 'left']),

@@ -114,10 +114,15 @@ export function bodyOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array
 /**
  * Starts `script` (a bench file) again in a child process with `args` (its server mode) and
  * resolves with the URL it prints on its first stdout line, so the server's work is not
- * counted in this process. End it with `child.stdin.end()` and `child.kill()`.
+ * counted in this process. End it with `child.stdin.end()` and `child.kill()`. `execArgv`: the
+ * child's Node flags (default: the TypeScript loader; none for a built `.mjs`).
  */
-export async function startBenchChild(script: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+export async function startBenchChild(
+  script: string,
+  args: string[],
+  execArgv: string[] = ['--import', 'tsx'],
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [...execArgv, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (d: string) => {
