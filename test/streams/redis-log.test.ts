@@ -4,7 +4,7 @@
 // instances that try at once, and a finished one by none.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { createClient } from 'redis';
 import type { FollowItem, StreamLog } from '../../src/streams/log.js';
 import { createRedisStreamLog } from '../../src/streams/redis.js';
@@ -16,6 +16,20 @@ async function ready(log: StreamLog): Promise<void> {
 }
 
 const frame = (n: number) => `data: {"n":${n}}\n\n`;
+
+/** A private Redis, a connected log on it, and two plain clients: one looks at what it wrote. */
+async function logAndClients(t: TestContext) {
+  const redis = await startRedis(t);
+  const log = createRedisStreamLog({ url: redis.url });
+  const [raw, other] = [createClient({ url: redis.url }), createClient({ url: redis.url })];
+  for (const client of [raw, other]) client.on('error', () => {});
+  t.after(async () => {
+    await log.close();
+    await Promise.all([raw.close(), other.close()]);
+  });
+  await Promise.all([ready(log), raw.connect(), other.connect()]);
+  return { log, raw, other };
+}
 
 test('a reader far behind catches up page by page, then follows live to the end: no gap, no duplicate', async (t) => {
   const redis = await startRedis(t);
@@ -69,15 +83,7 @@ test('an orphaned stream is claimed by exactly one instance, with every logged e
 });
 
 test('a refused append (its position was taken: another instance took the stream over) stops only that stream', async (t) => {
-  const redis = await startRedis(t);
-  const log = createRedisStreamLog({ url: redis.url });
-  const raw = createClient({ url: redis.url });
-  raw.on('error', () => {});
-  t.after(async () => {
-    await log.close();
-    await raw.close();
-  });
-  await Promise.all([ready(log), raw.connect()]);
+  const { log, raw } = await logAndClients(t);
   const [taken, other] = [randomUUID(), randomUUID()];
   log.open(taken, { keyHash: 'k' });
   log.open(other, { keyHash: 'k' });
@@ -117,15 +123,7 @@ async function logged(raw: { sendCommand(args: string[]): Promise<unknown> }, id
 }
 
 test('while Redis is busy, the frames of many event-loop turns wait for the write in flight and go out together, in order', async (t) => {
-  const redis = await startRedis(t);
-  const log = createRedisStreamLog({ url: redis.url });
-  const [raw, blocker] = [createClient({ url: redis.url }), createClient({ url: redis.url })];
-  t.after(async () => {
-    await log.close();
-    await Promise.all([raw.close(), blocker.close()]);
-  });
-  for (const client of [raw, blocker]) client.on('error', () => {});
-  await Promise.all([ready(log), raw.connect(), blocker.connect()]);
+  const { log, raw, other: blocker } = await logAndClients(t);
   const id = randomUUID();
   log.open(id, { keyHash: 'k' });
   for (let i = 0; i < 50 && String(await raw.sendCommand(['EXISTS', `sluice:stream:${id}:lease`])) !== '1'; i++) {
@@ -152,15 +150,7 @@ test('while Redis is busy, the frames of many event-loop turns wait for the writ
 });
 
 test('Redis lost the log script (SCRIPT FLUSH, a restart): the next frames still land, with no gap', async (t) => {
-  const redis = await startRedis(t);
-  const log = createRedisStreamLog({ url: redis.url });
-  const raw = createClient({ url: redis.url });
-  raw.on('error', () => {});
-  t.after(async () => {
-    await log.close();
-    await raw.close();
-  });
-  await Promise.all([ready(log), raw.connect()]);
+  const { log, raw } = await logAndClients(t);
   const id = randomUUID();
   log.open(id, { keyHash: 'k' });
   for (let n = 1; n <= 3; n++) log.append(id, n, frame(n));
