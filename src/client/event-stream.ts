@@ -12,7 +12,7 @@
  * consumer back-pressures the socket instead of filling memory.
  * @module
  */
-import { abortError, type LinkedSignal, linkSignals } from '../abort.js';
+import { abortError } from '../abort.js';
 import {
   AbortError,
   ConnectionError,
@@ -27,6 +27,7 @@ import { redactError, redactSecretsDeep } from '../protocol/secrets.js';
 import type { Usage } from '../types.js';
 import { MetricsRecorder, type StreamMetrics } from './metrics.js';
 import type { Timeouts } from './options.js';
+import { keepItemShapes } from './shapes.js';
 import { Watchdog } from './watchdog.js';
 
 /** What the response said about itself. */
@@ -141,7 +142,7 @@ export interface StreamCodec<Item, Result> {
   /** Accumulates one checked item. */
   push(item: Item): void;
   /** Items pushed so far. */
-  readonly count: number;
+  count(): number;
   /** A snapshot of everything so far. */
   response(): Result;
   /** The end state for how reading stopped. */
@@ -169,6 +170,12 @@ export interface EventStreamOptions {
   relay?: boolean | undefined;
 }
 
+/**
+ * Items whose hidden classes are kept after a stream (client/shapes.ts): the first few (a
+ * prompt-filter chunk, a role chunk, the first content chunk) and the last (a finish or usage chunk).
+ */
+const SAMPLED_FIRST_ITEMS = 3;
+
 const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
@@ -188,12 +195,17 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
 
   readonly #metrics: MetricsRecorder;
   readonly #codec: StreamCodec<Item, Result>;
-  /** Aborted by `abort()`, a time-out or the consumer leaving. */
+  /** Aborted by `abort()`, a time-out, the consumer leaving or the caller's signal (`#abortWith`). */
   readonly #controller = new AbortController();
-  /** The controller's signal joined with the caller's, when there is one. */
-  readonly #link: LinkedSignal | undefined;
-  /** What the source sees: aborts on any of the above. */
+  /** What the source sees: the controller's signal. */
   readonly #signal: AbortSignal;
+  /**
+   * Whether the controller aborted: a field read per item, where the signal's `aborted` is a
+   * getter call. Every abort goes through `#abortWith`, which sets it first.
+   */
+  #aborted = false;
+  /** Stops following the caller's signal, when there is one. */
+  readonly #unfollow: (() => void) | undefined;
   readonly #watchdog: Watchdog;
   readonly #iter: ItemIterator<Item>;
   readonly #secrets: Iterable<string> | undefined;
@@ -207,6 +219,61 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
   #relay: boolean;
   /** A `PullIterator` consumer waits (the watchdog was told, as when `next()` waits). */
   #pulled = false;
+  /** The first items and the last one, whose hidden classes are kept after the end (client/shapes.ts). */
+  readonly #firstItems: Item[] = [];
+  #lastItem: Item | undefined;
+
+  /**
+   * The iterator `[Symbol.asyncIterator]()` returns, and the context a source is given: class
+   * instances whose methods live on the prototype, not literals of arrow functions. A
+   * consumer's loop and a source call them per item; one function for every stream can stay
+   * inlined in their optimized code, where a closure per stream is a new call target each
+   * stream (the optimized code is thrown away when the target changes, and again when a
+   * full collection frees the closure it was built for).
+   */
+  static readonly #Iterator = class StreamIterator<I, R> implements AsyncIterator<I, undefined, undefined> {
+    protected readonly stream: EventStream<I, R>;
+    constructor(stream: EventStream<I, R>) {
+      this.stream = stream;
+    }
+    next(): Promise<IteratorResult<I, undefined>> {
+      return this.stream.#next();
+    }
+    return(): Promise<IteratorResult<I, undefined>> {
+      return this.stream.#leave();
+    }
+  };
+
+  /** The iterator of a stream whose source can be pulled (`PullIterator`): `take` and `wait` too. */
+  static readonly #PullIterator = class PullStreamIterator<I, R>
+    extends EventStream.#Iterator<I, R>
+    implements PullIterator<I>
+  {
+    take(): I | typeof NOT_READY {
+      return this.stream.#take();
+    }
+    wait(wake: () => void): void {
+      this.stream.#waitFor(wake);
+    }
+  };
+
+  static readonly #Context = class StreamContext<I, R> implements SourceContext {
+    readonly signal: AbortSignal;
+    readonly #stream: EventStream<I, R>;
+    constructor(stream: EventStream<I, R>) {
+      this.#stream = stream;
+      this.signal = stream.#signal;
+    }
+    opened(meta: ResponseMeta): void {
+      this.#stream.#opened(meta);
+    }
+    alive(): void {
+      this.#stream.#watchdog.alive(performance.now());
+    }
+    relaying(): boolean {
+      return this.#stream.#relay;
+    }
+  };
 
   constructor(source: ItemSource<Item>, codec: StreamCodec<Item, Result>, options: EventStreamOptions = {}) {
     const t0 = performance.now();
@@ -226,42 +293,18 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
 
     this.#secrets = options.secrets;
     this.#relay = options.relay === true;
-    this.#link = options.signal ? linkSignals(this.#controller.signal, options.signal) : undefined;
-    this.#signal = this.#link?.signal ?? this.#controller.signal;
+    this.#signal = this.#controller.signal;
+    this.#unfollow = options.signal ? this.#follow(options.signal) : undefined;
 
-    const ctx: SourceContext = {
-      signal: this.#signal,
-      opened: (meta) => {
-        const now = performance.now();
-        this.#metrics.headers(now);
-        this.#watchdog.body(now);
-        if (!this.#metaSettled) {
-          this.#metaSettled = true;
-          this.#resolveMeta(meta);
-        }
-      },
-      alive: () => this.#watchdog.alive(performance.now()),
-      relaying: () => this.#relay,
-    };
+    const ctx = new EventStream.#Context(this);
     this.#iter = startSource(source, ctx);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Item, undefined, undefined> {
     this.#claim();
     const iter = this.#iter;
-    if (iter.take !== undefined && iter.wait !== undefined) {
-      const pull: PullIterator<Item> = {
-        next: () => this.#next(),
-        return: () => this.#leave(),
-        take: () => this.#take(),
-        wait: (wake) => this.#waitFor(wake),
-      };
-      return pull;
-    }
-    return {
-      next: () => this.#next(),
-      return: () => this.#leave(),
-    };
+    if (iter.take !== undefined && iter.wait !== undefined) return new EventStream.#PullIterator(this);
+    return new EventStream.#Iterator(this);
   }
 
   /**
@@ -281,7 +324,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
    * AbortError (`cause` = `reason`); `final().end` is `aborted`.
    */
   abort(reason?: unknown): void {
-    this.#controller.abort(reason);
+    this.#abortWith(reason);
   }
 
   /**
@@ -329,6 +372,17 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     this.#consumed = true;
   }
 
+  /** The response began (headers arrived): resolves `meta`, arms first-token and idle. */
+  #opened(meta: ResponseMeta): void {
+    const now = performance.now();
+    this.#metrics.headers(now);
+    this.#watchdog.body(now);
+    if (!this.#metaSettled) {
+      this.#metaSettled = true;
+      this.#resolveMeta(meta);
+    }
+  }
+
   /**
    * The next item. An item the source already holds is delivered at once, without touching
    * the watchdog (nobody waited); otherwise `#wait` waits for one.
@@ -336,7 +390,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
   #next(): Promise<IteratorResult<Item, undefined>> {
     if (this.#result) return this.#afterEnd();
     // Items already parsed must not slip out after an abort or time-out.
-    if (this.#signal.aborted) return Promise.reject(this.#fail(this.#signal.reason));
+    if (this.#aborted) return Promise.reject(this.#fail(this.#signal.reason));
     const iter = this.#iter;
     if (iter.take !== undefined) {
       let item: Item | typeof NOT_READY;
@@ -366,7 +420,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
       if (result.error) throw result.error;
       return NOT_READY;
     }
-    if (this.#signal.aborted) throw this.#fail(this.#signal.reason);
+    if (this.#aborted) throw this.#fail(this.#signal.reason);
     let item: Item | typeof NOT_READY;
     try {
       item = (this.#iter as Required<ItemIterator<Item>>).take();
@@ -439,6 +493,8 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
       if (tokens > 0) this.#watchdog.token();
       this.#metrics.chunk(now, tokens, codec.usage(item));
       codec.push(item);
+      if (this.#firstItems.length < SAMPLED_FIRST_ITEMS) this.#firstItems.push(item);
+      this.#lastItem = item;
       return item;
     } catch (err) {
       const settled = this.#result as StreamOutcome<Result> | undefined;
@@ -461,7 +517,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
             { cause: raw },
           );
     const err = this.#fail(cause);
-    this.#controller.abort(err);
+    this.#abortWith(err);
     this.#closeSource();
     return err;
   }
@@ -477,7 +533,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
   async #leave(): Promise<IteratorResult<Item, undefined>> {
     if (!this.#result) {
       const reason = new AbortError('The consumer stopped reading the stream');
-      this.#controller.abort(reason);
+      this.#abortWith(reason);
       this.#fail(reason);
       try {
         await this.#iter.return?.();
@@ -498,8 +554,25 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     }
   }
 
+  /** Aborts the controller (the source sees it) with `reason`. */
+  #abortWith(reason: unknown): void {
+    this.#aborted = true;
+    this.#controller.abort(reason);
+  }
+
+  /** Aborts with the caller's signal, now or when it aborts; returns the detach. */
+  #follow(signal: AbortSignal): (() => void) | undefined {
+    if (signal.aborted) {
+      this.#abortWith(signal.reason);
+      return undefined;
+    }
+    const listener = () => this.#abortWith(signal.reason);
+    signal.addEventListener('abort', listener, { once: true });
+    return () => signal.removeEventListener('abort', listener);
+  }
+
   #timedOut(phase: TimeoutPhase, limit: number): void {
-    this.#controller.abort(new TimeoutError(phase, limit));
+    this.#abortWith(new TimeoutError(phase, limit));
   }
 
   /** Maps whatever stopped the source to the error the consumer sees, and ends the stream. */
@@ -511,7 +584,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     let end: EndState;
     try {
       end = err instanceof AbortError ? codec.finish({ aborted: err.cause }) : codec.finish({ error: err });
-      if (err.partial === undefined && codec.count > 0) err.partial = codec.response() as SluiceError['partial'];
+      if (err.partial === undefined && codec.count() > 0) err.partial = codec.response() as SluiceError['partial'];
     } catch {
       // Accumulating what arrived failed too: report the error without a partial.
       end = err instanceof AbortError ? { state: 'aborted', reason: err.cause } : { state: 'failed', error: err };
@@ -523,7 +596,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
   #settle(end: EndState, now: number, error: SluiceError | undefined): void {
     this.#watchdog.stop();
     this.#metrics.end(now);
-    this.#link?.dispose();
+    this.#unfollow?.();
     if (error !== undefined && this.#secrets !== undefined) redactError(error, this.#secrets);
     if (!this.#metaSettled) {
       this.#metaSettled = true;
@@ -532,6 +605,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     const result = this.#outcome(end, error);
     this.#result = result;
     this.#resolveEnd(result);
+    if (this.#lastItem !== undefined) keepItemShapes([...this.#firstItems, this.#lastItem], now);
   }
 
   /**

@@ -12,9 +12,9 @@ import { type PartialResult, ProtocolError, type SluiceError, StreamErrorFrame }
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
 import { endsWithDone, type ParseEventOptions, readStreamEvent, STREAM_DONE } from '../protocol/events.js';
 import { excerpt } from '../protocol/excerpt.js';
-import { createDecoder, type DecoderEnd, type SseEvent } from '../sse/index.js';
-import type { ApiKind, ApiTypes } from '../types.js';
-import { type BodyFeed, bodyFeed } from './body-feed.js';
+import { createDecoder, type DecoderEnd, type DecoderHandlers, type SseDecoder, type SseEvent } from '../sse/index.js';
+import type { AnyChunk, ApiKind, ApiTypes } from '../types.js';
+import { type BodyFeed, bodyFeed, type FeedHandlers } from './body-feed.js';
 import {
   type ItemIterator,
   type ItemSource,
@@ -59,20 +59,22 @@ export interface SseItems<T> {
 
 const KEEP_SOURCE_JSON: ParseEventOptions = Object.freeze({ keepSourceJson: true });
 
-/** Chat Completions and Completions: `data: <chunk>` events ending with `data: [DONE]`. */
-function chunkItems<K extends ApiKind>(): SseItems<ApiTypes[K]['chunk']> {
-  return {
-    read(e, relay) {
-      const read = readStreamEvent<K>(e, relay ? KEEP_SOURCE_JSON : undefined);
-      if (read === STREAM_DONE) return SSE_END;
-      if (read instanceof StreamErrorFrame) throw read;
-      return read;
-    },
-    // Azure may send `data: [DONE]` without its blank line: the decoder holds it back (the
-    // spec discards an unterminated event), but it is a proper end (see `endsWithDone`).
-    endedWell: endsWithDone,
-  };
-}
+/**
+ * Chat Completions and Completions: `data: <chunk>` events ending with `data: [DONE]`. One
+ * object for every stream (it holds nothing): the reader calls `read` per event, and one
+ * function stays inlined there where a closure per stream would not.
+ */
+const CHUNK_ITEMS: SseItems<AnyChunk> = {
+  read(e, relay) {
+    const read = readStreamEvent(e, relay ? KEEP_SOURCE_JSON : undefined);
+    if (read === STREAM_DONE) return SSE_END;
+    if (read instanceof StreamErrorFrame) throw read;
+    return read;
+  },
+  // Azure may send `data: [DONE]` without its blank line: the decoder holds it back (the
+  // spec discards an unterminated event), but it is a proper end (see `endsWithDone`).
+  endedWell: endsWithDone,
+};
 
 /**
  * A source that calls `start` at once (so the request is in flight before anyone iterates)
@@ -82,7 +84,7 @@ export function httpSource<K extends ApiKind>(
   start: (signal: AbortSignal) => Promise<Sent>,
   resume?: Resumer,
 ): ItemSource<ApiTypes[K]['chunk']> {
-  return sseSource(start, chunkItems<K>(), resume);
+  return sseSource(start, CHUNK_ITEMS as SseItems<ApiTypes[K]['chunk']>, resume);
 }
 
 /**
@@ -154,15 +156,22 @@ type Ending = { end: SourceEnd } | { error: unknown };
  * something came (a relay pulling every chunk through `take()` pays no promise per chunk). Reading is pull-based: a web
  * body is read when the queue is empty and someone waits, a Node body is paused when a slow
  * consumer leaves too much in the queue.
+ *
+ * The reader is its decoder's and its feed's handlers itself (`onEvent`, `onBytes`, ...):
+ * methods on the prototype rather than closures made per stream, so the decoder and the feed,
+ * which call them per event and per read, see one call target for every stream and keep it
+ * inlined in their optimized code.
  */
-class SseReader<T> implements ItemIterator<T> {
+class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
   readonly #ctx: SourceContext;
   readonly #items: SseItems<T>;
   readonly #resume: Resumer | undefined;
   /** The first request, until reading it begins. */
   #pending: Promise<Sent> | undefined;
   #sent: Sent | undefined;
+  /** The body being read, if any, and its decoder. */
   #feed: BodyFeed | undefined;
+  #decoder: SseDecoder | undefined;
   /** Decoded events not taken yet: `#events[#head..]`. */
   readonly #events: SseEvent[] = [];
   #head = 0;
@@ -351,44 +360,59 @@ class SseReader<T> implements ItemIterator<T> {
       this.#bodyEnd = { end: { sawDone: false } };
       return;
     }
-    const ctx = this.#ctx;
-    const events = this.#events;
-    const decoder = createDecoder({
-      onEvent: (e) => {
-        events.push(e);
-      },
-      // A heartbeat comment is a sign of life for the idle limit.
-      onComment: () => ctx.alive(),
-    });
-    const feed = bodyFeed(sent.response, body, {
-      bytes: (chunk) => {
-        try {
-          decoder.feed(chunk);
-        } catch (error) {
-          // A line beyond the decoder's limit. The events before it still count.
-          feed.cancel();
-          this.#ended(feed, { error });
-          return;
-        }
-        if (this.#waiter !== undefined || this.#wake !== undefined) {
-          this.#serve();
-          return;
-        }
-        this.#queuedBytes += chunk.byteLength;
-        if (this.#queuedBytes > QUEUED_BYTES_HIGH) feed.pause();
-      },
-      end: () => this.#ended(feed, { end: { sawDone: this.#items.endedWell(decoder.end()) } }),
-      // Our own abort or time-out: the stream reports it. Anything else is the connection
-      // dying mid-body, the common way streams fail: a truncation, not a crash.
-      error: (cause) => this.#ended(feed, ctx.signal.aborted ? { error: cause } : { end: { sawDone: false, cause } }),
-    });
-    this.#feed = feed;
+    this.#decoder = createDecoder(this);
+    this.#feed = bodyFeed(sent.response, body, this);
   }
 
-  /** `feed`'s body ended: once the events before are taken, this is how. */
-  #ended(feed: BodyFeed, ending: Ending): void {
-    if (this.#feed !== feed) return;
+  // The decoder's and the feed's handlers (see the class comment). Only they call these.
+
+  /** @internal A decoded event: queued until taken. */
+  onEvent(event: SseEvent): void {
+    this.#events.push(event);
+  }
+
+  /** @internal A heartbeat comment: a sign of life for the idle limit. */
+  onComment(): void {
+    this.#ctx.alive();
+  }
+
+  /** @internal A network read of the current body. */
+  onBytes(chunk: Uint8Array): void {
+    try {
+      this.#decoder!.feed(chunk);
+    } catch (error) {
+      // A line beyond the decoder's limit. The events before it still count.
+      this.#feed?.cancel();
+      this.#ended({ error });
+      return;
+    }
+    if (this.#waiter !== undefined || this.#wake !== undefined) {
+      this.#serve();
+      return;
+    }
+    this.#queuedBytes += chunk.byteLength;
+    if (this.#queuedBytes > QUEUED_BYTES_HIGH) this.#feed?.pause();
+  }
+
+  /** @internal The current body ended whole. */
+  onEnd(): void {
+    this.#ended({ end: { sawDone: this.#items.endedWell(this.#decoder!.end()) } });
+  }
+
+  /**
+   * @internal Reading the current body failed. Our own abort or time-out: the stream reports
+   * it. Anything else is the connection dying mid-body, the common way streams fail: a
+   * truncation, not a crash.
+   */
+  onError(cause: unknown): void {
+    this.#ended(this.#ctx.signal.aborted ? { error: cause } : { end: { sawDone: false, cause } });
+  }
+
+  /** The current body ended: once the events before are taken, this is how. */
+  #ended(ending: Ending): void {
+    // A feed calls nothing after it ended or was cancelled, so this is the current body's end.
     this.#feed = undefined;
+    this.#decoder = undefined;
     this.#bodyEnd = ending;
     this.#serve();
   }

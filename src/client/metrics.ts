@@ -60,7 +60,12 @@ export class MetricsRecorder implements StreamMetrics {
   usage: Usage | undefined;
   chunks = 0;
   #tokenDeltas = 0;
-  #lastChunkAt = -1;
+  /**
+   * When the previous chunk came; -Infinity before the first. Times are fractional: a field
+   * that starts as a small integer (-1) and then holds one gives the instances a new hidden
+   * class, which the kept one (client/shapes.ts) would not be.
+   */
+  #lastChunkAt = Number.NEGATIVE_INFINITY;
   #gaps = new Float64Array(64);
   #gapCount = 0;
   #cached: { p50: number; p95: number; max: number } | undefined;

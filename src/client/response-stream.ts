@@ -6,12 +6,12 @@
  * @module
  */
 import type { SluiceError } from '../errors.js';
-import { createAccumulator } from '../protocol/accumulate.js';
-import { truncationError } from '../protocol/end-state.js';
+import { type Accumulator, createAccumulator } from '../protocol/accumulate.js';
+import { type EndState, type FinishHow, truncationError } from '../protocol/end-state.js';
 import { checkChunk, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../protocol/shape.js';
 import { relayToSse } from '../protocol/sse-relay.js';
 import { choiceText, type TextDelta, textDeltas } from '../protocol/text.js';
-import type { ApiKind, ApiTypes } from '../types.js';
+import type { ApiKind, ApiTypes, Usage } from '../types.js';
 import {
   EventStream,
   type EventStreamOptions,
@@ -19,7 +19,9 @@ import {
   type StreamCodec,
   type StreamOutcome,
 } from './event-stream.js';
+import { httpSource } from './http-source.js';
 import { tokenDeltas } from './metrics.js';
+import { keepShape } from './shapes.js';
 
 export {
   type ResponseMeta,
@@ -61,7 +63,7 @@ export class ResponseStream<K extends ApiKind> extends EventStream<Chunk<K>, Api
   readonly kind: K;
 
   constructor(kind: K, source: ChunkSource<K>, options: ResponseStreamOptions = {}) {
-    super(source, chunkCodec(kind, options.limits ?? DEFAULT_SHAPE_LIMITS), options);
+    super(source, new ChunkCodec(kind, options.limits ?? DEFAULT_SHAPE_LIMITS), options);
     this.kind = kind;
   }
 
@@ -100,25 +102,68 @@ export class ResponseStream<K extends ApiKind> extends EventStream<Chunk<K>, Api
   }
 }
 
-/** What chunks mean to the stream: checked by `checkChunk`, accumulated by `createAccumulator`. */
-function chunkCodec<K extends ApiKind>(kind: K, limits: ShapeLimits): StreamCodec<Chunk<K>, ApiTypes[K]['response']> {
-  const acc = createAccumulator(kind);
-  return {
-    check: (chunk) => checkChunk(chunk, limits),
-    tokens: tokenDeltas,
-    usage: (chunk) => chunk.usage,
-    push: (chunk) => acc.push(chunk),
-    get count() {
-      return acc.chunkCount;
-    },
-    response: () => acc.response(),
-    finish: (how) => acc.finish(how),
-    endError(end, partial, cause): SluiceError | undefined {
-      if (end.state !== 'truncated') return undefined;
-      // Chat streams only ever end `no-done` / `unfinished-choice` (a limit is a `length` finish).
-      const reason = end.reason === 'unfinished-choice' ? 'unfinished-choice' : 'no-done';
-      return truncationError({ ...end, reason }, partial, cause);
-    },
-    empty: () => ({ choices: [] }) as unknown as ApiTypes[K]['response'],
-  };
+/**
+ * What chunks mean to the stream: checked by `checkChunk`, accumulated by `createAccumulator`.
+ * A class, not a literal of closures: the stream calls these per chunk, and one method per
+ * name for every stream stays inlined where a closure per stream would not.
+ */
+class ChunkCodec<K extends ApiKind> implements StreamCodec<Chunk<K>, ApiTypes[K]['response']> {
+  readonly #acc: Accumulator<K>;
+  readonly #limits: ShapeLimits;
+
+  constructor(kind: K, limits: ShapeLimits) {
+    this.#acc = createAccumulator(kind);
+    this.#limits = limits;
+  }
+
+  check(chunk: Chunk<K>): Chunk<K> {
+    return checkChunk(chunk, this.#limits);
+  }
+
+  tokens(chunk: Chunk<K>): number {
+    return tokenDeltas(chunk);
+  }
+
+  usage(chunk: Chunk<K>): Usage | null | undefined {
+    return chunk.usage;
+  }
+
+  push(chunk: Chunk<K>): void {
+    this.#acc.push(chunk);
+  }
+
+  count(): number {
+    return this.#acc.chunkCount;
+  }
+
+  response(): ApiTypes[K]['response'] {
+    return this.#acc.response();
+  }
+
+  finish(how: FinishHow): EndState {
+    return this.#acc.finish(how);
+  }
+
+  endError(end: EndState, partial: ApiTypes[K]['response'], cause: unknown): SluiceError | undefined {
+    if (end.state !== 'truncated') return undefined;
+    // Chat streams only ever end `no-done` / `unfinished-choice` (a limit is a `length` finish).
+    const reason = end.reason === 'unfinished-choice' ? 'unfinished-choice' : 'no-done';
+    return truncationError({ ...end, reason }, partial, cause);
+  }
+
+  empty(): ApiTypes[K]['response'] {
+    return { choices: [] } as unknown as ApiTypes[K]['response'];
+  }
 }
+
+/**
+ * A stream that lives as long as the module, never read, so the hidden classes of a stream
+ * and of its parts (codec, accumulator, metrics, watchdog, source, iterator) survive a full
+ * collection while no other stream is alive (see client/shapes.ts).
+ */
+const idle = new ResponseStream(
+  'chat',
+  httpSource<'chat'>(() => new Promise(() => {})),
+);
+keepShape(idle[Symbol.asyncIterator]());
+keepShape(idle);

@@ -5,6 +5,8 @@
  * terminal event ends the stream; `[DONE]` ends nothing).
  * @module
  */
+import type { SluiceError } from '../errors.js';
+import type { EndState, FinishHow } from '../protocol/end-state.js';
 import { createResponsesAccumulator, outputText } from '../protocol/responses/accumulate.js';
 import { responsesTruncationError } from '../protocol/responses/end-state.js';
 import {
@@ -23,7 +25,8 @@ import {
   type StreamCodec,
   type StreamOutcome,
 } from './event-stream.js';
-import { SSE_SKIP, type SseItems } from './http-source.js';
+import { SSE_SKIP, type SseItems, sseSource } from './http-source.js';
+import { keepShape } from './shapes.js';
 
 /** The outcome of a Responses stream: the accumulated `Response`, the end state, the metrics. */
 export type ResponsesResult = StreamOutcome<ResponseObject>;
@@ -60,7 +63,7 @@ export interface ResponsesTextDelta {
  */
 export class ResponsesStream extends EventStream<ResponseStreamEvent, ResponseObject> {
   constructor(source: ResponsesSource, options: ResponsesStreamOptions = {}) {
-    super(source, responsesCodec(options.limits ?? DEFAULT_RESPONSES_LIMITS), options);
+    super(source, new ResponsesCodec(options.limits ?? DEFAULT_RESPONSES_LIMITS), options);
   }
 
   /**
@@ -115,40 +118,63 @@ function metricsUsage(usage: ResponseUsage): Usage {
   };
 }
 
-function responsesCodec(limits: ResponsesLimits): StreamCodec<ResponseStreamEvent, ResponseObject> {
-  const acc = createResponsesAccumulator();
-  return {
-    check: (event) => checkResponsesEvent(event, limits),
-    tokens(event) {
-      const type = event.type;
-      if (
-        type === 'response.output_text.delta' ||
-        type === 'response.function_call_arguments.delta' ||
-        type === 'response.refusal.delta'
-      ) {
-        return (event as { delta: string }).delta === '' ? 0 : 1;
-      }
-      return 0;
-    },
-    usage(event) {
-      if (!isTerminalEvent(event) || event.type === 'error') return undefined;
-      const usage = (event as { response: { usage?: unknown } }).response.usage as ResponseUsage | null | undefined;
-      return usage !== null && typeof usage === 'object' && typeof usage.output_tokens === 'number'
-        ? metricsUsage(usage)
-        : undefined;
-    },
-    push: (event) => acc.push(event),
-    get count() {
-      return acc.eventCount;
-    },
-    response: () => acc.response(),
-    finish: (how) => acc.finish(how),
-    endError(end, partial, cause) {
-      if (end.state === 'failed') return end.error;
-      if (end.state === 'truncated') return responsesTruncationError(end, partial, cause);
-      return undefined;
-    },
-    empty: () => ({
+/** What Responses events mean to the stream (a class, as chat's `ChunkCodec`: see there why). */
+class ResponsesCodec implements StreamCodec<ResponseStreamEvent, ResponseObject> {
+  readonly #acc = createResponsesAccumulator();
+  readonly #limits: ResponsesLimits;
+
+  constructor(limits: ResponsesLimits) {
+    this.#limits = limits;
+  }
+
+  check(event: ResponseStreamEvent): ResponseStreamEvent {
+    return checkResponsesEvent(event, this.#limits);
+  }
+
+  tokens(event: ResponseStreamEvent): number {
+    const type = event.type;
+    if (
+      type === 'response.output_text.delta' ||
+      type === 'response.function_call_arguments.delta' ||
+      type === 'response.refusal.delta'
+    ) {
+      return (event as { delta: string }).delta === '' ? 0 : 1;
+    }
+    return 0;
+  }
+
+  usage(event: ResponseStreamEvent): Usage | undefined {
+    if (!isTerminalEvent(event) || event.type === 'error') return undefined;
+    const usage = (event as { response: { usage?: unknown } }).response.usage as ResponseUsage | null | undefined;
+    return usage !== null && typeof usage === 'object' && typeof usage.output_tokens === 'number'
+      ? metricsUsage(usage)
+      : undefined;
+  }
+
+  push(event: ResponseStreamEvent): void {
+    this.#acc.push(event);
+  }
+
+  count(): number {
+    return this.#acc.eventCount;
+  }
+
+  response(): ResponseObject {
+    return this.#acc.response();
+  }
+
+  finish(how: FinishHow): EndState {
+    return this.#acc.finish(how);
+  }
+
+  endError(end: EndState, partial: ResponseObject, cause: unknown): SluiceError | undefined {
+    if (end.state === 'failed') return end.error;
+    if (end.state === 'truncated') return responsesTruncationError(end, partial, cause);
+    return undefined;
+  }
+
+  empty(): ResponseObject {
+    return {
       id: '',
       object: 'response',
       created_at: 0,
@@ -156,6 +182,11 @@ function responsesCodec(limits: ResponsesLimits): StreamCodec<ResponseStreamEven
       output: [],
       incomplete_details: null,
       error: null,
-    }),
-  };
+    };
+  }
 }
+
+/** A stream kept for its hidden classes, as chat's (see client/shapes.ts). */
+const idle = new ResponsesStream(sseSource(() => new Promise(() => {}), responsesItems));
+keepShape(idle[Symbol.asyncIterator]());
+keepShape(idle);

@@ -27,15 +27,19 @@ export class Watchdog {
   readonly #idle: number;
   readonly #onTimeout: OnTimeout;
   readonly #startedAt: number;
-  /** When the body began (headers arrived); -1 before. */
-  #bodyAt = -1;
+  // The times are fractional milliseconds, and so is every start value here (-Infinity for
+  // "not yet", -0 for nothing used): a field that starts as a small integer and then holds a
+  // fraction gives the instances a new hidden class, which the kept one (client/shapes.ts)
+  // would not be.
+  /** When the body began (headers arrived); -Infinity before. */
+  #bodyAt = Number.NEGATIVE_INFINITY;
   /** Last sign of life or the start of the current wait, whichever is later. */
-  #lastEventAt = -1;
-  #pullAt = -1;
+  #lastEventAt = Number.NEGATIVE_INFINITY;
+  #pullAt = Number.NEGATIVE_INFINITY;
   #waiting = false;
   #sawToken = false;
   /** Waiting time already spent before the first token, over earlier pulls. */
-  #firstTokenUsed = 0;
+  #firstTokenUsed = -0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   readonly #clock: () => number;

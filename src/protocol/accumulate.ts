@@ -96,6 +96,13 @@ const HeaderRank = { None: 0, AnyChunk: 1, HasChoices: 2, HasId: 3 } as const;
 type HeaderRank = (typeof HeaderRank)[keyof typeof HeaderRank];
 
 class StreamAccumulator<K extends ApiKind> implements Accumulator<K> {
+  /**
+   * An accumulator that lives as long as the module, so the instances' hidden class does too:
+   * a full collection while no stream is alive would otherwise drop it and the optimized code
+   * built on it (client/shapes.ts says more). The choice states keep one each, likewise.
+   */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held, never read, on purpose (see above)
+  static readonly #keepShape = new StreamAccumulator('chat');
   chunkCount = 0;
   readonly kind: K;
   private headerRank: HeaderRank = HeaderRank.None;
@@ -278,6 +285,8 @@ interface ToolCallState {
 }
 
 class ChatChoiceState extends ChoiceState {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held for its hidden class (see StreamAccumulator)
+  static readonly #keepShape = new ChatChoiceState(0);
   private readonly content: string[] = [];
   /** undefined: no delta had `refusal`; otherwise its parts (possibly none). */
   private refusal: string[] | undefined;
@@ -386,6 +395,8 @@ class ChatChoiceState extends ChoiceState {
 }
 
 class CompletionChoiceState extends ChoiceState {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held for its hidden class (see StreamAccumulator)
+  static readonly #keepShape = new CompletionChoiceState(0);
   private readonly text: string[] = [];
   private logprobs:
     | {
