@@ -385,7 +385,9 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
 
   /**
    * The next item. An item the source already holds is delivered at once, without touching
-   * the watchdog (nobody waited); otherwise `#wait` waits for one.
+   * the watchdog (nobody waited); otherwise the stream waits for one: told by a source that
+   * can be pulled (`wait`), it takes and delivers the item as it comes, in the same call
+   * (one promise per wait, the consumer's); any other source is awaited (`#wait`).
    */
   #next(): Promise<IteratorResult<Item, undefined>> {
     if (this.#result) return this.#afterEnd();
@@ -406,9 +408,46 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
           return Promise.reject(err);
         }
       }
+      if (iter.wait !== undefined) {
+        const next = new Promise<IteratorResult<Item, undefined>>(this.#awaitNext);
+        this.#waitFor(this.#onWake);
+        return next;
+      }
     }
     return this.#wait();
   }
+
+  /** The consumer's pending `next()` while a pulled source is waited for (see `#next`). */
+  #resolveNext:
+    | ((result: IteratorResult<Item, undefined> | Promise<IteratorResult<Item, undefined>>) => void)
+    | undefined;
+  #rejectNext: ((error: unknown) => void) | undefined;
+  // Made once per stream, not once per wait.
+  readonly #awaitNext = (
+    resolve: (result: IteratorResult<Item, undefined> | Promise<IteratorResult<Item, undefined>>) => void,
+    reject: (error: unknown) => void,
+  ): void => {
+    this.#resolveNext = resolve;
+    this.#rejectNext = reject;
+  };
+
+  /** The pulled source has news for the pending `next()`: an item, or else the end (which `#wait` reports). */
+  readonly #onWake = (): void => {
+    const resolve = this.#resolveNext;
+    const reject = this.#rejectNext;
+    if (resolve === undefined || reject === undefined) return;
+    this.#resolveNext = undefined;
+    this.#rejectNext = undefined;
+    let item: Item | typeof NOT_READY;
+    try {
+      item = this.#take();
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    if (item !== NOT_READY) resolve({ value: item, done: false });
+    else resolve(this.#wait());
+  };
 
   /**
    * `PullIterator.take`: the next item if the source holds one, checked and counted as

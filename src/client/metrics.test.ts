@@ -85,3 +85,35 @@ test('the gap buffer grows past its initial size and quantiles stay right', () =
   assert.equal(g.p50, 2);
   assert.equal(g.max, 3);
 });
+
+test('gap quantiles are the nearest-rank p50 / p95 and the max, for any count, order and ties', () => {
+  const rank = (sorted: number[], q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const orders: Array<(i: number, n: number) => number> = [
+    () => Math.floor(random() * 1000) / 8, // random, with ties
+    () => 3, // all equal
+    (i) => i, // ascending
+    (i, n) => n - i, // descending
+    (i) => (i % 2 === 0 ? i : 1000 - i), // zigzag
+  ];
+  for (const n of [1, 2, 3, 19, 20, 21, 100, 4097]) {
+    for (const gapAt of orders) {
+      const times = [0];
+      for (let i = 0; i < n; i++) times.push(times[i]! + gapAt(i, n));
+      const recorder = new MetricsRecorder(0);
+      for (const now of times) recorder.chunk(now, 0, undefined);
+      const sorted = times.slice(1).map((t, i) => t - times[i]!);
+      sorted.sort((a, b) => a - b);
+      assert.deepEqual(
+        recorder.gapsMs,
+        { p50: rank(sorted, 0.5), p95: rank(sorted, 0.95), max: sorted[n - 1] },
+        `${n} gaps`,
+      );
+    }
+  }
+});

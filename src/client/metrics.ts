@@ -106,8 +106,16 @@ export class MetricsRecorder implements StreamMetrics {
     if (this.#cached) return this.#cached;
     const n = this.#gapCount;
     if (n === 0) return { p50: 0, p95: 0, max: 0 };
-    const sorted = this.#gaps.slice(0, n).sort();
-    this.#cached = { p50: rank(sorted, 0.5), p95: rank(sorted, 0.95), max: sorted[n - 1]! };
+    // Selected, not sorted: two partial partitions of a copy cost O(n) where a sort of a
+    // long stream's gaps cost more than a millisecond at its end.
+    const gaps = this.#gaps.slice(0, n);
+    const at95 = rankIndex(n, 0.95);
+    const at50 = rankIndex(n, 0.5);
+    const p95 = select(gaps, at95, 0, n - 1);
+    const p50 = select(gaps, at50, 0, at95); // everything left of at95 is at most p95 now
+    let max = p95;
+    for (let i = at95 + 1; i < n; i++) if (gaps[i]! > max) max = gaps[i]!;
+    this.#cached = { p50, p95, max };
     return this.#cached;
   }
 
@@ -140,8 +148,48 @@ export class MetricsRecorder implements StreamMetrics {
   }
 }
 
-/** Nearest-rank quantile of a sorted, non-empty array. */
-function rank(sorted: Float64Array, q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
+/** Where the nearest-rank `q` quantile of `n` values sits once they are sorted. */
+function rankIndex(n: number, q: number): number {
+  return Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
+}
+
+/**
+ * The value that belongs at index `k` of `values[from..to]` sorted (both ends included),
+ * rearranging that range so that nothing left of `k` is larger and nothing right of it is
+ * smaller (quickselect, median-of-three pivots). A range that keeps splitting badly is
+ * sorted instead, so the worst case stays O(n log n).
+ */
+function select(values: Float64Array, k: number, from: number, to: number): number {
+  let lo = from;
+  let hi = to;
+  let rounds = 2 * Math.ceil(Math.log2(to - from + 2)) + 8;
+  while (hi > lo) {
+    if (rounds-- === 0) {
+      values.subarray(lo, hi + 1).sort();
+      return values[k]!;
+    }
+    const mid = lo + ((hi - lo) >> 1);
+    const pivot = medianOfThree(values[lo]!, values[mid]!, values[hi]!);
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const t = values[i]!;
+        values[i] = values[j]!;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return values[k]!;
+  }
+  return values[k]!;
+}
+
+function medianOfThree(a: number, b: number, c: number): number {
+  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createClient } from './client.js';
-import { keepItemShapes, keptShapes } from './shapes.js';
+import { forgetItemShapes, keepItemShapes, keptShapes } from './shapes.js';
 
 const chunk = (content: string, finish: string | null = null) => ({
   id: 'chatcmpl-secret',
@@ -35,7 +35,7 @@ describe('kept shapes', () => {
         headers: { 'content-type': 'text/event-stream' },
       })) as typeof globalThis.fetch;
     const client = createClient({ endpoint: 'http://127.0.0.1:9', apiKey: 'k', deployment: 'd', fetch, maxRetries: 0 });
-    keepItemShapes([], Number.NEGATIVE_INFINITY); // the next stream's end refreshes them
+    forgetItemShapes(); // the next stream's end keeps its own
     const { end } = await client.chat.stream({ messages: [{ role: 'user', content: 'x' }] }).final();
     assert.equal(end.state, 'completed');
     const { items } = keptShapes();
@@ -49,6 +49,7 @@ describe('kept shapes', () => {
   });
 
   test('shapes are refreshed at most once a second, and what is not JSON is skipped', () => {
+    forgetItemShapes();
     keepItemShapes([{ a: 'x' }], 10_000);
     keepItemShapes([{ b: 'y' }], 10_500);
     assert.deepEqual(keptShapes().items, [{ a: '' }]);

@@ -72,3 +72,9 @@ function hollowed(_key: string, value: unknown): unknown {
 export function keptShapes(): { exemplars: readonly object[]; items: readonly unknown[] } {
   return { exemplars, items: itemShapes };
 }
+
+/** @internal For tests: forgets the kept items, so the next stream's end keeps its own. */
+export function forgetItemShapes(): void {
+  itemShapes = [];
+  itemShapesAt = Number.NEGATIVE_INFINITY;
+}
