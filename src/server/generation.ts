@@ -10,7 +10,7 @@
 import type { ServerResponse } from 'node:http';
 import { abortError } from '../abort.js';
 import type { Backend, BackendRequest } from '../backend.js';
-import { isPullIterator, NOT_READY } from '../client/event-stream.js';
+import { isPullIterator, NOT_READY, type PullIterator } from '../client/event-stream.js';
 import { AbortError, OverloadedError, SluiceError } from '../errors.js';
 import { choiceText, createAccumulator } from '../protocol/index.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
@@ -111,37 +111,24 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   try {
     calledAt = performance.now();
     iterator = g.backend.stream(request, controller.signal)[Symbol.asyncIterator]();
-    // An upstream's stream (through the router) is pulled without a promise per chunk.
+    // An upstream's stream (through the router) is pulled: its chunks are relayed from the
+    // network callback that brought them, with no promise per chunk (see pumpPulled).
     const pull = isPullIterator(iterator) ? iterator : undefined;
-    const waitFor = pull && ((wake: () => void) => pull.wait(wake));
     let step = await iterator.next();
     firstResultAt = performance.now();
     if (!headersSent) commit();
     let sawText = false;
     let chunks = 0;
-    for (let first = true; ; first = false) {
-      if (!first) {
-        let item: AnyChunk | typeof NOT_READY = NOT_READY;
-        if (pull) {
-          item = pull.take();
-          if (item === NOT_READY) {
-            await new Promise<void>(waitFor as (wake: () => void) => void);
-            item = pull.take();
-          }
-        }
-        // Not pullable, or nothing after a wake: the end (or a failure) is next()'s to say.
-        step = item !== NOT_READY ? { value: item, done: false } : await iterator.next();
-      }
-      if (step.done) break;
-      if (tracker.gone && !producer) break;
-      let chunk = step.value;
+    const stopped = () => tracker.gone && !producer;
+    /** Relays one chunk; false when the client's socket asks us to wait for `drain`. */
+    const relay = (chunk: AnyChunk): boolean => {
       if (chunk.usage) countUsage(metrics, report, chunk);
       // Usage the gateway asked for and the client did not.
-      if (g.lease && !g.lease.chunk(chunk)) continue;
+      if (g.lease && !g.lease.chunk(chunk)) return true;
       if (chunk.choices.length === 0 && isPromptFilterOnly(chunk)) {
         // The backend's own prompt-filter chunk: Azure's to keep, not an OpenAI chunk.
         filterPending = false;
-        if (!azure) continue;
+        if (!azure) return true;
       } else if (filterPending) {
         filterPending = false;
         const frame = framed(promptFilterFrame(g));
@@ -152,13 +139,27 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
         report.firstTokenMs = performance.now() - g.startedAt;
         metrics.observeTimeToFirstToken(report.firstTokenMs / 1000);
       }
-      if (azure) chunk = withFilterResults(chunk);
+      const sent = azure ? withFilterResults(chunk) : chunk;
       metrics.chunksSent++;
       report.chunks = ++chunks;
       heartbeat.wrote = true;
-      const frame = framed(chunkFrame(chunk));
-      if (!tracker.gone && !res.write(frame)) await tracker.drained();
-      observation?.chunk?.(chunk);
+      const frame = framed(chunkFrame(sent));
+      const accepted = tracker.gone || res.write(frame);
+      observation?.chunk?.(sent);
+      return accepted;
+    };
+    while (!step.done && !stopped()) {
+      if (!relay(step.value)) await tracker.drained();
+      if (pull) {
+        let paused = await pumpPulled(pull, relay, stopped);
+        while (paused === 'drain') {
+          await tracker.drained();
+          paused = await pumpPulled(pull, relay, stopped);
+        }
+        if (paused === 'stop') break;
+      }
+      // Not pullable, or nothing after a wake: the end (or a failure) is next()'s to say.
+      step = await iterator.next();
     }
     done = step.done === true;
     const tail = (filterPending ? framed(promptFilterFrame(g)) : '') + framed(DONE_FRAME, 'done');
@@ -251,11 +252,57 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
 
 // --- internal ---
 
+/** Why `pumpPulled` stopped: the client must drain, `take()` had nothing after a wake, or the client left. */
+type Pause = 'drain' | 'end' | 'stop';
+
+/**
+ * Relays what `pull` has and, on each wake, what comes next, from the callback that brought
+ * it (the upstream's `data` event): no promise per chunk, as a bare proxy writes. Resolves
+ * when `relay` asks for `drain`, when `take()` has nothing after a wake (the end or a
+ * failure: `next()` says which) or when `stopped()`; rejects with what `take()` throws.
+ */
+function pumpPulled(
+  pull: PullIterator<AnyChunk>,
+  relay: (chunk: AnyChunk) => boolean,
+  stopped: () => boolean,
+): Promise<Pause> {
+  return new Promise<Pause>((resolve, reject) => {
+    let woken = false;
+    const run = (): void => {
+      try {
+        for (;;) {
+          if (stopped()) {
+            resolve('stop');
+            return;
+          }
+          const chunk = pull.take();
+          if (chunk === NOT_READY) {
+            if (woken) resolve('end');
+            else {
+              woken = true;
+              pull.wait(run);
+            }
+            return;
+          }
+          woken = false;
+          if (!relay(chunk)) {
+            resolve('drain');
+            return;
+          }
+        }
+      } catch (error) {
+        reject(error);
+      }
+    };
+    run();
+  });
+}
+
 /** Follows the client of one answer (exported for the Responses writer, responses.ts). */
 export interface ClientTracker {
   /** True once the client closed the connection before the response finished. */
   readonly gone: boolean;
-  /** Resolves on `drain`, or at once when the client leaves. */
+  /** Resolves on `drain`, or at once when the client left or nothing waits to drain. */
   drained(): Promise<void>;
   dispose(): void;
 }
@@ -356,8 +403,10 @@ class ClientWatch implements ClientTracker {
   };
 
   drained(): Promise<void> {
-    if (this.gone) return Promise.resolve();
     const res = this.#res;
+    // Drained already: a write refused in a network callback (the pulled relay) may see its
+    // `drain` come in that callback's nextTick queue, before the caller gets here.
+    if (this.gone || !res.writableNeedDrain) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {
         res.off('drain', done);

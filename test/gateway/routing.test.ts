@@ -3,6 +3,7 @@
 // attempt, a cooldown ends when its time is up, an open breaker is probed back in, every
 // target rate-limited answers 429 with the soonest retry, non-streaming requests fail over too.
 import assert from 'node:assert/strict';
+import { type IncomingMessage, request } from 'node:http';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AzureOpenAI } from 'openai';
@@ -11,6 +12,7 @@ import { RateLimitError } from '../../src/errors.js';
 import { chatChunks, type Reply, stream } from '../../src/testing/azure-server.js';
 import { type Fault, type FaultOptions, faultScenario } from '../../src/testing/faults.js';
 import { API_VERSION, ASK, ask, CLIENTS, MODEL, startGateway } from '../support/gateway.js';
+import { azureUrl, metrics } from '../support/server.js';
 
 /** A fault as one reply (every fault but flapping is one). */
 const fault = (name: Fault, options?: FaultOptions) => faultScenario(name, options) as Reply;
@@ -185,5 +187,37 @@ describe('routing through the gateway', () => {
     const text = await raw.text();
     assert.match(text, /bad key/);
     assert.ok(!text.includes('upstream-key'), text);
+  });
+
+  test('a client that stops reading stops the relay (chunks relayed from the upstream callback wait for drain), and reading again finishes the stream', {
+    timeout: 30_000,
+  }, async (t) => {
+    const piece = 'x'.repeat(64 * 1024);
+    const pieces = 400; // 25 MiB: more than the sockets between the gateway and the reader hold
+    const gw = await startGateway(t, [stream(chatChunks(Array.from({ length: pieces }, () => piece)))]);
+    const body = JSON.stringify({ ...ASK, stream: true });
+    const req = request(azureUrl(gw.url, MODEL, 'chat'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    req.end(body);
+    const res = await new Promise<IncomingMessage>((resolve) => req.on('response', resolve));
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      text += d;
+    });
+    while (text.length < 1024 * 1024) await delay(5);
+    res.pause();
+    const sent = async () => (await metrics(gw.url)).get('sluice_chunks_sent_total') ?? 0;
+    await delay(300); // every buffer between the upstream and the reader fills up
+    const settled = await sent();
+    await delay(300);
+    assert.equal(await sent(), settled, 'the gateway kept relaying while nobody read');
+    assert.ok(settled < pieces, `all ${settled} chunks relayed to a reader that stopped`);
+    res.resume();
+    await new Promise((resolve) => res.on('end', resolve));
+    assert.ok(text.endsWith('data: [DONE]\n\n'), text.slice(-200));
+    assert.equal(text.split(piece).length - 1, pieces);
   });
 });
