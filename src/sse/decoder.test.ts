@@ -498,6 +498,25 @@ describe('decoder: misuse', () => {
     assert.deepEqual(seen, ['a', 'c']);
   });
 
+  it('calls every handler as a method of the handlers object (a class instance works)', () => {
+    class Collector {
+      seen: string[] = [];
+      onEvent(e: SseEvent) {
+        this.seen.push(e.data);
+      }
+      onComment(text: string) {
+        this.seen.push(`:${text}`);
+      }
+      onRetry(ms: number) {
+        this.seen.push(`retry ${ms}`);
+      }
+    }
+    const collector = new Collector();
+    const d = createDecoder(collector);
+    d.feed(encode('data: a\n\n: c\nretry: 5\ndata: b\ndata: c\n\n'));
+    assert.deepEqual(collector.seen, ['a', ':c', 'retry 5', 'b\nc']);
+  });
+
   it('works with the portable byte operations on their own', () => {
     const seen: string[] = [];
     const d = createDecoderWith(portableByteOps, { onEvent: (e) => seen.push(e.data) });
