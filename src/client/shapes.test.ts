@@ -48,14 +48,15 @@ describe('kept shapes', () => {
     assert.ok(!JSON.stringify(items).includes('first') && !JSON.stringify(items).includes('secret'));
   });
 
-  test('shapes are refreshed at most once a second, and what is not JSON is skipped', () => {
+  test('shapes are refreshed at most once a second; what is not JSON, or too big, is skipped', () => {
     forgetItemShapes();
     keepItemShapes([{ a: 'x' }], 10_000);
     keepItemShapes([{ b: 'y' }], 10_500);
     assert.deepEqual(keptShapes().items, [{ a: '' }]);
     const cycle: Record<string, unknown> = { c: 1 };
     cycle.self = cycle;
-    keepItemShapes([cycle, { big: 1n }, 'text', { d: [1, 2, 3] }], 11_000);
+    const manyKeys = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`key${i}`, i]));
+    keepItemShapes([cycle, { big: 1n }, 'text', manyKeys, { d: [1, 2, 3] }], 11_000);
     assert.deepEqual(keptShapes().items, [{ d: [1] }]);
   });
 });

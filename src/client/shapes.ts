@@ -11,8 +11,9 @@
  *
  * So a few objects stay referenced here: one instance of each class on the per-chunk path,
  * built once (`keepShape`), and hollow copies of a recent stream's first and last items
- * (`keepItemShapes`): the same keys in the same order, every string emptied and every array
- * cut to its first element, so they hold the maps and none of the text.
+ * (`keepItemShapes`): the same keys in the same order, every string value emptied and every
+ * array cut to its first element, so they hold the maps and none of the text (key names are
+ * kept: they are the shape; a logprobs map keyed by tokens keeps its first entry's tokens).
  * @module
  */
 
@@ -25,6 +26,8 @@ let itemShapesAt = Number.NEGATIVE_INFINITY;
 
 /** Hollow copies cost a few microseconds a stream: a gateway ending streams by the thousand makes them once a second. */
 const ITEM_REFRESH_MS = 1000;
+/** The largest hollow copy kept, in JSON characters (an Azure chunk's is about 400). */
+const MAX_SHAPE_TEXT = 16 * 1024;
 
 /**
  * Keeps `exemplar` referenced for the life of the process, so its hidden class survives a
@@ -52,8 +55,10 @@ export function keepItemShapes(items: readonly unknown[], now: number): void {
   for (const item of items) {
     if (item === null || typeof item !== 'object') continue;
     try {
-      // Parsed again, so the copies get JSON.parse's maps, which a literal copy would not.
-      hollow.push(JSON.parse(JSON.stringify(item, hollowed)));
+      const text = JSON.stringify(item, hollowed);
+      // Parsed again, so the copies get JSON.parse's maps, which a literal copy would not. An
+      // item with a great many keys (a hostile upstream's) is not worth keeping.
+      if (text !== undefined && text.length <= MAX_SHAPE_TEXT) hollow.push(JSON.parse(text));
     } catch {
       // Not JSON (a cycle, a BigInt from a backend): nothing to keep.
     }
