@@ -273,60 +273,9 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     request: BackendRequest<K>,
     signal: AbortSignal,
   ): AsyncIterable<ApiTypes[K]['chunk']> {
-    type Chunk = ApiTypes[K]['chunk'];
-    const relay: Relay = { attempt: undefined, usage: undefined, ended: false, failed: false, failure: undefined };
-    const routing = route(request, signal, relay);
-    type Step = IteratorResult<Chunk, undefined>;
-    const onStep = (step: IteratorResult<AnyChunk>): Step | Promise<Step> => {
-      if (step.done) {
-        relay.attempt = undefined;
-        relay.ended = true;
-        return routing.next();
-      }
-      if (step.value.usage) relay.usage = step.value.usage;
-      return step as Step;
-    };
-    const onError = (error: unknown): Promise<Step> => {
-      relay.attempt = undefined;
-      return routing.throw(error);
-    };
-    const iterator: PullIterator<Chunk> = {
-      next: () => {
-        if (relay.failed) {
-          // take() met the failure: the generator books it, as when next() meets it.
-          const failure = relay.failure;
-          relay.failed = false;
-          relay.failure = undefined;
-          return onError(failure);
-        }
-        return relay.attempt ? relay.attempt.next().then(onStep, onError) : routing.next();
-      },
-      take: () => {
-        const attempt = relay.attempt;
-        if (attempt === undefined || relay.failed || !attempt.pullable) return NOT_READY;
-        let chunk: AnyChunk | typeof NOT_READY;
-        try {
-          chunk = attempt.take();
-        } catch (error) {
-          relay.failed = true;
-          relay.failure = error;
-          return NOT_READY;
-        }
-        if (chunk !== NOT_READY && chunk.usage) relay.usage = chunk.usage;
-        return chunk as Chunk | typeof NOT_READY;
-      },
-      wait: (wake) => {
-        const attempt = relay.attempt;
-        if (attempt === undefined || relay.failed || !attempt.pullable) wake();
-        else attempt.wait(wake);
-      },
-      return: () => {
-        relay.attempt = undefined;
-        relay.failed = false;
-        relay.failure = undefined;
-        return routing.return(undefined);
-      },
-    };
+    const relay = new Relay();
+    relay.routing = route(request, signal, relay);
+    const iterator = relay as PullIterator<AnyChunk> as PullIterator<ApiTypes[K]['chunk']>;
     return { [Symbol.asyncIterator]: () => iterator };
   }
 
@@ -689,24 +638,88 @@ interface TargetState {
   tokens: number;
 }
 
-/** What the client's iterator and the routing generator share for one request. */
-interface Relay {
+/** What the client's iterator reads directly once an attempt is committed (an `Attempt`). */
+interface DirectRead {
+  next(): Promise<IteratorResult<AnyChunk>>;
+  readonly pullable: boolean;
+  take(): AnyChunk | typeof NOT_READY;
+  wait(wake: () => void): void;
+}
+
+type Step = IteratorResult<AnyChunk, undefined>;
+
+/**
+ * One request's stream as the client reads it (see `stream` in createRouterBackend), and what
+ * it shares with the routing generator. A class, not a literal of closures: `take()` and
+ * `wait()` run per chunk, and methods on the prototype stay one call target for every request.
+ */
+class Relay implements PullIterator<AnyChunk> {
+  /** The routing generator (set right after construction: it is given this object). */
+  routing!: AsyncGenerator<AnyChunk, undefined, undefined>;
   /** The committed attempt the client's iterator reads directly, while nothing else has to. */
-  attempt:
-    | {
-        next(): Promise<IteratorResult<AnyChunk>>;
-        readonly pullable: boolean;
-        take(): AnyChunk | typeof NOT_READY;
-        wait(wake: () => void): void;
-      }
-    | undefined;
-  /** `take()` met the attempt's failure: the next `next()` hands it to the generator. */
-  failed: boolean;
-  failure: unknown;
+  attempt: DirectRead | undefined = undefined;
   /** The last usage an upstream reported. */
-  usage: Usage | undefined;
+  usage: Usage | undefined = undefined;
   /** The client's iterator read the attempt to its end. */
-  ended: boolean;
+  ended = false;
+  /** `take()` met the attempt's failure: the next `next()` hands it to the generator. */
+  #failed = false;
+  #failure: unknown = undefined;
+
+  readonly #onStep = (step: IteratorResult<AnyChunk>): Step | Promise<Step> => {
+    if (step.done) {
+      this.attempt = undefined;
+      this.ended = true;
+      return this.routing.next();
+    }
+    if (step.value.usage) this.usage = step.value.usage;
+    return step;
+  };
+
+  readonly #onError = (error: unknown): Promise<Step> => {
+    this.attempt = undefined;
+    return this.routing.throw(error);
+  };
+
+  next(): Promise<Step> {
+    if (this.#failed) {
+      // take() met the failure: the generator books it, as when next() meets it.
+      const failure = this.#failure;
+      this.#failed = false;
+      this.#failure = undefined;
+      return this.#onError(failure);
+    }
+    const attempt = this.attempt;
+    return attempt ? attempt.next().then(this.#onStep, this.#onError) : this.routing.next();
+  }
+
+  take(): AnyChunk | typeof NOT_READY {
+    const attempt = this.attempt;
+    if (attempt === undefined || this.#failed || !attempt.pullable) return NOT_READY;
+    let chunk: AnyChunk | typeof NOT_READY;
+    try {
+      chunk = attempt.take();
+    } catch (error) {
+      this.#failed = true;
+      this.#failure = error;
+      return NOT_READY;
+    }
+    if (chunk !== NOT_READY && chunk.usage) this.usage = chunk.usage;
+    return chunk;
+  }
+
+  wait(wake: () => void): void {
+    const attempt = this.attempt;
+    if (attempt === undefined || this.#failed || !attempt.pullable) wake();
+    else attempt.wait(wake);
+  }
+
+  return(): Promise<Step> {
+    this.attempt = undefined;
+    this.#failed = false;
+    this.#failure = undefined;
+    return this.routing.return(undefined);
+  }
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
