@@ -49,6 +49,11 @@ export function offerNodeBody(response: Response, readable: Readable): void {
   nodeBodies.set(response, readable);
 }
 
+/** True while a Node body is offered for `response` and nobody took it: `bodyFeed` will read it, not `response.body`. */
+export function offersNodeBody(response: Response): boolean {
+  return nodeBodies.has(response);
+}
+
 /**
  * Takes the Node body offered for `response`, once: undefined when none was offered or
  * someone took it already. `response.body`'s own reader claims it the same way.
@@ -60,15 +65,22 @@ export function claimNodeBody(response: Response): (Readable & { complete?: bool
 }
 
 /**
- * A feed over `response`'s body: its offered Node body when there is one, else `body`.
+ * A feed over `response`'s body: its offered Node body when there is one, else `body`
+ * (undefined: `response.body`, read only then, so a fetch can make its web stream lazily).
  *
  * @example
  * const feed = bodyFeed(response, response.body, { onBytes: (b) => decoder.feed(b), onEnd, onError });
  * feed.more();
  */
-export function bodyFeed(response: Response, body: ReadableStream<Uint8Array>, handlers: FeedHandlers): BodyFeed {
+export function bodyFeed(
+  response: Response,
+  body: ReadableStream<Uint8Array> | undefined,
+  handlers: FeedHandlers,
+): BodyFeed {
   const node = response.bodyUsed ? undefined : claimNodeBody(response);
-  return node !== undefined ? new NodeFeed(node, handlers) : new WebFeed(body, handlers);
+  return node !== undefined
+    ? new NodeFeed(node, handlers)
+    : new WebFeed(body ?? (response.body as ReadableStream<Uint8Array>), handlers);
 }
 
 // The feeds are classes, not literals of closures: the SSE source calls `more()` once per

@@ -14,7 +14,7 @@ import { endsWithDone, type ParseEventOptions, readStreamEvent, STREAM_DONE } fr
 import { excerpt } from '../protocol/excerpt.js';
 import { createDecoder, type DecoderEnd, type DecoderHandlers, type SseDecoder, type SseEvent } from '../sse/index.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../types.js';
-import { type BodyFeed, bodyFeed, type FeedHandlers } from './body-feed.js';
+import { type BodyFeed, bodyFeed, type FeedHandlers, offersNodeBody } from './body-feed.js';
 import {
   type ItemIterator,
   type ItemSource,
@@ -349,19 +349,21 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
 
   /** Starts reading `sent`'s body with a fresh decoder. */
   #read(sent: Sent): void {
-    const body = sent.response.body;
+    const response = sent.response;
     if (this.#final !== undefined) {
       // Closed while the answer was on its way: let it go.
-      body?.cancel().catch(() => {});
+      response.body?.cancel().catch(() => {});
       return;
     }
     this.#sent = sent;
+    // A Node body offered beside the response is read as it is: its web stream is never made.
+    const body = offersNodeBody(response) ? undefined : response.body;
     if (body === null) {
       this.#bodyEnd = { end: { sawDone: false } };
       return;
     }
     this.#decoder = createDecoder(this);
-    this.#feed = bodyFeed(sent.response, body, this);
+    this.#feed = bodyFeed(response, body, this);
   }
 
   // The decoder's and the feed's handlers (see the class comment). Only they call these.

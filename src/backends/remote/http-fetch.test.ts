@@ -202,4 +202,36 @@ describe('createHttpFetch', () => {
     assert.equal(cut.end.state, 'truncated');
     assert.equal(cut.response.choices[0]?.message.content, 'Hi');
   });
+
+  test('no web stream is made for a body the SSE source takes; text() still reads one nobody took, and not one taken', async (t) => {
+    const { url, fetch } = await serve(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+      );
+    });
+    const made: unknown[] = [];
+    const WebStream = globalThis.ReadableStream;
+    globalThis.ReadableStream = class extends WebStream<Uint8Array> {
+      constructor(...args: ConstructorParameters<typeof ReadableStream<Uint8Array>>) {
+        super(...args);
+        made.push(this);
+      }
+    } as typeof ReadableStream;
+    t.after(() => {
+      globalThis.ReadableStream = WebStream;
+    });
+    const client = createClient({ endpoint: url, apiKey: 'k', deployment: 'd', fetch, maxRetries: 0 });
+    assert.equal(await client.chat.stream({ messages: [{ role: 'user', content: 'x' }] }).text(), 'Hi');
+    assert.equal(made.length, 0, 'web streams made for a stream the SSE source read');
+
+    const untouched = await fetch(url, { method: 'POST', body: '' });
+    assert.equal(untouched.bodyUsed, false);
+    assert.match(await untouched.text(), /"content":"Hi"/);
+    assert.equal(untouched.bodyUsed, true);
+    const taken = await fetch(url, { method: 'POST', body: '' });
+    claimNodeBody(taken)?.resume();
+    assert.equal(taken.bodyUsed, true, 'taken by a reader of the message');
+    await assert.rejects(taken.text());
+  });
 });

@@ -12,7 +12,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import { claimNodeBody, offerNodeBody } from '../../client/body-feed.js';
+import { claimNodeBody, offerNodeBody, offersNodeBody } from '../../client/body-feed.js';
 
 /** A fetch with its own keep-alive connection pools; `close()` drops them. */
 export interface HttpFetch {
@@ -93,15 +93,12 @@ export function createHttpFetch(): HttpFetch {
           resolve(new Response(null, { status: NULL_BODY.has(status) ? status : 502, headers: responseHeaders }));
           return;
         }
-        const response = new Response(
-          lazyBody(res, () => claimNodeBody(response)),
-          {
-            status,
-            statusText: res.statusMessage ?? '',
-            headers: responseHeaders,
-          },
-        );
-        // The client's SSE source reads `res` itself (client/body-feed.ts): no web stream per read.
+        const response = new NodeBodyResponse(res, {
+          status,
+          statusText: res.statusMessage ?? '',
+          headers: responseHeaders,
+        }) as unknown as Response;
+        // The client's SSE source reads `res` itself (client/body-feed.ts): no web stream at all.
         offerNodeBody(response, res);
         resolve(response);
       });
@@ -177,6 +174,67 @@ function headerRecord(init: RequestInit['headers']): Record<string, string> {
     if (value !== undefined) out[name.toLowerCase()] = String(value);
   }
   return out;
+}
+
+/**
+ * A Response whose body is `message`, as a web stream made only when someone asks for
+ * `body` (or reads it with `text()` and the like): the client's SSE source takes the message
+ * itself (`offerNodeBody`), and a web stream per request costs as much CPU as a dozen
+ * relayed chunks. Until then it is a Response with no body underneath.
+ */
+class NodeBodyResponse extends (Response as unknown as new (body: null, init: ResponseInit) => object) {
+  readonly #message: IncomingMessage;
+  #web: ReadableStream<Uint8Array> | undefined;
+
+  constructor(message: IncomingMessage, init: ResponseInit) {
+    super(null, init);
+    this.#message = message;
+  }
+
+  get body(): ReadableStream<Uint8Array> {
+    this.#web ??= lazyBody(this.#message, () => claimNodeBody(this.#self));
+    return this.#web;
+  }
+
+  /** Read through `body`, or taken by the SSE source. */
+  get bodyUsed(): boolean {
+    return this.#web !== undefined ? this.#web.locked : !offersNodeBody(this.#self);
+  }
+
+  text(): Promise<string> {
+    return this.#whole((whole) => whole.text());
+  }
+
+  json(): Promise<unknown> {
+    return this.#whole((whole) => whole.json());
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#whole((whole) => whole.arrayBuffer());
+  }
+
+  blob(): Promise<Blob> {
+    return this.#whole((whole) => whole.blob());
+  }
+
+  formData(): Promise<FormData> {
+    return this.#whole((whole) => whole.formData());
+  }
+
+  clone(): Response {
+    throw new TypeError('This response cannot be cloned: read its body once');
+  }
+
+  /** Reads the body as a plain Response does (the methods above); a body already read rejects, as fetch's. */
+  #whole<T>(read: (whole: Response) => Promise<T>): Promise<T> {
+    if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    return read(new Response(this.body, { headers: this.#self.headers }));
+  }
+
+  /** This object as the Response it is (the base class is typed loosely, to override its body). */
+  get #self(): Response {
+    return this as unknown as Response;
+  }
 }
 
 /**
