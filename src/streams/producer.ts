@@ -142,5 +142,9 @@ export function continueStream(
  * keyHashOf({ 'api-key': 's3cret' }); // '…64 hex digits…'
  */
 export function keyHashOf(headers: IncomingHttpHeaders): string {
-  return keyDigest(presentedKey(headers) ?? '').toString('hex');
+  const key = presentedKey(headers);
+  return key === undefined ? NO_KEY_HASH : keyDigest(key).toString('hex');
 }
+
+/** `keyHashOf` a request with no credential (a server without keys): hashed once, not per stream. */
+const NO_KEY_HASH = keyDigest('').toString('hex');
