@@ -54,6 +54,8 @@ const STOP_CHANNEL = 'sluice:stream-stop';
 const POLL_MS = 500;
 /** Commands queued or awaiting a reply, at most (a Redis that stops answering cannot grow memory). */
 const MAX_QUEUED = 100_000;
+/** A batch of log writes goes this long after its first write, ms (or after the reply in flight). */
+const FLUSH_MS = 2;
 /** Entries read per XRANGE/XREAD. */
 const PAGE = 256;
 /** Frames sent and not yet acknowledged, at most (≈ 450 B each); past it, streams stop logging. */
@@ -196,14 +198,18 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   };
   const fixedArgs = [String(maxFrames), String(maxLiveMs), String(retentionMs), String(leaseMs)];
   const leaseText = String(leaseMs);
-  // Every write (open, frame, lease) is gathered and sent as one EVALSHA (WRITE_SCRIPT) at
-  // the end of the turn: per frame that is three array pushes, not a command with its own
-  // promise, encoding, socket write and reply. While a batch awaits its reply the next one
-  // waits for it (one round trip at a time: under load, fewer and larger writes, each with
-  // its syscalls and Redis's per-script cost), unless it opens a stream, whose info must be
-  // there as soon as its id can have reached the client.
+  // Every write (open, frame, lease) is gathered and sent as one EVALSHA (WRITE_SCRIPT): per
+  // frame that is three array pushes, not a command with its own promise, encoding, socket
+  // write and reply. A batch goes FLUSH_MS after its first write, and while one awaits its
+  // reply the next waits for it (one round trip at a time): fewer, larger writes, each with
+  // its syscalls and Redis's per-script cost, whatever the load. A batch that opens a stream
+  // goes at the end of the turn, even past one in flight: the stream's info must be there as
+  // soon as its id can have reached the client.
   let batch: Batch | undefined;
-  let scheduled = false;
+  /** A flush runs at the end of this turn. */
+  let soon = false;
+  /** A flush runs FLUSH_MS after the batch's first write. */
+  let timer: NodeJS.Timeout | undefined;
   let inFlight = 0;
   /** Writes queued or sent and not yet acknowledged. */
   let unacknowledged = 0;
@@ -214,22 +220,26 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     batch.values.push(op, value, last);
     batch.ids.push(id);
     unacknowledged++;
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    if (timer === undefined && !soon) timer = setTimeout(flush, FLUSH_MS);
     return batch;
   };
+  const flushSoon = () => {
+    if (soon) return;
+    soon = true;
+    setImmediate(flush);
+  };
   const flush = () => {
-    scheduled = false;
+    soon = false;
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    // Otherwise the batch is held: the reply in flight sends it.
     if (batch !== undefined && (inFlight === 0 || batch.opens)) sendBatch();
   };
   const acknowledged = (n: number) => {
     unacknowledged -= n;
-    if (--inFlight === 0 && batch !== undefined && !scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    if (--inFlight === 0 && batch !== undefined && timer === undefined) flushSoon();
   };
   const sendBatch = () => {
     const sent = batch;
@@ -282,6 +292,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       const key = `${PREFIX}${id}`;
       live.set(id, key);
       queue(id, key, 'open', JSON.stringify(info), '').opens = true;
+      flushSoon();
     },
     append(id, position, frame, end) {
       const key = live.get(id);
@@ -419,6 +430,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     },
     async close() {
       clearInterval(heartbeat);
+      if (timer !== undefined) clearTimeout(timer);
       sendBatch();
       live.clear();
       await Promise.allSettled([client.close(), subscriber.close()]);
