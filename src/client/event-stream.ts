@@ -599,7 +599,10 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     this.#controller.abort(reason);
   }
 
-  /** Aborts with the caller's signal, now or when it aborts; returns the detach. */
+  /**
+   * Aborts with the caller's signal, now or when it aborts; returns the detach. (abort.ts's
+   * `followSignal`, but through `#abortWith`, so that the flag is set too.)
+   */
   #follow(signal: AbortSignal): (() => void) | undefined {
     if (signal.aborted) {
       this.#abortWith(signal.reason);
