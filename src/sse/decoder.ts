@@ -28,7 +28,7 @@ export interface SseEvent {
 }
 
 export interface DecoderHandlers {
-  /** Called for every dispatched event, in order. */
+  /** Called for every dispatched event, in order. Taken once, when the decoder is made. */
   onEvent(event: SseEvent): void;
   /** Called for every `retry` field whose value is all ASCII digits, with that number (ms). */
   onRetry?(ms: number): void;
