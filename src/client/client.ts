@@ -28,6 +28,7 @@ import { redactError } from '../protocol/secrets.js';
 import { checkResponse, shapeLimitsFor } from '../protocol/shape.js';
 import type { ApiKind, ApiTypes, ChatCompletionRequest, CompletionRequest } from '../types.js';
 import { type HttpPlan, readBodyWithin, type Sent, send } from './http.js';
+import { defaultFetch } from './http-fetch.js';
 import { httpSource, metaOf, type Resumer, sseSource } from './http-source.js';
 import {
   authHeaders,
@@ -148,7 +149,7 @@ const USER_AGENT = 'sluice';
  */
 export function createClient(options: ClientOptions & { retry?: RetryTuning }): SluiceClient {
   const target = resolveTarget(options);
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const fetchImpl = options.fetch ?? defaultFetch();
   if (typeof fetchImpl !== 'function') throw new TypeError('No fetch: pass `fetch` in the options (Node 20 has one).');
   const basePolicy: RetryPolicy = {
     ...DEFAULT_RETRY_POLICY,

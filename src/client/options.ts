@@ -97,7 +97,10 @@ export interface ClientOptions {
   timeouts?: Timeouts;
   /** Extra request headers (sent to the origin only; see redirects). */
   headers?: Record<string, string>;
-  /** A fetch implementation (default: the global one). */
+  /**
+   * A fetch implementation. Default: in Node, node:http over a shared keep-alive pool, unless
+   * the global fetch was replaced or given a proxy or mock dispatcher (then the global fetch).
+   */
   fetch?: typeof fetch;
   /**
    * Resume a stream from a Sluice gateway when its connection drops mid-answer: default

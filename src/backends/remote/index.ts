@@ -17,12 +17,12 @@ import type {
   ResponsesBackendRequest,
 } from '../../backend.js';
 import { createClient, type SluiceClient } from '../../client/client.js';
+import { createHttpFetch, nodeHttpCanStandIn } from '../../client/http-fetch.js';
 import type { ClientOptions } from '../../client/options.js';
 import type { EmbeddingsResponse } from '../../protocol/embeddings.js';
 import { isTerminalEvent } from '../../protocol/responses/events.js';
 import type { ResponseObject, ResponseStreamEvent } from '../../protocol/responses/types.js';
 import type { ApiKind, ApiTypes } from '../../types.js';
-import { createHttpFetch } from './http-fetch.js';
 
 export interface RemoteBackendOptions extends ClientOptions {
   /** Shown in logs and `/v1/models`; default `azure:<endpoint>` or `openai:<baseURL>`. */
@@ -43,9 +43,10 @@ export interface RemoteBackendOptions extends ClientOptions {
  * for await (const chunk of upstream.stream({ kind: 'chat', body: { messages } }, signal)) console.log(chunk);
  */
 export function createRemoteBackend(options: RemoteBackendOptions): Backend & { readonly client: SluiceClient } {
-  // Unless a fetch is given, node:http with this backend's own pools: the global fetch costs
-  // more per relayed chunk than the rest of the relay (bench/gateway.bench.ts).
-  const http = options.fetch ? undefined : createHttpFetch();
+  // Unless a fetch is given (or the global one must be honoured: client/http-fetch.ts),
+  // node:http with this backend's own pools, closed with it: the global fetch costs more per
+  // relayed chunk than the rest of the relay (bench/gateway.bench.ts).
+  const http = options.fetch || !nodeHttpCanStandIn() ? undefined : createHttpFetch();
   const client = createClient(http ? { ...options, fetch: http.fetch } : options);
   const name =
     options.name ?? (client.target.kind === 'openai' ? `openai:${client.target.base}` : `azure:${client.target.base}`);

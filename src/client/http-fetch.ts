@@ -1,24 +1,58 @@
 /**
- * A `fetch` for the remote backend built on node:http / node:https: the same contract the
- * client relies on (a POST with a string body, manual redirects, an AbortSignal, a Response
- * whose body is a web ReadableStream), for less CPU per chunk than the global fetch. A
- * gateway reads every upstream chunk, so this is its hot path: reading 128 of the gateway
- * bench's mock streams at once, the global fetch cost 40-50 µs of CPU per read here, node:http
- * 15-17 µs, and node:http behind a web stream 20-23 µs. So the web stream is made only when
- * someone reads `response.body`; the client's SSE source takes the node:http message itself
- * (`offerNodeBody`, client/body-feed.ts) and reads its `data` events directly.
+ * A `fetch` built on node:http / node:https: the same contract the client relies on (a POST
+ * with a string body, manual redirects, an AbortSignal, a Response whose body is a web
+ * ReadableStream), for less CPU per chunk than the global fetch. It is the client's default
+ * transport in Node (`defaultFetch`) and the remote backend's, whose gateway reads every
+ * upstream chunk: reading 128 of the gateway bench's mock streams at once, the global fetch
+ * cost 40-50 µs of CPU per read here, node:http 15-17 µs, and node:http behind a web stream
+ * 20-23 µs. So the web stream is made only when someone reads `response.body`; the client's
+ * SSE source takes the node:http message itself (`offerNodeBody`, client/body-feed.ts) and
+ * reads its `data` events directly.
  * @module
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import { claimNodeBody, offerNodeBody, offersNodeBody } from '../../client/body-feed.js';
+import { claimNodeBody, offerNodeBody, offersNodeBody } from './body-feed.js';
 
 /** A fetch with its own keep-alive connection pools; `close()` drops them. */
 export interface HttpFetch {
   fetch: typeof fetch;
   close(): void;
 }
+
+/**
+ * Whether node:http may stand in for the global fetch: only when the global fetch is Node's
+ * own and no dispatcher of another kind was installed for it (`setGlobalDispatcher` with a
+ * `ProxyAgent`, `EnvHttpProxyAgent`, `MockAgent`...), so that a user's stub, polyfill, proxy
+ * or mock is never bypassed. Node's own dispatcher is a plain undici `Agent`.
+ */
+export function nodeHttpCanStandIn(): boolean {
+  const own = globalThis.fetch;
+  if (typeof own !== 'function' || !Function.prototype.toString.call(own).includes(NODE_FETCH_SOURCE)) return false;
+  const dispatcher = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER];
+  return dispatcher === undefined || (dispatcher as { constructor?: { name?: string } }).constructor?.name === 'Agent';
+}
+
+/**
+ * The fetch a client uses when given none: node:http over one shared keep-alive pool when it
+ * may stand in for the global fetch (`nodeHttpCanStandIn`), else the global fetch. Idle
+ * pooled sockets do not keep the process alive (node:http unrefs them).
+ *
+ * @example
+ * const client = createClient({ endpoint, apiKey, deployment, fetch: defaultFetch() }); // what leaving `fetch` out does
+ */
+export function defaultFetch(): typeof fetch {
+  if (!nodeHttpCanStandIn()) return globalThis.fetch;
+  shared ??= createHttpFetch();
+  return shared.fetch;
+}
+
+/** What Node's own global fetch has in its source: it loads the undici bundled with Node. */
+const NODE_FETCH_SOURCE = "require('internal/deps/undici/undici')";
+/** Where undici (Node's and npm's) keeps the global dispatcher. */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+let shared: HttpFetch | undefined;
 
 /** Statuses whose Response may not have a body (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 204, 205, 304]);

@@ -1,12 +1,12 @@
-// The remote backend's node:http fetch: the parts of fetch's contract the client relies on.
+// The client's node:http fetch (its default transport in Node, and the remote backend's): the parts of fetch's contract the client relies on, and when it stands in for the global fetch.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
-import { claimNodeBody } from '../../client/body-feed.js';
-import { createClient } from '../../client/client.js';
-import { createHttpFetch } from './http-fetch.js';
+import { claimNodeBody } from './body-feed.js';
+import { createClient } from './client.js';
+import { createHttpFetch, nodeHttpCanStandIn } from './http-fetch.js';
 
 /** A server on 127.0.0.1 for one test; counts connections. */
 async function serve(t: import('node:test').TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void) {
@@ -233,5 +233,63 @@ describe('createHttpFetch', () => {
     claimNodeBody(taken)?.resume();
     assert.equal(taken.bodyUsed, true, 'taken by a reader of the message');
     await assert.rejects(taken.text());
+  });
+});
+
+describe('defaultFetch: what a client given no fetch uses', () => {
+  /** A one-chunk chat stream; records each request's headers. */
+  async function chatServer(t: import('node:test').TestContext) {
+    const headers: IncomingMessage['headers'][] = [];
+    const { url } = await serve(t, (req, res) => {
+      headers.push(req.headers);
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+      );
+    });
+    const client = createClient({ endpoint: url, apiKey: 'k', deployment: 'd', maxRetries: 0 });
+    return { headers, text: () => client.chat.stream({ messages: [{ role: 'user', content: 'x' }] }).text() };
+  }
+
+  test("Node's own global fetch: node:http stands in (none of undici's fetch headers reach the server)", async (t) => {
+    assert.equal(nodeHttpCanStandIn(), true);
+    const { headers, text } = await chatServer(t);
+    assert.equal(await text(), 'hi');
+    // undici's fetch always sends `sec-fetch-mode: cors`; node:http sends only what the client set.
+    assert.equal(headers[0]?.['sec-fetch-mode'], undefined);
+    assert.equal(headers[0]?.['api-key'], 'k');
+  });
+
+  test('a replaced global fetch (a stub, a polyfill, a test double) is used, not bypassed', async (t) => {
+    const own = globalThis.fetch;
+    let calls = 0;
+    globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+      calls++;
+      return own(input, init);
+    }) as typeof fetch;
+    t.after(() => {
+      globalThis.fetch = own;
+    });
+    assert.equal(nodeHttpCanStandIn(), false);
+    const { text } = await chatServer(t);
+    assert.equal(await text(), 'hi');
+    assert.equal(calls, 1);
+  });
+
+  test('a proxy or mock dispatcher installed for the global fetch is honoured', (t) => {
+    const key = Symbol.for('undici.globalDispatcher.1');
+    const slot = globalThis as unknown as Record<symbol, unknown>;
+    const before = slot[key];
+    class ProxyAgent {}
+    // As undici's setGlobalDispatcher does (a writable, non-configurable slot once set).
+    slot[key] = new ProxyAgent();
+    t.after(() => {
+      slot[key] = before;
+    });
+    assert.equal(nodeHttpCanStandIn(), false);
+    class Agent {}
+    slot[key] = new Agent();
+    assert.equal(nodeHttpCanStandIn(), true);
   });
 });
