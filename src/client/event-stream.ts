@@ -147,8 +147,12 @@ export interface StreamCodec<Item, Result> {
   response(): Result;
   /** The end state for how reading stopped. */
   finish(how: FinishHow): EndState;
-  /** The error an end the source reached means (the partial kept), or undefined for a good end. */
-  endError(end: EndState, partial: Result, cause: unknown): SluiceError | undefined;
+  /**
+   * The error an end the source reached means (the partial kept), or undefined for a good end.
+   * `partial` builds the result so far: called only for an error, since a good end's result is
+   * built once more for the outcome.
+   */
+  endError(end: EndState, partial: () => Result, cause: unknown): SluiceError | undefined;
   /** The result when even accumulating failed. */
   empty(): Result;
 }
@@ -505,7 +509,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
     const codec = this.#codec;
     try {
       const end = codec.finish({ sawDone: r.value ? r.value.sawDone : true });
-      const err = codec.endError(end, codec.response(), r.value?.cause);
+      const err = codec.endError(end, () => codec.response(), r.value?.cause);
       this.#settle(end, now, err);
       if (err !== undefined) throw err;
       return DONE_RESULT;
