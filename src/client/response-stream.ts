@@ -144,11 +144,11 @@ class ChunkCodec<K extends ApiKind> implements StreamCodec<Chunk<K>, ApiTypes[K]
     return this.#acc.finish(how);
   }
 
-  endError(end: EndState, partial: () => ApiTypes[K]['response'], cause: unknown): SluiceError | undefined {
+  endError(end: EndState, cause: unknown): SluiceError | undefined {
     if (end.state !== 'truncated') return undefined;
     // Chat streams only ever end `no-done` / `unfinished-choice` (a limit is a `length` finish).
     const reason = end.reason === 'unfinished-choice' ? 'unfinished-choice' : 'no-done';
-    return truncationError({ ...end, reason }, partial(), cause);
+    return truncationError({ ...end, reason }, this.#acc.response(), cause);
   }
 
   empty(): ApiTypes[K]['response'] {

@@ -167,9 +167,9 @@ class ResponsesCodec implements StreamCodec<ResponseStreamEvent, ResponseObject>
     return this.#acc.finish(how);
   }
 
-  endError(end: EndState, partial: () => ResponseObject, cause: unknown): SluiceError | undefined {
+  endError(end: EndState, cause: unknown): SluiceError | undefined {
     if (end.state === 'failed') return end.error;
-    if (end.state === 'truncated') return responsesTruncationError(end, partial(), cause);
+    if (end.state === 'truncated') return responsesTruncationError(end, this.#acc.response(), cause);
     return undefined;
   }
 
