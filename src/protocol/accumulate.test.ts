@@ -440,4 +440,23 @@ describe('prompt filter results', () => {
       { prompt_index: 0, content_filter_results: { hate: { filtered: true, severity: 'high' } } },
     ]);
   });
+
+  test('a field besides the filter results is kept as a copy; the results are merged copies', () => {
+    const acc = createAccumulator('chat');
+    const entry = {
+      prompt_index: 0,
+      extra: { note: 'kept' },
+      content_filter_results: { hate: { filtered: false, severity: 'safe' as const } },
+    };
+    acc.push({ id: '', object: '', created: 0, model: '', choices: [], prompt_filter_results: [entry] });
+    entry.extra.note = 'changed later';
+    entry.content_filter_results.hate.filtered = true;
+    assert.deepStrictEqual(acc.response().prompt_filter_results, [
+      {
+        prompt_index: 0,
+        extra: { note: 'kept' },
+        content_filter_results: { hate: { filtered: false, severity: 'safe' } },
+      },
+    ]);
+  });
 });

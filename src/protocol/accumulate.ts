@@ -205,8 +205,10 @@ class StreamAccumulator<K extends ApiKind> implements Accumulator<K> {
       const index = typeof prompt.prompt_index === 'number' ? prompt.prompt_index : 0;
       const seen = this.prompts.get(index);
       if (seen === undefined) {
-        // Filter results go through the merge (which drops prototype keys) rather than a clone.
-        const first: PromptFilterResult = { ...structuredClone(prompt), prompt_index: index };
+        // Filter results go through the merge (which drops prototype keys) rather than a clone;
+        // any other field is cloned (there is rarely one: no clone of the results to throw away).
+        const { content_filter_results: _results, content_filter_result: _result, ...rest } = prompt;
+        const first: PromptFilterResult = { ...(hasOtherKeys(rest) ? structuredClone(rest) : {}), prompt_index: index };
         if (prompt.content_filter_results !== undefined) {
           first.content_filter_results = mergeFilterResults({}, prompt.content_filter_results);
         }
@@ -484,4 +486,10 @@ function joinParts(parts: string[]): string {
 function append<T>(target: T[], items: readonly T[]): T[] {
   for (let i = 0; i < items.length; i++) target.push(items[i]!);
   return target;
+}
+
+/** True when `entry` has a key besides `prompt_index`. */
+function hasOtherKeys(entry: object): boolean {
+  for (const key in entry) if (key !== 'prompt_index') return true;
+  return false;
 }
