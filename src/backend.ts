@@ -2,6 +2,7 @@
  * The one seam. A backend takes a normalized request and an AbortSignal and yields
  * OpenAI-shaped chunks. The HTTP client to Azure/OpenAI is a backend, the local model is a
  * backend; the server exposes any backend over HTTP; the CLI and the web UI consume any.
+ * A backend's iterator may also be a `PullIterator` (below): read without a promise per chunk.
  * @module
  */
 import type { EmbeddingsRequest, EmbeddingsResponse } from './protocol/embeddings.js';
@@ -102,4 +103,27 @@ export interface Backend {
   models?(): Promise<ModelInfo[]>;
   /** Releases sockets, model memory, worker threads. */
   close?(): Promise<void>;
+}
+
+/** What `take()` returns when no item is ready without waiting (`PullIterator`, and the client's sources). */
+export const NOT_READY: unique symbol = Symbol('not ready');
+
+/**
+ * What a backend's iterator may also offer: being pulled without a promise per item, `take()`
+ * what is here, `wait()` for news. Optional, part of the seam: a consumer that finds it (the
+ * server's relay loop) relays each chunk from the callback that brought it; any other
+ * iterator is read with `next()`. The client's streams offer it when their source does (the
+ * HTTP sources); the gateway's router passes it on.
+ */
+export interface PullIterator<Item> extends AsyncIterator<Item, undefined, undefined> {
+  /** The next item if it is here now, else `NOT_READY`; throws what `next()` would reject with. */
+  take(): Item | typeof NOT_READY;
+  /** `wake` is called once when `take()` (or else `next()`) has news. */
+  wait(wake: () => void): void;
+}
+
+/** True when `iterator` can be pulled with `take()` / `wait()` (see `PullIterator`). */
+export function isPullIterator<Item>(iterator: AsyncIterator<Item>): iterator is PullIterator<Item> {
+  const it = iterator as Partial<PullIterator<Item>>;
+  return typeof it.take === 'function' && typeof it.wait === 'function';
 }

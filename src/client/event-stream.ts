@@ -13,6 +13,7 @@
  * @module
  */
 import { abortError } from '../abort.js';
+import { NOT_READY, type PullIterator } from '../backend.js';
 import {
   AbortError,
   ConnectionError,
@@ -85,9 +86,6 @@ export interface SourceEnd {
   cause?: unknown;
 }
 
-/** What `ItemIterator.take` returns when no item is ready without waiting. */
-export const NOT_READY: unique symbol = Symbol('not ready');
-
 /**
  * The iterator a source returns. `take` is optional: a source that holds items already read
  * (several SSE events arrive in one network read) hands them over without a promise each.
@@ -104,24 +102,6 @@ export interface ItemIterator<Item> extends AsyncIterator<Item, SourceEnd | unde
    * wake, `take()` answering `NOT_READY` means `next()` tells the rest (the end, usually).
    */
   wait?(wake: () => void): void;
-}
-
-/**
- * An iterator that can also be pulled without a promise per item: `take()` what is here,
- * `wait()` for news. A stream's own iterator is one when its source is (the HTTP sources);
- * the gateway's router passes it on, and the server's relay loop uses it.
- */
-export interface PullIterator<Item> extends AsyncIterator<Item, undefined, undefined> {
-  /** The next item if it is here now, else `NOT_READY`; throws what `next()` would reject with. */
-  take(): Item | typeof NOT_READY;
-  /** As `ItemIterator.wait`: `wake` is called once when `take()` (or else `next()`) has news. */
-  wait(wake: () => void): void;
-}
-
-/** True when `iterator` can be pulled with `take()` / `wait()` (see `PullIterator`). */
-export function isPullIterator<Item>(iterator: AsyncIterator<Item>): iterator is PullIterator<Item> {
-  const it = iterator as Partial<PullIterator<Item>>;
-  return typeof it.take === 'function' && typeof it.wait === 'function';
 }
 
 /**

@@ -8,6 +8,8 @@
  * is an error, never an empty stream.
  * @module
  */
+
+import { NOT_READY } from '../backend.js';
 import { type PartialResult, ProtocolError, type SluiceError, StreamErrorFrame } from '../errors.js';
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
 import { endsWithDone, type ParseEventOptions, readStreamEvent, STREAM_DONE } from '../protocol/events.js';
@@ -15,14 +17,7 @@ import { excerpt } from '../protocol/excerpt.js';
 import { createDecoder, type DecoderEnd, type DecoderHandlers, type SseDecoder, type SseEvent } from '../sse/index.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../types.js';
 import { type BodyFeed, bodyFeed, type FeedHandlers, offersNodeBody } from './body-feed.js';
-import {
-  type ItemIterator,
-  type ItemSource,
-  NOT_READY,
-  type ResponseMeta,
-  type SourceContext,
-  type SourceEnd,
-} from './event-stream.js';
+import type { ItemIterator, ItemSource, ResponseMeta, SourceContext, SourceEnd } from './event-stream.js';
 import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
 
 /** The header a Sluice gateway names a resumable stream with. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isPullIterator, NOT_READY } from '../backend.js';
 import { createRemoteBackend } from '../backends/remote/index.js';
 import { createScriptedBackend, type Script, type ScriptedBackend, textScript } from '../backends/scripted/index.js';
-import { isPullIterator, NOT_READY } from '../client/event-stream.js';
 import { BadRequestError, ProtocolError, ServerError, StreamTruncatedError, TimeoutError } from '../errors.js';
 import { chunkBuilder } from '../protocol/chunks.js';
 import type { RequestCapabilities } from '../protocol/request.js';

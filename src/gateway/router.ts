@@ -18,7 +18,7 @@ import type {
   ModelInfo,
   ResponsesBackendRequest,
 } from '../backend.js';
-import { isPullIterator, NOT_READY, type PullIterator } from '../client/event-stream.js';
+import { isPullIterator, NOT_READY, type PullIterator } from '../backend.js';
 import { tokenDeltas } from '../client/metrics.js';
 import { toSluiceError as toError } from '../client/response-stream.js';
 import {
@@ -265,7 +265,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
    * in the `route` generator; once an attempt is committed and nothing needs to look at its
    * chunks, `next()` reads the attempt directly, and hands the end or the failure back to
    * the generator (suspended at its `yield`), which books it as before. It is also a
-   * `PullIterator` (client/event-stream.ts): when the attempt's stream is one, `take()` and
+   * `PullIterator` (backend.ts): when the attempt's stream is one, `take()` and
    * `wait()` read it with no promise per chunk; until then (routing) `take()` has nothing
    * and `wait()` wakes at once, so the caller goes through `next()`.
    */
