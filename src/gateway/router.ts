@@ -10,15 +10,17 @@
  * @module
  */
 import { abortError, followSignal, linkSignals } from '../abort.js';
-import type {
-  Backend,
-  BackendMeta,
-  BackendRequest,
-  EmbeddingsBackendRequest,
-  ModelInfo,
-  ResponsesBackendRequest,
+import {
+  type Backend,
+  type BackendMeta,
+  type BackendRequest,
+  type EmbeddingsBackendRequest,
+  isPullIterator,
+  type ModelInfo,
+  NOT_READY,
+  type PullIterator,
+  type ResponsesBackendRequest,
 } from '../backend.js';
-import { isPullIterator, NOT_READY, type PullIterator } from '../backend.js';
 import { tokenDeltas } from '../client/metrics.js';
 import { toSluiceError as toError } from '../client/response-stream.js';
 import {

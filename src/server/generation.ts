@@ -9,8 +9,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { abortError } from '../abort.js';
-import type { Backend, BackendRequest } from '../backend.js';
-import { isPullIterator, NOT_READY, type PullIterator } from '../backend.js';
+import { type Backend, type BackendRequest, isPullIterator, NOT_READY, type PullIterator } from '../backend.js';
 import { AbortError, OverloadedError, SluiceError } from '../errors.js';
 import { choiceText, createAccumulator } from '../protocol/index.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
