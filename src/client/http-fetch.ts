@@ -119,19 +119,15 @@ export function createHttpFetch(): HttpFetch {
       req.on('response', (res: IncomingMessage) => {
         answer = res;
         const status = res.statusCode ?? 0;
-        const responseHeaders = new Headers();
-        const raw = res.rawHeaders;
-        for (let i = 0; i + 1 < raw.length; i += 2) responseHeaders.append(raw[i]!, raw[i + 1]!);
         if (NULL_BODY.has(status) || status < 200 || status > 599) {
           res.resume();
-          resolve(new Response(null, { status: NULL_BODY.has(status) ? status : 502, headers: responseHeaders }));
+          resolve(withRawHeaders(new Response(null, { status: NULL_BODY.has(status) ? status : 502 }), res.rawHeaders));
           return;
         }
-        const response = new NodeBodyResponse(res, {
-          status,
-          statusText: res.statusMessage ?? '',
-          headers: responseHeaders,
-        }) as unknown as Response;
+        const response = withRawHeaders(
+          new NodeBodyResponse(res, { status, statusText: res.statusMessage ?? '' }) as unknown as Response,
+          res.rawHeaders,
+        );
         // The client's SSE source reads `res` itself (client/body-feed.ts): no web stream at all.
         offerNodeBody(response, res);
         resolve(response);
@@ -190,6 +186,16 @@ function parseTarget(href: string): Target | string {
     target.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
   }
   return target;
+}
+
+/**
+ * `response` with node:http's raw header list appended to its own `headers` (a Response made
+ * with a `headers` init would copy them from a second Headers object).
+ */
+function withRawHeaders(response: Response, raw: readonly string[]): Response {
+  const headers = response.headers;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  return response;
 }
 
 /**

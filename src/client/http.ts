@@ -66,10 +66,15 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
     if (signal.aborted) throw abortError(signal);
     const pending = credentials(plan);
     const auth = pending instanceof Promise ? await untilAborted(pending, signal) : pending;
-    const attemptController = new AbortController();
-    const unlink = followSignal(attemptController, signal);
+    // An attempt has a signal of its own only when its headers are timed: untimed (a gateway's
+    // router times its attempts itself), the caller's signal is the attempt's.
+    let attemptSignal = signal;
+    let unlink = NOTHING;
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (o.headersMs > 0 && Number.isFinite(o.headersMs)) {
+      const attemptController = new AbortController();
+      unlink = followSignal(attemptController, signal);
+      attemptSignal = attemptController.signal;
       timer = setTimeout(() => attemptController.abort(new TimeoutError('headers', o.headersMs)), o.headersMs);
     }
     const settled = () => {
@@ -81,12 +86,7 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
     let retryHeaders: Headers | undefined;
     let retryable: boolean;
     try {
-      const { response, url } = await fetchFollowing(
-        plan,
-        { ...plan.headers, ...auth },
-        attemptController.signal,
-        o.fetch,
-      );
+      const { response, url } = await fetchFollowing(plan, { ...plan.headers, ...auth }, attemptSignal, o.fetch);
       if (response.ok) {
         // The body stream still listens to the attempt signal, so the caller's abort keeps working.
         return { response, attempts: attempt + 1, url, settled };
@@ -101,8 +101,8 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
       settled();
       unlink();
       if (signal.aborted) throw abortError(signal);
-      const attemptReason: unknown = attemptController.signal.reason;
-      if (attemptController.signal.aborted && attemptReason instanceof TimeoutError) failure = attemptReason;
+      const attemptReason: unknown = attemptSignal.reason;
+      if (attemptSignal.aborted && attemptReason instanceof TimeoutError) failure = attemptReason;
       else if (err instanceof SluiceError) failure = err;
       else failure = connectionError(err, plan.url);
       retryable = !NOT_RETRIED.has(failure);
@@ -111,6 +111,8 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
     await sleep(retryDelayMs(attempt, retryHeaders, policy), signal);
   }
 }
+
+const NOTHING = (): void => {};
 
 /** Failures that retrying cannot fix (bad redirects). */
 const NOT_RETRIED = new WeakSet<object>();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Backend } from '../backend.js';
 import { DEFAULT_MODEL_PATH } from '../backends/local/index.js';
+import { DEFAULT_STREAM_TIMEOUTS } from '../client/options.js';
 import { type AzureServer, azureError, chatChunks, reply, startAzureServer, stream } from '../testing/azure-server.js';
 import type { ChatCompletionChunk } from '../types.js';
 import { parseGatewayConfig } from './config.js';
@@ -92,6 +93,15 @@ describe('buildGatewayTargets', () => {
     for (const targets of Object.values(built.models)) {
       for (const t of targets) assert.ok(!t.id.includes(KEY));
     }
+    await built.close();
+  });
+
+  it('a remote target’s streamed headers are timed by the router (the default limit when none is set); a local target has none', async () => {
+    const built = build();
+    const [east, openai] = built.models['gpt-4o'] ?? [];
+    assert.equal(east?.timeouts.headersMs, 5000);
+    assert.equal(openai?.timeouts.headersMs, DEFAULT_STREAM_TIMEOUTS.headersMs);
+    assert.deepEqual(built.models.story?.[0]?.timeouts, {});
     await built.close();
   });
 

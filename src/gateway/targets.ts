@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import type { Backend, BackendRequest } from '../backend.js';
 import { createLocalBackend, DEFAULT_MODEL_PATH, type LocalBackendOptions } from '../backends/local/index.js';
 import { createRemoteBackend } from '../backends/remote/index.js';
-import type { ClientOptions, Timeouts } from '../client/options.js';
+import { type ClientOptions, DEFAULT_STREAM_TIMEOUTS, type Timeouts } from '../client/options.js';
 import type { ApiKind } from '../types.js';
 import type { GatewayConfig, TargetConfig } from './schema.js';
 
@@ -85,7 +85,7 @@ export function buildGatewayTargets(config: GatewayConfig, options: BuildTargets
         }
         backend = shared;
       } else {
-        backend = createTargetBackend(target, id);
+        backend = createTargetBackend(target, id, { routed: true });
         backends.push(backend);
       }
       return {
@@ -95,7 +95,11 @@ export function buildGatewayTargets(config: GatewayConfig, options: BuildTargets
         weight: target.weight,
         ...(target.rpm !== undefined ? { rpm: target.rpm } : {}),
         ...(target.tpm !== undefined ? { tpm: target.tpm } : {}),
-        timeouts: target.timeouts,
+        // The router times a remote target's streamed headers (its client does not: `routed`).
+        timeouts:
+          target.kind === 'local'
+            ? target.timeouts
+            : { headersMs: DEFAULT_STREAM_TIMEOUTS.headersMs, ...target.timeouts },
       };
     });
   }
@@ -113,15 +117,23 @@ export function buildGatewayTargets(config: GatewayConfig, options: BuildTargets
  * a deployment fronted alone has no other target to fail over to), the target's time-outs,
  * and always the target's own deployment or model. The name the client asked for is the gateway's
  * name for this group of targets, not a deployment of this upstream, so it is not passed on.
+ * `routed`: behind the router (`buildGatewayTargets`), which times each streamed attempt's
+ * headers itself, so the client's stream calls leave them untimed (no second timer and signal).
  * @example
  * const backend = createTargetBackend({ kind: 'azure', endpoint, route: 'deployments', deployment: 'gpt-4o', apiKey, ... }, 'gpt-4o/0:azure:x');
  */
 export function createTargetBackend(
   target: Exclude<TargetConfig, { kind: 'local' }>,
   name: string,
-  options: { maxRetries?: number } = {},
+  options: { maxRetries?: number; routed?: boolean } = {},
 ): Backend {
-  const remote = createRemoteBackend({ ...clientOptionsFor(target), maxRetries: options.maxRetries ?? 0, name });
+  const remote = createRemoteBackend({
+    ...clientOptionsFor(target),
+    maxRetries: options.maxRetries ?? 0,
+    name,
+    // Behind the router, which times each attempt's headers with its own signal.
+    ...(options.routed ? { streamTimeouts: { headersMs: 0 } } : {}),
+  });
   // The call's deployment wins over the body's model for every route (client.ts), so naming
   // the target's own one here is what keeps the client's name from reaching the upstream.
   const deployment = target.kind === 'azure' ? target.deployment : target.model;

@@ -18,7 +18,7 @@ import type {
 } from '../../backend.js';
 import { createClient, type SluiceClient } from '../../client/client.js';
 import { createHttpFetch, nodeHttpCanStandIn } from '../../client/http-fetch.js';
-import type { ClientOptions } from '../../client/options.js';
+import type { ClientOptions, Timeouts } from '../../client/options.js';
 import type { EmbeddingsResponse } from '../../protocol/embeddings.js';
 import { isTerminalEvent } from '../../protocol/responses/events.js';
 import type { ResponseObject, ResponseStreamEvent } from '../../protocol/responses/types.js';
@@ -29,6 +29,12 @@ export interface RemoteBackendOptions extends ClientOptions {
   name?: string;
   /** What `models()` lists; default the configured deployment, if any. */
   models?: string[];
+  /**
+   * Time-outs of `stream()` calls over the client's own (`timeouts`), e.g. `{ headersMs: 0 }`
+   * when the caller times each stream's headers itself (a gateway's router): one timer, and
+   * no extra abort signal, per request.
+   */
+  streamTimeouts?: Timeouts;
 }
 
 /**
@@ -51,13 +57,14 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
   const name =
     options.name ?? (client.target.kind === 'openai' ? `openai:${client.target.base}` : `azure:${client.target.base}`);
   const models = options.models ?? (options.deployment ? [options.deployment] : []);
+  const streamCall = options.streamTimeouts ? { timeouts: options.streamTimeouts } : {};
   return {
     name,
     client,
     stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']> {
       try {
         // The server relays these chunks: keep their text so it forwards the upstream's bytes.
-        return client.stream(request.kind, request.body, { signal, relay: true, ...addressOf(request) });
+        return client.stream(request.kind, request.body, { signal, relay: true, ...streamCall, ...addressOf(request) });
       } catch (err) {
         // A request that cannot be addressed (no deployment) fails when iterated, like any other.
         return failing(err);
