@@ -66,7 +66,11 @@ export interface StreamLog {
   open(id: string, info: StreamInfo): void;
   /** Appends the frame at `position` (1 + the previous one); `end` on the last. Never throws. */
   append(id: string, position: number, frame: string, end?: StreamEnd): void;
-  /** The stream's info; undefined when unknown or expired. */
+  /**
+   * The stream's info; undefined when unknown or expired. A stream's id can reach a client
+   * before its info is written (the Redis log batches writes): a store that may lag waits
+   * briefly for it before saying unknown.
+   */
   info(id: string): Promise<StreamInfo | undefined>;
   /**
    * Claims an orphaned stream (its producer gone, no end logged) for this instance and

@@ -11,8 +11,10 @@
  * - `…ID:reader` a reader's presence (the producer keeps going while one is there).
  *
  * Every write of a producer (a stream's info and lease, its frames, the lease heartbeats) goes
- * out in one script call per event-loop turn for all streams (WRITE_SCRIPT), one round trip
- * at a time. Live keys expire after `maxLiveMs` unless refreshed; finished ones `retentionMs`
+ * out in one script call for all streams (WRITE_SCRIPT) every `flushMs`, one round trip at a
+ * time; a read on the same instance sends the writes before it (read-your-writes), and a
+ * reader elsewhere who meets a stream id before its info has landed waits briefly for it
+ * (`info`). Live keys expire after `maxLiveMs` unless refreshed; finished ones `retentionMs`
  * after the end. Stops go out on the channel `sluice:stream-stop`, which every instance listens to.
  * Redis down or slow never fails a response: writes are fire-and-forget with no offline
  * queue, a stream whose write failed stops being logged (its lease lapses, so readers get
@@ -21,6 +23,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'redis';
 import {
   DEFAULT_MAX_FRAMES,
@@ -44,6 +47,11 @@ export interface RedisStreamLogOptions {
   leaseMs?: number;
   /** A live stream's keys expire after this long without a heartbeat refresh, ms. Default 3600000. */
   maxLiveMs?: number;
+  /**
+   * Writes gather this long before they go out as one script call, ms. Default 10. Longer:
+   * fewer calls (less CPU in Sluice and in Redis); the log lags the live stream by this much.
+   */
+  flushMs?: number;
   /** One line when Redis becomes unavailable and one when it is back (never the URL's password). */
   log?: (line: string) => void;
 }
@@ -54,8 +62,19 @@ const STOP_CHANNEL = 'sluice:stream-stop';
 const POLL_MS = 500;
 /** Commands queued or awaiting a reply, at most (a Redis that stops answering cannot grow memory). */
 const MAX_QUEUED = 100_000;
-/** A batch of log writes goes this long after its first write, ms (or after the reply in flight). */
-const FLUSH_MS = 2;
+/**
+ * A batch of log writes goes this long after its first write, ms (or after the reply in
+ * flight). Each call costs a write, a reply and a wake-up of Redis whatever its size: at
+ * 2 ms, 64 streams starting at once made ~30 calls before their first tokens.
+ */
+const FLUSH_MS = 10;
+/**
+ * How long `info` waits for the info of a stream it does not find, ms between looks: a
+ * stream's id can reach a client (and its reconnect another instance) before the batch that
+ * opens it has landed (`flushMs` plus the call in flight). ~0.6 s in all: only an unknown or
+ * expired id waits it out.
+ */
+const INFO_RETRY_MS = [10, 20, 40, 80, 160, 320];
 /** Entries read per XRANGE/XREAD. */
 const PAGE = 256;
 /** Frames sent and not yet acknowledged, at most (≈ 450 B each); past it, streams stop logging. */
@@ -113,8 +132,6 @@ interface Batch {
   values: string[];
   /** Per write, its stream's id (a refused write stops logging that stream). */
   ids: string[];
-  /** It opens a stream: sent at the end of the turn even while another batch is in flight. */
-  opens: boolean;
 }
 
 /**
@@ -131,6 +148,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
   const leaseMs = options.leaseMs ?? 3000;
   const maxLiveMs = options.maxLiveMs ?? 3_600_000;
+  const flushMs = options.flushMs ?? FLUSH_MS;
   const log = options.log ?? (() => {});
   const client = createClient({
     url: options.url,
@@ -200,11 +218,12 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   const leaseText = String(leaseMs);
   // Every write (open, frame, lease) is gathered and sent as one EVALSHA (WRITE_SCRIPT): per
   // frame that is three array pushes, not a command with its own promise, encoding, socket
-  // write and reply. A batch goes FLUSH_MS after its first write, and while one awaits its
+  // write and reply. A batch goes flushMs after its first write, and while one awaits its
   // reply the next waits for it (one round trip at a time): fewer, larger writes, each with
-  // its syscalls and Redis's per-script cost, whatever the load. A batch that opens a stream
-  // goes at the end of the turn, even past one in flight: the stream's info must be there as
-  // soon as its id can have reached the client.
+  // its syscalls and Redis's per-script cost, whatever the load. A stream's open rides in the
+  // batch like a frame (not a call of its own at the start burst, when every call competes
+  // with the first tokens for the CPU): a read on this instance sends the batch first
+  // (`read`), and `info` elsewhere waits for a just-started stream's info.
   let batch: Batch | undefined;
   /** A flush runs at the end of this turn. */
   let soon = false;
@@ -214,14 +233,13 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   /** Writes queued or sent and not yet acknowledged. */
   let unacknowledged = 0;
   const full = () => unacknowledged >= MAX_UNACKNOWLEDGED;
-  const queue = (id: string, key: string, op: string, value: string, last: string): Batch => {
-    batch ??= { keys: [], values: [], ids: [], opens: false };
+  const queue = (id: string, key: string, op: string, value: string, last: string): void => {
+    batch ??= { keys: [], values: [], ids: [] };
     batch.keys.push(key);
     batch.values.push(op, value, last);
     batch.ids.push(id);
     unacknowledged++;
-    if (timer === undefined && !soon) timer = setTimeout(flush, FLUSH_MS);
-    return batch;
+    if (timer === undefined && !soon) timer = setTimeout(flush, flushMs);
   };
   const flushSoon = () => {
     if (soon) return;
@@ -235,7 +253,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       timer = undefined;
     }
     // Otherwise the batch is held: the reply in flight sends it.
-    if (batch !== undefined && (inFlight === 0 || batch.opens)) sendBatch();
+    if (batch !== undefined && inFlight === 0) sendBatch();
   };
   const acknowledged = (n: number) => {
     unacknowledged -= n;
@@ -271,6 +289,15 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
         },
       );
   };
+  /** A read on the shared connection, after this instance's pending writes: it sees them. */
+  const read = (args: string[]) => {
+    if (batch !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+      sendBatch();
+    }
+    return send(args);
+  };
   const beatMs = Math.max(50, Math.floor(leaseMs / 3));
   // The keys' own expiry (maxLiveMs) needs renewing far less often than the lease: every
   // maxLiveMs / 4.
@@ -291,8 +318,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       if (!ready() || full()) return void failures++;
       const key = `${PREFIX}${id}`;
       live.set(id, key);
-      queue(id, key, 'open', JSON.stringify(info), '').opens = true;
-      flushSoon();
+      queue(id, key, 'open', JSON.stringify(info), '');
     },
     append(id, position, frame, end) {
       const key = live.get(id);
@@ -303,17 +329,25 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     },
     async info(id) {
       await settled();
-      return infoOf(await send(['GET', `${PREFIX}${id}:info`]));
+      const key = `${PREFIX}${id}:info`;
+      let found = infoOf(await read(['GET', key]));
+      // Not there yet, perhaps: a stream started on another instance a moment ago.
+      for (const ms of INFO_RETRY_MS) {
+        if (found !== undefined || live.has(id)) break;
+        await delay(ms);
+        found = infoOf(await read(['GET', key]));
+      }
+      return found;
     },
     async claim(id) {
       await settled();
       if (!ready() || live.has(id)) return undefined;
       const key = `${PREFIX}${id}`;
-      const won = await send(['SET', `${key}:lease`, '1', 'NX', 'PX', leaseText]).catch(() => null);
+      const won = await read(['SET', `${key}:lease`, '1', 'NX', 'PX', leaseText]).catch(() => null);
       if (String(won) !== 'OK') return undefined;
       live.set(id, key);
       try {
-        const entries = entryList(await send(['XRANGE', key, '-', '+']));
+        const entries = entryList(await read(['XRANGE', key, '-', '+']));
         if (entries.length > 0 && entries.at(-1)?.end === undefined) {
           takeovers++;
           return entries;
@@ -337,7 +371,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       try {
         let last = after;
         send(present).then(undefined, ignore);
-        let entries = entryList(await send(['XRANGE', key, `0-${last + 1}`, '+', 'COUNT', String(PAGE)]));
+        let entries = entryList(await read(['XRANGE', key, `0-${last + 1}`, '+', 'COUNT', String(PAGE)]));
         let caughtUp = entries.length < PAGE;
         for (;;) {
           for (const entry of entries) {
@@ -352,7 +386,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
           }
           if (signal.aborted) return;
           if (!caughtUp) {
-            entries = entryList(await send(['XRANGE', key, `0-${last + 1}`, '+', 'COUNT', String(PAGE)]));
+            entries = entryList(await read(['XRANGE', key, `0-${last + 1}`, '+', 'COUNT', String(PAGE)]));
             caughtUp = entries.length < PAGE;
             continue;
           }
@@ -377,8 +411,8 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
           if (entries.length === 0) {
             // Nothing new: is the producer still there? (Checked, then read again, so an end
             // logged just before the lease was dropped is not missed.)
-            if (Number(await send(['EXISTS', `${key}:lease`])) === 1) continue;
-            entries = entryList(await send(['XRANGE', key, `0-${last + 1}`, '+', 'COUNT', String(PAGE)]));
+            if (Number(await read(['EXISTS', `${key}:lease`])) === 1) continue;
+            entries = entryList(await read(['XRANGE', key, `0-${last + 1}`, '+', 'COUNT', String(PAGE)]));
             if (entries.length === 0) {
               yield { incomplete: true, orphaned: true };
               return;
@@ -395,7 +429,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     },
     async hasReader(id) {
       if (!ready()) return false;
-      return Number(await send(['EXISTS', `${PREFIX}${id}:reader`])) === 1;
+      return Number(await read(['EXISTS', `${PREFIX}${id}:reader`])) === 1;
     },
     async requestStop(id) {
       // Ours: stop at once, even with Redis down; others hear it on the channel.

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { type TestContext, test } from 'node:test';
 import { createClient } from 'redis';
 import type { FollowItem, StreamLog } from '../../src/streams/log.js';
-import { createRedisStreamLog } from '../../src/streams/redis.js';
+import { createRedisStreamLog, type RedisStreamLogOptions } from '../../src/streams/redis.js';
 import { startRedis } from '../support/redis.js';
 
 async function ready(log: StreamLog): Promise<void> {
@@ -18,9 +18,9 @@ async function ready(log: StreamLog): Promise<void> {
 const frame = (n: number) => `data: {"n":${n}}\n\n`;
 
 /** A private Redis, a connected log on it, and two plain clients: one looks at what it wrote. */
-async function logAndClients(t: TestContext) {
+async function logAndClients(t: TestContext, options: Partial<RedisStreamLogOptions> = {}) {
   const redis = await startRedis(t);
-  const log = createRedisStreamLog({ url: redis.url });
+  const log = createRedisStreamLog({ url: redis.url, ...options });
   const [raw, other] = [createClient({ url: redis.url }), createClient({ url: redis.url })];
   for (const client of [raw, other]) client.on('error', () => {});
   t.after(async () => {
@@ -28,7 +28,7 @@ async function logAndClients(t: TestContext) {
     await Promise.all([raw.close(), other.close()]);
   });
   await Promise.all([ready(log), raw.connect(), other.connect()]);
-  return { log, raw, other };
+  return { log, raw, other, url: redis.url };
 }
 
 test('a reader far behind catches up page by page, then follows live to the end: no gap, no duplicate', async (t) => {
@@ -123,7 +123,7 @@ async function logged(raw: { sendCommand(args: string[]): Promise<unknown> }, id
 }
 
 test('while Redis is busy, frames written meanwhile wait for the write in flight and go out together, in order', async (t) => {
-  const { log, raw, other: blocker } = await logAndClients(t);
+  const { log, raw, other: blocker } = await logAndClients(t, { flushMs: 2 });
   const id = randomUUID();
   log.open(id, { keyHash: 'k' });
   for (let i = 0; i < 50 && String(await raw.sendCommand(['EXISTS', `sluice:stream:${id}:lease`])) !== '1'; i++) {
@@ -162,4 +162,30 @@ test('Redis lost the log script (SCRIPT FLUSH, a restart): the next frames still
     Array.from({ length: 6 }, (_, i) => `0-${i + 1} f ${frame(i + 1)}${i === 5 ? ' e done' : ''}`),
   );
   assert.match(log.metrics(), /sluice_stream_log_failures_total\{store="redis"\} 0\n/);
+});
+
+test('streams started in separate turns within one batch window cost no script call of their own; a read sends them first', async (t) => {
+  const { log, raw } = await logAndClients(t, { flushMs: 60_000 });
+  const before = await calls(raw, 'evalsha');
+  const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+  for (const id of ids) {
+    log.open(id, { keyHash: 'k' });
+    log.append(id, 1, frame(1));
+    await new Promise((resolve) => setImmediate(resolve)); // the next event-loop turn
+  }
+  // A read on the same instance sends the writes before it, so it sees them.
+  assert.deepEqual(await log.info(ids[0]!), { keyHash: 'k' });
+  assert.equal((await calls(raw, 'evalsha')) - before, 1, 'four starts, one write');
+  assert.equal((await logged(raw, ids[3]!, 1)).length, 1);
+});
+
+test('a stream id met on another instance before its start has landed: info waits for it instead of saying unknown', async (t) => {
+  const { log, url } = await logAndClients(t, { flushMs: 150 });
+  const elsewhere = createRedisStreamLog({ url });
+  t.after(() => elsewhere.close());
+  await ready(elsewhere);
+  const id = randomUUID();
+  log.open(id, { keyHash: 'k' });
+  assert.deepEqual(await elsewhere.info(id), { keyHash: 'k' });
+  assert.equal(await elsewhere.info(randomUUID()), undefined, 'an unknown id is still unknown');
 });
