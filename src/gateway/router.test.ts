@@ -317,8 +317,9 @@ test('an upstream stream is read with take() and wait(): no next() per chunk, an
   const { text, nexts, error } = await reading;
   assert.equal(error, undefined);
   assert.equal(text, 'Once upon a time');
-  // The held role chunk and the first content chunk (routing), and the end: every chunk between came through take().
-  assert.equal(nexts, 3);
+  // The held role chunk (routing) and the end: the first content chunk is released with the
+  // held one and taken, as is every chunk after it.
+  assert.equal(nexts, 2);
   assert.deepEqual(ends, [
     {
       model: 'm',
@@ -365,4 +366,32 @@ test('pulled with wait(), an upstream that stalls after content hits the idle li
   assert.equal(text, 'Still here');
   assert.ok(error instanceof TimeoutError, String(error));
   assert.equal(error.phase, 'idle');
+});
+
+test('the held preamble and the first content chunk come out in order, read with next() alone or pulled', async () => {
+  for (const reader of ['next', 'pull'] as const) {
+    const up = sseTarget('a');
+    const router = createRouterBackend({ model: 'm', targets: [up.target] });
+    const iterator = router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]();
+    up.send('{"id":"","choices":[],"prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}');
+    up.send('{"id":"c","choices":[{"index":0,"delta":{"role":"assistant"}}]}');
+    up.content('One');
+    up.content(' two');
+    up.send('{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
+    up.controller().enqueue(new TextEncoder().encode('data: [DONE]\n\n'));
+    up.controller().close();
+    if (reader === 'pull') {
+      const { text, error } = await pull(iterator);
+      assert.equal(error, undefined);
+      assert.equal(text, 'One two');
+      continue;
+    }
+    const kinds: string[] = [];
+    for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
+      const chunk = step.value;
+      const delta = (chunk.choices[0] as { delta?: { role?: string; content?: string } } | undefined)?.delta;
+      kinds.push(chunk.prompt_filter_results ? 'filter' : (delta?.role ?? delta?.content ?? 'end'));
+    }
+    assert.deepEqual(kinds, ['filter', 'assistant', 'One', ' two', 'end']);
+  }
 });

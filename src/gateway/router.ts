@@ -323,13 +323,17 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       let settled = false;
       try {
         for (;;) {
-          // The client's iterator may have read this attempt to its end itself.
-          const step = relay.ended ? DONE : await attempt.next();
-          if (step.done) {
-            attempt.finished();
-            break;
+          // The client's iterator may have read this attempt to its end itself. A chunk already
+          // here (the role chunk after the prompt-filter one) is taken without a promise.
+          let chunk = relay.ended ? NOT_READY : attempt.ready();
+          if (chunk === NOT_READY) {
+            const step = relay.ended ? DONE : await attempt.next();
+            if (step.done) {
+              attempt.finished();
+              break;
+            }
+            chunk = step.value as ApiTypes[K]['chunk'];
           }
-          const chunk = step.value as ApiTypes[K]['chunk'];
           if (chunk.usage) relay.usage = chunk.usage;
           if (!open) {
             if (held.length < MAX_HELD && isPreamble(chunk)) {
@@ -344,6 +348,17 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
               origin = originOf(chunk);
               meta.target = s.id;
               meta.headersMs = attempt.timings().headersMs;
+              if (!seen && held.length > 0) {
+                // Released together: the first held chunk through this generator, the others and
+                // this one from the relay's queue, which the client's iterator takes as it takes
+                // the attempt's own chunks (no promise and no generator step per chunk).
+                held.push(chunk);
+                relay.release(held, 1);
+                if (attempt.plain) relay.attempt = attempt;
+                yield held[0] as ApiTypes[K]['chunk'];
+                relay.attempt = undefined;
+                continue;
+              }
               for (const h of held) {
                 seen?.push(h);
                 yield h;
@@ -667,6 +682,20 @@ class Relay implements PullIterator<AnyChunk> {
   /** `take()` met the attempt's failure: the next `next()` hands it to the generator. */
   #failed = false;
   #failure: unknown = undefined;
+  /** Chunks the generator released at once (`release`), served before anything else; `#head`: the next. */
+  #queue: readonly AnyChunk[] = NO_CHUNKS;
+  #head = 0;
+
+  /** Serves `chunks` from `from` on before anything else (their usage is already counted). */
+  release(chunks: readonly AnyChunk[], from: number): void {
+    this.#queue = chunks;
+    this.#head = from;
+  }
+
+  /** The next released chunk, or `NOT_READY` once none is left. */
+  #released(): AnyChunk | typeof NOT_READY {
+    return this.#head < this.#queue.length ? (this.#queue[this.#head++] as AnyChunk) : NOT_READY;
+  }
 
   readonly #onStep = (step: IteratorResult<AnyChunk>): Step | Promise<Step> => {
     if (step.done) {
@@ -684,6 +713,8 @@ class Relay implements PullIterator<AnyChunk> {
   };
 
   next(): Promise<Step> {
+    const released = this.#released();
+    if (released !== NOT_READY) return Promise.resolve({ value: released, done: false });
     if (this.#failed) {
       // take() met the failure: the generator books it, as when next() meets it.
       const failure = this.#failure;
@@ -696,6 +727,8 @@ class Relay implements PullIterator<AnyChunk> {
   }
 
   take(): AnyChunk | typeof NOT_READY {
+    const released = this.#released();
+    if (released !== NOT_READY) return released;
     const attempt = this.attempt;
     if (attempt === undefined || this.#failed || !attempt.pullable) return NOT_READY;
     let chunk: AnyChunk | typeof NOT_READY;
@@ -712,11 +745,12 @@ class Relay implements PullIterator<AnyChunk> {
 
   wait(wake: () => void): void {
     const attempt = this.attempt;
-    if (attempt === undefined || this.#failed || !attempt.pullable) wake();
+    if (this.#head < this.#queue.length || attempt === undefined || this.#failed || !attempt.pullable) wake();
     else attempt.wait(wake);
   }
 
   return(): Promise<Step> {
+    this.#queue = NO_CHUNKS;
     this.attempt = undefined;
     this.#failed = false;
     this.#failure = undefined;
@@ -725,6 +759,7 @@ class Relay implements PullIterator<AnyChunk> {
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+const NO_CHUNKS: readonly AnyChunk[] = Object.freeze([]);
 
 interface Verdict {
   reason: string;
@@ -841,6 +876,11 @@ class Attempt<K extends ApiKind> {
   /** The upstream's stream can be read with `take()` / `wait()`. */
   get pullable(): boolean {
     return this.#pull !== undefined;
+  }
+
+  /** The upstream's next chunk if it is here now and its headers were seen (any stream); else `NOT_READY`. */
+  ready(): ApiTypes[K]['chunk'] | typeof NOT_READY {
+    return this.#pull !== undefined && this.#headersAt !== undefined ? this.take() : NOT_READY;
   }
 
   /** The upstream's next chunk if it is here now (`PullIterator.take`); only when `pullable`. */
