@@ -316,7 +316,7 @@ function checkChat(b: Obj, caps: RequestCapabilities | undefined): RequestProble
   if (!Array.isArray(messages)) return wrongType('messages', 'an array', messages);
   if (messages.length === 0) return invalidValue('messages', "'messages' must contain at least one message.");
   for (let i = 0; i < messages.length; i++) {
-    const error = checkMessage(messages[i], `messages[${i}]`, caps);
+    const error = checkMessage(messages[i], i, caps);
     if (error) return error;
   }
   const error =
@@ -343,36 +343,55 @@ function checkChat(b: Obj, caps: RequestCapabilities | undefined): RequestProble
   return undefined;
 }
 
-function checkMessage(m: unknown, where: string, caps: RequestCapabilities | undefined): RequestProblem | undefined {
-  if (!isObject(m)) return wrongType(where, 'an object', m);
+/**
+ * `messages[index]`. The common message (a known role, text content, no name) is checked with
+ * no string built: the parameter paths are made only for a problem.
+ */
+function checkMessage(m: unknown, index: number, caps: RequestCapabilities | undefined): RequestProblem | undefined {
+  if (!isObject(m)) return wrongType(`messages[${index}]`, 'an object', m);
   const role = m.role;
-  if (role === undefined) return missing(`${where}.role`);
+  if (role === undefined) return missing(`messages[${index}].role`);
   if (typeof role !== 'string' || !CHAT_ROLES.has(role)) {
     return problem(
-      `Invalid value for '${where}.role': expected one of ${[...CHAT_ROLES].join(', ')}.`,
-      `${where}.role`,
+      `Invalid value for 'messages[${index}].role': expected one of ${[...CHAT_ROLES].join(', ')}.`,
+      `messages[${index}].role`,
       'invalid_value',
     );
   }
   const content = m.content;
+  if (typeof content === 'string') {
+    const name = m.name;
+    return name === undefined || name === null || isString(name)
+      ? undefined
+      : wrongType(`messages[${index}].name`, 'a string', name);
+  }
+  return checkMessageParts(m, role, content, `messages[${index}]`, caps);
+}
+
+/** The rest of `checkMessage`: no content, or content parts. */
+function checkMessageParts(
+  m: Obj,
+  role: string,
+  content: unknown,
+  where: string,
+  caps: RequestCapabilities | undefined,
+): RequestProblem | undefined {
   const param = `${where}.content`;
   if (content === undefined || content === null) {
     // Assistant turns that only call tools, and tool/function results, may carry no text.
     if (role === 'assistant' || role === 'function' || role === 'tool') return undefined;
     return content === null ? wrongType(param, 'a string or an array of content parts', null) : missing(param);
   }
-  if (typeof content === 'string') return optional(m, 'name', isString, 'a string', `${where}.name`);
   if (!Array.isArray(content)) return wrongType(param, 'a string or an array of content parts', content);
   if (content.length === 0) return invalidValue(param, `'${param}' must contain at least one content part.`);
   for (let i = 0; i < content.length; i++) {
     const part = content[i];
-    const at = `${param}[${i}]`;
-    if (!isObject(part)) return wrongType(at, 'an object', part);
-    if (typeof part.type !== 'string') return wrongType(`${at}.type`, 'a string', part.type);
+    if (!isObject(part)) return wrongType(`${param}[${i}]`, 'an object', part);
+    if (typeof part.type !== 'string') return wrongType(`${param}[${i}].type`, 'a string', part.type);
     if (part.type === 'text') {
-      if (typeof part.text !== 'string') return wrongType(`${at}.text`, 'a string', part.text);
+      if (typeof part.text !== 'string') return wrongType(`${param}[${i}].text`, 'a string', part.text);
     } else if (caps?.images === false) {
-      return unsupported(`${at}.type`, `'${part.type.slice(0, 32)}' content parts (only text)`);
+      return unsupported(`${param}[${i}].type`, `'${part.type.slice(0, 32)}' content parts (only text)`);
     }
   }
   return optional(m, 'name', isString, 'a string', `${where}.name`);
