@@ -3,11 +3,15 @@
 // instead of queueing without bound, a cut is a truncation with the partial kept, an abort
 // ends the stream and the body, and every item decoded before a fault is still delivered.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { AbortError, SseDecodeError } from '../errors.js';
 import { claimNodeBody, offerNodeBody } from './body-feed.js';
 import { createClient } from './client.js';
+import { createHttpFetch } from './http-fetch.js';
 
 const chunk = (text: string, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: text === '' ? {} : { content: text }, finish_reason: finish }] })}\n\n`;
@@ -126,5 +130,98 @@ describe('the SSE source over a Node body', () => {
     offerNodeBody(response, readable);
     assert.equal(claimNodeBody(response), readable);
     assert.equal(claimNodeBody(response), undefined);
+  });
+});
+
+/**
+ * A client over node:http (`createHttpFetch`) to a server on 127.0.0.1 answering with
+ * `respond`; `messages` are the node:http messages the SSE source was offered, each with the
+ * count of `data` events it emitted.
+ */
+async function clientOverNodeHttp(t: TestContext, respond: (res: ServerResponse) => void) {
+  const server = createServer((_req: IncomingMessage, res: ServerResponse) => respond(res));
+  let connections = 0;
+  server.on('connection', () => connections++);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const http = createHttpFetch();
+  t.after(() => {
+    http.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  const messages: Array<{ message: IncomingMessage; dataEvents: number }> = [];
+  const fetch = (async (input: string, init: RequestInit) => {
+    const response = await http.fetch(input, init);
+    const message = claimNodeBody(response) as IncomingMessage;
+    const seen = { message, dataEvents: 0 };
+    messages.push(seen);
+    const emit = message.emit;
+    message.emit = function (this: IncomingMessage, event: string | symbol, ...args: unknown[]) {
+      if (event === 'data') seen.dataEvents++;
+      return emit.call(this, event, ...args);
+    } as typeof message.emit;
+    offerNodeBody(response, message);
+    return response;
+  }) as typeof globalThis.fetch;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = createClient({ endpoint: url, apiKey: 'k', deployment: 'd', fetch, maxRetries: 0 });
+  return { client, messages, connections: () => connections };
+}
+
+describe('the SSE source over a node:http message', () => {
+  test('takes each HTTP chunk from the parser, not through a `data` event each; the connection goes back to the pool', async (t) => {
+    const waiting: Array<() => void> = [];
+    const { client, messages, connections } = await clientOverNodeHttp(t, async (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      // The body once the client reads (bytes that came with the headers wait in the message).
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      // One HTTP chunk per SSE event, as Azure and most servers send them.
+      for (const text of ['a', 'b', 'c']) res.write(chunk(text));
+      res.end(`${chunk('', 'stop')}data: [DONE]\n\n`);
+    });
+    for (let i = 0; i < 2; i++) {
+      const stream = client.chat.stream(body);
+      const text = stream.text();
+      await stream.meta;
+      await tick();
+      waiting.shift()!();
+      assert.equal(await text, 'abc');
+    }
+    assert.deepEqual(
+      messages.map((m) => m.dataEvents),
+      [0, 0],
+    );
+    assert.equal(connections(), 1, 'each message ended (`end`), so its connection served the next request');
+  });
+
+  test('a consumer that does not read stops the socket; reading again starts it, and every chunk arrives', async (t) => {
+    // 10 MB, more than the kernel buffers between the two ends hold.
+    const many = 5000;
+    let written = 0;
+    const { client, messages } = await clientOverNodeHttp(t, async (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < many; i++) {
+        written++;
+        if (!res.write(chunk('x'.repeat(2000)))) await once(res, 'drain');
+      }
+      res.end(`${chunk('', 'stop')}data: [DONE]\n\n`);
+    });
+    const stream = client.chat.stream(body);
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    // Nobody reads: the socket stops, the kernel's buffers fill, and the server has to wait.
+    let seen = -1;
+    for (let i = 0; i < 200 && written !== seen; i++) {
+      seen = written;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(written < many, `the server waits for the reader (wrote ${written} of ${many})`);
+    assert.equal(messages[0]!.message.socket?.isPaused(), true, 'the socket is stopped');
+    let read = 1;
+    for (let r = await it.next(); !r.done; r = await it.next()) read++;
+    assert.equal(read, many + 1);
+    assert.equal((await stream.final()).end.state, 'completed');
   });
 });
