@@ -4,14 +4,13 @@
 // ends the stream and the body, and every item decoded before a fault is still delivered.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { describe, type TestContext, test } from 'node:test';
+import { serveNodeHttp } from '../../test/support/node-http.js';
 import { AbortError, SseDecodeError } from '../errors.js';
 import { claimNodeBody, offerNodeBody } from './body-feed.js';
 import { createClient } from './client.js';
-import { createHttpFetch } from './http-fetch.js';
 
 const chunk = (text: string, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: text === '' ? {} : { content: text }, finish_reason: finish }] })}\n\n`;
@@ -139,20 +138,10 @@ describe('the SSE source over a Node body', () => {
  * count of `data` events it emitted.
  */
 async function clientOverNodeHttp(t: TestContext, respond: (res: ServerResponse) => void) {
-  const server = createServer((_req: IncomingMessage, res: ServerResponse) => respond(res));
-  let connections = 0;
-  server.on('connection', () => connections++);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const http = createHttpFetch();
-  t.after(() => {
-    http.close();
-    server.closeAllConnections();
-    server.close();
-  });
+  const { url, fetch: http, connections } = await serveNodeHttp(t, (_req, res) => respond(res));
   const messages: Array<{ message: IncomingMessage; dataEvents: number }> = [];
   const fetch = (async (input: string, init: RequestInit) => {
-    const response = await http.fetch(input, init);
+    const response = await http(input, init);
     const message = claimNodeBody(response) as IncomingMessage;
     const seen = { message, dataEvents: 0 };
     messages.push(seen);
@@ -164,9 +153,8 @@ async function clientOverNodeHttp(t: TestContext, respond: (res: ServerResponse)
     offerNodeBody(response, message);
     return response;
   }) as typeof globalThis.fetch;
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = createClient({ endpoint: url, apiKey: 'k', deployment: 'd', fetch, maxRetries: 0 });
-  return { client, messages, connections: () => connections };
+  return { client, messages, connections };
 }
 
 describe('the SSE source over a node:http message', () => {

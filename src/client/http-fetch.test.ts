@@ -1,29 +1,16 @@
 // The client's node:http fetch (its default transport in Node, and the remote backend's): the parts of fetch's contract the client relies on, and when it stands in for the global fetch.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { serveNodeHttp } from '../../test/support/node-http.js';
 import { claimNodeBody } from './body-feed.js';
 import { createClient } from './client.js';
 import { createHttpFetch, nodeHttpCanStandIn } from './http-fetch.js';
 
-/** A server on 127.0.0.1 for one test; counts connections. */
-async function serve(t: import('node:test').TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void) {
-  const server = createServer(handler);
-  let connections = 0;
-  server.on('connection', () => connections++);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const http = createHttpFetch();
-  t.after(() => {
-    http.close();
-    server.closeAllConnections();
-    server.close();
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, fetch: http.fetch, connections: () => connections };
-}
+/** A server on 127.0.0.1 for one test, and the node:http fetch to reach it; counts connections. */
+const serve = serveNodeHttp;
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve) => {
