@@ -19,12 +19,17 @@
 //
 // Sluice (bench/resume-server.mjs) runs as built by default (dist/, plain Node, as `sluice
 // serve` runs it; built first when missing or older than src/); `--from src` runs it from
-// source under tsx, whose per-closure helpers add CPU that people do not pay.
+// source under tsx, whose per-closure helpers add CPU that people do not pay. `--compare
+// <checkout>` also runs another checkout's built resumable server (e.g. the tree before a
+// change; build its dist/ first) in the same rounds, against the same plain one: before and
+// after paired in one run.
 //
 //   node --import tsx bench/resume.bench.ts [--levels 64,256] [--rounds 3] [--resumes 200] [--from dist|src]
+//     [--compare <checkout>]
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
+import { basename, join } from 'node:path';
 import { createClient } from 'redis';
 import { startRedis } from '../test/support/redis.js';
 import { ensureBuilt } from './build.js';
@@ -51,6 +56,7 @@ async function main(): Promise<void> {
   const rounds = Number(arg('--rounds', '3'));
   const resumes = Number(arg('--resumes', '200'));
   const from = arg('--from', 'dist');
+  const compare = arg('--compare', '');
   if (from === 'dist') ensureBuilt();
 
   const redis = await startRedis();
@@ -66,6 +72,17 @@ async function main(): Promise<void> {
     );
   const plain = await server();
   const resumable = await server(redis.url);
+  // The other checkout's resumable server, as built there.
+  const other = compare
+    ? await startBenchChild(
+        join(compare, 'bench/resume-server.mjs'),
+        ['dist', String(mockPort), DEPLOYMENT, redis.url],
+        [],
+      )
+    : undefined;
+  const children = { plain, resumable, ...(other ? { compare: other } : {}) };
+  type Mode = keyof typeof children;
+  const modes = Object.keys(children) as Mode[];
   const info = createClient({ url: redis.url });
   await info.connect();
   const targetOf = (url: string): Target => ({ port: Number(new URL(url).port), path: PATH, headers: {} });
@@ -73,25 +90,27 @@ async function main(): Promise<void> {
   try {
     const rows: string[][] = [];
     const memoryRows: string[][] = [];
+    const compareRows: string[][] = [];
     for (const level of levels) {
       const seeds = Array.from({ length: level }, (_, i) => i);
       type Figures = { ttft: number[]; gaps: number[]; fps: number[]; cpu: number[]; redisCpu: number[] };
-      const results: Record<'plain' | 'resumable', Figures> = {
-        plain: { ttft: [], gaps: [], fps: [], cpu: [], redisCpu: [] },
-        resumable: { ttft: [], gaps: [], fps: [], cpu: [], redisCpu: [] },
-      };
+      const results = Object.fromEntries(
+        modes.map((mode) => [mode, { ttft: [], gaps: [], fps: [], cpu: [], redisCpu: [] }]),
+      ) as unknown as Record<Mode, Figures>;
       for (let round = 0; round < rounds; round++) {
-        const order = round % 2 === 0 ? (['plain', 'resumable'] as const) : (['resumable', 'plain'] as const);
+        // Each mode first in turn, and the order reversed every other round.
+        const order = modes.map((_, i) => modes[(i + round) % modes.length]!);
+        if (round % 2 === 1) order.reverse();
         for (const name of order) {
-          const pid = (name === 'plain' ? plain : resumable).child.pid!;
+          const pid = children[name]!.child.pid!;
           const cpu0 = cpuMs(pid);
           const redisCpu0 = cpuMs(redis.pid!);
           const started = performance.now();
-          const records = await runStreams(targetOf(name === 'plain' ? plain.url : resumable.url), seeds);
+          const records = await runStreams(targetOf(children[name]!.url), seeds);
           const wall = (performance.now() - started) / 1000;
           check(records, name);
           const frames = records.reduce((sum, s) => sum + s.frames, 0);
-          if (name === 'resumable') await new Promise((resolve) => setTimeout(resolve, 200)); // the last XADDs land
+          if (name !== 'plain') await new Promise((resolve) => setTimeout(resolve, 200)); // the last XADDs land
           const r = results[name];
           r.cpu.push(((cpuMs(pid) - cpu0) * 1000) / frames);
           r.redisCpu.push(((cpuMs(redis.pid!) - redisCpu0) * 1000) / frames);
@@ -103,7 +122,7 @@ async function main(): Promise<void> {
             ),
           );
           r.fps.push(frames / wall);
-          if (name === 'resumable') await info.sendCommand(['FLUSHALL']);
+          if (name !== 'plain') await info.sendCommand(['FLUSHALL']);
         }
       }
       const p = results.plain;
@@ -119,6 +138,21 @@ async function main(): Promise<void> {
         row(`${level} streams, server CPU per frame (µs)`, cpu, '(reported)'),
         [`${level} streams, Redis CPU per frame (µs)`, '', median(q.redisCpu).toFixed(2), '', '(reported)'],
       );
+      const c = results.compare;
+      if (c) {
+        const label = `${level} streams, ${basename(compare)} (compare)`;
+        compareRows.push(
+          row(
+            `${label}, first-token p50 (ms)`,
+            [ttft[0], median(c.ttft)],
+            `+1 ms: ${met(median(c.ttft) - ttft[0] <= 1)}`,
+          ),
+          row(`${label}, chunk-gap p99 (ms)`, [gaps[0], median(c.gaps)], '<= 1.2x'),
+          row(`${label}, frames/s`, [fps[0], median(c.fps)], '>= 0.90'),
+          row(`${label}, server CPU per frame (µs)`, [cpu[0], median(c.cpu)], '(reported)'),
+          [`${label}, Redis CPU per frame (µs)`, '', median(c.redisCpu).toFixed(2), '', '(reported)'],
+        );
+      }
       const memory = await memoryRound(info, targetOf(resumable.url), seeds);
       memoryRows.push([String(level), kib(memory.finished), kib(memory.live)]);
     }
@@ -128,6 +162,15 @@ async function main(): Promise<void> {
     console.log(
       table([['', 'plain', 'resumable', 'ratio', 'target'], ...rows], ['left', 'right', 'right', 'right', 'left']),
     );
+    if (compareRows.length > 0) {
+      console.log(`\nThe same rounds, ${compare}'s resumable server (built there) vs the same plain one`);
+      console.log(
+        table(
+          [['', 'plain', 'compare', 'ratio', 'target'], ...compareRows],
+          ['left', 'right', 'right', 'right', 'left'],
+        ),
+      );
+    }
     console.log('\nRedis memory per stream (used_memory growth / streams; one more resumable round per level)');
     console.log(
       table([['streams', 'finished', 'live (32 of 64 frames logged)'], ...memoryRows], ['right', 'right', 'right']),
@@ -139,7 +182,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await info.close();
-    for (const c of [plain, resumable]) {
+    for (const c of Object.values(children)) {
       c.child.stdin?.end();
       c.child.kill();
     }
