@@ -227,7 +227,11 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   let batch: Batch | undefined;
   /** A flush runs at the end of this turn. */
   let soon = false;
-  /** A flush runs FLUSH_MS after the batch's first write. */
+  /**
+   * A flush runs flushMs after the batch's first write: at the end of that event-loop turn
+   * (flushSoon), after the network callbacks that were due with it, so that the frames they
+   * relay reach their clients before the batch is encoded, and go out in it.
+   */
   let timer: NodeJS.Timeout | undefined;
   let inFlight = 0;
   /** Writes queued or sent and not yet acknowledged. */
@@ -239,7 +243,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     batch.values.push(op, value, last);
     batch.ids.push(id);
     unacknowledged++;
-    if (timer === undefined && !soon) timer = setTimeout(flush, flushMs);
+    if (timer === undefined && !soon) timer = setTimeout(flushSoon, flushMs);
   };
   const flushSoon = () => {
     if (soon) return;
