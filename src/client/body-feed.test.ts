@@ -4,12 +4,13 @@
 // ends the stream and the body, and every item decoded before a fault is still delivered.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, type TestContext, test } from 'node:test';
 import { serveNodeHttp } from '../../test/support/node-http.js';
 import { AbortError, SseDecodeError } from '../errors.js';
-import { claimNodeBody, offerNodeBody } from './body-feed.js';
+import { bodyFeed, claimNodeBody, offerNodeBody } from './body-feed.js';
 import { createClient } from './client.js';
 
 const chunk = (text: string, finish: string | null = null) =>
@@ -211,5 +212,36 @@ describe('the SSE source over a node:http message', () => {
     for (let r = await it.next(); !r.done; r = await it.next()) read++;
     assert.equal(read, many + 1);
     assert.equal((await stream.final()).end.state, 'completed');
+  });
+
+  test('bytes the parser brings while earlier ones still wait in the message come after them', async () => {
+    const message = new IncomingMessage(new PassThrough() as unknown as Socket);
+    // Two HTTP chunks that came before anyone read (with the headers, say).
+    message.push(Buffer.from('a'));
+    message.push(Buffer.from('b'));
+    const response = new Response(null);
+    offerNodeBody(response, message);
+    const got: string[] = [];
+    const feed = bodyFeed(response, undefined, {
+      onBytes(bytes) {
+        got.push(Buffer.from(bytes).toString());
+        if (got.length === 1) feed.pause(); // a slow consumer: 'b' stays in the message
+      },
+      onEnd() {
+        got.push('(end)');
+      },
+      onError(cause) {
+        got.push(`(error ${String(cause)})`);
+      },
+    });
+    feed.more();
+    await tick();
+    assert.deepEqual(got, ['a']);
+    message.push(Buffer.from('c')); // the next HTTP chunk, from the parser
+    feed.more();
+    await tick();
+    message.push(null);
+    await tick();
+    assert.deepEqual(got, ['a', 'b', 'c', '(end)']);
   });
 });

@@ -221,8 +221,10 @@ class NodeFeed implements BodyFeed {
   // The listeners, made once per feed.
   readonly #onPush = (chunk: Uint8Array | null, encoding?: BufferEncoding): boolean => {
     const readable = this.#readable;
-    // The end (and anything but bytes) is the Readable's, which emits `end` from it.
-    if (chunk === null || !(chunk instanceof Uint8Array) || readable.destroyed) {
+    // The end (and anything but bytes) is the Readable's, which emits `end` from it; so are
+    // bytes while it still holds earlier ones (those that came with the headers, say): they
+    // queue behind them, in order.
+    if (chunk === null || !(chunk instanceof Uint8Array) || readable.readableLength > 0 || readable.destroyed) {
       return Object.getPrototypeOf(readable).push.call(readable, chunk, encoding);
     }
     if (!this.#over) this.#handlers.onBytes(chunk);
