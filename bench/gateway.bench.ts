@@ -12,7 +12,14 @@
 // over the `data:` events its clients received; memory per open stream = (peak RSS while 256
 // streams are open - idle RSS after a warm-up) / 256, each contender freshly started.
 //
+// Before the rounds, every contender serves the same warm-up (--warmup streams, in waves of at most
+// 256 at once, contenders taking turns): a gateway in service has long since compiled its
+// per-request code, and in Node that takes a few thousand requests (with 72, as until
+// 2026-11-30, the measured requests of Sluice and of the bare proxy alike ran mostly
+// unoptimized: CPU per request 3-5x what it settles at).
+//
 //   node --import tsx bench/gateway.bench.ts [--levels 1,64,256] [--rounds 6] [--rounds-single 12] [--memory 3]
+//     [--warmup 2560]             (streams per contender before measuring)
 //     [--sluice gateway|remote]   (gateway: as `sluice serve --config` serves it; remote: the remote backend alone)
 //     [--from dist|src]           (dist, the default: the built package in plain Node, as people run it, built
 //                                  first when missing or older than src/; src: from source under tsx)
@@ -41,6 +48,9 @@ const LEVELS = arg('--levels', '1,64,256').split(',').map(Number);
 const ROUNDS = Number(arg('--rounds', '6'));
 const ROUNDS_SINGLE = Number(arg('--rounds-single', '12'));
 const MEMORY_REPEATS = Number(arg('--memory', '3'));
+/** Streams each contender serves before the measured rounds, in waves of at most `WARMUP_WAVE`. */
+const WARMUP = Number(arg('--warmup', '2560'));
+const WARMUP_WAVE = 256;
 const MEMORY_STREAMS = 256;
 /** `gateway`: as `sluice serve --config` serves one Azure target (router + remote backend); `remote`: the remote backend alone. */
 const SLUICE = arg('--sluice', 'gateway');
@@ -146,7 +156,8 @@ async function main(): Promise<void> {
     `${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), load average ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')} at the start. Mock: ${DELTAS} deltas ${GAP_MS} ms apart; levels ${LEVELS.join(', ')}; ` +
-      `${ROUNDS_SINGLE} rounds at 1 stream, ${ROUNDS} at the others, interleaved. ` +
+      `${ROUNDS_SINGLE} rounds at 1 stream, ${ROUNDS} at the others, interleaved, after a warm-up of ` +
+      `${WARMUP} streams each. ` +
       `Sluice ${FROM === 'src' ? 'from source under tsx' : 'as built (dist/, plain Node)'}.`,
   );
   if (FROM !== 'src') ensureBuilt();
@@ -157,13 +168,18 @@ async function main(): Promise<void> {
     for (const c of CONTENDERS) running.set(c, c.launch ? await c.launch(mock.port) : mock);
     const targetOf = (c: Contender) => c.target(running.get(c)!.port, mock.port);
 
-    // Warm-up: JIT, connection pools, lazy modules.
-    for (const c of CONTENDERS) {
-      for (const n of [8, 64]) {
+    // Warm-up: JIT, connection pools, lazy modules; contenders take turns wave by wave.
+    const warmupStarted = performance.now();
+    // A small first wave: a cold start is not a load test.
+    const waves = [Math.min(8, WARMUP)];
+    for (let done = waves[0]!; done < WARMUP; done += waves.at(-1)!) waves.push(Math.min(WARMUP_WAVE, WARMUP - done));
+    for (const [wave, n] of waves.entries()) {
+      for (const c of rotate(CONTENDERS, wave)) {
         const bad = (await runStreams(targetOf(c), seeds(n))).filter((r) => r.failure);
         if (bad.length > 0) console.log(`warm-up: ${c.name}: ${bad.length}/${n} streams failed: ${bad[0]!.failure}`);
       }
     }
+    console.log(`  warm-up: ${WARMUP} streams each in ${((performance.now() - warmupStarted) / 1000).toFixed(0)} s`);
 
     const results = new Map<number, Map<Contender, Tally>>();
     for (const level of LEVELS) {
