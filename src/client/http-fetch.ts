@@ -7,7 +7,7 @@
  * cost 40-50 µs of CPU per read here, node:http 15-17 µs, and node:http behind a web stream
  * 20-23 µs. So the web stream is made only when someone reads `response.body`; the client's
  * SSE source takes the node:http message itself (`offerNodeBody`, client/body-feed.ts) and
- * reads its `data` events directly.
+ * takes its bytes from the HTTP parser (the message's `push`), with no `data` event each.
  * @module
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
