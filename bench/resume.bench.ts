@@ -24,7 +24,11 @@
 // change; build its dist/ first) in the same rounds, against the same plain one: before and
 // after paired in one run.
 //
-//   node --import tsx bench/resume.bench.ts [--levels 64,256] [--rounds 3] [--resumes 200] [--from dist|src]
+// Ten rounds by default: a first-token median moves by ±10-20 ms between identical servers from
+// one three-round run to the next on a 2-core machine, far more than the +1 ms judged; ten
+// rounds agree to a few ms.
+//
+//   node --import tsx bench/resume.bench.ts [--levels 64,256] [--rounds 10] [--resumes 200] [--from dist|src]
 //     [--compare <checkout>]
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
     return i === -1 ? fallback : (args[i + 1] ?? fallback);
   };
   const levels = arg('--levels', '64,256').split(',').map(Number);
-  const rounds = Number(arg('--rounds', '3'));
+  const rounds = Number(arg('--rounds', '10'));
   const resumes = Number(arg('--resumes', '200'));
   const from = arg('--from', 'dist');
   const compare = arg('--compare', '');
