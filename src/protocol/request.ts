@@ -360,10 +360,8 @@ function checkMessage(m: unknown, index: number, caps: RequestCapabilities | und
   }
   const content = m.content;
   if (typeof content === 'string') {
-    const name = m.name;
-    return name === undefined || name === null || isString(name)
-      ? undefined
-      : wrongType(`messages[${index}].name`, 'a string', name);
+    // `optional`'s rule, with the path built only for a problem.
+    return absentOr(m.name, isString) ? undefined : wrongType(`messages[${index}].name`, 'a string', m.name);
   }
   return checkMessageParts(m, role, content, `messages[${index}]`, caps);
 }
@@ -526,7 +524,12 @@ function optional(
   param = key,
 ): RequestProblem | undefined {
   const v = b[key];
-  return v === undefined || v === null || test(v) ? undefined : wrongType(param, expected, v);
+  return absentOr(v, test) ? undefined : wrongType(param, expected, v);
+}
+
+/** An optional parameter's rule: absent (`undefined` or `null`) or passing `test`. */
+function absentOr(v: unknown, test: (v: unknown) => boolean): boolean {
+  return v === undefined || v === null || test(v);
 }
 
 function integerIn(b: Obj, key: string, min: number, max: number): RequestProblem | undefined {

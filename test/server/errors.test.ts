@@ -112,6 +112,23 @@ describe('bad bodies', () => {
     ['messages not an array', { messages: 'hi' }, 'messages', 'invalid_type'],
     ['invalid role', { messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0].role', 'invalid_value'],
     ['content a number', { messages: [{ role: 'user', content: 1 }] }, 'messages[0].content', 'invalid_type'],
+    [
+      'a later message named with a number',
+      {
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'user', content: 'b', name: 5 },
+        ],
+      },
+      'messages[1].name',
+      'invalid_type',
+    ],
+    [
+      'a content part without a type',
+      { messages: [{ role: 'user', content: [{ text: 'x' }] }] },
+      'messages[0].content[0].type',
+      'invalid_type',
+    ],
     ['max_tokens 0', { ...chatBody, max_tokens: 0 }, 'max_tokens', 'invalid_value'],
     ['max_tokens 1.5', { ...chatBody, max_tokens: 1.5 }, 'max_tokens', 'invalid_type'],
     ['temperature 3', { ...chatBody, temperature: 3 }, 'temperature', 'invalid_value'],
