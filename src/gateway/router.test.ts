@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isPullIterator, NOT_READY } from '../backend.js';
 import { createRemoteBackend } from '../backends/remote/index.js';
 import { createScriptedBackend, type Script, type ScriptedBackend, textScript } from '../backends/scripted/index.js';
@@ -178,7 +179,7 @@ test('the consumer leaving mid-stream aborts the upstream attempt at once', asyn
   await it.next();
   await it.next();
   await it.return?.();
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   // Its signal aborted and its iterator closed: whichever it noticed first names the outcome.
   assert.ok(['aborted', 'cancelled'].includes(a.backend.calls[0]?.outcome ?? ''), a.backend.calls[0]?.outcome);
   assert.equal(a.backend.active, 0);
@@ -308,7 +309,7 @@ test('an upstream stream is read with take() and wait(): no next() per chunk, an
   up.send('{"id":"c","choices":[{"index":0,"delta":{"role":"assistant"}}]}');
   for (const part of ['Once', ' upon', ' a', ' time']) {
     up.content(part);
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
   up.send('{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
   up.send('{"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}');
@@ -341,9 +342,9 @@ test('a malformed chunk met by take() ends the pulled stream with the typed erro
   });
   const reading = pull(router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]());
   up.content('Half');
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   up.content(' an');
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   up.send('{"id":"c","choices":[{"index":"zero","delta":{"content":"!"}}]}');
   const { text, error } = await reading;
   assert.equal(text, 'Half an');
@@ -360,7 +361,7 @@ test('pulled with wait(), an upstream that stalls after content hits the idle li
   const router = createRouterBackend({ model: 'm', targets: [up.target] });
   const reading = pull(router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]());
   up.content('Still');
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   up.content(' here');
   const { text, error } = await reading;
   assert.equal(text, 'Still here');
