@@ -28,8 +28,13 @@
 // one three-round run to the next on a 2-core machine, far more than the +1 ms judged; ten
 // rounds agree to a few ms.
 //
+// Before the rounds every server serves the same warm-up (--warmup streams, in waves of at most
+// 256, servers taking turns), as in the gateway bench: Node settles a server's per-request code
+// only after a few thousand requests, and the resumable server has more of it (the log, the
+// Redis client), so without a warm-up its first level measured compilation as much as logging.
+//
 //   node --import tsx bench/resume.bench.ts [--levels 64,256] [--rounds 10] [--resumes 200] [--from dist|src]
-//     [--compare <checkout>]
+//     [--warmup 2560] [--compare <checkout>]
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
@@ -48,6 +53,8 @@ const PATH = `/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=202
 const SERVER_CHILD = new URL('./resume-server.mjs', import.meta.url).pathname;
 /** Resumes untimed before the timed ones: a reconnect meets a server that has served resumes. */
 const WARM_UP_RESUMES = 20;
+/** The most streams a warm-up wave opens at once (the bench's highest level). */
+const WARM_UP_WAVE = 256;
 
 await main();
 
@@ -59,6 +66,7 @@ async function main(): Promise<void> {
   const levels = arg('--levels', '64,256').split(',').map(Number);
   const rounds = Number(arg('--rounds', '10'));
   const resumes = Number(arg('--resumes', '200'));
+  const warmup = Number(arg('--warmup', '2560'));
   const from = arg('--from', 'dist');
   const compare = arg('--compare', '');
   if (from === 'dist') ensureBuilt();
@@ -92,6 +100,11 @@ async function main(): Promise<void> {
   const targetOf = (url: string): Target => ({ port: Number(new URL(url).port), path: PATH, headers: {} });
 
   try {
+    await warmUp(
+      Object.entries(children).map(([name, c]) => ({ name, target: targetOf(c.url) })),
+      warmup,
+      info,
+    );
     const rows: string[][] = [];
     const memoryRows: string[][] = [];
     const compareRows: string[][] = [];
@@ -161,7 +174,7 @@ async function main(): Promise<void> {
       memoryRows.push([String(level), kib(memory.finished), kib(memory.live)]);
     }
     console.log(
-      `Resumable (Redis log) vs plain, mock upstream: 64 deltas 20 ms apart; ${rounds} interleaved rounds, medians of per-round figures; Sluice ${from === 'src' ? 'from source under tsx' : 'as built (dist/, plain Node)'}`,
+      `Resumable (Redis log) vs plain, mock upstream: 64 deltas 20 ms apart; ${rounds} interleaved rounds after a warm-up of ${warmup} streams each, medians of per-round figures; Sluice ${from === 'src' ? 'from source under tsx' : 'as built (dist/, plain Node)'}`,
     );
     console.log(
       table([['', 'plain', 'resumable', 'ratio', 'target'], ...rows], ['left', 'right', 'right', 'right', 'left']),
@@ -193,6 +206,22 @@ async function main(): Promise<void> {
     mock.kill();
     await redis.stop();
   }
+}
+
+/**
+ * Every server serves `streams` untimed streams first, in waves of at most `WARM_UP_WAVE` with the
+ * servers taking turns, so that the rounds measure code Node has compiled; Redis is emptied after.
+ */
+async function warmUp(servers: { name: string; target: Target }[], streams: number, info: Info): Promise<void> {
+  if (streams <= 0) return;
+  const started = performance.now();
+  for (let done = 0; done < streams; done += WARM_UP_WAVE) {
+    const seeds = Array.from({ length: Math.min(WARM_UP_WAVE, streams - done) }, (_, i) => done + i);
+    for (const { name, target } of servers) check(await runStreams(target, seeds), `${name} (warm-up)`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the last XADDs land
+  await info.sendCommand(['FLUSHALL']);
+  console.log(`warm-up: ${streams} streams each in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
 function check(records: StreamRecord[], name: string): void {
