@@ -37,7 +37,7 @@
 // Redis client), so without a warm-up its first level measured compilation as much as logging.
 //
 //   node --import tsx bench/resume.bench.ts [--levels 64,256] [--rounds 20] [--resumes 200] [--from dist|src]
-//     [--warmup 2560] [--compare <checkout>]
+//     [--warmup 2560] [--compare <checkout>] [--per-round]   (--per-round: each round's first-token p50 too)
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   const rounds = Number(arg('--rounds', '20'));
   const resumes = Number(arg('--resumes', '200'));
   const warmup = Number(arg('--warmup', '2560'));
+  const perRound = args.includes('--per-round');
   const from = arg('--from', 'dist');
   const compare = arg('--compare', '');
   if (from === 'dist') ensureBuilt();
@@ -149,6 +150,14 @@ async function main(): Promise<void> {
       const q = results.resumable;
       // Judged on paired figures: each round ran both servers back to back, so the round's
       // difference (first token) or ratio (gaps, frames/s) is free of the drift between rounds.
+      if (perRound) {
+        for (const mode of modes) {
+          const r = results[mode];
+          console.log(
+            `${level} streams, ${mode}: first-token p50 by round (ms) ${r.ttft.map((t) => t.toFixed(1)).join(' ')}`,
+          );
+        }
+      }
       const judged = (label: string, other: Figures) => {
         const dt = paired(other.ttft, p.ttft, (a, b) => a - b);
         const gap = paired(other.gaps, p.gaps, (a, b) => a / b);
