@@ -7,6 +7,7 @@
  * @module
  */
 import type { AccessControl } from '../server/access.js';
+import { closeRedisClients } from '../util/redis-close.js';
 import { createKeyGate } from './gate.js';
 import type { ClientKeyConfig } from './keys.js';
 import { createMemoryLedger, type Prices, type UsageLedger } from './ledger.js';
@@ -75,7 +76,7 @@ export async function openKeyAccess(
     limits = createRedisLimitStore(commander, { now });
     ledger = createRedisLedger(commander, options.prices ? { prices: options.prices } : {});
     close = async () => {
-      await client.close().catch(() => {});
+      await closeRedisClients([client]);
     };
   } else {
     limits = createMemoryLimitStore({ now });

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
+import { closeRedisClients } from '../util/redis-close.js';
 import {
   type BreakerSettings,
   type BreakerState,
@@ -108,7 +109,7 @@ export function createSharedHealth(options: SharedHealthOptions): SharedHealth {
     },
     async close() {
       clearInterval(timer);
-      await Promise.allSettled([client.close(), subscriber.close()]);
+      await closeRedisClients([client, subscriber]);
     },
   };
 }

@@ -25,6 +25,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'redis';
+import { closeRedisClients } from '../util/redis-close.js';
 import {
   DEFAULT_MAX_FRAMES,
   DEFAULT_RETENTION_MS,
@@ -471,7 +472,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       if (timer !== undefined) clearTimeout(timer);
       sendBatch();
       live.clear();
-      await Promise.allSettled([client.close(), subscriber.close()]);
+      await closeRedisClients([client, subscriber]);
     },
   };
 }

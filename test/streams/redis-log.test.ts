@@ -189,3 +189,28 @@ test('a stream id met on another instance before its start has landed: info wait
   assert.deepEqual(await elsewhere.info(id), { keyHash: 'k' });
   assert.equal(await elsewhere.info(randomUUID()), undefined, 'an unknown id is still unknown');
 });
+
+test('closing the log never waits on a Redis that stopped answering: writes in flight get a short grace, then are dropped', {
+  timeout: 10_000,
+}, async (t) => {
+  const redis = await startRedis(t);
+  const log = createRedisStreamLog({ url: redis.url });
+  await ready(log);
+  const id = randomUUID();
+  log.open(id, { keyHash: 'k' });
+  const pid = redis.pid!;
+  // Redis stops answering (as a hung or overloaded server would) while the socket stays open:
+  // the write sent by close() waits for a reply that does not come. node-redis's own close()
+  // waits for it forever.
+  process.kill(pid, 'SIGSTOP');
+  try {
+    log.append(id, 1, frame(1), 'done');
+    const outcome = await Promise.race([
+      log.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting after 5 s')),
+    ]);
+    assert.equal(outcome, 'closed');
+  } finally {
+    process.kill(pid, 'SIGCONT'); // before the stop hook, which a stopped process would not obey
+  }
+});

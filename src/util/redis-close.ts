@@ -1,0 +1,53 @@
+/**
+ * Closing node-redis clients without ever hanging on Redis. node-redis's `close()` waits for
+ * every reply still pending, and a Redis that died or stopped answering sends none: the call
+ * would wait forever, and a server shutting down (or a test's cleanup) with it. Here pending
+ * replies get a short grace to arrive, then the client is destroyed (what is still pending is
+ * rejected); a client that is not connected is destroyed at once, as it has nothing to drain.
+ * @module
+ */
+
+/** What `closeRedisClients` needs of a node-redis client. */
+export interface ClosableRedisClient {
+  readonly isReady: boolean;
+  close(): Promise<unknown>;
+  destroy(): void;
+}
+
+/** How long pending replies may take to arrive when a client closes: 1 s. */
+export const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Closes every client: pending replies drain for up to `graceMs`, then the client is destroyed.
+ * Never rejects.
+ *
+ * @example
+ * ```ts
+ * await closeRedisClients([client, subscriber]); // at most about 1 s, whatever Redis does
+ * ```
+ */
+export async function closeRedisClients(
+  clients: readonly ClosableRedisClient[],
+  graceMs = CLOSE_GRACE_MS,
+): Promise<void> {
+  await Promise.allSettled(clients.map((client) => closeOne(client, graceMs)));
+}
+
+async function closeOne(client: ClosableRedisClient, graceMs: number): Promise<void> {
+  if (!client.isReady) {
+    client.destroy();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<'grace over'>((resolve) => {
+    timer = setTimeout(() => resolve('grace over'), graceMs);
+  });
+  const closed = client.close().then(
+    () => 'closed' as const,
+    () => 'closed' as const,
+  );
+  const how = await Promise.race([closed, graceOver]);
+  clearTimeout(timer);
+  // destroy() also settles the close() still waiting for replies.
+  if (how === 'grace over') client.destroy();
+}
