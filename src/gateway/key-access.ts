@@ -7,7 +7,7 @@
  * @module
  */
 import type { AccessControl } from '../server/access.js';
-import { closeRedisClients } from '../util/redis-close.js';
+import { closeRedisClients, redisClientOptions } from '../util/redis-client.js';
 import { createKeyGate } from './gate.js';
 import type { ClientKeyConfig } from './keys.js';
 import { createMemoryLedger, type Prices, type UsageLedger } from './ledger.js';
@@ -55,12 +55,8 @@ export async function openKeyAccess(
       import('./limits-redis.js'),
       import('./ledger-redis.js'),
     ]);
-    const client = createClient({
-      url: options.redisUrl,
-      // Fail at once while disconnected rather than queue: a request must not wait on Redis.
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) },
-    });
+    // No offline queue (redisClientOptions): a request must not wait on Redis.
+    const client = createClient(redisClientOptions(options.redisUrl));
     let down = false;
     client.on('error', () => {
       if (!down)

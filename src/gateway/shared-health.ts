@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
-import { closeRedisClients } from '../util/redis-close.js';
+import { closeRedisClients, redisClientOptions } from '../util/redis-client.js';
 import {
   type BreakerSettings,
   type BreakerState,
@@ -49,11 +49,7 @@ const HASH = 'sluice:health';
 export function createSharedHealth(options: SharedHealthOptions): SharedHealth {
   const self = randomUUID();
   let applying = false;
-  const client = createClient({
-    url: options.url,
-    disableOfflineQueue: true,
-    socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) },
-  });
+  const client = createClient(redisClientOptions(options.url));
   client.on('error', () => {});
   const subscriber = client.duplicate();
   subscriber.on('error', () => {});

@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'redis';
-import { closeRedisClients } from '../util/redis-close.js';
+import { closeRedisClients, redisClientOptions } from '../util/redis-client.js';
 import {
   DEFAULT_MAX_FRAMES,
   DEFAULT_RETENTION_MS,
@@ -152,8 +152,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   const flushMs = options.flushMs ?? FLUSH_MS;
   const log = options.log ?? (() => {});
   const client = createClient({
-    url: options.url,
-    disableOfflineQueue: true,
+    ...redisClientOptions(options.url),
     // No per-command timer: node-redis's default arms an AbortSignal.timeout (a 5 s timer)
     // for every command, which per logged frame cost more CPU and garbage than the XADD
     // itself. What it guarded (commands piling up while Redis does not answer) is bounded
@@ -161,7 +160,6 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
     // commands by the queue's length (past it, they fail).
     commandOptions: { timeout: 0 },
     commandsQueueMaxLength: MAX_QUEUED,
-    socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) },
   });
   let down = false;
   let failures = 0;

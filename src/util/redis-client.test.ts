@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ClosableRedisClient, closeRedisClients } from './redis-close.js';
+import { type ClosableRedisClient, closeRedisClients, redisClientOptions } from './redis-client.js';
 
 /** A client whose `close()` settles when `settle()` is called (or never), recording what was called. */
 function fakeClient(isReady: boolean) {
@@ -51,4 +51,14 @@ test('a close that rejects is still a close: closeRedisClients never rejects', a
     destroy: () => {},
   };
   await closeRedisClients([client], 10_000);
+});
+
+test('every client queues nothing while Redis is away and reconnects by itself, 50 ms doubling to 2 s', () => {
+  const options = redisClientOptions('redis://127.0.0.1:6379');
+  assert.equal(options.url, 'redis://127.0.0.1:6379');
+  assert.equal(options.disableOfflineQueue, true);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6, 20].map(options.socket.reconnectStrategy),
+    [50, 100, 200, 400, 800, 1600, 2000, 2000],
+  );
 });
