@@ -2,8 +2,9 @@
  * Runs one generation on a backend and writes it to the HTTP response: as SSE (streaming,
  * by the one relay rule in protocol/sse-relay.ts) or as one JSON document (non-streaming:
  * the backend's own `create()` when it has one, else the accumulated stream). This is the
- * per-token hot path: one JSON.stringify and one `res.write` per chunk, no buffering, and
- * the backend is pulled only after the previous write was accepted (`drain`), so a slow
+ * per-token hot path: a chunk's frame is its upstream JSON as it came (or one
+ * JSON.stringify), written at the end of the turn that brought it (turn-writer.ts), and
+ * the backend is pulled only while the answer's buffer has room (`drain`), so a slow
  * reader slows generation down instead of growing memory.
  * @module
  */
@@ -31,6 +32,7 @@ import type { ServerMetrics } from './metrics.js';
 import { type GenerationObservation, type GenerationReport, reportMeta, timingHeaders } from './observer.js';
 import type { Dialect } from './routes.js';
 import { sendJson, sendReply } from './send.js';
+import { TurnWriter } from './turn-writer.js';
 
 /** Everything one generation needs; built by the app per request. */
 export interface Generation<K extends ApiKind = ApiKind> {
@@ -101,7 +103,8 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     const headers = routed({ ...SSE_HEADERS, ...timingHeaders(report, request) }, request);
     res.writeHead(200, producer ? { ...headers, [STREAM_ID_HEADER]: producer.id } : headers);
   };
-  const heartbeat = startHeartbeat(res, tracker, metrics, g.heartbeatMs, () => {
+  const out = new TurnWriter(res);
+  const heartbeat = startHeartbeat(out, tracker, metrics, g.heartbeatMs, () => {
     if (!headersSent) commit();
   });
 
@@ -131,7 +134,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       } else if (filterPending) {
         filterPending = false;
         const frame = framed(promptFilterFrame(g));
-        if (!tracker.gone) res.write(frame);
+        if (!tracker.gone) out.write(frame);
       }
       if (!sawText && hasText(chunk)) {
         sawText = true;
@@ -143,7 +146,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       report.chunks = ++chunks;
       heartbeat.wrote = true;
       const frame = framed(chunkFrame(sent));
-      const accepted = tracker.gone || res.write(frame);
+      const accepted = tracker.gone || out.write(frame);
       observation?.chunk?.(sent);
       return accepted;
     };
@@ -163,7 +166,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     done = step.done === true;
     const tail = (filterPending ? framed(promptFilterFrame(g)) : '') + framed(DONE_FRAME, 'done');
     if (!tracker.gone) {
-      res.end(tail);
+      out.end(tail);
       report.outcome = 'completed';
     }
   } catch (thrown) {
@@ -185,7 +188,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       } else {
         // The relay rule: one error frame, the same body the HTTP answer would carry.
         metrics.streamErrors++;
-        res.end(frame);
+        out.end(frame);
       }
     }
   } finally {
@@ -434,7 +437,7 @@ export interface Heartbeat {
  * gone yet. Shared by the chat/completions stream and the Responses events (responses.ts).
  */
 export function startHeartbeat(
-  res: ServerResponse,
+  out: TurnWriter,
   tracker: ClientTracker,
   metrics: ServerMetrics,
   ms: number,
@@ -451,7 +454,7 @@ export function startHeartbeat(
     }
     if (tracker.gone) return;
     beforeBeat();
-    res.write(HEARTBEAT);
+    out.write(HEARTBEAT);
     metrics.heartbeats++;
   }, ms);
   return beat;

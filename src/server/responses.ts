@@ -40,6 +40,7 @@ import type { GenerationReport } from './observer.js';
 import type { ResponseStore, StoredResponse } from './response-store.js';
 import type { Dialect, Route } from './routes.js';
 import { sendJson, sendReply } from './send.js';
+import { TurnWriter } from './turn-writer.js';
 
 /**
  * Where kept responses and their events live (one per server). The log is the resumable
@@ -372,7 +373,8 @@ async function writeEvents(
     headersSent = true;
     res.writeHead(200, routed({ ...SSE_HEADERS }, request));
   };
-  const heartbeat = startHeartbeat(res, tracker, metrics, call.heartbeatMs, () => {
+  const out = new TurnWriter(res);
+  const heartbeat = startHeartbeat(out, tracker, metrics, call.heartbeatMs, () => {
     if (!headersSent) commit();
   });
   let iterator: AsyncIterator<ResponseStreamEvent> | undefined;
@@ -397,12 +399,12 @@ async function writeEvents(
       }
       heartbeat.wrote = true;
       metrics.chunksSent++;
-      if (!res.write(eventFrame(event))) await tracker.drained();
+      if (!out.write(eventFrame(event))) await tracker.drained();
       step = await iterator.next();
     }
     done = step.done === true;
     if (!tracker.gone) {
-      res.end();
+      out.end();
       report.outcome = 'completed';
     }
   } catch (thrown) {
@@ -411,11 +413,11 @@ async function writeEvents(
       if (error instanceof OverloadedError) metrics.overloaded++;
       report.outcome = 'error';
       if (!headersSent) sendReply(res, withTarget(replyFor(call.dialect, error), request));
-      else if (terminal) res.end();
+      else if (terminal) out.end();
       else {
         metrics.streamErrors++;
         const { code, message } = failureOf(error, call.dialect);
-        res.end(eventFrame({ type: 'error', sequence_number: lastSequence + 1, code, message, param: null }));
+        out.end(eventFrame({ type: 'error', sequence_number: lastSequence + 1, code, message, param: null }));
       }
     }
   } finally {

@@ -1,0 +1,90 @@
+// The turn writer: frames written in one event-loop turn go out at its end, one write per
+// answer, in call order; the end carries what waits; a full buffer says wait; a closed answer
+// gets nothing.
+import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
+import { test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { TurnWriter } from './turn-writer.js';
+
+/** A ServerResponse as far as the writer uses it, recording every write and end on `log`. */
+function answer(name: string, log: string[], state = { writableNeedDrain: false, destroyed: false }) {
+  const res = {
+    get writableNeedDrain() {
+      return state.writableNeedDrain;
+    },
+    get destroyed() {
+      return state.destroyed;
+    },
+    write(chunk: string) {
+      log.push(`${name} write ${JSON.stringify(chunk)}`);
+      return true;
+    },
+    end(chunk?: string) {
+      log.push(`${name} end ${JSON.stringify(chunk ?? null)}`);
+    },
+  };
+  return { writer: new TurnWriter(res as unknown as ServerResponse), state };
+}
+
+test('frames of one turn are written at its end: one write per answer, answers in the order they first wrote', async () => {
+  const log: string[] = [];
+  const a = answer('a', log);
+  const b = answer('b', log);
+  b.writer.write('data: 1\n\n');
+  a.writer.write('data: x\n\n');
+  b.writer.write('data: 2\n\n');
+  assert.deepEqual(log, [], 'nothing is written before the turn ends');
+  await nextTurn();
+  assert.deepEqual(log, ['b write "data: 1\\n\\ndata: 2\\n\\n"', 'a write "data: x\\n\\n"']);
+  // The next turn's frames go out at the next turn's end.
+  a.writer.write('data: y\n\n');
+  await nextTurn();
+  assert.deepEqual(log.slice(2), ['a write "data: y\\n\\n"']);
+});
+
+test('end() writes what waits and the tail in one end, at once; the turn’s end then writes nothing more', async () => {
+  const log: string[] = [];
+  const { writer } = answer('a', log);
+  writer.write('data: 1\n\n');
+  writer.end('data: [DONE]\n\n');
+  assert.deepEqual(log, ['a end "data: 1\\n\\ndata: [DONE]\\n\\n"']);
+  await nextTurn();
+  assert.equal(log.length, 1);
+  const other = answer('b', log);
+  other.writer.end();
+  assert.deepEqual(log.slice(1), ['b end null'], 'an end with nothing to carry is a plain end');
+});
+
+test('write() says wait while the answer’s buffer is full, as res.write would', () => {
+  const log: string[] = [];
+  const { writer, state } = answer('a', log);
+  assert.equal(writer.write('data: 1\n\n'), true);
+  state.writableNeedDrain = true;
+  assert.equal(writer.write('data: 2\n\n'), false);
+});
+
+test('an answer closed before the turn ends gets no write', async () => {
+  const log: string[] = [];
+  const { writer, state } = answer('a', log);
+  const open = answer('b', log);
+  writer.write('data: 1\n\n');
+  open.writer.write('data: 2\n\n');
+  state.destroyed = true;
+  await nextTurn();
+  assert.deepEqual(log, ['b write "data: 2\\n\\n"']);
+});
+
+test('frames past 16 KiB are written at once, without waiting for the turn to end (a backend that never ends the turn)', () => {
+  const log: string[] = [];
+  const { writer } = answer('a', log);
+  const frame = `data: ${'x'.repeat(1000)}\n\n`;
+  let written = 0;
+  while (log.length === 0 && written < 100) {
+    writer.write(frame);
+    written++;
+  }
+  assert.equal(log.length, 1, 'one write, before the turn ended');
+  assert.equal(written, Math.ceil((16 * 1024) / frame.length));
+  assert.equal(log[0]?.length, `a write ${JSON.stringify(frame.repeat(written))}`.length);
+});
