@@ -193,6 +193,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     }
   } finally {
     heartbeat.stop();
+    out.close();
     producer?.dispose();
     end(res, g, controller, tracker, request);
     metrics.activeStreams--;

@@ -422,6 +422,7 @@ async function writeEvents(
     }
   } finally {
     heartbeat.stop();
+    out.close();
     tracker.dispose();
     call.live.delete(controller);
     metrics.activeStreams--;

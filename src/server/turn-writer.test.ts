@@ -1,11 +1,17 @@
 // The turn writer: frames written in one event-loop turn go out at its end, one write per
 // answer, in call order; the end carries what waits; a full buffer says wait; a closed answer
-// gets nothing.
+// gets nothing; a lone open answer is written at once. Every test closes its writers (the
+// count of open answers is the module's).
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TurnWriter } from './turn-writer.js';
+
+const made: TurnWriter[] = [];
+afterEach(() => {
+  for (const writer of made.splice(0)) writer.close();
+});
 
 /** A ServerResponse as far as the writer uses it, recording every write and end on `log`. */
 function answer(name: string, log: string[], state = { writableNeedDrain: false, destroyed: false }) {
@@ -24,7 +30,9 @@ function answer(name: string, log: string[], state = { writableNeedDrain: false,
       log.push(`${name} end ${JSON.stringify(chunk ?? null)}`);
     },
   };
-  return { writer: new TurnWriter(res as unknown as ServerResponse), state };
+  const writer = new TurnWriter(res as unknown as ServerResponse);
+  made.push(writer);
+  return { writer, state };
 }
 
 test('frames of one turn are written at its end: one write per answer, answers in the order they first wrote', async () => {
@@ -46,6 +54,7 @@ test('frames of one turn are written at its end: one write per answer, answers i
 test('end() writes what waits and the tail in one end, at once; the turn’s end then writes nothing more', async () => {
   const log: string[] = [];
   const { writer } = answer('a', log);
+  answer('other open answer', log);
   writer.write('data: 1\n\n');
   writer.end('data: [DONE]\n\n');
   assert.deepEqual(log, ['a end "data: 1\\n\\ndata: [DONE]\\n\\n"']);
@@ -59,6 +68,7 @@ test('end() writes what waits and the tail in one end, at once; the turn’s end
 test('write() says wait while the answer’s buffer is full, as res.write would', () => {
   const log: string[] = [];
   const { writer, state } = answer('a', log);
+  answer('other open answer', log);
   assert.equal(writer.write('data: 1\n\n'), true);
   state.writableNeedDrain = true;
   assert.equal(writer.write('data: 2\n\n'), false);
@@ -78,6 +88,7 @@ test('an answer closed before the turn ends gets no write', async () => {
 test('frames past 16 KiB are written at once, without waiting for the turn to end (a backend that never ends the turn)', () => {
   const log: string[] = [];
   const { writer } = answer('a', log);
+  answer('other open answer', log);
   const frame = `data: ${'x'.repeat(1000)}\n\n`;
   let written = 0;
   while (log.length === 0 && written < 100) {
@@ -87,4 +98,21 @@ test('frames past 16 KiB are written at once, without waiting for the turn to en
   assert.equal(log.length, 1, 'one write, before the turn ended');
   assert.equal(written, Math.ceil((16 * 1024) / frame.length));
   assert.equal(log[0]?.length, `a write ${JSON.stringify(frame.repeat(written))}`.length);
+});
+
+test('while only one answer is open, its frames are written at once; with two open, at the turn’s end', async () => {
+  const log: string[] = [];
+  const a = answer('a', log);
+  a.writer.write('data: 1\n\n');
+  assert.deepEqual(log, ['a write "data: 1\\n\\n"'], 'nothing to gather: written at once');
+  const b = answer('b', log);
+  a.writer.write('data: 2\n\n');
+  assert.equal(log.length, 1, 'two open: gathered');
+  b.writer.close();
+  a.writer.write('data: 3\n\n');
+  assert.equal(log.length, 1, 'what waits goes first: the frame joins it');
+  await nextTurn();
+  assert.deepEqual(log.slice(1), ['a write "data: 2\\n\\ndata: 3\\n\\n"']);
+  a.writer.write('data: 4\n\n');
+  assert.deepEqual(log.slice(2), ['a write "data: 4\\n\\n"'], 'alone again: at once');
 });

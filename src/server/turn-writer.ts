@@ -6,6 +6,7 @@
  * work per chunk). Written together at the turn's end, readers are woken once per turn, and
  * an answer that got several frames in one turn sends them in one write. The delay is the
  * rest of the turn, not a timer: `setImmediate` runs right after the turn's I/O callbacks.
+ * While only one answer is open there is nothing to gather, and frames are written at once.
  *
  * Everything written to one answer goes through its writer (frames, heartbeats, the end), so
  * the order on the wire is the order of the calls.
@@ -23,6 +24,8 @@ const WRITE_NOW_AT = 16 * 1024;
 /** Writers with frames waiting for the end of this turn, in the order they first got one. */
 const waiting: TurnWriter[] = [];
 let scheduled = false;
+/** Writers made and not yet ended or closed. */
+let openWriters = 0;
 
 function flushWaiting(): void {
   scheduled = false;
@@ -37,9 +40,11 @@ export class TurnWriter {
   #pending = '';
   /** In `waiting` (at most once: a write past 16 KiB empties `#pending` but stays there). */
   #queued = false;
+  #open = true;
 
   constructor(res: ServerResponse) {
     this.#res = res;
+    openWriters++;
   }
 
   /**
@@ -48,6 +53,7 @@ export class TurnWriter {
    * buffer is full.
    */
   write(frame: string): boolean {
+    if (openWriters === 1 && this.#pending === '') return this.#res.destroyed || this.#res.write(frame);
     if (!this.#queued) {
       this.#queued = true;
       waiting.push(this);
@@ -77,9 +83,17 @@ export class TurnWriter {
 
   /** Ends the answer now, after what waits, with `tail` (if any) last. */
   end(tail = ''): void {
+    this.close();
     const out = this.#pending + tail;
     this.#pending = '';
     if (out === '') this.#res.end();
     else this.#res.end(out);
+  }
+
+  /** This answer is done with (ended, or its client left): it no longer counts as open. Idempotent. */
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    openWriters--;
   }
 }
