@@ -2,8 +2,8 @@
  * Writes an SSE answer's frames at the end of the event-loop turn that produced them, every
  * answer's together. Under load one turn relays chunks of many streams (one upstream read
  * each); written as they came, each write woke its reader on its own, and waking a reader is
- * kernel work the writer pays inside the write (on this 2-core VM, more than the relay's own
- * work per chunk). Written together at the turn's end, readers are woken once per turn, and
+ * kernel work the writer pays inside the write (on the 2-core VM the benches run on, more than
+ * the relay's own work per chunk). Written together at the turn's end, readers are woken once per turn, and
  * an answer that got several frames in one turn sends them in one write. The delay is the
  * rest of the turn, not a timer: `setImmediate` runs right after the turn's I/O callbacks.
  * While only one answer is open there is nothing to gather, and frames are written at once.
