@@ -104,14 +104,22 @@ async function main(): Promise<void> {
       fetch: globalThis.fetch,
     });
     const longUrl = `${url}/openai/deployments/long/chat/completions?api-version=2024-10-21`;
-    const bytesOnly = async (fetchImpl: typeof fetch): Promise<Result> => {
+    // Body pieces per stream of each bytes-only reader (its last run): fetch reads the body in
+    // larger pieces than one per chunk, node:http (and so Sluice's client) one per server write.
+    const pieces = new Map<string, number>();
+    const bytesOnly = async (name: string, fetchImpl: typeof fetch): Promise<Result> => {
       const res = await fetchImpl(longUrl, {
         method: 'POST',
         headers: { 'api-key': KEY, 'content-type': 'application/json' },
         body: JSON.stringify({ ...body, stream: true }),
       });
       let bytes = 0;
-      for await (const b of res.body!) bytes += b.byteLength;
+      let count = 0;
+      for await (const b of res.body!) {
+        bytes += b.byteLength;
+        count++;
+      }
+      pieces.set(name, count);
       return { chunks: -1, text: bytes };
     };
     const sdk = new AzureOpenAI({ endpoint: url, apiKey: KEY, apiVersion: '2024-10-21', maxRetries: 0 });
@@ -121,8 +129,8 @@ async function main(): Promise<void> {
       'openai AzureOpenAI': async () =>
         readAll(await sdk.chat.completions.create({ model: 'long', ...body, stream: true })),
       'sluice client, global fetch': () => readAll(sluiceGlobalFetch.chat.stream(body)),
-      'fetch, bytes only (floor)': () => bytesOnly(fetch),
-      'node:http, bytes only': () => bytesOnly(nodeHttp.fetch),
+      'fetch, bytes only (floor)': () => bytesOnly('fetch', fetch),
+      'node:http, bytes only': () => bytesOnly('node:http', nodeHttp.fetch),
     };
 
     // Verify first: every parsing contestant must see every chunk and all the text.
@@ -158,6 +166,11 @@ async function main(): Promise<void> {
     });
     console.table(rows);
     console.log('x fetch floor: speed as a fraction of fetch reading the bytes only; median of the per-run ratios.');
+    const perPiece = (name: string) =>
+      `${pieces.get(name)} (${(chunkTotal / (pieces.get(name) ?? 1)).toFixed(1)} chunks each)`;
+    console.log(
+      `Body pieces per stream: fetch ${perPiece('fetch')}, node:http ${perPiece('node:http')}; Sluice's client reads through node:http.`,
+    );
     for (const name of ['sluice client', 'sluice client, global fetch']) {
       const r = pairedRatio(times.get(name)!, floorTimes);
       const target = name === 'sluice client' ? ` (target 0.7: ${r >= 0.7 ? 'met' : 'NOT met'})` : '';
