@@ -38,6 +38,33 @@ describe('incremental delivery', () => {
     assert.equal(rest.at(-1), 'data: [DONE]');
     assert.equal(backend.calls[0]?.outcome, 'done');
   });
+
+  test('with two streams open (frames gathered to the end of their turn), each client gets its first content chunk while the backend is parked', async (t) => {
+    const steps = textScript('chat', 'alpha beta gamma delta');
+    const backend = createScriptedBackend([...steps.slice(0, 4), { gate: true }, ...steps.slice(4)]);
+    const { url } = await start(t, { backend });
+    const readers = await Promise.all(
+      [0, 1].map(async () => frameReader(await post(azureUrl(url, 'd', 'chat'), chatBody))),
+    );
+    for (const reader of readers) {
+      assert.match((await reader.next()) ?? '', /prompt_filter_results/);
+      await reader.next(); // role
+      assert.equal(contentOf(await reader.next()), 'alpha');
+    }
+    // Both clients hold 'alpha' while both generations are parked before 'delta'.
+    assert.equal(backend.waiting, 2);
+    backend.open();
+    for (const reader of readers) {
+      const rest: string[] = [];
+      for (let f = await reader.next(); f !== undefined; f = await reader.next()) rest.push(f);
+      assert.deepEqual(rest.map(contentOf).slice(0, 3), [' beta', ' gamma', ' delta']);
+      assert.equal(rest.at(-1), 'data: [DONE]');
+    }
+    assert.deepEqual(
+      backend.calls.map((c) => c.outcome),
+      ['done', 'done'],
+    );
+  });
 });
 
 describe('client hang-up', () => {
