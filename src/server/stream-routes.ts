@@ -19,6 +19,7 @@ import type { StreamInfo, StreamLog } from '../streams/log.js';
 import { keyHashOf, STREAM_ID_HEADER } from '../streams/producer.js';
 import { sendJson } from './send.js';
 import { INCOMPLETE_FRAME, type TakeoverContext, takeOver } from './stream-takeover.js';
+import { TurnWriter } from './turn-writer.js';
 
 /** A stream id as the producer makes it (a UUID); nothing else reaches the log. */
 const STREAM_ID = /^[0-9a-f-]{36}$/;
@@ -65,9 +66,10 @@ export async function resumeStream(
   const onClose = () => controller.abort();
   res.on('close', onClose);
   res.writeHead(200, { ...SSE_HEADERS, [STREAM_ID_HEADER]: id });
+  const out = new TurnWriter(res);
   let wrote = false;
   const heartbeat = setInterval(() => {
-    if (!wrote) res.write(encodeComment('keep-alive'));
+    if (!wrote) out.write(encodeComment('keep-alive'));
     wrote = false;
   }, heartbeatMs);
   let last = after;
@@ -83,7 +85,7 @@ export async function resumeStream(
           orphaned = item.orphaned === true;
           break;
         }
-        res.write(`id: ${item.position}\n${item.frame}`);
+        out.write(`id: ${item.position}\n${item.frame}`);
         last = item.position;
         lostClaims = 0;
         if (item.end !== undefined) return;
@@ -96,13 +98,13 @@ export async function resumeStream(
       if (entries) void takeOver(takeover, id, info.takeover, entries);
       else lostClaims++;
     }
-    res.write(INCOMPLETE_FRAME);
+    out.write(INCOMPLETE_FRAME);
   } catch {
-    if (!controller.signal.aborted) res.write(INCOMPLETE_FRAME);
+    if (!controller.signal.aborted) out.write(INCOMPLETE_FRAME);
   } finally {
     clearInterval(heartbeat);
     res.off('close', onClose);
-    res.end();
+    out.end();
   }
 }
 
