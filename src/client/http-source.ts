@@ -11,6 +11,7 @@
 
 import { NOT_READY } from '../backend.js';
 import { type PartialResult, ProtocolError, type SluiceError, StreamErrorFrame } from '../errors.js';
+import { ChunkTemplate } from '../protocol/chunk-template.js';
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
 import { endsWithDone, type ParseEventOptions, readStreamEvent, STREAM_DONE } from '../protocol/events.js';
 import { excerpt } from '../protocol/excerpt.js';
@@ -44,8 +45,9 @@ export interface SseItems<T> {
   /**
    * One event -> an item, `SSE_END`, or `SSE_SKIP`; throws (a SluiceError) to fail the
    * stream. `relay`: the items will be relayed as SSE (see `SourceContext.relaying`).
+   * `template`: the stream's own, for items that repeat (see `ChunkTemplate`).
    */
-  read(event: SseEvent, relay: boolean): T | typeof SSE_END | typeof SSE_SKIP;
+  read(event: SseEvent, relay: boolean, template: ChunkTemplate): T | typeof SSE_END | typeof SSE_SKIP;
   /** True for an item nothing may follow (the stream ends after it, as at `SSE_END`). */
   last?(item: T): boolean;
   /** Whether a body whose last event lacked its blank line still ended properly. */
@@ -60,8 +62,8 @@ const KEEP_SOURCE_JSON: ParseEventOptions = Object.freeze({ keepSourceJson: true
  * function stays inlined there where a closure per stream would not.
  */
 const CHUNK_ITEMS: SseItems<AnyChunk> = {
-  read(e, relay) {
-    const read = readStreamEvent(e, relay ? KEEP_SOURCE_JSON : undefined);
+  read(e, relay, template) {
+    const read = readStreamEvent(e, relay ? KEEP_SOURCE_JSON : undefined, template);
     if (read === STREAM_DONE) return SSE_END;
     if (read instanceof StreamErrorFrame) throw read;
     return read;
@@ -161,6 +163,8 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
   readonly #ctx: SourceContext;
   readonly #items: SseItems<T>;
   readonly #resume: Resumer | undefined;
+  /** This stream's chunk template: a chunk that repeats the one before needs no `JSON.parse`. */
+  readonly #template = new ChunkTemplate();
   /** The first request, until reading it begins. */
   #pending: Promise<Sent> | undefined;
   #sent: Sent | undefined;
@@ -200,7 +204,7 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
       const event = events[this.#head++]!;
       let item: T | typeof SSE_END | typeof SSE_SKIP;
       try {
-        item = items.read(event, this.#ctx.relaying());
+        item = items.read(event, this.#ctx.relaying(), this.#template);
       } catch (error) {
         this.#finish({ error });
         throw error;

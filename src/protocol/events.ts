@@ -4,6 +4,7 @@
  */
 import { ProtocolError, StreamErrorFrame } from '../errors.js';
 import type { ApiErrorBody, ApiKind, ApiTypes } from '../types.js';
+import type { ChunkTemplate } from './chunk-template.js';
 import { excerpt } from './excerpt.js';
 import { keepSourceJson } from './source-json.js';
 
@@ -64,8 +65,9 @@ export function endsWithDone(end: UnterminatedEnd): boolean {
  * - anything else throws ProtocolError `invalid-json` (or `unexpected-shape` for JSON that is
  *   not an object), with a short excerpt of the data, never the whole payload.
  *
- * Per chunk, this costs one `JSON.parse` and two property checks (and, with
- * `keepSourceJson`, one WeakMap entry).
+ * Per chunk, this costs one `JSON.parse` and two property checks. With `template` (a
+ * `ChunkTemplate` per stream), a chunk that repeats the one before but for its text costs no
+ * `JSON.parse`, and reads to the same value.
  *
  * @example
  * parseStreamEvent({ type: 'message', data: '[DONE]', id: '' }); // -> { type: 'done' }
@@ -75,8 +77,9 @@ export function endsWithDone(end: UnterminatedEnd): boolean {
 export function parseStreamEvent<K extends ApiKind = ApiKind>(
   event: SseEventLike,
   options?: ParseEventOptions,
+  template?: ChunkTemplate,
 ): StreamEvent<K> {
-  const read = readStreamEvent<K>(event, options);
+  const read = readStreamEvent<K>(event, options, template);
   if (read === STREAM_DONE) return { type: 'done' };
   if (read instanceof StreamErrorFrame) return { type: 'error', error: read };
   return { type: 'chunk', chunk: read };
@@ -90,28 +93,40 @@ export const STREAM_DONE: unique symbol = Symbol('[DONE]');
  * chunk (the client's SSE source): the chunk, `STREAM_DONE`, or the error frame (returned,
  * not thrown). Malformed data throws the same ProtocolError.
  *
+ * `template`, one per stream: a chunk that repeats the one before but for its text is read
+ * without `JSON.parse`, to the same value (protocol/chunk-template.ts).
+ *
  * @example
  * const read = readStreamEvent<'chat'>({ type: 'message', data: '[DONE]', id: '' }); // STREAM_DONE
+ * const template = new ChunkTemplate(); // then, per event of one stream:
+ * readStreamEvent<'chat'>({ type: 'message', data: '{"choices":[]}', id: '' }, undefined, template);
  */
 export function readStreamEvent<K extends ApiKind = ApiKind>(
   event: SseEventLike,
   options?: ParseEventOptions,
+  template?: ChunkTemplate,
 ): ApiTypes[K]['chunk'] | typeof STREAM_DONE | StreamErrorFrame {
   const data = event.data;
   if (event.type === 'error') return errorFrame(data);
   if (data === DONE) return STREAM_DONE;
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch (cause) {
-    if (data.trim() === DONE) return STREAM_DONE;
-    throw new ProtocolError('invalid-json', `Stream event data is not JSON: ${excerpt(data)}`, { cause });
+  // A chunk that repeats the stream's template needs no parse (it was proved a chunk).
+  let value: object | undefined = template?.match(data);
+  if (value === undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch (cause) {
+      if (data.trim() === DONE) return STREAM_DONE;
+      throw new ProtocolError('invalid-json', `Stream event data is not JSON: ${excerpt(data)}`, { cause });
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new ProtocolError('unexpected-shape', `Stream event data is not a JSON object: ${excerpt(data)}`);
+    }
+    const error = (parsed as { error?: unknown }).error;
+    if (error !== undefined && error !== null) return frameFromJson(parsed, data);
+    template?.learn(data, parsed);
+    value = parsed;
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ProtocolError('unexpected-shape', `Stream event data is not a JSON object: ${excerpt(data)}`);
-  }
-  const error = (value as { error?: unknown }).error;
-  if (error !== undefined && error !== null) return frameFromJson(value, data);
   // A relay forwards this text instead of serializing the chunk again.
   if (options?.keepSourceJson === true) keepSourceJson(value, data);
   return value as ApiTypes[K]['chunk'];

@@ -38,6 +38,7 @@ export { type ChunkBuilder, type ChunkBuilderOptions, chunkBuilder, safeFilterRe
 
 // Reading stream events
 
+export { ChunkTemplate } from './chunk-template.js';
 export {
   endsWithDone,
   parseStreamEvent,
