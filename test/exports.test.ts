@@ -141,6 +141,7 @@ const SURFACE: Record<string, string[]> = {
     'type EmbeddingsRequest',
     'type EmbeddingsResponse',
     'type FloatEmbeddingsResponse',
+    'ChunkTemplate',
     'CONTENT_FILTER_CATEGORIES',
     'CONTEXT_LENGTH_EXCEEDED',
     'DEFAULT_MAX_CHOICES',
