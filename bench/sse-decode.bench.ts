@@ -5,6 +5,9 @@
  * noise falls on all of them alike:
  *   - sluice: createDecoder + JSON.parse (synchronous core)
  *   - sluice iterateSse: the async wrapper over a ReadableStream, as a fetch body is read
+ *   - sluice chunk reader: createDecoder + readStreamEvent with the stream's ChunkTemplate, what
+ *     the client does per event (a chunk that repeats the one before but for its text is not
+ *     parsed again; its object is checked deep-equal to JSON.parse's before the rounds)
  *   - eventsource-parser: TextDecoder (stream mode) + createParser + JSON.parse
  *   - openai 6.49.0: Stream.fromSSEResponse over a Response, as the SDK reads a body
  *   - floor: JSON.parse alone on the payloads, extracted beforehand; no decoder can beat it
@@ -14,10 +17,13 @@
  *
  * Run: npm run bench -- sse   (SSE_BENCH_ROUNDS=n to change the round count, default 9)
  */
+import { deepStrictEqual } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createParser } from 'eventsource-parser';
 import { Stream } from 'openai/streaming';
+import { ChunkTemplate } from '../src/protocol/chunk-template.js';
+import { readStreamEvent, STREAM_DONE } from '../src/protocol/events.js';
 import { createDecoder, iterateSse } from '../src/sse/index.js';
 import {
   azureNetworkChunks,
@@ -81,6 +87,27 @@ const contenders: Contender[] = [
     },
   },
   {
+    name: 'sluice chunk reader',
+    seesDone: true,
+    run(batch, t) {
+      for (const r of batch) {
+        const template = new ChunkTemplate();
+        const decoder = createDecoder({
+          onEvent: (e) => {
+            const read = readStreamEvent(e, undefined, template);
+            if (read === STREAM_DONE) t.dones++;
+            else {
+              t.chunks++;
+              t.contentLength += contentLengthOf(read);
+            }
+          },
+        });
+        for (const chunk of r.chunks) decoder.feed(chunk);
+        decoder.end();
+      }
+    },
+  },
+  {
     name: 'sluice iterateSse (async)',
     seesDone: true,
     async run(batch, t) {
@@ -127,6 +154,24 @@ function check(name: string, seesDone: boolean, got: Tally, expected: CorpusExpe
   return problems.length > 0 ? `${name}: ${problems.join(', ')}` : undefined;
 }
 
+/** The chunk reader's objects are JSON.parse's, deep-equal (prototypes and own keys), or the bench stops. */
+function sameObjectsAsJsonParse(responses: readonly CorpusResponse[]): void {
+  let matched = 0;
+  for (const r of responses) {
+    const template = new ChunkTemplate();
+    for (const data of r.payloads) {
+      if (data === '[DONE]') continue;
+      const before = template.match(data);
+      if (before !== undefined) matched++;
+      const read = readStreamEvent({ type: 'message', data, id: '' }, undefined, template);
+      deepStrictEqual(read, JSON.parse(data));
+    }
+  }
+  console.log(
+    `Chunk reader checked: ${matched} chunks of ${responses.length} streams read from a template, each deep-equal to JSON.parse's`,
+  );
+}
+
 /** Splits the responses into batches of about `bytes` each. */
 function batches(responses: readonly CorpusResponse[], bytes: number): CorpusResponse[][] {
   const out: CorpusResponse[][] = [];
@@ -158,6 +203,7 @@ async function speed(): Promise<boolean> {
       `${ROUNDS} rounds after 1 warm-up, contenders interleaved in ${work.length} batches of ~${mib(BATCH_BYTES)}`,
   );
 
+  sameObjectsAsJsonParse(corpus.responses.slice(0, 200));
   const seconds = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   const failures: string[] = [];
   for (let round = -1; round < ROUNDS; round++) {
@@ -204,11 +250,12 @@ async function speed(): Promise<boolean> {
   console.log(`\n${table(rows)}`);
   console.log('MB = 10^6 bytes of SSE input. x floor / x openai: median over rounds of the per-round speed ratio.');
 
-  const sluice = ratios.get('sluice createDecoder');
-  if (sluice !== undefined) {
-    const meets = (v: number, target: number) => (v >= target ? 'met' : 'NOT met');
+  const meets = (v: number, target: number) => (v >= target ? 'met' : 'NOT met');
+  for (const name of ['sluice createDecoder', 'sluice chunk reader']) {
+    const sluice = ratios.get(name);
+    if (sluice === undefined) continue;
     console.log(
-      `Targets for sluice createDecoder: >= 3x openai (${sluice.openai.toFixed(2)}x, ${meets(sluice.openai, 3)}), ` +
+      `Targets for ${name}: >= 3x openai (${sluice.openai.toFixed(2)}x, ${meets(sluice.openai, 3)}), ` +
         `>= 0.9 of floor (${sluice.floor.toFixed(2)}, ${meets(sluice.floor, 0.9)})`,
     );
   }
