@@ -136,24 +136,19 @@ export class ChunkTemplate {
 
 /**
  * The value of the JSON text `data[start, end)` when it is exactly one string token, else
- * `undefined`. Text with no quote, backslash or control character inside is taken as it is.
+ * `undefined`. Decoded by `JSON.parse` even when it holds no escape: a slice of `data` would
+ * keep all of `data` alive for as long as the text is kept (an accumulated answer keeps every
+ * delta), where the parsed string is a copy of its own.
  */
 function stringToken(data: string, start: number, end: number): string | undefined {
   if (data.charCodeAt(start) !== 0x22 || data.charCodeAt(end - 1) !== 0x22) return undefined;
-  for (let i = start + 1; i < end - 1; i++) {
-    const c = data.charCodeAt(i);
-    if (c === 0x22 || c === 0x5c || c < 0x20) {
-      // Escapes (or a quote that ends the token early): `JSON.parse` decides.
-      let value: unknown;
-      try {
-        value = JSON.parse(data.slice(start, end));
-      } catch {
-        return undefined;
-      }
-      return typeof value === 'string' ? value : undefined;
-    }
+  let value: unknown;
+  try {
+    value = JSON.parse(data.slice(start, end));
+  } catch {
+    return undefined;
   }
-  return data.slice(start + 1, end - 1);
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** The index just past the JSON string token that starts at `data[start]` (a quote), or -1. */
