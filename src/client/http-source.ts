@@ -63,7 +63,11 @@ const KEEP_SOURCE_JSON: ParseEventOptions = Object.freeze({ keepSourceJson: true
  */
 const CHUNK_ITEMS: SseItems<AnyChunk> = {
   read(e, relay, template) {
-    const read = readStreamEvent(e, relay ? KEEP_SOURCE_JSON : undefined, template);
+    // A relay forwards the upstream's text and only reads the object, so it takes no template:
+    // measured at 256 relayed streams, a copied chunk (objects of other hidden classes than
+    // JSON.parse's, beside them in every function that reads chunks) cost the gateway about 2%
+    // more CPU than the parses it saved.
+    const read = relay ? readStreamEvent(e, KEEP_SOURCE_JSON) : readStreamEvent(e, undefined, template);
     if (read === STREAM_DONE) return SSE_END;
     if (read instanceof StreamErrorFrame) throw read;
     return read;

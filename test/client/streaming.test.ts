@@ -257,6 +257,57 @@ describe('routes and auth', () => {
   });
 });
 
+describe('reading repeated chunks (ChunkTemplate)', () => {
+  /** Counts JSON.parse calls on whole chunks (texts with "choices") while `run` runs. */
+  async function countChunkParses(run: () => Promise<void>): Promise<number> {
+    const parse = JSON.parse;
+    let parses = 0;
+    JSON.parse = (text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+      if (typeof text === 'string' && text.includes('"choices"')) parses++;
+      return parse(text, reviver);
+    };
+    try {
+      await run();
+    } finally {
+      JSON.parse = parse;
+    }
+    return parses;
+  }
+
+  const words = Array.from({ length: 40 }, (_, i) => ` w${i} "quoted" café 🙂\n`);
+  const items = chatChunks(words);
+  const wire = items.flatMap((item) => ('chunk' in item ? [JSON.parse(JSON.stringify(item.chunk)) as unknown] : []));
+
+  test('a client parses only the chunks that differ from the one before but for their text, and yields what a parse yields', async (t) => {
+    const server = await serve(t, { scenarios: { d: stream(items) } });
+    const client = clientFor(server);
+    let got: unknown[] = [];
+    const parses = await countChunkParses(async () => {
+      const { items: chunks, error } = await drain(client.chat.stream(chatBody));
+      assert.equal(error, undefined);
+      got = chunks;
+    });
+    assert.deepEqual(got, wire);
+    // Prompt filter, role, first content (plus one proof each for role and content), finish:
+    // a handful, not one per chunk.
+    assert.ok(parses < 10, `${parses} chunk parses for ${wire.length} chunks`);
+  });
+
+  test('a relay (toSSE) parses every chunk and forwards the upstream text as it came', async (t) => {
+    const server = await serve(t, { scenarios: { d: stream(items) } });
+    const client = clientFor(server);
+    const events: string[] = [];
+    const parses = await countChunkParses(async () => {
+      for await (const e of iterateSse(client.chat.stream(chatBody).toSSE())) events.push(e.data);
+    });
+    assert.deepEqual(
+      events.slice(0, -1).map((e) => JSON.parse(e) as unknown),
+      wire,
+    );
+    assert.ok(parses >= wire.length, `${parses} chunk parses for ${wire.length} chunks`);
+  });
+});
+
 describe('relays', () => {
   test('toSSE re-encodes chunk for chunk and ends with [DONE]', async (t) => {
     const items = chatChunks(['re', 'lay'], { usage });
