@@ -133,6 +133,18 @@ test('a stream whose chunks never repeat (a per-chunk random field) stops provin
   assert.equal(template.match(chunk('s', 'uuuuuu')), undefined);
 });
 
+test('a chunk nested deeper than a template may be is parsed, never copied (no stack to overflow)', () => {
+  const template = new ChunkTemplate();
+  const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+  const chunk = (t: string) => `{"choices":[{"delta":{"content":"${t}"}}],"x":${deep}}`;
+  assert.equal(read(template, chunk('a')).matched, false);
+  assert.equal(template.match(chunk('b')), undefined);
+  // A shallow stream afterwards still gets its template.
+  const shallow = (t: string) => `{"choices":[{"delta":{"content":"${t}"}}]}`;
+  read(template, shallow('a'));
+  assert.deepEqual(template.match(shallow('b')), JSON.parse(shallow('b')));
+});
+
 test('readStreamEvent with a template: same chunks, [DONE] and error frames as without', () => {
   const template = new ChunkTemplate();
   const events = [

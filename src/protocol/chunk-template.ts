@@ -2,9 +2,11 @@
  * Reads a stream's chunks without `JSON.parse` when they repeat the chunk before them but for
  * their text.
  *
- * Within one stream, Azure's and OpenAI's content chunks are the same JSON text but for the
- * delta: same id, created, model, fingerprint, same filter results (Azure sends them on every
- * chunk), same key order. `JSON.parse` of such a chunk costs about twice what checking that it
+ * Within one stream, Azure's content chunks (and most OpenAI-compatible servers') are the same
+ * JSON text but for the delta: same id, created, model, fingerprint, same filter results (Azure
+ * sends them on every chunk), same key order. (OpenAI's own add a random `obfuscation` string
+ * to every chunk unless asked not to, `stream_options.include_obfuscation: false`; such a stream
+ * stops trying after a few chunks.) `JSON.parse` of such a chunk costs about twice what checking that it
  * is the one before with another string in one place, and copying that one, costs.
  *
  * Exact, not heuristic: a template is the text around one JSON string token (the prefix
@@ -23,6 +25,8 @@
 const MAX_UNUSED_TEMPLATES = 3;
 /** Occurrences of the key looked at when proving a template (only a hostile chunk has more). */
 const MAX_CANDIDATES = 4;
+/** Nesting a template may have: copying is recursive, and a deeper chunk is simply parsed. */
+const MAX_DEPTH = 32;
 
 type JsonObject = Record<string, unknown>;
 
@@ -122,9 +126,11 @@ export class ChunkTemplate {
         continue;
       }
       if (textOf(proved, inDelta) !== probe.slice(1, -1)) continue;
+      const plan = planOf(proved, 0);
+      if (plan === undefined) break;
       this.#prefix = data.slice(0, i);
       this.#suffix = data.slice(end);
-      this.#plan = planOf(proved);
+      this.#plan = plan;
       this.#inDelta = inDelta;
       return;
     }
@@ -189,11 +195,19 @@ type Plan =
   | { kind: 'array'; items: Plan[] }
   | { kind: 'object'; keys: string[]; items: Plan[]; defineEach: boolean };
 
-function planOf(value: unknown): Plan {
+/** The plan for `value`, or `undefined` when it nests deeper than `MAX_DEPTH`. */
+function planOf(value: unknown, depth: number): Plan | undefined {
   if (value === null || typeof value !== 'object') return { kind: 'value', value };
-  if (Array.isArray(value)) return { kind: 'array', items: value.map(planOf) };
-  const keys = Object.keys(value);
-  const items = keys.map((key) => planOf((value as JsonObject)[key]));
+  if (depth >= MAX_DEPTH) return undefined;
+  const items: Plan[] = [];
+  const keys = Array.isArray(value) ? undefined : Object.keys(value);
+  const values: unknown[] = keys === undefined ? (value as unknown[]) : keys.map((key) => (value as JsonObject)[key]);
+  for (const item of values) {
+    const plan = planOf(item, depth + 1);
+    if (plan === undefined) return undefined;
+    items.push(plan);
+  }
+  if (keys === undefined) return { kind: 'array', items };
   return { kind: 'object', keys, items, defineEach: keys.includes('__proto__') };
 }
 
