@@ -84,21 +84,12 @@ export class ChunkTemplate {
    */
   learn(data: string, value: object): void {
     if (this.#unused >= MAX_UNUSED_TEMPLATES) return;
-    const choices = (value as { choices?: unknown }).choices;
-    if (!Array.isArray(choices) || choices.length !== 1) return;
-    const choice = choices[0] as { delta?: unknown; text?: unknown } | null;
-    if (choice === null || typeof choice !== 'object') return;
-    const delta = choice.delta as { content?: unknown } | null | undefined;
-    let inDelta: boolean;
-    let current: string;
-    if (delta !== null && typeof delta === 'object' && typeof delta.content === 'string') {
-      inDelta = true;
-      current = delta.content;
-    } else if (typeof choice.text === 'string') {
+    let inDelta = true;
+    let current = textOf(value, true);
+    if (typeof current !== 'string') {
       inDelta = false;
-      current = choice.text;
-    } else {
-      return;
+      current = textOf(value, false);
+      if (typeof current !== 'string') return;
     }
     if (this.#plan !== undefined && !this.#used && ++this.#unused >= MAX_UNUSED_TEMPLATES) {
       this.#plan = undefined;
@@ -175,13 +166,18 @@ function skipSpace(data: string, i: number): number {
   }
 }
 
-/** `choices[0].delta.content` or `choices[0].text` of a parsed value, if it has one. */
+/**
+ * The value at the varying place, `choices[0].delta.content` (`inDelta`) or `choices[0].text`,
+ * of a parsed chunk with exactly one choice; `undefined` when there is no such place.
+ */
 function textOf(value: unknown, inDelta: boolean): unknown {
   const choices = (value as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices) || choices.length !== 1) return undefined;
-  const choice = choices[0] as { delta?: { content?: unknown } | null; text?: unknown } | null;
+  const choice = choices[0] as { delta?: unknown; text?: unknown } | null;
   if (choice === null || typeof choice !== 'object') return undefined;
-  return inDelta ? choice.delta?.content : choice.text;
+  if (!inDelta) return choice.text;
+  const delta = choice.delta as { content?: unknown } | null;
+  return delta !== null && typeof delta === 'object' ? delta.content : undefined;
 }
 
 /**
