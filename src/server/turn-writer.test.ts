@@ -74,13 +74,16 @@ test('write() says wait while the answer’s buffer is full, as res.write would'
   assert.equal(writer.write('data: 2\n\n'), false);
 });
 
-test('an answer closed before the turn ends gets no write', async () => {
+test('an answer destroyed or closed before the turn ends gets no write', async () => {
   const log: string[] = [];
   const { writer, state } = answer('a', log);
+  const closed = answer('c', log);
   const open = answer('b', log);
   writer.write('data: 1\n\n');
+  closed.writer.write('data: 3\n\n');
   open.writer.write('data: 2\n\n');
   state.destroyed = true;
+  closed.writer.close();
   await nextTurn();
   assert.deepEqual(log, ['b write "data: 2\\n\\n"']);
 });

@@ -83,15 +83,18 @@ export class TurnWriter {
 
   /** Ends the answer now, after what waits, with `tail` (if any) last. */
   end(tail = ''): void {
-    this.close();
     const out = this.#pending + tail;
-    this.#pending = '';
+    this.close();
     if (out === '') this.#res.end();
     else this.#res.end(out);
   }
 
-  /** This answer is done with (ended, or its client left): it no longer counts as open. Idempotent. */
+  /**
+   * This answer is done with (ended, or its client left): it no longer counts as open, and
+   * what waits is dropped, so the turn's end writes nothing to it. Idempotent.
+   */
   close(): void {
+    this.#pending = '';
     if (!this.#open) return;
     this.#open = false;
     openWriters--;
