@@ -86,6 +86,12 @@ test('hostile texts: whatever is matched equals JSON.parse, and no prototype is 
     '"\u0001"',
     '"\\ud800"',
     '"a\\"',
+    // Short plain deltas are sliced out, not parsed: the characters that make them no string.
+    '"eleven char\u001f"',
+    '"eleven char\u007f"',
+    '"\ud800 lone"',
+    '"twelve "char"',
+    '"twelve\\char"',
   ]) {
     const data = chunk(token);
     let parsed: unknown;

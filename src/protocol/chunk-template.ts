@@ -27,6 +27,11 @@ const MAX_UNUSED_TEMPLATES = 3;
 const MAX_CANDIDATES = 4;
 /** Nesting a template may have: copying is recursive, and a deeper chunk is simply parsed. */
 const MAX_DEPTH = 32;
+/**
+ * Longest string V8 copies when it is sliced (from 13 characters on, a slice is a view that
+ * keeps the whole text alive): a plain delta this short is sliced out, a longer one decoded.
+ */
+const COPIED_SLICE = 12;
 
 type JsonObject = Record<string, unknown>;
 
@@ -133,12 +138,24 @@ export class ChunkTemplate {
 
 /**
  * The value of the JSON text `data[start, end)` when it is exactly one string token, else
- * `undefined`. Decoded by `JSON.parse` even when it holds no escape: a slice of `data` would
- * keep all of `data` alive for as long as the text is kept (an accumulated answer keeps every
- * delta), where the parsed string is a copy of its own.
+ * `undefined`. A longer one is decoded by `JSON.parse` even when it holds no escape: a slice
+ * of `data` would keep all of `data` alive for as long as the text is kept (an accumulated
+ * answer keeps every delta), where the parsed string is a copy of its own.
  */
 function stringToken(data: string, start: number, end: number): string | undefined {
   if (data.charCodeAt(start) !== 0x22 || data.charCodeAt(end - 1) !== 0x22) return undefined;
+  const last = end - 1;
+  if (last - start - 1 <= COPIED_SLICE) {
+    // Most deltas are a token or two: with no quote, backslash or control character inside,
+    // the text between the quotes is the value (JSON keeps any other character as it is).
+    let i = start + 1;
+    while (i < last) {
+      const c = data.charCodeAt(i);
+      if (c === 0x22 || c === 0x5c || c < 0x20) break;
+      i++;
+    }
+    if (i === last) return data.slice(start + 1, last);
+  }
   let value: unknown;
   try {
     value = JSON.parse(data.slice(start, end));
