@@ -138,9 +138,10 @@ export class ChunkTemplate {
 
 /**
  * The value of the JSON text `data[start, end)` when it is exactly one string token, else
- * `undefined`. A longer one is decoded by `JSON.parse` even when it holds no escape: a slice
- * of `data` would keep all of `data` alive for as long as the text is kept (an accumulated
- * answer keeps every delta), where the parsed string is a copy of its own.
+ * `undefined`. The value is always a string of its own: a kept slice of `data` would keep all
+ * of `data` alive for as long as the text is kept (an accumulated answer keeps every delta).
+ * So a plain token of up to `COPIED_SLICE` characters is sliced out (V8 copies a slice that
+ * short), and any other is decoded by `JSON.parse`, even with no escape in it.
  */
 function stringToken(data: string, start: number, end: number): string | undefined {
   if (data.charCodeAt(start) !== 0x22 || data.charCodeAt(end - 1) !== 0x22) return undefined;
