@@ -3,21 +3,15 @@
  * loop with the load generator or another contender:
  *
  *   mock             the mock Azure upstream (bench/gateway-mock.ts)
- *   bare <mockPort>  a bare node:http pass-through proxy: the floor for any relay in Node
+ *   bare <mockPort>  a bare node:http pass-through proxy: the floor for any relay in Node (bench/proxies.ts)
+ *   reader <mockPort>  the reading proxy: the least a gateway must read, and no more (bench/proxies.ts)
  *   sluice <mockPort> [gateway|remote]  Sluice's server in front of the mock (see `sluiceDeployments`)
  *
  * Started with `fork` by bench/gateway.bench.ts; each sends `{ port }` over IPC once it
  * listens on 127.0.0.1, and exits when the parent goes away.
  * @module
  */
-import {
-  Agent,
-  createServer,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  request,
-  type Server,
-} from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Backend } from '../src/backend.js';
 import { createRemoteBackend } from '../src/backends/remote/index.js';
@@ -25,6 +19,7 @@ import { openGateway } from '../src/cli/serve-backends.js';
 import { parseGatewayConfig } from '../src/gateway/config.js';
 import { createServer as createSluiceServer } from '../src/server/index.js';
 import { DEPLOYMENT, startMock } from './gateway-mock.js';
+import { bareProxy, readingProxy } from './proxies.js';
 
 /**
  * The Sluice contender's deployments. `gateway` (default): what `sluice serve --config` serves
@@ -49,44 +44,6 @@ async function sluiceDeployments(mockUrl: string, kind: string): Promise<Record<
   return deployments;
 }
 
-// Connection-level headers are the proxy's own business on each hop (RFC 9110 §7.6.1).
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te']);
-
-function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (!HOP_BY_HOP.has(name)) out[name] = value;
-  return out;
-}
-
-/** Pipes each request to the upstream and the answer back, byte for byte; a hang-up closes the upstream request. */
-function bareProxy(upstreamPort: number): Server {
-  const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
-  return createServer({ noDelay: true }, (req, res) => {
-    const upstream = request(
-      {
-        host: '127.0.0.1',
-        port: upstreamPort,
-        method: req.method,
-        path: req.url,
-        headers: endToEnd(req.headers),
-        agent,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => {
-      if (res.headersSent) res.destroy();
-      else res.writeHead(502).end();
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    req.pipe(upstream);
-  });
-}
-
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
@@ -98,10 +55,14 @@ async function main(): Promise<void> {
   let port: number;
   if (role === 'mock') port = ((await startMock()).address() as AddressInfo).port;
   else if (role === 'bare') port = await listen(bareProxy(Number(mockPort)));
+  else if (role === 'reader') port = await listen(readingProxy(Number(mockPort)));
   else if (role === 'sluice') {
     const deployments = await sluiceDeployments(mockUrl, process.argv[4] ?? 'gateway');
     port = (await createSluiceServer({ deployments }).listen(0)).port;
-  } else throw new Error(`Unknown role ${role}: use mock, bare <mockPort> or sluice <mockPort> [gateway|remote].`);
+  } else
+    throw new Error(
+      `Unknown role ${role}: use mock, bare <mockPort>, reader <mockPort> or sluice <mockPort> [gateway|remote].`,
+    );
   process.on('disconnect', () => process.exit(0));
   process.send?.({ port });
 }

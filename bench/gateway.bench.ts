@@ -1,13 +1,14 @@
 // Gateway overhead on streams: direct to a mock Azure upstream, through a bare node:http
-// pass-through proxy (the floor for a relay in Node), through Portkey's open-source gateway
-// and through Sluice, at 1, 64 and 256 concurrent streams, in one run.
+// pass-through proxy (the floor for a relay in Node), through a reading proxy (the least a
+// gateway must read: the request's JSON and every chunk, bench/gateway-child.ts), through
+// Portkey's open-source gateway and through Sluice, at 1, 64 and 256 concurrent streams, in one run.
 //
 // Method ("On the Bench", 2026-07): the mock upstream sends 64 deltas 20 ms apart; the load
 // generator opens N streams at once, one fresh connection each, and measures per stream the
 // time to first token (request sent -> first content delta) and the gaps between deltas, and
-// checks every stream (200, the exact text, `[DONE]`). Mock, bare proxy, Sluice and Portkey
+// checks every stream (200, the exact text, `[DONE]`). Mock, the two proxies, Sluice and Portkey
 // each run in a child process of their own; this process is only the load generator. Rounds
-// are interleaved (direct, bare, Portkey, Sluice, then rotated) so that machine drift hits all
+// are interleaved (direct, bare, reader, Portkey, Sluice, then rotated) so that machine drift hits all
 // alike. CPU per relayed chunk = the relay process's CPU time (all threads, /proc schedstat)
 // over the `data:` events its clients received; memory per open stream = (peak RSS while 256
 // streams are open - idle RSS after a warm-up) / 256, each contender freshly started.
@@ -78,7 +79,7 @@ interface Contender {
   /** Failed streams of this contender fail the bench (ours and the baselines); a peer's are a finding. */
   mustPass: boolean;
   /** What the tables and verdicts compare it as. */
-  role: 'direct' | 'bare' | 'peer' | 'sluice' | 'compare';
+  role: 'direct' | 'bare' | 'reader' | 'peer' | 'sluice' | 'compare';
 }
 
 const ALL: Contender[] = [
@@ -94,6 +95,14 @@ const ALL: Contender[] = [
     target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
     mustPass: true,
     role: 'bare',
+  },
+  {
+    // The least a gateway must read (the request's JSON, every chunk), no more: bench/gateway-child.ts.
+    name: 'reading proxy',
+    launch: (mockPort) => forkChild('reader', mockPort),
+    target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
+    mustPass: true,
+    role: 'reader',
   },
   {
     name: 'Portkey 1.15.2',
@@ -227,7 +236,7 @@ async function main(): Promise<void> {
     await mock.stop();
   }
   if (failed) {
-    console.log('\n✖ streams failed through direct, the bare proxy or Sluice');
+    console.log('\n✖ streams failed through direct, the bare proxy, the reading proxy or Sluice');
     process.exitCode = 1;
   }
 }
@@ -382,6 +391,18 @@ function verdicts(
     perStream(sluice) <= 1.5 * perStream(bare),
     `memory per open stream ${(perStream(sluice) / 1024).toFixed(1)} KiB <= 1.5 x bare ${(perStream(bare) / 1024).toFixed(1)} KiB`,
   );
+  const reader = contender('reader');
+  lines.push('Sluice beside the reading proxy (the least a gateway must read; not a target):');
+  for (const [level, tallies] of results) {
+    const d = tallies.get(direct)!;
+    const r = tallies.get(reader)!;
+    const s = tallies.get(sluice)!;
+    const added = (t: Tally) => percentile(t.ttft, 50) - percentile(d.ttft, 50);
+    lines.push(
+      `  ${level} streams: added TTFT p50 ${signedMs(added(s))} against ${signedMs(added(r))}; ` +
+        `CPU per relayed chunk ${ratio(s.cpuMs / s.frames, r.cpuMs / r.frames)} the reading proxy's`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -405,7 +426,11 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 // --- processes ---
 
 /** Forks a bench/gateway-child.ts role and waits for its port. */
-async function forkChild(role: 'mock' | 'bare' | 'sluice', mockPort?: number, kind?: string): Promise<Running> {
+async function forkChild(
+  role: 'mock' | 'bare' | 'reader' | 'sluice',
+  mockPort?: number,
+  kind?: string,
+): Promise<Running> {
   const child = fork(CHILD, [role, ...(mockPort === undefined ? [] : [String(mockPort)]), ...(kind ? [kind] : [])], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
