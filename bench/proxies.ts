@@ -10,11 +10,13 @@
  */
 import {
   Agent,
+  type ClientRequest,
   createServer,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
   request,
   type Server,
+  type ServerResponse,
 } from 'node:http';
 
 // Connection-level headers are the proxy's own business on each hop (RFC 9110 §7.6.1).
@@ -44,13 +46,7 @@ export function bareProxy(upstreamPort: number): Server {
         answer.pipe(res);
       },
     );
-    upstream.on('error', () => {
-      if (res.headersSent) res.destroy();
-      else res.writeHead(502).end();
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
+    tieToAnswer(upstream, res);
     req.pipe(upstream);
   });
 }
@@ -130,14 +126,19 @@ export function readingProxy(upstreamPort: number): Server {
           answer.on('error', () => res.destroy());
         },
       );
-      upstream.on('error', () => {
-        if (res.headersSent) res.destroy();
-        else res.writeHead(502).end();
-      });
-      res.on('close', () => {
-        if (!res.writableFinished) upstream.destroy();
-      });
+      tieToAnswer(upstream, res);
       upstream.end(payload);
     });
+  });
+}
+
+/** The upstream's failure ends the answer (502 before its headers); a client hang-up closes the upstream request. */
+function tieToAnswer(upstream: ClientRequest, res: ServerResponse): void {
+  upstream.on('error', () => {
+    if (res.headersSent) res.destroy();
+    else res.writeHead(502).end();
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
   });
 }
