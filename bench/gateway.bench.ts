@@ -1,6 +1,6 @@
 // Gateway overhead on streams: direct to a mock Azure upstream, through a bare node:http
 // pass-through proxy (the floor for a relay in Node), through a reading proxy (the least a
-// gateway must read: the request's JSON and every chunk, bench/gateway-child.ts), through
+// gateway must read: the request's JSON and every chunk, bench/proxies.ts), through
 // Portkey's open-source gateway and through Sluice, at 1, 64 and 256 concurrent streams, in one run.
 //
 // Method ("On the Bench", 2026-07): the mock upstream sends 64 deltas 20 ms apart; the load
@@ -97,7 +97,7 @@ const ALL: Contender[] = [
     role: 'bare',
   },
   {
-    // The least a gateway must read (the request's JSON, every chunk), no more: bench/gateway-child.ts.
+    // The least a gateway must read (the request's JSON, every chunk), no more: bench/proxies.ts.
     name: 'reading proxy',
     launch: (mockPort) => forkChild('reader', mockPort),
     target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
