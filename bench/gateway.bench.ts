@@ -360,12 +360,19 @@ function verdicts(
   results: Map<number, Map<Contender, Tally>>,
   memory: Map<Contender, { idle: number[]; perStream: number[] }>,
 ): string {
-  const [direct, bare, sluice] = [contender('direct'), contender('bare'), contender('sluice')];
+  const [direct, bare, reader, sluice] = [
+    contender('direct'),
+    contender('bare'),
+    contender('reader'),
+    contender('sluice'),
+  ];
   const lines = ['Sluice against the targets (vs the bare proxy, same run):'];
+  const beside = ['Sluice beside the reading proxy (the least a gateway must read; not a target):'];
   const say = (ok: boolean, text: string) => lines.push(`  ${ok ? 'met    ' : 'NOT MET'}  ${text}`);
   for (const [level, tallies] of results) {
     const d = tallies.get(direct)!;
     const b = tallies.get(bare)!;
+    const r = tallies.get(reader)!;
     const s = tallies.get(sluice)!;
     const addedP50 = (t: Tally) => percentile(t.ttft, 50) - percentile(d.ttft, 50);
     const addedP99 = (t: Tally) => percentile(t.ttft, 99) - percentile(d.ttft, 99);
@@ -385,25 +392,17 @@ function verdicts(
       cpu(s) <= 1.5 * cpu(b),
       `${level} streams: CPU per relayed chunk ${(cpu(s) * 1000).toFixed(1)} µs <= 1.5 x bare ${(cpu(b) * 1000).toFixed(1)} µs`,
     );
+    beside.push(
+      `  ${level} streams: added TTFT p50 ${signedMs(addedP50(s))} against ${signedMs(addedP50(r))}; ` +
+        `CPU per relayed chunk ${ratio(cpu(s), cpu(r))} the reading proxy's`,
+    );
   }
   const perStream = (c: Contender) => median(memory.get(c)!.perStream);
   say(
     perStream(sluice) <= 1.5 * perStream(bare),
     `memory per open stream ${(perStream(sluice) / 1024).toFixed(1)} KiB <= 1.5 x bare ${(perStream(bare) / 1024).toFixed(1)} KiB`,
   );
-  const reader = contender('reader');
-  lines.push('Sluice beside the reading proxy (the least a gateway must read; not a target):');
-  for (const [level, tallies] of results) {
-    const d = tallies.get(direct)!;
-    const r = tallies.get(reader)!;
-    const s = tallies.get(sluice)!;
-    const added = (t: Tally) => percentile(t.ttft, 50) - percentile(d.ttft, 50);
-    lines.push(
-      `  ${level} streams: added TTFT p50 ${signedMs(added(s))} against ${signedMs(added(r))}; ` +
-        `CPU per relayed chunk ${ratio(s.cpuMs / s.frames, r.cpuMs / r.frames)} the reading proxy's`,
-    );
-  }
-  return lines.join('\n');
+  return [...lines, ...beside].join('\n');
 }
 
 function ms(x: number): string {
