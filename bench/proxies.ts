@@ -99,6 +99,19 @@ export function readingProxy(upstreamPort: number): Server {
           let pending = '';
           let text = ''; // what a gateway keeps: the partial answer
           let sawDone = false;
+          // A broken stream must not end cleanly (no chunked terminator), yet what was relayed
+          // reaches the client first: the connection closes once the writes before it are out.
+          let unflushed = 0;
+          let cutting = false;
+          const closeAnswer = () => res.destroy(new Error(`The upstream stream broke after ${text.length} characters`));
+          const flushed = () => {
+            if (--unflushed === 0 && cutting) closeAnswer();
+          };
+          const cut = () => {
+            answer.destroy();
+            if (unflushed === 0) closeAnswer();
+            else cutting = true;
+          };
           answer.on('data', (bytes: Buffer) => {
             pending += decoder.decode(bytes, { stream: true });
             for (let end = pending.indexOf('\n\n'); end !== -1; end = pending.indexOf('\n\n')) {
@@ -110,20 +123,17 @@ export function readingProxy(upstreamPort: number): Server {
                   const delta = JSON.parse(event.slice(6))?.choices?.[0]?.delta?.content;
                   if (typeof delta === 'string') text += delta;
                 } catch {
-                  res.destroy();
-                  answer.destroy();
+                  cut();
                   return;
                 }
               }
             }
-            res.write(bytes);
+            unflushed++;
+            res.write(bytes, flushed);
           });
-          // A stream that ends without [DONE] was cut: the client must not see a clean end.
-          answer.on('end', () => {
-            if (sawDone) res.end();
-            else res.destroy(new Error(`The upstream cut the answer after ${text.length} characters`));
-          });
-          answer.on('error', () => res.destroy());
+          // A stream that ends without [DONE] was cut.
+          answer.on('end', () => (sawDone ? res.end() : cut()));
+          answer.on('error', cut);
         },
       );
       tieToAnswer(upstream, res);

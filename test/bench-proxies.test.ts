@@ -3,14 +3,16 @@
 // cut or malformed upstream stream look finished.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import { type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runStreams } from '../bench/gateway-load.js';
 import { DELTAS, DEPLOYMENT, requestBody, startMock } from '../bench/gateway-mock.js';
 import { bareProxy, readingProxy } from '../bench/proxies.js';
+import { type StreamItem, startAzureServer, stream } from '../src/testing/azure-server.js';
 
-const PATH = `/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=2024-10-21`;
+const pathOf = (deployment: string) => `/openai/deployments/${deployment}/chat/completions?api-version=2024-10-21`;
+const PATH = pathOf(DEPLOYMENT);
 
 async function listen(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -27,10 +29,10 @@ async function close(server: Server): Promise<void> {
  * One POST through `port`; resolves with the status, the body text and whether the body ended
  * whole (status 0: the connection closed before any answer).
  */
-function post(port: number, body: string): Promise<{ status: number; text: string; complete: boolean }> {
+function post(port: number, body: string, path = PATH): Promise<{ status: number; text: string; complete: boolean }> {
   return new Promise((resolve) => {
     const req = request(
-      { host: '127.0.0.1', port, method: 'POST', path: PATH, agent: false, headers: { 'api-key': 'k' } },
+      { host: '127.0.0.1', port, method: 'POST', path, agent: false, headers: { 'api-key': 'k' } },
       (res: IncomingMessage) => {
         let text = '';
         res.setEncoding('utf8');
@@ -45,18 +47,6 @@ function post(port: number, body: string): Promise<{ status: number; text: strin
     );
     req.on('error', () => resolve({ status: 0, text: '', complete: false }));
     req.end(body);
-  });
-}
-
-/** An upstream that sends `frames` as one SSE answer, then ends it (`end`) or cuts the connection. */
-function scriptedUpstream(frames: string, end: 'end' | 'cut'): Server {
-  return createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(frames);
-      setTimeout(() => (end === 'end' ? res.end() : res.socket?.destroy()), 20);
-    });
   });
 }
 
@@ -101,41 +91,48 @@ describe('bench baseline relays', () => {
 
   const chunk = (content: string) =>
     `data: {"choices":[{"delta":{"content":${JSON.stringify(content)}},"index":0}]}\n\n`;
-  const cases = [
+  const [a, b] = [chunk('a'), chunk('b')];
+  // Each scripted upstream answer (the project's fault server), and what the client must get:
+  // the bytes relayed before the end, and whether the answer ended whole.
+  const cases: Array<{ name: string; items: StreamItem[]; relayed: string; whole: boolean }> = [
     {
       name: 'a finished stream ends whole',
-      frames: `${chunk('a')}${chunk('b')}data: [DONE]\n\n`,
-      end: 'end',
+      items: [{ raw: a }, { raw: b }, { done: true }],
+      relayed: `${a}${b}data: [DONE]\n\n`,
       whole: true,
     },
     {
-      name: 'a stream cut by the upstream does not end whole',
-      frames: chunk('a') + chunk('b'),
-      end: 'cut',
+      name: 'a stream cut by the upstream does not end whole, and keeps what came',
+      items: [{ raw: a }, { raw: b }, { delay: 20 }, { cut: true }],
+      relayed: a + b,
       whole: false,
     },
-    { name: 'a stream ended without [DONE] does not end whole', frames: chunk('a'), end: 'end', whole: false },
     {
-      name: 'a malformed chunk ends the stream, not whole',
-      frames: `${chunk('a')}data: {"choices":\n\ndata: [DONE]\n\n`,
-      end: 'end',
+      name: 'a stream ended without [DONE] does not end whole, and keeps what came',
+      items: [{ raw: a }],
+      relayed: a,
       whole: false,
     },
-  ] as const;
-  for (const c of cases) {
+    {
+      name: 'a malformed chunk ends the stream, not whole, and is not relayed',
+      items: [{ raw: a }, { delay: 20 }, { raw: 'data: {"choices":\n\n' }, { done: true }],
+      relayed: a,
+      whole: false,
+    },
+  ];
+  for (const [i, c] of cases.entries()) {
     it(`reading proxy: ${c.name}`, async () => {
-      const upstream = scriptedUpstream(c.frames, c.end);
-      const proxy = readingProxy(await listen(upstream));
+      const upstream = await startAzureServer({ scenarios: { [`case${i}`]: stream(c.items) } });
+      const proxy = readingProxy(upstream.port);
       try {
-        const answer = await post(await listen(proxy), requestBody(1));
-        // Cut before any byte went out, the answer may not have begun at all: never whole either way.
-        assert.ok(answer.status === 200 || (!c.whole && answer.status === 0), `status ${answer.status}`);
+        const answer = await post(await listen(proxy), requestBody(1), pathOf(`case${i}`));
+        assert.equal(answer.status, 200);
         assert.equal(answer.complete, c.whole);
-        if (c.whole) assert.equal(answer.text, c.frames);
-        // What was relayed before the end is the upstream's own bytes.
-        assert.ok(c.frames.startsWith(answer.text.slice(0, chunk('a').length)));
+        assert.equal(answer.text, c.relayed);
+        // It sent a body of its own: the request's, asking for usage.
+        assert.deepEqual(upstream.requests[0]?.body?.stream_options, { include_usage: true });
       } finally {
-        await Promise.all([close(proxy), close(upstream)]);
+        await Promise.all([close(proxy), upstream.close()]);
       }
     });
   }
