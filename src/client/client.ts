@@ -27,6 +27,7 @@ import type { ResponseCreateRequest, ResponseObject } from '../protocol/response
 import { redactError } from '../protocol/secrets.js';
 import { checkResponse, shapeLimitsFor } from '../protocol/shape.js';
 import type { ApiKind, ApiTypes, ChatCompletionRequest, CompletionRequest } from '../types.js';
+import { ChunkRelay } from './chunk-relay.js';
 import { type HttpPlan, readBodyWithin, type Sent, send } from './http.js';
 import { defaultFetch } from './http-fetch.js';
 import { httpSource, metaOf, type Resumer, sseSource } from './http-source.js';
@@ -116,6 +117,15 @@ export interface SluiceClient {
     body: ApiTypes[K]['request'],
     options?: CallOptions,
   ): Promise<WithMeta<ApiTypes[K]['response']>>;
+  /**
+   * Either kind, streamed to be forwarded (a server or gateway relaying this upstream): the
+   * chunks as they came, each with its JSON text kept, and failures thrown as typed errors;
+   * no `final()` or metrics (see `ChunkRelay`). Starts at once, like `stream`.
+   * @example
+   * const relay = client.relay('chat', { messages }, { signal });
+   * for await (const chunk of relay) res.write(chunkFrame(chunk)); // the upstream's own JSON text
+   */
+  relay<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], options?: CallOptions): ChunkRelay<K>;
   /** Where requests go: `azure-deployments`, `azure-v1` or `openai`, and the base URL. */
   readonly target: Readonly<Target>;
 }
@@ -233,20 +243,25 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
     };
   }
 
-  function stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallOptions = {}): ResponseStream<K> {
+  /** A streamed call's source (sent at once) and limits: one for `stream` and `relay`. */
+  function chunkCall<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallOptions) {
     const timeouts = mergeTimeouts(DEFAULT_STREAM_TIMEOUTS, options.timeouts, call.timeouts);
     const p = plan(kind, body, call, true);
     const source = httpSource<K>(
       sender(p, call, timeouts),
       options.resume === false ? undefined : resumer(p, call, timeouts),
     );
-    return new ResponseStream(kind, source, {
-      signal: call.signal,
-      timeouts,
-      limits: shapeLimitsFor(kind, body),
-      secrets,
-      relay: call.relay,
-    });
+    return { source, timeouts, limits: shapeLimitsFor(kind, body) };
+  }
+
+  function stream<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallOptions = {}): ResponseStream<K> {
+    const { source, timeouts, limits } = chunkCall(kind, body, call);
+    return new ResponseStream(kind, source, { signal: call.signal, timeouts, limits, secrets, relay: call.relay });
+  }
+
+  function relay<K extends ApiKind>(kind: K, body: ApiTypes[K]['request'], call: CallOptions = {}): ChunkRelay<K> {
+    const { source, timeouts, limits } = chunkCall(kind, body, call);
+    return new ChunkRelay(kind, source, { signal: call.signal, timeouts, limits, secrets });
   }
 
   function streamResponses(body: ResponseCreateRequest, call: CallOptions = {}): ResponsesStream {
@@ -325,6 +340,7 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
   return {
     target,
     stream,
+    relay,
     create,
     embeddings: { create: createEmbeddings } as EmbeddingsCalls,
     chat: {

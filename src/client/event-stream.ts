@@ -541,15 +541,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
    * failure is settled first (partial kept), then the source is told to stop.
    */
   #stop(raw: unknown): SluiceError {
-    const cause =
-      raw instanceof SluiceError
-        ? raw
-        : new ProtocolError(
-            'unexpected-shape',
-            `A chunk could not be read: ${raw instanceof Error ? raw.message : String(raw)}. What arrived before is kept.`,
-            { cause: raw },
-          );
-    const err = this.#fail(cause);
+    const err = this.#fail(shapeFailure(raw));
     this.#abortWith(err);
     this.#closeSource();
     return err;
@@ -678,7 +670,7 @@ export class EventStream<Item, Result> implements AsyncIterable<Item> {
  * that fails with that error, so the stream ends like any other failure instead of the
  * constructor throwing past `final()`.
  */
-function startSource<Item>(source: ItemSource<Item>, ctx: SourceContext): ItemIterator<Item> {
+export function startSource<Item>(source: ItemSource<Item>, ctx: SourceContext): ItemIterator<Item> {
   try {
     return source(ctx);
   } catch (err) {
@@ -687,6 +679,15 @@ function startSource<Item>(source: ItemSource<Item>, ctx: SourceContext): ItemIt
       return: () => Promise.resolve({ done: true, value: undefined }),
     };
   }
+}
+
+/** A fault found in an item (a check that threw), as the stream's error: a ProtocolError unless it is one of ours. */
+export function shapeFailure(raw: unknown): SluiceError {
+  if (raw instanceof SluiceError) return raw;
+  const message = raw instanceof Error ? raw.message : String(raw);
+  return new ProtocolError('unexpected-shape', `A chunk could not be read: ${message}. What arrived before is kept.`, {
+    cause: raw,
+  });
 }
 
 /** Anything a source throws, as a SluiceError (network failures become ConnectionError). */

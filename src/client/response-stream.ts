@@ -107,7 +107,7 @@ export class ResponseStream<K extends ApiKind> extends EventStream<Chunk<K>, Api
  * A class, not a literal of closures: the stream calls these per chunk, and one method per
  * name for every stream stays inlined where a closure per stream would not.
  */
-class ChunkCodec<K extends ApiKind> implements StreamCodec<Chunk<K>, ApiTypes[K]['response']> {
+export class ChunkCodec<K extends ApiKind> implements StreamCodec<Chunk<K>, ApiTypes[K]['response']> {
   readonly #acc: Accumulator<K>;
   readonly #limits: ShapeLimits;
 

@@ -63,8 +63,9 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend & { 
     client,
     stream<K extends ApiKind>(request: BackendRequest<K>, signal: AbortSignal): AsyncIterable<ApiTypes[K]['chunk']> {
       try {
-        // The server relays these chunks: keep their text so it forwards the upstream's bytes.
-        return client.stream(request.kind, request.body, { signal, relay: true, ...streamCall, ...addressOf(request) });
+        // The server relays these chunks: read for forwarding (each chunk's text kept, so it
+        // forwards the upstream's bytes), with none of what only a reader of the whole answer needs.
+        return client.relay(request.kind, request.body, { signal, ...streamCall, ...addressOf(request) });
       } catch (err) {
         // A request that cannot be addressed (no deployment) fails when iterated, like any other.
         return failing(err);
