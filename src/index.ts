@@ -38,6 +38,8 @@ export {
 
 export type { BackendStreamOptions } from './client/backend-source.js';
 export { streamFromBackend } from './client/backend-source.js';
+export type { ChunkRelayOptions } from './client/chunk-relay.js';
+export { ChunkRelay } from './client/chunk-relay.js';
 export type { EventStreamOptions, ItemSource, StreamOutcome } from './client/event-stream.js';
 export { EventStream } from './client/event-stream.js';
 export type { ChunkSource, ResponseMeta, SourceContext, SourceEnd, StreamResult } from './client/response-stream.js';

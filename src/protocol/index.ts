@@ -132,6 +132,11 @@ export {
   MAX_EMBEDDING_INPUTS,
 } from './embeddings.js';
 
+// The one relay rule from chunks to SSE frames: the upstream's own JSON text when kept, one
+// error frame and no [DONE] for any failure
+
+export { chunkFrame, DONE_FRAME, failureFrame } from './sse-relay.js';
+
 // Wire types
 
 export type * from '../types.js';
