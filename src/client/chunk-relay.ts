@@ -120,9 +120,12 @@ export class ChunkRelay<K extends ApiKind> implements PullIterator<Chunk<K>>, As
       if (result.error !== undefined) throw result.error;
       return NOT_READY;
     }
+    const iter = this.#iter;
+    // (A source that failed as it started has no take(): its next() says why.)
+    if (iter.take === undefined) return NOT_READY;
     let chunk: Chunk<K> | typeof NOT_READY;
     try {
-      chunk = (this.#iter as Required<ItemIterator<Chunk<K>>>).take();
+      chunk = iter.take();
     } catch (err) {
       throw this.#fail(err);
     }
@@ -136,7 +139,8 @@ export class ChunkRelay<K extends ApiKind> implements PullIterator<Chunk<K>>, As
 
   /** Calls `wake` once when `take()` may have news (a chunk, the end, a failure). */
   wait(wake: () => void): void {
-    if (this.#result !== undefined) {
+    const iter = this.#iter;
+    if (this.#result !== undefined || iter.wait === undefined) {
       wake();
       return;
     }
@@ -144,7 +148,7 @@ export class ChunkRelay<K extends ApiKind> implements PullIterator<Chunk<K>>, As
       this.#pulled = true;
       this.#watchdog.pull(performance.now());
     }
-    (this.#iter as Required<ItemIterator<Chunk<K>>>).wait(wake);
+    iter.wait(wake);
   }
 
   next(): Promise<IteratorResult<Chunk<K>, undefined>> {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NOT_READY } from '../../src/backend.js';
-import type { ChunkRelay } from '../../src/client/chunk-relay.js';
+import { ChunkRelay } from '../../src/client/chunk-relay.js';
 import {
   AbortError,
   AuthenticationError,
@@ -13,6 +13,7 @@ import {
   StreamTruncatedError,
   TimeoutError,
 } from '../../src/errors.js';
+import { DEFAULT_SHAPE_LIMITS } from '../../src/protocol/shape.js';
 import { sourceJsonOf } from '../../src/protocol/source-json.js';
 import { azureError, chatChunks, reply, stream } from '../../src/testing/azure-server.js';
 import type { ChatCompletionChunk } from '../../src/types.js';
@@ -185,4 +186,19 @@ test('abort mid-stream: AbortError with the partial, the connection closed; leav
     (await rejection(leaving.next())) instanceof AbortError,
     'a stream left early does not pass for a whole one',
   );
+});
+
+test('a source that fails as it starts: its error, thrown by next() and told by wait(), never a TypeError', async () => {
+  const relay = new ChunkRelay(
+    'chat',
+    () => {
+      throw new ProtocolError('unexpected-shape', 'no source today');
+    },
+    { limits: DEFAULT_SHAPE_LIMITS },
+  );
+  assert.equal(relay.take(), NOT_READY);
+  await new Promise<void>((wake) => relay.wait(wake));
+  const error = await rejection(relay.next());
+  assert.ok(error instanceof ProtocolError, String(error));
+  assert.equal(error.message, 'no source today');
 });
