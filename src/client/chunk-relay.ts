@@ -9,8 +9,8 @@
  * truncation with the partial kept, errors scrubbed of the client's credentials. What it
  * leaves out is what only a reader of the whole answer uses: `final()`, metrics, the
  * outcome, a second abort controller (the caller's signal is the request's, unless a limit
- * may expire before the headers). At 256 streams at once, a gateway spent about a tenth of
- * its CPU per short request in those parts (bench/gateway.bench.ts; docs/gateway.md).
+ * may expire before the headers). At 256 short streams at once, a gateway spent about a fifth
+ * of its CPU per request in those parts (docs/gateway.md, Round 8).
  * @module
  */
 import { abortError, followSignal } from '../abort.js';
