@@ -28,7 +28,7 @@ import {
   startSource,
   toSluiceError,
 } from './event-stream.js';
-import type { Timeouts } from './options.js';
+import { isLimit, type Timeouts } from './options.js';
 import { ChunkCodec, type ChunkSource } from './response-stream.js';
 import { Watchdog } from './watchdog.js';
 
@@ -95,7 +95,7 @@ export class ChunkRelay<K extends ApiKind> implements PullIterator<Chunk<K>>, As
     this.meta.catch(() => {});
     const timeouts = options.timeouts ?? {};
     this.#watchdog = new Watchdog(timeouts, (phase, limit) => this.#timedOut(phase, limit), t0);
-    const early = limited(timeouts.firstTokenMs) || limited(timeouts.totalMs);
+    const early = isLimit(timeouts.firstTokenMs) || isLimit(timeouts.totalMs);
     if (options.signal !== undefined && !early) {
       this.#controller = undefined;
       this.#signal = options.signal;
@@ -293,8 +293,4 @@ export class ChunkRelay<K extends ApiKind> implements PullIterator<Chunk<K>>, As
       .then(() => this.#iter.return?.())
       .catch(() => {});
   }
-}
-
-function limited(ms: number | undefined): boolean {
-  return ms !== undefined && ms > 0 && Number.isFinite(ms);
 }

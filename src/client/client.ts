@@ -43,6 +43,7 @@ import {
   DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_STREAM_TIMEOUTS,
   fixedAuthHeaders,
+  isLimit,
   mergeTimeouts,
   type Route,
   resolveTarget,
@@ -283,10 +284,9 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
     const link = call.signal ? linkSignals(call.signal, deadline.signal) : undefined;
     const signal = link?.signal ?? deadline.signal;
     const total = timeouts.totalMs;
-    const timer =
-      total > 0 && Number.isFinite(total)
-        ? setTimeout(() => deadline.abort(new TimeoutError('total', total)), total)
-        : undefined;
+    const timer = isLimit(total)
+      ? setTimeout(() => deadline.abort(new TimeoutError('total', total)), total)
+      : undefined;
     let sent: Sent | undefined;
     try {
       sent = await send(p, { fetch: fetchImpl, signal, headersMs: timeouts.headersMs, policy: policyFor(call) });

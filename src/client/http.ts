@@ -8,7 +8,7 @@
 import { abortError, followSignal, sleep, untilAborted } from '../abort.js';
 import { ConfigError, ConnectionError, ResponseTooLargeError, SluiceError, TimeoutError } from '../errors.js';
 import { errorFromResponse } from '../protocol/errors.js';
-import { SECRET_HEADERS } from './options.js';
+import { isLimit, SECRET_HEADERS } from './options.js';
 import { type RetryPolicy, retryDelayMs, shouldRetryResponse } from './retry.js';
 
 /** Redirect hops followed per attempt; a real API needs one at most. */
@@ -71,7 +71,7 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
     let attemptSignal = signal;
     let unlink = NOTHING;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    if (o.headersMs > 0 && Number.isFinite(o.headersMs)) {
+    if (isLimit(o.headersMs)) {
       const attemptController = new AbortController();
       unlink = followSignal(attemptController, signal);
       attemptSignal = attemptController.signal;

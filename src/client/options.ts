@@ -26,6 +26,16 @@ export interface Timeouts {
 }
 
 /**
+ * Whether a time-out value sets a limit: 0, a negative or a non-finite number means none.
+ * @example
+ * isLimit(120_000) // true
+ * isLimit(0)       // false: switched off
+ */
+export function isLimit(ms: number | undefined): ms is number {
+  return ms !== undefined && ms > 0 && Number.isFinite(ms);
+}
+
+/**
  * Streaming defaults. Why these numbers:
  * - headers 60 s: Azure answers a streaming request's headers as soon as the prompt passed
  *   its filter (usually well under a second; 429s at once); a minute means something is wrong.

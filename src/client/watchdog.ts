@@ -12,14 +12,9 @@
  * @module
  */
 import type { TimeoutPhase } from '../errors.js';
-import type { Timeouts } from './options.js';
+import { isLimit, type Timeouts } from './options.js';
 
 export type OnTimeout = (phase: TimeoutPhase, limitMs: number) => void;
-
-/** A limit of 0, a negative or a non-finite number means "no limit". */
-function active(ms: number | undefined): ms is number {
-  return ms !== undefined && ms > 0 && Number.isFinite(ms);
-}
 
 export class Watchdog {
   readonly #total: number;
@@ -50,9 +45,9 @@ export class Watchdog {
    */
   constructor(limits: Timeouts, onTimeout: OnTimeout, now: number, clock: () => number = () => performance.now()) {
     this.#clock = clock;
-    this.#total = active(limits.totalMs) ? limits.totalMs : 0;
-    this.#firstToken = active(limits.firstTokenMs) ? limits.firstTokenMs : 0;
-    this.#idle = active(limits.idleMs) ? limits.idleMs : 0;
+    this.#total = isLimit(limits.totalMs) ? limits.totalMs : 0;
+    this.#firstToken = isLimit(limits.firstTokenMs) ? limits.firstTokenMs : 0;
+    this.#idle = isLimit(limits.idleMs) ? limits.idleMs : 0;
     this.#onTimeout = onTimeout;
     this.#startedAt = now;
     this.#schedule(now);
