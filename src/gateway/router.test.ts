@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { stillHeld } from '../../test/support/gc.js';
 import { isPullIterator, NOT_READY } from '../backend.js';
 import { createRemoteBackend } from '../backends/remote/index.js';
 import { createScriptedBackend, type Script, type ScriptedBackend, textScript } from '../backends/scripted/index.js';
@@ -396,3 +397,82 @@ test('the held preamble and the first content chunk come out in order, read with
     assert.deepEqual(kinds, ['filter', 'assistant', 'One', ' two', 'end']);
   }
 });
+
+test('while the client reads an attempt itself, the router holds none of the chunks it handed over', async (t) => {
+  // With and without preamble: both ways a generator hands the client its first chunks.
+  for (const preamble of [true, false]) {
+    const { backend, made, count, open } = parkedUpstream(preamble);
+    const router = createRouterBackend({
+      model: 'm',
+      targets: [{ id: 'up', priority: 1, weight: 1, timeouts: {}, backend }],
+    });
+    const iterator = router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]();
+    t.after(open); // a failed assertion must not leave the upstream parked
+    assert.deepEqual(await kindsOf(iterator, count), preamble ? ['filter', 'assistant', 'One'] : ['One']);
+    // The client waits for the next chunk, as a server does while the upstream is silent.
+    const next = iterator.next();
+    assert.equal(made.length, count);
+    assert.deepEqual(
+      await stillHeld(made),
+      made.map(() => false),
+    );
+    open();
+    assert.equal((await next).done, false);
+    assert.equal((await iterator.next()).done, true);
+  }
+});
+
+/**
+ * An upstream that sends its first chunks (a prompt-filter and a role chunk when `preamble`,
+ * then "One") and parks before its finish chunk until `open()`. An iterator object, not a
+ * generator, so that nothing of it holds a chunk it sent; `made` follows those chunks.
+ */
+function parkedUpstream(preamble: boolean) {
+  const build = chunkBuilder('chat', { model: 'm' });
+  const first: (() => AnyChunk)[] = [() => build.content(0, 'One')];
+  if (preamble) {
+    first.unshift(
+      () => ({
+        ...build.content(0, ''),
+        choices: [],
+        prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }],
+      }),
+      () => build.role() as AnyChunk,
+    );
+  }
+  const made: WeakRef<object>[] = [];
+  let open!: () => void;
+  const parked = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const iterator = (): AsyncIterator<AnyChunk> => {
+    let sent = 0;
+    return {
+      next() {
+        const at = sent++;
+        const make = first[at];
+        if (make) {
+          const chunk = make();
+          made.push(new WeakRef(chunk));
+          return Promise.resolve({ value: chunk, done: false });
+        }
+        if (at === first.length) return parked.then(() => ({ value: build.finish(0, 'stop'), done: false }));
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  };
+  const backend = { name: 'up', stream: () => ({ [Symbol.asyncIterator]: iterator }) };
+  return { backend, made, count: first.length, open };
+}
+
+/** What the first `count` chunks are (no chunk kept: the caller's frame must not hold one). */
+async function kindsOf(iterator: AsyncIterator<AnyChunk>, count: number): Promise<string[]> {
+  const kinds: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const step = await iterator.next();
+    const chunk = step.value as AnyChunk;
+    const delta = (chunk.choices[0] as { delta?: { role?: string; content?: string } } | undefined)?.delta;
+    kinds.push(chunk.prompt_filter_results ? 'filter' : (delta?.role ?? delta?.content ?? 'end'));
+  }
+  return kinds;
+}

@@ -285,7 +285,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     request: BackendRequest<K>,
     signal: AbortSignal,
     relay: Relay,
-  ): AsyncGenerator<ApiTypes[K]['chunk'], undefined, undefined> {
+  ): AsyncGenerator<ApiTypes[K]['chunk'] | typeof RELEASED, undefined, undefined> {
     const kind = request.kind;
     const meta: BackendMeta = request.meta ?? {};
     request.meta = meta;
@@ -325,14 +325,11 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         for (;;) {
           // The client's iterator may have read this attempt to its end itself. A chunk already
           // here (the role chunk after the prompt-filter one) is taken without a promise.
-          let chunk = relay.ended ? NOT_READY : attempt.ready();
-          if (chunk === NOT_READY) {
-            const step = relay.ended ? DONE : await attempt.next();
-            if (step.done) {
-              attempt.finished();
-              break;
-            }
-            chunk = step.value as ApiTypes[K]['chunk'];
+          let chunk: ApiTypes[K]['chunk'] | typeof NOT_READY | undefined = relay.ended ? NOT_READY : attempt.ready();
+          if (chunk === NOT_READY) chunk = relay.ended ? undefined : await attempt.nextChunk();
+          if (chunk === undefined) {
+            attempt.finished();
+            break;
           }
           if (chunk.usage) relay.usage = chunk.usage;
           if (!open) {
@@ -349,13 +346,15 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
               meta.target = s.id;
               meta.headersMs = attempt.timings().headersMs;
               if (!seen && held.length > 0) {
-                // Released together: the first held chunk through this generator, the others and
-                // this one from the relay's queue, which the client's iterator takes as it takes
-                // the attempt's own chunks (no promise and no generator step per chunk).
+                // Released together from the relay's queue, which the client's iterator takes as
+                // it takes the attempt's own chunks (no promise and no generator step per chunk).
+                // Moved out of `held`: this generator may now wait at its yield as long as the
+                // stream lasts, and a chunk it held would live as long (see `RELEASED`).
                 held.push(chunk);
-                relay.release(held, 1);
+                relay.release(held.splice(0));
+                chunk = NOT_READY;
                 if (attempt.plain) relay.attempt = attempt;
-                yield held[0] as ApiTypes[K]['chunk'];
+                yield RELEASED;
                 relay.attempt = undefined;
                 continue;
               }
@@ -370,9 +369,17 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
           if (seen) {
             seen.push(chunk);
             used += tokenDeltas(chunk);
-          } else if (attempt.plain) relay.attempt = attempt;
+          } else if (attempt.plain) {
+            // The client's iterator reads the attempt itself from here on, and this generator
+            // waits at its yield until the attempt ends: it hands the chunk over by the queue.
+            relay.attempt = attempt;
+            relay.release([chunk]);
+            chunk = NOT_READY;
+            yield RELEASED;
+            relay.attempt = undefined;
+            continue;
+          }
           yield chunk;
-          relay.attempt = undefined;
         }
         // The stream ended well. Nothing but preamble: it is the answer (an empty one).
         if (!open) {
@@ -655,6 +662,15 @@ interface TargetState {
   tokens: number;
 }
 
+/**
+ * What the routing generator yields once it has put the chunks to hand over in the relay's
+ * queue (`Relay.release`). It yields this instead of a chunk where it then waits as long as the
+ * stream lasts (the client's iterator reading the attempt itself): a suspended generator keeps
+ * what its variables last held, and a chunk kept there (its objects and its JSON text) would
+ * live, and be promoted and marked by the collector, as long as the stream.
+ */
+const RELEASED: unique symbol = Symbol('released');
+
 /** What the client's iterator reads directly once an attempt is committed (an `Attempt`). */
 interface DirectRead {
   next(): Promise<IteratorResult<AnyChunk>>;
@@ -672,7 +688,7 @@ type Step = IteratorResult<AnyChunk, undefined>;
  */
 class Relay implements PullIterator<AnyChunk> {
   /** The routing generator (set right after construction: it is given this object). */
-  routing!: AsyncGenerator<AnyChunk, undefined, undefined>;
+  routing!: AsyncGenerator<AnyChunk | typeof RELEASED, undefined, undefined>;
   /** The committed attempt the client's iterator reads directly, while nothing else has to. */
   attempt: DirectRead | undefined = undefined;
   /** The last usage an upstream reported. */
@@ -686,22 +702,37 @@ class Relay implements PullIterator<AnyChunk> {
   #queue: readonly AnyChunk[] = NO_CHUNKS;
   #head = 0;
 
-  /** Serves `chunks` from `from` on before anything else (their usage is already counted). */
-  release(chunks: readonly AnyChunk[], from: number): void {
+  /** Serves `chunks` (at least one) before anything else; their usage is already counted. */
+  release(chunks: readonly AnyChunk[]): void {
     this.#queue = chunks;
-    this.#head = from;
+    this.#head = 0;
   }
 
-  /** The next released chunk, or `NOT_READY` once none is left. */
+  /** The next released chunk, or `NOT_READY` once none is left (the queue then lets them go). */
   #released(): AnyChunk | typeof NOT_READY {
-    return this.#head < this.#queue.length ? (this.#queue[this.#head++] as AnyChunk) : NOT_READY;
+    const queue = this.#queue;
+    if (this.#head >= queue.length) return NOT_READY;
+    const chunk = queue[this.#head++] as AnyChunk;
+    if (this.#head === queue.length) {
+      this.#queue = NO_CHUNKS;
+      this.#head = 0;
+    }
+    return chunk;
+  }
+
+  /** The routing generator's step: `RELEASED` stands for the first chunk it put in the queue. */
+  readonly #onRouted = (step: IteratorResult<AnyChunk | typeof RELEASED, undefined>): Step =>
+    step.done || step.value !== RELEASED ? (step as Step) : { value: this.#released() as AnyChunk, done: false };
+
+  #route(): Promise<Step> {
+    return this.routing.next().then(this.#onRouted);
   }
 
   readonly #onStep = (step: IteratorResult<AnyChunk>): Step | Promise<Step> => {
     if (step.done) {
       this.attempt = undefined;
       this.ended = true;
-      return this.routing.next();
+      return this.#route();
     }
     if (step.value.usage) this.usage = step.value.usage;
     return step;
@@ -709,7 +740,7 @@ class Relay implements PullIterator<AnyChunk> {
 
   readonly #onError = (error: unknown): Promise<Step> => {
     this.attempt = undefined;
-    return this.routing.throw(error);
+    return this.routing.throw(error).then(this.#onRouted);
   };
 
   next(): Promise<Step> {
@@ -723,7 +754,7 @@ class Relay implements PullIterator<AnyChunk> {
       return this.#onError(failure);
     }
     const attempt = this.attempt;
-    return attempt ? attempt.next().then(this.#onStep, this.#onError) : this.routing.next();
+    return attempt ? attempt.next().then(this.#onStep, this.#onError) : this.#route();
   }
 
   take(): AnyChunk | typeof NOT_READY {
@@ -754,11 +785,10 @@ class Relay implements PullIterator<AnyChunk> {
     this.attempt = undefined;
     this.#failed = false;
     this.#failure = undefined;
-    return this.routing.return(undefined);
+    return this.routing.return(undefined).then(this.#onRouted);
   }
 }
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 const NO_CHUNKS: readonly AnyChunk[] = Object.freeze([]);
 
 interface Verdict {
@@ -863,6 +893,12 @@ class Attempt<K extends ApiKind> {
     }
     if (this.#headersAt === undefined) return this.#iterator.next().then(this.#arrived);
     return this.#iterator.next();
+  }
+
+  /** The upstream's next chunk, or undefined at its end: `next()` without a step object to keep. */
+  async nextChunk(): Promise<ApiTypes[K]['chunk'] | undefined> {
+    const step = await this.next();
+    return step.done ? undefined : step.value;
   }
 
   /**

@@ -116,7 +116,8 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     // An upstream's stream (through the router) is pulled: its chunks are relayed from the
     // network callback that brought them, with no promise per chunk (see pumpPulled).
     const pull = isPullIterator(iterator) ? iterator : undefined;
-    let step = await iterator.next();
+    let chunk = await nextChunk(iterator);
+    done = chunk === undefined;
     firstResultAt = performance.now();
     if (!headersSent) commit();
     let sawText = false;
@@ -150,8 +151,12 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       observation?.chunk?.(sent);
       return accepted;
     };
-    while (!step.done && !stopped()) {
-      if (!relay(step.value)) await tracker.drained();
+    while (chunk !== undefined && !stopped()) {
+      const accepted = relay(chunk);
+      // Not kept while this waits, which may be as long as the stream lasts: a chunk held here
+      // would live as long, and be promoted and marked by the collector (docs/gateway.md, Round 9).
+      chunk = undefined;
+      if (!accepted) await tracker.drained();
       if (pull) {
         let paused = await pumpPulled(pull, relay, stopped);
         while (paused === 'drain') {
@@ -161,9 +166,9 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
         if (paused === 'stop') break;
       }
       // Not pullable, or nothing after a wake: the end (or a failure) is next()'s to say.
-      step = await iterator.next();
+      chunk = await nextChunk(iterator);
+      done = chunk === undefined;
     }
-    done = step.done === true;
     const tail = (filterPending ? framed(promptFilterFrame(g)) : '') + framed(DONE_FRAME, 'done');
     if (!tracker.gone) {
       out.end(tail);
@@ -254,6 +259,12 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
 }
 
 // --- internal ---
+
+/** The iterator's next chunk, or undefined at its end: no step object left in the caller's frame. */
+async function nextChunk(iterator: AsyncIterator<AnyChunk>): Promise<AnyChunk | undefined> {
+  const step = await iterator.next();
+  return step.done ? undefined : step.value;
+}
 
 /** Why `pumpPulled` stopped: the client must drain, `take()` had nothing after a wake, or the client left. */
 type Pause = 'drain' | 'end' | 'stop';
