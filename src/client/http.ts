@@ -86,7 +86,13 @@ export async function send(plan: HttpPlan, o: SendOptions): Promise<Sent> {
     let retryHeaders: Headers | undefined;
     let retryable: boolean;
     try {
-      const { response, url } = await fetchFollowing(plan, { ...plan.headers, ...auth }, attemptSignal, o.fetch);
+      // (Object.assign, not a spread: see the headers in server/generation.ts.)
+      const { response, url } = await fetchFollowing(
+        plan,
+        Object.assign({}, plan.headers, auth),
+        attemptSignal,
+        o.fetch,
+      );
       if (response.ok) {
         // The body stream still listens to the attempt signal, so the caller's abort keeps working.
         return { response, attempts: attempt + 1, url, settled };

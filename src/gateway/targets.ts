@@ -137,7 +137,9 @@ export function createTargetBackend(
   // The call's deployment wins over the body's model for every route (client.ts), so naming
   // the target's own one here is what keeps the client's name from reaching the upstream.
   const deployment = target.kind === 'azure' ? target.deployment : target.model;
-  const own = <K extends ApiKind>(request: BackendRequest<K>): BackendRequest<K> => ({ ...request, deployment });
+  // (Object.assign, not a spread: see the headers in server/generation.ts.)
+  const own = <K extends ApiKind>(request: BackendRequest<K>): BackendRequest<K> =>
+    Object.assign({}, request, { deployment });
   // The remote backend has every optional part of the seam but capabilities (an upstream honours all).
   return {
     name,
