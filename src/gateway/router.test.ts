@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { stillHeld } from '../../test/support/gc.js';
+import { parkedBackend, stillHeld } from '../../test/support/held.js';
 import { isPullIterator, NOT_READY } from '../backend.js';
 import { createRemoteBackend } from '../backends/remote/index.js';
 import { createScriptedBackend, type Script, type ScriptedBackend, textScript } from '../backends/scripted/index.js';
 import { BadRequestError, ProtocolError, ServerError, StreamTruncatedError, TimeoutError } from '../errors.js';
-import { chunkBuilder } from '../protocol/chunks.js';
+import { type ChunkBuilder, chunkBuilder } from '../protocol/chunks.js';
 import type { RequestCapabilities } from '../protocol/request.js';
 import type { AnyChunk } from '../types.js';
 import { createMemoryHealth } from './health.js';
@@ -401,7 +401,10 @@ test('the held preamble and the first content chunk come out in order, read with
 test('while the client reads an attempt itself, the router holds none of the chunks it handed over', async (t) => {
   // With and without preamble: both ways a generator hands the client its first chunks.
   for (const preamble of [true, false]) {
-    const { backend, made, count, open } = parkedUpstream(preamble);
+    const first: ((build: ChunkBuilder<'chat'>) => AnyChunk)[] = [(build) => build.content(0, 'One')];
+    if (preamble) first.unshift(promptFilterChunk, (build) => build.role() as AnyChunk);
+    const { backend, made, open } = parkedBackend(first);
+    const count = first.length;
     const router = createRouterBackend({
       model: 'm',
       targets: [{ id: 'up', priority: 1, weight: 1, timeouts: {}, backend }],
@@ -422,47 +425,13 @@ test('while the client reads an attempt itself, the router holds none of the chu
   }
 });
 
-/**
- * An upstream that sends its first chunks (a prompt-filter and a role chunk when `preamble`,
- * then "One") and parks before its finish chunk until `open()`. An iterator object, not a
- * generator, so that nothing of it holds a chunk it sent; `made` follows those chunks.
- */
-function parkedUpstream(preamble: boolean) {
-  const build = chunkBuilder('chat', { model: 'm' });
-  const first: (() => AnyChunk)[] = [() => build.content(0, 'One')];
-  if (preamble) {
-    first.unshift(
-      () => ({
-        ...build.content(0, ''),
-        choices: [],
-        prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }],
-      }),
-      () => build.role() as AnyChunk,
-    );
-  }
-  const made: WeakRef<object>[] = [];
-  let open!: () => void;
-  const parked = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  const iterator = (): AsyncIterator<AnyChunk> => {
-    let sent = 0;
-    return {
-      next() {
-        const at = sent++;
-        const make = first[at];
-        if (make) {
-          const chunk = make();
-          made.push(new WeakRef(chunk));
-          return Promise.resolve({ value: chunk, done: false });
-        }
-        if (at === first.length) return parked.then(() => ({ value: build.finish(0, 'stop'), done: false }));
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
+/** Azure's prompt-filter chunk (no choices), from the stream's own builder. */
+function promptFilterChunk(build: ChunkBuilder<'chat'>): AnyChunk {
+  return {
+    ...build.content(0, ''),
+    choices: [],
+    prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }],
   };
-  const backend = { name: 'up', stream: () => ({ [Symbol.asyncIterator]: iterator }) };
-  return { backend, made, count: first.length, open };
 }
 
 /** What the first `count` chunks are (no chunk kept: the caller's frame must not hold one). */

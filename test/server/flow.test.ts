@@ -5,10 +5,9 @@ import { request } from 'node:http';
 import { describe, test } from 'node:test';
 import type { Backend, BackendRequest } from '../../src/backend.js';
 import { createScriptedBackend, textScript } from '../../src/backends/index.js';
-import { chunkBuilder } from '../../src/protocol/index.js';
 import { createServer } from '../../src/server/index.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../../src/types.js';
-import { stillHeld } from '../support/gc.js';
+import { parkedBackend, stillHeld } from '../support/held.js';
 import { allFrames, azureUrl, dataOf, frameReader, metrics, post, start } from '../support/server.js';
 
 const chatBody = { messages: [{ role: 'user', content: 'hi' }], stream: true };
@@ -70,29 +69,10 @@ describe('incremental delivery', () => {
 });
 
 test('while the backend is silent, the server holds none of the chunks it relayed', async (t) => {
-  const build = chunkBuilder('chat', { model: 'm' });
-  const made: WeakRef<object>[] = [];
-  let open!: () => void;
-  const parked = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  // An iterator object, not a generator: nothing of the backend holds a chunk it sent.
-  const iterator = (): AsyncIterator<AnyChunk> => {
-    let sent = 0;
-    return {
-      next() {
-        const at = sent++;
-        if (at < 2) {
-          const chunk: AnyChunk = at === 0 ? (build.role() as AnyChunk) : build.content(0, 'alpha');
-          made.push(new WeakRef(chunk));
-          return Promise.resolve({ value: chunk, done: false });
-        }
-        if (at === 2) return parked.then(() => ({ value: build.finish(0, 'stop'), done: false }));
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
-  };
-  const backend: Backend = { name: 'parked', stream: () => ({ [Symbol.asyncIterator]: iterator }) };
+  const { backend, made, open } = parkedBackend([
+    (build) => build.role() as AnyChunk,
+    (build) => build.content(0, 'alpha'),
+  ]);
   const { url } = await start(t, { backend });
   t.after(open); // a failed assertion must not leave the generation parked
   const reader = frameReader(await post(azureUrl(url, 'd', 'chat'), chatBody));
