@@ -122,6 +122,15 @@ export interface PullIterator<Item> extends AsyncIterator<Item, undefined, undef
   wait(wake: () => void): void;
 }
 
+/**
+ * An iterator step's item, or undefined at the end. A consumer that may wait long after a step
+ * (a relay while its upstream is silent) reads `itemOf(await it.next())` rather than keeping the
+ * step in a variable: a suspended async function keeps what its variables last held.
+ */
+export function itemOf<Item>(step: IteratorResult<Item, unknown>): Item | undefined {
+  return step.done ? undefined : step.value;
+}
+
 /** True when `iterator` can be pulled with `take()` / `wait()` (see `PullIterator`). */
 export function isPullIterator<Item>(iterator: AsyncIterator<Item>): iterator is PullIterator<Item> {
   const it = iterator as Partial<PullIterator<Item>>;

@@ -16,6 +16,7 @@ import {
   type BackendRequest,
   type EmbeddingsBackendRequest,
   isPullIterator,
+  itemOf,
   type ModelInfo,
   NOT_READY,
   type PullIterator,
@@ -326,7 +327,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
           // The client's iterator may have read this attempt to its end itself. A chunk already
           // here (the role chunk after the prompt-filter one) is taken without a promise.
           let chunk: ApiTypes[K]['chunk'] | typeof NOT_READY | undefined = relay.ended ? NOT_READY : attempt.ready();
-          if (chunk === NOT_READY) chunk = relay.ended ? undefined : await attempt.nextChunk();
+          if (chunk === NOT_READY) chunk = relay.ended ? undefined : itemOf(await attempt.next());
           if (chunk === undefined) {
             attempt.finished();
             break;
@@ -893,12 +894,6 @@ class Attempt<K extends ApiKind> {
     }
     if (this.#headersAt === undefined) return this.#iterator.next().then(this.#arrived);
     return this.#iterator.next();
-  }
-
-  /** The upstream's next chunk, or undefined at its end: `next()` without a step object to keep. */
-  async nextChunk(): Promise<ApiTypes[K]['chunk'] | undefined> {
-    const step = await this.next();
-    return step.done ? undefined : step.value;
   }
 
   /**

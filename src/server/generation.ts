@@ -10,7 +10,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { abortError } from '../abort.js';
-import { type Backend, type BackendRequest, isPullIterator, NOT_READY, type PullIterator } from '../backend.js';
+import { type Backend, type BackendRequest, isPullIterator, itemOf, NOT_READY, type PullIterator } from '../backend.js';
 import { AbortError, OverloadedError, SluiceError } from '../errors.js';
 import { choiceText, createAccumulator } from '../protocol/index.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
@@ -123,7 +123,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     // An upstream's stream (through the router) is pulled: its chunks are relayed from the
     // network callback that brought them, with no promise per chunk (see pumpPulled).
     const pull = isPullIterator(iterator) ? iterator : undefined;
-    let chunk = await nextChunk(iterator);
+    let chunk = itemOf(await iterator.next());
     done = chunk === undefined;
     firstResultAt = performance.now();
     if (!headersSent) commit();
@@ -173,7 +173,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
         if (paused === 'stop') break;
       }
       // Not pullable, or nothing after a wake: the end (or a failure) is next()'s to say.
-      chunk = await nextChunk(iterator);
+      chunk = itemOf(await iterator.next());
       done = chunk === undefined;
     }
     const tail = (filterPending ? framed(promptFilterFrame(g)) : '') + framed(DONE_FRAME, 'done');
@@ -266,12 +266,6 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
 }
 
 // --- internal ---
-
-/** The iterator's next chunk, or undefined at its end: no step object left in the caller's frame. */
-async function nextChunk(iterator: AsyncIterator<AnyChunk>): Promise<AnyChunk | undefined> {
-  const step = await iterator.next();
-  return step.done ? undefined : step.value;
-}
 
 /** Why `pumpPulled` stopped: the client must drain, `take()` had nothing after a wake, or the client left. */
 type Pause = 'drain' | 'end' | 'stop';
