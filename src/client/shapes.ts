@@ -14,8 +14,12 @@
  * (`keepItemShapes`): the same keys in the same order, every string value emptied and every
  * array cut to its first element, so they hold the maps and none of the text (key names are
  * kept: they are the shape; a logprobs map keyed by tokens keeps its first entry's tokens).
+ * Each item is copied twice: as `JSON.parse` builds it, and as the stream's chunk template
+ * builds the content chunks that repeat it (protocol/chunk-template.ts), whose maps differ.
  * @module
  */
+
+import { copyAsMatched } from '../protocol/chunk-template.js';
 
 /** The instances kept: a handful, built once per process. */
 const exemplars: object[] = [];
@@ -56,9 +60,16 @@ export function keepItemShapes(items: readonly unknown[], now: number): void {
     if (item === null || typeof item !== 'object') continue;
     try {
       const text = JSON.stringify(item, hollowed);
-      // Parsed again, so the copies get JSON.parse's maps, which a literal copy would not. An
-      // item with a great many keys (a hostile upstream's) is not worth keeping.
-      if (text !== undefined && text.length <= MAX_SHAPE_TEXT) hollow.push(JSON.parse(text));
+      // Parsed again, so the copies get JSON.parse's maps, which a literal copy would not; and
+      // copied as the stream's chunk template copies a chunk (protocol/chunk-template.ts), whose
+      // maps are those of most content chunks. An item with a great many keys (a hostile
+      // upstream's) is not worth keeping.
+      if (text !== undefined && text.length <= MAX_SHAPE_TEXT) {
+        const parsed: unknown = JSON.parse(text);
+        const copied = copyAsMatched(parsed);
+        hollow.push(parsed);
+        if (copied !== undefined) hollow.push(copied);
+      }
     } catch {
       // Not JSON (a cycle, a BigInt from a backend): nothing to keep.
     }

@@ -36,6 +36,20 @@ const COPIED_SLICE = 12;
 type JsonObject = Record<string, unknown>;
 
 /**
+ * A copy of a JSON value built as `ChunkTemplate.match` builds its chunks (object literals
+ * filled key by key, arrays pushed), so with the same hidden classes, which are not
+ * `JSON.parse`'s. For keeping those classes alive (client/shapes.ts); undefined for a value
+ * nested deeper than a template may be.
+ *
+ * @example
+ * const copy = copyAsMatched(JSON.parse('{"choices":[{"delta":{"content":""}}]}'));
+ */
+export function copyAsMatched(value: unknown): unknown {
+  const plan = planOf(value, 0);
+  return plan === undefined ? undefined : build(plan);
+}
+
+/**
  * One stream's template (see the module's notes). Not shared between streams.
  *
  * @example
