@@ -4,14 +4,16 @@
 // ends the stream and the body, and every item decoded before a fault is still delivered.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { IncomingMessage, type ServerResponse } from 'node:http';
+import { IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, type TestContext, test } from 'node:test';
+import { sameMap } from '../../test/support/hidden-class.js';
 import { serveNodeHttp } from '../../test/support/node-http.js';
 import { AbortError, SseDecodeError } from '../errors.js';
 import { bodyFeed, claimNodeBody, offerNodeBody } from './body-feed.js';
 import { createClient } from './client.js';
+import { keptShapes } from './shapes.js';
 
 const chunk = (text: string, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: text === '' ? {} : { content: text }, finish_reason: finish }] })}\n\n`;
@@ -159,6 +161,56 @@ async function clientOverNodeHttp(t: TestContext, respond: (res: ServerResponse)
 }
 
 describe('the SSE source over a node:http message', () => {
+  test('every message taken over has the same `push`, and the hidden class of the message kept for it', async (t: TestContext) => {
+    const { url, fetch: http } = await serveNodeHttp(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`${chunk('a')}${chunk('', 'stop')}data: [DONE]\n\n`);
+    });
+    // The messages as they are, seen through a fetch that only notes them.
+    const messages: IncomingMessage[] = [];
+    const fetch = (async (input: string, init: RequestInit) => {
+      const response = await http(input, init);
+      const message = claimNodeBody(response) as IncomingMessage;
+      messages.push(message);
+      offerNodeBody(response, message);
+      return response;
+    }) as typeof globalThis.fetch;
+    const client = createClient({ endpoint: url, apiKey: 'k', deployment: 'd', fetch, maxRetries: 0 });
+    assert.equal(await client.chat.stream(body).text(), 'a');
+    assert.equal(await client.chat.stream(body).text(), 'a');
+    const [a, b] = messages as [IncomingMessage, IncomingMessage];
+    // One function for every message: the parser's compiled call to it serves every stream.
+    assert.ok(Object.hasOwn(a, 'push') && a.push === b.push);
+    // The message kept so that their hidden class outlives a full collection has that class
+    // (made as node:http makes a client's answer: if node:http changes that, this fails).
+    const kept = keptShapes().exemplars.filter((e) => e instanceof IncomingMessage);
+    assert.ok(
+      kept.some((e) => sameMap(e, a) && sameMap(e, b)),
+      'no message kept with the hidden class of those taken over',
+    );
+  });
+
+  test('a body chunk from node:http has the hidden class of the buffer kept for it', async (t) => {
+    const { url } = await serveNodeHttp(t, (_req, res) => res.end('data: x\n\n'));
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const req = request(url, { method: 'POST' }, (res) => {
+        res.on('data', (b: Buffer) => chunks.push(b));
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.ok(chunks.length > 0);
+    // The parser makes its buffers in C++, with a hidden class of their own (not Buffer.from's).
+    assert.equal(sameMap(chunks[0]!, Buffer.from('x')), false);
+    const kept = keptShapes().exemplars.filter((e) => Buffer.isBuffer(e));
+    assert.ok(
+      kept.some((e) => sameMap(e, chunks[0]!)),
+      'no buffer kept with the hidden class of the body chunks',
+    );
+  });
+
   test('takes each HTTP chunk from the parser, not through a `data` event each; the connection goes back to the pool', async (t) => {
     const waiting: Array<() => void> = [];
     const { client, messages, connections } = await clientOverNodeHttp(t, async (res) => {

@@ -12,8 +12,10 @@
  * `response.body`, and one read through `response.body` is not offered here any more.
  * @module
  */
+import { transcode } from 'node:buffer';
 import { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { PassThrough, type Readable } from 'node:stream';
 import { keepShape } from './shapes.js';
 
 /** Where a feed's bytes go. After `onEnd` or `onError`, nothing more is called. */
@@ -131,6 +133,22 @@ class WebFeed implements BodyFeed {
   };
 }
 
+/** A node:http message whose `push` was taken over: it leads to its feed. */
+type TakenOver = IncomingMessage & { [FEED]: NodeFeed };
+
+/** Where a taken-over message's feed is: a property of the message, read by `pushToFeed`. */
+const FEED: unique symbol = Symbol('sluice.feed');
+
+/**
+ * Every taken-over message's `push`: one function for all of them, so that the parser's call
+ * (`parserOnBody`), compiled with it inlined, is not compiled again for every stream. (A
+ * function made per feed is a new call target each time; code compiled while it was the only
+ * one holds on to it, and a full collection after the stream throws that code away.)
+ */
+function pushToFeed(this: TakenOver, chunk: Uint8Array | null, encoding?: BufferEncoding): boolean {
+  return this[FEED].push(this, chunk, encoding);
+}
+
 /**
  * A Node readable: its bytes go straight to the handlers.
  *
@@ -139,9 +157,9 @@ class WebFeed implements BodyFeed {
  * event, so one socket read of 64 KiB can bring a hundred of them. Each `push` then costs the
  * Readable's bookkeeping and a `data` event before the bytes reach us: about 0.5 µs a chunk,
  * a third of what node:http costs per chunk (client bench, 20,000 chunks). So the message's
- * own `push` is taken over (`#onPush`): the bytes go to the handlers at once, and only the
+ * own `push` is taken over (`pushToFeed`): the bytes go to the handlers at once, and only the
  * end (`push(null)`) goes on to the Readable, which then emits `end` as before (and gives the
- * connection back to its pool). Back-pressure is the parser's: `#onPush` answering false
+ * connection back to its pool). Back-pressure is the parser's: `push` answering false
  * stops the socket (`readStop`), `more()` starts it again. Anything that reaches the message
  * another way still comes through its `data` events.
  */
@@ -152,7 +170,7 @@ class NodeFeed implements BodyFeed {
   #started = false;
   /** The message's own push is ours (a node:http message): its bytes skip the Readable. */
   #direct = false;
-  /** `pause()` asked: `#onPush` answers false, so the parser stops reading the socket. */
+  /** `pause()` asked: `push` answers false, so the parser stops reading the socket. */
   #paused = false;
 
   constructor(readable: Readable & { complete?: boolean }, handlers: FeedHandlers) {
@@ -176,13 +194,15 @@ class NodeFeed implements BodyFeed {
       readable.on('close', this.#onClose);
       if (readable instanceof IncomingMessage && !Object.hasOwn(readable, 'push')) {
         this.#direct = true;
-        readable.push = this.#onPush;
+        const message = readable as TakenOver;
+        message[FEED] = this;
+        message.push = pushToFeed;
       }
       readable.on('data', this.#onData); // starts the flow
     } else if (this.#paused || readable.isPaused()) {
       this.#paused = false;
       readable.resume();
-      // The parser stopped the socket when `#onPush` said so (`readStop`); the Readable, whose
+      // The parser stopped the socket when `push` said so (`readStop`); the Readable, whose
       // buffer stays empty, would not start it again. Until the message ends, it is ours.
       const socket = this.#direct && !readable.readableEnded ? (readable as IncomingMessage).socket : null;
       if (socket?.readable) socket.resume();
@@ -218,18 +238,21 @@ class NodeFeed implements BodyFeed {
     else this.#handlers.onError(cause);
   }
 
-  // The listeners, made once per feed.
-  readonly #onPush = (chunk: Uint8Array | null, encoding?: BufferEncoding): boolean => {
-    const readable = this.#readable;
-    // The end (and anything but bytes) is the Readable's, which emits `end` from it; so are
-    // bytes while it still holds earlier ones (those that came with the headers, say): they
-    // queue behind them, in order.
+  /**
+   * @internal What the taken-over message's `push` does (`pushToFeed`): bytes to the handlers.
+   * The end (and anything but bytes) is the Readable's, which emits `end` from it; so are bytes
+   * while it still holds earlier ones (those that came with the headers, say): they queue
+   * behind them, in order. A feed that is over drops what still comes.
+   */
+  push(readable: Readable, chunk: Uint8Array | null, encoding?: BufferEncoding): boolean {
     if (chunk === null || !(chunk instanceof Uint8Array) || readable.readableLength > 0 || readable.destroyed) {
       return Object.getPrototypeOf(readable).push.call(readable, chunk, encoding);
     }
     if (!this.#over) this.#handlers.onBytes(chunk);
     return !this.#paused;
-  };
+  }
+
+  // The listeners, made once per feed.
   readonly #onData = (chunk: Uint8Array): void => {
     if (!this.#over) this.#handlers.onBytes(chunk);
   };
@@ -245,4 +268,18 @@ class NodeFeed implements BodyFeed {
 // One feed of each kind kept for its hidden class (see client/shapes.ts); neither ever reads.
 const noHandlers: FeedHandlers = { onBytes() {}, onEnd() {}, onError() {} };
 keepShape(new WebFeed(new ReadableStream<Uint8Array>(), noHandlers));
-keepShape(new NodeFeed({} as Readable, noHandlers));
+const idleFeed = keepShape(new NodeFeed({} as Readable, noHandlers));
+// A taken-over message's own: the two properties added give it a hidden class of its own,
+// which a full collection while no message is alive would drop, and with it the parser's
+// compiled code. The exemplar is made as node:http makes a client's answer (its `req` set,
+// an `end` listener added), then taken over; a test checks that the classes match.
+const idleMessage = new IncomingMessage(new PassThrough() as unknown as Socket) as TakenOver;
+(idleMessage as unknown as { req: null }).req = null;
+idleMessage.on('end', () => {});
+idleMessage[FEED] = idleFeed;
+idleMessage.push = pushToFeed;
+keepShape(idleMessage);
+// And the bytes' own: node:http's parser makes each body chunk in C++, a Uint8Array given
+// Buffer's prototype there, whose hidden class is not that of buffers made in JavaScript
+// (`Buffer.from`) and dies with the last of them. A buffer made the same way keeps it.
+keepShape(transcode(Buffer.from('-'), 'utf8', 'latin1'));

@@ -15,11 +15,13 @@ import { ChunkTemplate } from '../protocol/chunk-template.js';
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
 import { endsWithDone, type ParseEventOptions, readStreamEvent, STREAM_DONE } from '../protocol/events.js';
 import { excerpt } from '../protocol/excerpt.js';
+import { feedDecoder } from '../sse/decoder.js';
 import { createDecoder, type DecoderEnd, type DecoderHandlers, type SseDecoder, type SseEvent } from '../sse/index.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../types.js';
 import { type BodyFeed, bodyFeed, type FeedHandlers, offersNodeBody } from './body-feed.js';
 import type { ItemIterator, ItemSource, ResponseMeta, SourceContext, SourceEnd } from './event-stream.js';
 import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
+import { keepShape } from './shapes.js';
 
 /** The header a Sluice gateway names a resumable stream with. */
 export const STREAM_ID_HEADER = 'x-sluice-stream-id';
@@ -384,7 +386,7 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
   /** @internal A network read of the current body. */
   onBytes(chunk: Uint8Array): void {
     try {
-      this.#decoder!.feed(chunk);
+      feedDecoder(this.#decoder!, chunk);
     } catch (error) {
       // A line beyond the decoder's limit. The events before it still count.
       this.#feed?.cancel();
@@ -514,3 +516,7 @@ async function notEventStream(response: Response): Promise<SluiceError> {
   }
   return new ProtocolError('not-event-stream', `${prefix}: ${text.trim() === '' ? '(empty body)' : excerpt(text)}`);
 }
+
+// A reader kept for its hidden class (client/shapes.ts): its decoder's hot loops keep its
+// `onEvent` inlined, which a full collection while no stream is alive would otherwise undo.
+keepShape(new SseReader<AnyChunk>(new Promise<Sent>(() => {}), {} as SourceContext, CHUNK_ITEMS, undefined));

@@ -2,14 +2,9 @@
 // keys, in order, and nothing of the text), refreshed at most once a second.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
+import { sameMap } from '../../test/support/hidden-class.js';
 import { createClient } from './client.js';
 import { forgetItemShapes, keepItemShapes, keptShapes } from './shapes.js';
-
-// V8's own check of two objects' hidden classes; the runner has no --allow-natives-syntax, so
-// the flag is set at run time, before the function using it is compiled.
-setFlagsFromString('--allow-natives-syntax');
-const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 
 /** A client reading `sse` (the body of a 200 event stream) from a fetch stub. */
 function clientOf(sse: string) {

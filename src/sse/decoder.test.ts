@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { byteOpsUnderTest, decodeEveryWay, encode, events, run, slices } from '../../test/support/sse.js';
 import { ErrorCodes, SseDecodeError } from '../errors.js';
 import { portableByteOps } from './bytes.js';
-import { createDecoder, createDecoderWith, DEFAULT_MAX_LINE_LENGTH, type SseEvent } from './decoder.js';
+import { createDecoder, createDecoderWith, DEFAULT_MAX_LINE_LENGTH, feedDecoder, type SseEvent } from './decoder.js';
 
 const ev = (data: string, type = 'message', id = ''): SseEvent => ({ type, data, id });
 
@@ -291,6 +291,24 @@ describe('decoder: UTF-8', () => {
 });
 
 describe('decoder: input buffers', () => {
+  it('calls onEvent as a method of its handlers; feedDecoder feeds as feed() does', () => {
+    const seen: Array<[unknown, string]> = [];
+    const handlers = {
+      onEvent(this: unknown, e: SseEvent) {
+        seen.push([this, e.data]);
+      },
+    };
+    const decoder = createDecoder(handlers);
+    feedDecoder(decoder, encode('data: a\n\ndata: '));
+    decoder.feed(encode('b\n\n'));
+    feedDecoder(decoder, encode('data: c\n\n'));
+    assert.deepEqual(seen, [
+      [handlers, 'a'],
+      [handlers, 'b'],
+      [handlers, 'c'],
+    ]);
+  });
+
   it('reads only the bytes of a view with an offset into a larger buffer', () => {
     const big = encode('XXXXXdata: inside\n\nYYYYY');
     for (const { ops } of byteOpsUnderTest) {
