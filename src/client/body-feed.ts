@@ -12,10 +12,10 @@
  * `response.body`, and one read through `response.body` is not offered here any more.
  * @module
  */
-import { transcode } from 'node:buffer';
 import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
+import { serialize } from 'node:v8';
 import { keepShape } from './shapes.js';
 
 /** Where a feed's bytes go. After `onEnd` or `onError`, nothing more is called. */
@@ -281,5 +281,6 @@ idleMessage.push = pushToFeed;
 keepShape(idleMessage);
 // And the bytes' own: node:http's parser makes each body chunk in C++, a Uint8Array given
 // Buffer's prototype there, whose hidden class is not that of buffers made in JavaScript
-// (`Buffer.from`) and dies with the last of them. A buffer made the same way keeps it.
-keepShape(transcode(Buffer.from('-'), 'utf8', 'latin1'));
+// (`Buffer.from`) and dies with the last of them. A buffer made the same way (here by V8's
+// serializer, which every Node has) keeps it.
+keepShape(serialize(0));
