@@ -346,36 +346,29 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
               origin = originOf(chunk);
               meta.target = s.id;
               meta.headersMs = attempt.timings().headersMs;
-              if (!seen && held.length > 0) {
-                // Released together from the relay's queue, which the client's iterator takes as
-                // it takes the attempt's own chunks (no promise and no generator step per chunk).
-                // Moved out of `held`: this generator may now wait at its yield as long as the
-                // stream lasts, and a chunk it held would live as long (see `RELEASED`).
-                held.push(chunk);
-                relay.release(held.splice(0));
-                chunk = NOT_READY;
-                if (attempt.plain) relay.attempt = attempt;
-                yield RELEASED;
-                relay.attempt = undefined;
-                continue;
+              if (seen) {
+                for (const h of held) {
+                  seen.push(h);
+                  yield h;
+                }
+                held.length = 0;
               }
-              for (const h of held) {
-                seen?.push(h);
-                yield h;
-              }
-              held.length = 0;
             }
           }
           if (attempt.continuing) respell(chunk, origin as Origin);
           if (seen) {
             seen.push(chunk);
             used += tokenDeltas(chunk);
-          } else if (attempt.plain) {
-            // The client's iterator reads the attempt itself from here on, and this generator
-            // waits at its yield until the attempt ends: it hands the chunk over by the queue.
-            relay.attempt = attempt;
-            relay.release([chunk]);
+          } else if (attempt.plain || held.length > 0) {
+            // Handed over by the relay's queue (after the held preamble, if any), which the
+            // client's iterator takes as it takes the attempt's own chunks: no promise and no
+            // generator step per chunk. When the attempt is plain, the client's iterator reads
+            // it itself from here on, and this generator waits at its yield until the attempt
+            // ends; moved out of `held` and `chunk`, nothing it held lives that long (`RELEASED`).
+            held.push(chunk);
+            relay.release(held.splice(0));
             chunk = NOT_READY;
+            if (attempt.plain) relay.attempt = attempt;
             yield RELEASED;
             relay.attempt = undefined;
             continue;
