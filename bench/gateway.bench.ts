@@ -27,6 +27,8 @@
 //     [--compare <checkout>]      (also runs the built Sluice of another checkout, e.g. the tree before a change,
 //                                  as one more contender: before/after paired in one run; build its dist/ first)
 //     [--no-peer]                 (leaves Portkey out, to spend the machine on the pair being compared)
+//     [--lane]                    (also runs bench/gateway-lane-built.mjs: Sluice's own parts for a relay with none
+//                                  of the layers around them, to tell the parts' cost from the layers')
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -63,6 +65,9 @@ const BUILT_CHILD = new URL('./gateway-sluice-built.mjs', import.meta.url).pathn
 /** Another checkout whose built Sluice runs beside this one (its dist/ must be built). */
 const COMPARE = arg('--compare', '');
 const PEER = !args.includes('--no-peer');
+/** Also run Sluice's parts wired without its layers (bench/gateway-lane-built.mjs). */
+const LANE = args.includes('--lane');
+const LANE_CHILD = new URL('./gateway-lane-built.mjs', import.meta.url).pathname;
 
 /** A running relay process. */
 interface Running {
@@ -79,7 +84,7 @@ interface Contender {
   /** Failed streams of this contender fail the bench (ours and the baselines); a peer's are a finding. */
   mustPass: boolean;
   /** What the tables and verdicts compare it as. */
-  role: 'direct' | 'bare' | 'reader' | 'peer' | 'sluice' | 'compare';
+  role: 'direct' | 'bare' | 'reader' | 'peer' | 'sluice' | 'compare' | 'lane';
 }
 
 const ALL: Contender[] = [
@@ -138,6 +143,16 @@ if (COMPARE) {
     role: 'compare',
   });
 }
+// Sluice's parts without its layers: a measuring stick beside Sluice (docs/gateway.md, Round 11).
+if (LANE) {
+  ALL.push({
+    name: "Sluice's parts, unlayered",
+    launch: (mockPort) => forkBuilt(mockPort, LANE_CHILD),
+    target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
+    mustPass: true,
+    role: 'lane',
+  });
+}
 const CONTENDERS = ALL.filter((c) => PEER || c.role !== 'peer');
 
 /** The contender playing `role` (direct, bare and sluice always run). */
@@ -169,7 +184,7 @@ async function main(): Promise<void> {
       `${WARMUP} streams each. ` +
       `Sluice ${FROM === 'src' ? 'from source under tsx' : 'as built (dist/, plain Node)'}.`,
   );
-  if (FROM !== 'src') ensureBuilt();
+  if (FROM !== 'src' || LANE) ensureBuilt();
   const mock = await forkChild('mock');
   const running = new Map<Contender, Running>();
   let failed = false;
