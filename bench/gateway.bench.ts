@@ -39,7 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBuilt } from './build.js';
 import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
 import { DELTAS, DEPLOYMENT, GAP_MS } from './gateway-mock.js';
-import { cpuMs, rssBytes } from './proc-stats.js';
+import { cpuMs, mainThreadCpuMs, rssBytes } from './proc-stats.js';
 import { median, percentile, table } from './util.js';
 
 const args = process.argv.slice(2);
@@ -168,6 +168,8 @@ interface Tally {
   streams: number;
   frames: number;
   cpuMs: number;
+  /** The part of `cpuMs` on the relay's main thread (its event loop). */
+  mainCpuMs: number;
 }
 
 let nextSeed = 1;
@@ -214,11 +216,13 @@ async function main(): Promise<void> {
         for (const c of rotate(CONTENDERS, round)) {
           const pid = c.launch ? running.get(c)!.pid : undefined;
           const cpu0 = pid === undefined ? 0 : cpuMs(pid);
+          const main0 = pid === undefined ? 0 : mainThreadCpuMs(pid);
           const records = await runStreams(targetOf(c), seeds(level));
           // Let the relay finish its own bookkeeping (socket close, cleanup) before reading its CPU.
           await sleep(50);
           const cpu1 = pid === undefined ? 0 : cpuMs(pid);
-          add(tallies.get(c)!, records, cpu1 - cpu0);
+          const main1 = pid === undefined ? 0 : mainThreadCpuMs(pid);
+          add(tallies.get(c)!, records, cpu1 - cpu0, main1 - main0);
         }
       }
       results.set(level, tallies);
@@ -264,11 +268,12 @@ function seeds(n: number): number[] {
 }
 
 function emptyTally(): Tally {
-  return { ttft: [], gaps: [], failures: [], streams: 0, frames: 0, cpuMs: 0 };
+  return { ttft: [], gaps: [], failures: [], streams: 0, frames: 0, cpuMs: 0, mainCpuMs: 0 };
 }
 
-function add(tally: Tally, records: StreamRecord[], cpu: number): void {
+function add(tally: Tally, records: StreamRecord[], cpu: number, mainCpu: number): void {
   tally.cpuMs += cpu;
+  tally.mainCpuMs += mainCpu;
   for (const r of records) {
     tally.streams++;
     tally.frames += r.frames;
@@ -332,6 +337,7 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       'gap p99',
       'CPU/chunk',
       'CPU vs bare',
+      'off main',
     ],
   ];
   for (const [c, t] of tallies) {
@@ -350,6 +356,7 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       `${ms(percentile(t.gaps, 99))}`,
       relay ? `${cpuPerChunk(t).toFixed(1)} µs` : '',
       relay ? ratio(cpuPerChunk(t), cpuPerChunk(bare)) : '',
+      relay && t.cpuMs > 0 ? `${(100 * (1 - t.mainCpuMs / t.cpuMs)).toFixed(0)}%` : '',
     ]);
   }
   return table(rows);

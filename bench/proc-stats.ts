@@ -22,6 +22,15 @@ export function cpuMs(pid: number): number {
   return ns / 1e6;
 }
 
+/**
+ * CPU time the process's main thread has used so far, in ms (its `schedstat`, as `cpuMs`).
+ * For a Node process that is the event loop: `cpuMs` minus this is what ran beside it (V8's
+ * garbage collector and compiler threads, libuv's pool).
+ */
+export function mainThreadCpuMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+}
+
 /** Resident set size of a process, in bytes (`VmRSS` of `/proc/<pid>/status`). */
 export function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
