@@ -102,6 +102,7 @@ const server = createServer({ noDelay: true }, (req, res) => {
         /** Ends the answer with what arrived, an error frame, and no `[DONE]`. */
         const fail = (error) => {
           answer.destroy();
+          if (res.writableEnded) return; // ended already (the upstream failed after its end)
           if (!res.headersSent) res.writeHead(200, SSE_HEADERS);
           res.end(lane.out + failureFrame(error));
         };

@@ -356,7 +356,8 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       `${ms(percentile(t.gaps, 99))}`,
       relay ? `${cpuPerChunk(t).toFixed(1)} µs` : '',
       relay ? ratio(cpuPerChunk(t), cpuPerChunk(bare)) : '',
-      relay && t.cpuMs > 0 ? `${(100 * (1 - t.mainCpuMs / t.cpuMs)).toFixed(0)}%` : '',
+      // (At least 0: the two counters are read a moment apart.)
+      relay && t.cpuMs > 0 ? `${Math.max(0, 100 * (1 - t.mainCpuMs / t.cpuMs)).toFixed(0)}%` : '',
     ]);
   }
   return table(rows);

@@ -14,7 +14,7 @@ export function cpuMs(pid: number): number {
   let ns = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      ns += threadRunNs(pid, tid);
     } catch {
       // The thread ended between the listing and the read.
     }
@@ -28,7 +28,12 @@ export function cpuMs(pid: number): number {
  * garbage collector and compiler threads, libuv's pool).
  */
 export function mainThreadCpuMs(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  return threadRunNs(pid, String(pid)) / 1e6;
+}
+
+/** A thread's run time so far, ns: the first field of its `schedstat`. */
+function threadRunNs(pid: number, tid: string): number {
+  return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
 }
 
 /** Resident set size of a process, in bytes (`VmRSS` of `/proc/<pid>/status`). */
