@@ -5,7 +5,7 @@
  * @module
  */
 import { request } from 'node:http';
-import { expectedText, requestBody } from './gateway-mock.js';
+import { DELTAS, expectedText, requestBody } from './gateway-mock.js';
 import { frameSplitter } from './util.js';
 
 /** Where and how a contender is asked for a stream. */
@@ -31,14 +31,14 @@ export interface StreamRecord {
 /** A stream that has not ended after this long counts as failed. */
 const STREAM_TIMEOUT_MS = 30_000;
 
-/** Opens one stream per seed, all at once, and resolves when every one has ended. */
-export function runStreams(target: Target, seeds: readonly number[]): Promise<StreamRecord[]> {
-  return Promise.all(seeds.map((seed) => oneStream(target, seed)));
+/** Opens one stream per seed (each of `deltas` deltas), all at once, and resolves when every one has ended. */
+export function runStreams(target: Target, seeds: readonly number[], deltas = DELTAS): Promise<StreamRecord[]> {
+  return Promise.all(seeds.map((seed) => oneStream(target, seed, deltas)));
 }
 
-function oneStream(target: Target, seed: number): Promise<StreamRecord> {
+function oneStream(target: Target, seed: number, deltas: number): Promise<StreamRecord> {
   return new Promise((resolve) => {
-    const payload = requestBody(seed);
+    const payload = requestBody(seed, deltas);
     const record: StreamRecord = { ttftMs: -1, gapsMs: [], frames: 0 };
     let text = '';
     let sawDone = false;
@@ -49,7 +49,8 @@ function oneStream(target: Target, seed: number): Promise<StreamRecord> {
       settled = true;
       clearTimeout(timer);
       if (failure === undefined && !sawDone) failure = 'no [DONE]';
-      if (failure === undefined && text !== expectedText(seed)) failure = 'text differs from what the mock sent';
+      if (failure === undefined && text !== expectedText(seed, deltas))
+        failure = 'text differs from what the mock sent';
       if (failure !== undefined) record.failure = failure;
       resolve(record);
     };

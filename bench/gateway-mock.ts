@@ -5,8 +5,9 @@
  * `data: [DONE]`). It answers the Azure route and the OpenAI `/v1` route alike, so every
  * contender can reach it with its own dialect.
  *
- * Each request names its stream (`messages[0].content` = `stream <seed>`); the deltas are
- * derived from the seed, so the load generator can check every stream's text exactly.
+ * Each request names its stream (`messages[0].content` = `stream <seed>`, or `stream <seed> of
+ * <n>` for a stream of n deltas, 1 <= n <= 64); the deltas are derived from the seed, so the
+ * load generator can check every stream's text exactly.
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,26 +23,26 @@ export const GAP_MS = 20;
 
 const WORDS = ['the', 'stream', 'token', 'relay', 'gateway', 'chunk', 'Azure', 'latency', 'café', '—', '日本語', '🙂'];
 
-/** The 64 content deltas of stream `seed`: one to three words each, some non-ASCII. */
-export function deltasOf(seed: number): string[] {
+/** The content deltas of stream `seed` (64 unless `count` says fewer): one to three words each, some non-ASCII. */
+export function deltasOf(seed: number, count = DELTAS): string[] {
   const rng = createRng(seed);
-  return Array.from({ length: DELTAS }, () => {
+  return Array.from({ length: count }, () => {
     let s = '';
     for (let n = randomInt(rng, 1, 3); n > 0; n--) s += ` ${WORDS[randomInt(rng, 0, WORDS.length - 1)]}`;
     return s;
   });
 }
 
-/** The whole text a client must receive for stream `seed`. */
-export function expectedText(seed: number): string {
-  return deltasOf(seed).join('');
+/** The whole text a client must receive for stream `seed` of `count` deltas. */
+export function expectedText(seed: number, count = DELTAS): string {
+  return deltasOf(seed, count).join('');
 }
 
-/** The chat request body that asks the mock for stream `seed`. */
-export function requestBody(seed: number): string {
+/** The chat request body that asks the mock for stream `seed` of `count` deltas. */
+export function requestBody(seed: number, count = DELTAS): string {
   return JSON.stringify({
     model: 'bench',
-    messages: [{ role: 'user', content: `stream ${seed}` }],
+    messages: [{ role: 'user', content: count === DELTAS ? `stream ${seed}` : `stream ${seed} of ${count}` }],
     stream: true,
     stream_options: { include_usage: true },
   });
@@ -63,13 +64,16 @@ export async function startMock(port = 0): Promise<Server> {
 }
 
 function answer(body: string, res: ServerResponse): void {
-  const seed = seedOf(body);
-  if (seed === undefined) {
+  const named = streamOf(body);
+  if (named === undefined) {
     res.writeHead(400, { 'content-type': 'application/json' });
-    res.end('{"error":{"code":"BadRequest","message":"messages[0].content must be `stream <seed>`"}}');
+    res.end(
+      '{"error":{"code":"BadRequest","message":"messages[0].content must be `stream <seed>` or `stream <seed> of <1-64>`"}}',
+    );
     return;
   }
-  const deltas = deltasOf(seed);
+  const { seed, count } = named;
+  const deltas = deltasOf(seed, count);
   const id = `chatcmpl-bench${seed}`;
   const tail = `"created":1730000000,"id":"${id}","model":"${MODEL}","object":"chat.completion.chunk","system_fingerprint":"fp_bench"`;
   const frame = (json: string) => `data: ${json}\n\n`;
@@ -99,7 +103,7 @@ function answer(body: string, res: ServerResponse): void {
       ),
     );
     sent++;
-    if (sent < DELTAS) {
+    if (sent < count) {
       timer = setTimeout(tick, Math.max(0, t0 + GAP_MS * (sent + 1) - performance.now()));
       return;
     }
@@ -108,7 +112,7 @@ function answer(body: string, res: ServerResponse): void {
         `{"choices":[{"content_filter_results":{},"delta":{},"finish_reason":"stop","index":0,"logprobs":null}],${tail}}`,
       ) +
         frame(
-          `{"choices":[],${tail},"usage":{"completion_tokens":${DELTAS},"prompt_tokens":9,"total_tokens":${DELTAS + 9}}}`,
+          `{"choices":[],${tail},"usage":{"completion_tokens":${count},"prompt_tokens":9,"total_tokens":${count + 9}}}`,
         ) +
         'data: [DONE]\n\n',
     );
@@ -117,11 +121,14 @@ function answer(body: string, res: ServerResponse): void {
   res.on('close', () => clearTimeout(timer));
 }
 
-function seedOf(body: string): number | undefined {
+/** The stream a request names: its seed and its number of deltas. */
+function streamOf(body: string): { seed: number; count: number } | undefined {
   try {
     const content = (JSON.parse(body) as { messages?: Array<{ content?: unknown }> }).messages?.[0]?.content;
-    const match = typeof content === 'string' ? /^stream (\d+)$/.exec(content) : null;
-    return match ? Number(match[1]) : undefined;
+    const match = typeof content === 'string' ? /^stream (\d+)(?: of (\d+))?$/.exec(content) : null;
+    if (!match) return undefined;
+    const count = match[2] === undefined ? DELTAS : Number(match[2]);
+    return count >= 1 && count <= DELTAS ? { seed: Number(match[1]), count } : undefined;
   } catch {
     return undefined;
   }

@@ -21,6 +21,7 @@
 //
 //   node --import tsx bench/gateway.bench.ts [--levels 1,64,256] [--rounds 6] [--rounds-single 12] [--memory 3]
 //     [--warmup 2560]             (streams per contender before measuring)
+//     [--rounds-fixed 16]         (rounds of the fixed-cost phase: 64 streams of one delta; 0 leaves it out)
 //     [--sluice gateway|remote]   (gateway: as `sluice serve --config` serves it; remote: the remote backend alone)
 //     [--from dist|src]           (dist, the default: the built package in plain Node, as people run it, built
 //                                  first when missing or older than src/; src: from source under tsx)
@@ -51,6 +52,9 @@ const LEVELS = arg('--levels', '1,64,256').split(',').map(Number);
 const ROUNDS = Number(arg('--rounds', '6'));
 const ROUNDS_SINGLE = Number(arg('--rounds-single', '12'));
 const MEMORY_REPEATS = Number(arg('--memory', '3'));
+/** Rounds of the fixed-cost phase: 64 streams of one delta each (0 leaves the phase out). */
+const ROUNDS_FIXED = Number(arg('--rounds-fixed', '16'));
+const FIXED_STREAMS = 64;
 /** Streams each contender serves before the measured rounds, in waves of at most `WARMUP_WAVE`. */
 const WARMUP = Number(arg('--warmup', '2560'));
 const WARMUP_WAVE = 256;
@@ -239,6 +243,23 @@ async function main(): Promise<void> {
       }
     }
 
+    if (ROUNDS_FIXED > 0) {
+      const fixed = await measureFixed(running, targetOf);
+      console.log(
+        `\nfixed cost per stream (${FIXED_STREAMS} streams of 1 delta at once, ${ROUNDS_FIXED} rounds, interleaved):\n`,
+      );
+      console.log(fixedTable(fixed));
+      console.log(
+        '  A burst of N streams is served one request after another: its median first token waits for about N/2\n' +
+          "  streams' fixed cost (docs/gateway.md, Round 12). At 64 streams, 16 µs more per stream is 0.5 ms more.",
+      );
+      for (const [c, t] of fixed) {
+        if (t.failures.length === 0) continue;
+        console.log(`  ${c.name}: ${t.failures.length} failed, e.g. ${t.failures[0]}`);
+        if (c.mustPass) failed = true;
+      }
+    }
+
     console.log(
       `\nmemory per open stream (${MEMORY_STREAMS} streams, each relay freshly started, ${MEMORY_REPEATS} runs):\n`,
     );
@@ -284,6 +305,32 @@ function add(tally: Tally, records: StreamRecord[], cpu: number, mainCpu: number
     tally.ttft.push(r.ttftMs);
     for (const gap of r.gapsMs) tally.gaps.push(gap);
   }
+}
+
+/**
+ * Per relay: CPU per stream of one delta, the part of a stream's cost that does not grow with
+ * its length (accepting the request, reading it, asking the upstream, the answer's headers,
+ * the end). Streams of one delta leave almost nothing else to count.
+ */
+async function measureFixed(
+  running: Map<Contender, Running>,
+  targetOf: (c: Contender) => Target,
+): Promise<Map<Contender, { cpuMs: number; streams: number; failures: string[] }>> {
+  const relays = CONTENDERS.filter((c) => c.launch);
+  const out = new Map(relays.map((c) => [c, { cpuMs: 0, streams: 0, failures: [] as string[] }]));
+  for (let round = 0; round < ROUNDS_FIXED; round++) {
+    for (const c of rotate(relays, round)) {
+      const pid = running.get(c)!.pid;
+      const cpu0 = cpuMs(pid);
+      const records = await runStreams(targetOf(c), seeds(FIXED_STREAMS), 1);
+      await sleep(50);
+      const tally = out.get(c)!;
+      tally.cpuMs += cpuMs(pid) - cpu0;
+      tally.streams += records.length;
+      for (const r of records) if (r.failure !== undefined) tally.failures.push(r.failure);
+    }
+  }
+  return out;
 }
 
 /** Per relay: idle RSS and RSS per open stream, one fresh process per measurement. */
@@ -358,6 +405,22 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       relay ? ratio(cpuPerChunk(t), cpuPerChunk(bare)) : '',
       // (At least 0: the two counters are read a moment apart.)
       relay && t.cpuMs > 0 ? `${Math.max(0, 100 * (1 - t.mainCpuMs / t.cpuMs)).toFixed(0)}%` : '',
+    ]);
+  }
+  return table(rows);
+}
+
+function fixedTable(fixed: Map<Contender, { cpuMs: number; streams: number }>): string {
+  const perStream = (t: { cpuMs: number; streams: number }) => (t.cpuMs * 1000) / t.streams;
+  const bare = perStream(fixed.get(contender('bare'))!);
+  const rows = [['relay', 'streams', 'CPU per stream', 'vs bare', 'over bare']];
+  for (const [c, t] of fixed) {
+    rows.push([
+      c.name,
+      String(t.streams),
+      `${perStream(t).toFixed(0)} µs`,
+      ratio(perStream(t), bare),
+      `${perStream(t) - bare >= 0 ? '+' : ''}${(perStream(t) - bare).toFixed(0)} µs`,
     ]);
   }
   return table(rows);
