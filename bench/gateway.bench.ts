@@ -29,7 +29,8 @@
 //                                  as one more contender: before/after paired in one run; build its dist/ first)
 //     [--no-peer]                 (leaves Portkey out, to spend the machine on the pair being compared)
 //     [--lane]                    (also runs bench/gateway-lane-built.mjs: Sluice's own parts for a relay with none
-//                                  of the layers around them, to tell the parts' cost from the layers')
+//                                  of the layers around them, and the same with a gateway's per-stream duties
+//                                  added flat, to tell the parts' and the duties' cost from the layers')
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -147,15 +148,25 @@ if (COMPARE) {
     role: 'compare',
   });
 }
-// Sluice's parts without its layers: a measuring stick beside Sluice (docs/gateway.md, Round 11).
+// Sluice's parts without its layers, and with a gateway's per-stream duties added flat: measuring
+// sticks beside Sluice (docs/gateway.md, Rounds 11 and 12).
 if (LANE) {
-  ALL.push({
-    name: "Sluice's parts, unlayered",
-    launch: (mockPort) => forkBuilt(mockPort, LANE_CHILD),
-    target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
-    mustPass: true,
-    role: 'lane',
-  });
+  ALL.push(
+    {
+      name: "Sluice's parts, unlayered",
+      launch: (mockPort) => forkBuilt(mockPort, LANE_CHILD, 'parts'),
+      target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
+      mustPass: true,
+      role: 'lane',
+    },
+    {
+      name: 'parts + duties, flat',
+      launch: (mockPort) => forkBuilt(mockPort, LANE_CHILD, 'duties'),
+      target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
+      mustPass: true,
+      role: 'lane',
+    },
+  );
 }
 const CONTENDERS = ALL.filter((c) => PEER || c.role !== 'peer');
 
@@ -530,8 +541,8 @@ async function forkChild(
 }
 
 /** Sluice from a dist/ in plain Node (`script`: a checkout's bench/gateway-sluice-built.mjs), waiting for its port. */
-async function forkBuilt(mockPort: number, script: string): Promise<Running> {
-  const child = fork(script, [String(mockPort), DEPLOYMENT, SLUICE], {
+async function forkBuilt(mockPort: number, script: string, mode: string = SLUICE): Promise<Running> {
+  const child = fork(script, [String(mockPort), DEPLOYMENT, mode], {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
