@@ -83,6 +83,24 @@ describe('bench baseline relays', () => {
     });
   }
 
+  it('the mock serves a shorter stream when asked for `stream <seed> of <n>`, and refuses n outside 1-64', async () => {
+    const mockPort = (mock.address() as AddressInfo).port;
+    const [one] = await runStreams({ port: mockPort, path: PATH, headers: { 'api-key': 'k' } }, [21], 1);
+    assert.equal(one?.failure, undefined);
+    // Prompt filter, role, one delta, finish, usage.
+    assert.equal(one?.frames, 1 + 4);
+    const three = await post(mockPort, requestBody(22, 3));
+    assert.equal(three.status, 200);
+    assert.match(three.text, /"usage":\{"completion_tokens":3,/);
+    for (const n of [0, DELTAS + 1]) {
+      const refused = await post(
+        mockPort,
+        JSON.stringify({ messages: [{ role: 'user', content: `stream 5 of ${n}` }] }),
+      );
+      assert.equal(refused.status, 400, `stream 5 of ${n}`);
+    }
+  });
+
   it('the reading proxy answers 400 to a body that is not a chat request', async () => {
     const answer = await post(ports.reader, '{"prompt": 1}');
     assert.equal(answer.status, 400);
