@@ -261,8 +261,8 @@ async function main(): Promise<void> {
       );
       console.log(fixedTable(fixed));
       console.log(
-        '  A burst of N streams is served one request after another: its median first token waits for about N/2\n' +
-          "  streams' fixed cost (docs/gateway.md, Round 12). At 64 streams, 16 µs more per stream is 0.5 ms more.",
+        '  A burst of N streams is served one request after another: its median first token waits for the work\n' +
+          '  of about N/2 streams up to their first tokens, most of this fixed cost (docs/gateway.md, Round 12).',
       );
       for (const [c, t] of fixed) {
         if (t.failures.length === 0) continue;
