@@ -195,7 +195,9 @@ class Duties {
     }
   }
 
+  /** Once, however the stream ended (the upstream may fail after its answer failed the stream). */
   end(outcome) {
+    if (this.report.outcome !== undefined) return;
     clearInterval(this.heartbeat);
     clearTimeout(this.headersTimer);
     this.res.off('close', this.onClose);

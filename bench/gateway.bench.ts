@@ -225,37 +225,22 @@ async function main(): Promise<void> {
     const results = new Map<number, Map<Contender, Tally>>();
     for (const level of LEVELS) {
       const started = performance.now();
-      const tallies = new Map<Contender, Tally>(CONTENDERS.map((c) => [c, emptyTally()]));
       const rounds = level === 1 ? ROUNDS_SINGLE : ROUNDS;
-      for (let round = 0; round < rounds; round++) {
-        for (const c of rotate(CONTENDERS, round)) {
-          const pid = c.launch ? running.get(c)!.pid : undefined;
-          const cpu0 = pid === undefined ? 0 : cpuMs(pid);
-          const main0 = pid === undefined ? 0 : mainThreadCpuMs(pid);
-          const records = await runStreams(targetOf(c), seeds(level));
-          // Let the relay finish its own bookkeeping (socket close, cleanup) before reading its CPU.
-          await sleep(50);
-          const cpu1 = pid === undefined ? 0 : cpuMs(pid);
-          const main1 = pid === undefined ? 0 : mainThreadCpuMs(pid);
-          add(tallies.get(c)!, records, cpu1 - cpu0, main1 - main0);
-        }
-      }
-      results.set(level, tallies);
+      results.set(level, await measureRounds(CONTENDERS, rounds, level, DELTAS, running, targetOf));
       console.log(`  ${level} streams: ${rounds} rounds in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
 
     for (const [level, tallies] of results) {
       console.log(`\n${level} concurrent stream${level === 1 ? '' : 's'}:\n`);
       console.log(levelTable(tallies));
-      for (const [c, t] of tallies) {
-        if (t.failures.length === 0) continue;
-        console.log(`  ${c.name}: ${t.failures.length} failed, e.g. ${t.failures[0]}`);
-        if (c.mustPass) failed = true;
-      }
+      if (reportFailures(tallies)) failed = true;
     }
 
     if (ROUNDS_FIXED > 0) {
-      const fixed = await measureFixed(running, targetOf);
+      // Streams of one delta leave almost nothing but the part of a stream's cost that does not
+      // grow with its length: accepting and reading the request, asking the upstream, the end.
+      const relays = CONTENDERS.filter((c) => c.launch);
+      const fixed = await measureRounds(relays, ROUNDS_FIXED, FIXED_STREAMS, 1, running, targetOf);
       console.log(
         `\nfixed cost per stream (${FIXED_STREAMS} streams of 1 delta at once, ${ROUNDS_FIXED} rounds, interleaved):\n`,
       );
@@ -264,11 +249,7 @@ async function main(): Promise<void> {
         '  A burst of N streams is served one request after another: its median first token waits for the work\n' +
           '  of about N/2 streams up to their first tokens, most of this fixed cost (docs/gateway.md, Round 12).',
       );
-      for (const [c, t] of fixed) {
-        if (t.failures.length === 0) continue;
-        console.log(`  ${c.name}: ${t.failures.length} failed, e.g. ${t.failures[0]}`);
-        if (c.mustPass) failed = true;
-      }
+      if (reportFailures(fixed)) failed = true;
     }
 
     console.log(
@@ -319,29 +300,44 @@ function add(tally: Tally, records: StreamRecord[], cpu: number, mainCpu: number
 }
 
 /**
- * Per relay: CPU per stream of one delta, the part of a stream's cost that does not grow with
- * its length (accepting the request, reading it, asking the upstream, the answer's headers,
- * the end). Streams of one delta leave almost nothing else to count.
+ * `rounds` rounds of `streams` streams of `deltas` deltas each, the contenders taking turns
+ * (a different one first each round); each relay's CPU (all threads, and its main thread) is
+ * read around its turn.
  */
-async function measureFixed(
+async function measureRounds(
+  contenders: readonly Contender[],
+  rounds: number,
+  streams: number,
+  deltas: number,
   running: Map<Contender, Running>,
   targetOf: (c: Contender) => Target,
-): Promise<Map<Contender, { cpuMs: number; streams: number; failures: string[] }>> {
-  const relays = CONTENDERS.filter((c) => c.launch);
-  const out = new Map(relays.map((c) => [c, { cpuMs: 0, streams: 0, failures: [] as string[] }]));
-  for (let round = 0; round < ROUNDS_FIXED; round++) {
-    for (const c of rotate(relays, round)) {
-      const pid = running.get(c)!.pid;
-      const cpu0 = cpuMs(pid);
-      const records = await runStreams(targetOf(c), seeds(FIXED_STREAMS), 1);
+): Promise<Map<Contender, Tally>> {
+  const tallies = new Map<Contender, Tally>(contenders.map((c) => [c, emptyTally()]));
+  for (let round = 0; round < rounds; round++) {
+    for (const c of rotate(contenders, round)) {
+      const pid = c.launch ? running.get(c)!.pid : undefined;
+      const cpu0 = pid === undefined ? 0 : cpuMs(pid);
+      const main0 = pid === undefined ? 0 : mainThreadCpuMs(pid);
+      const records = await runStreams(targetOf(c), seeds(streams), deltas);
+      // Let the relay finish its own bookkeeping (socket close, cleanup) before reading its CPU.
       await sleep(50);
-      const tally = out.get(c)!;
-      tally.cpuMs += cpuMs(pid) - cpu0;
-      tally.streams += records.length;
-      for (const r of records) if (r.failure !== undefined) tally.failures.push(r.failure);
+      const cpu1 = pid === undefined ? 0 : cpuMs(pid);
+      const main1 = pid === undefined ? 0 : mainThreadCpuMs(pid);
+      add(tallies.get(c)!, records, cpu1 - cpu0, main1 - main0);
     }
   }
-  return out;
+  return tallies;
+}
+
+/** Prints each contender's failed streams; true when one that must pass had any. */
+function reportFailures(tallies: Map<Contender, Tally>): boolean {
+  let failed = false;
+  for (const [c, t] of tallies) {
+    if (t.failures.length === 0) continue;
+    console.log(`  ${c.name}: ${t.failures.length} failed, e.g. ${t.failures[0]}`);
+    if (c.mustPass) failed = true;
+  }
+  return failed;
 }
 
 /** Per relay: idle RSS and RSS per open stream, one fresh process per measurement. */
@@ -421,8 +417,8 @@ function levelTable(tallies: Map<Contender, Tally>): string {
   return table(rows);
 }
 
-function fixedTable(fixed: Map<Contender, { cpuMs: number; streams: number }>): string {
-  const perStream = (t: { cpuMs: number; streams: number }) => (t.cpuMs * 1000) / t.streams;
+function fixedTable(fixed: Map<Contender, Tally>): string {
+  const perStream = (t: Tally) => (t.cpuMs * 1000) / t.streams;
   const bare = perStream(fixed.get(contender('bare'))!);
   const rows = [['relay', 'streams', 'CPU per stream', 'vs bare', 'over bare']];
   for (const [c, t] of fixed) {
