@@ -25,7 +25,7 @@ import { keyHashOf, type ResumableStreams } from '../streams/producer.js';
 import type { AccessControl, AccessRefusal, Caller, GenerationLease } from './access.js';
 import { createKeyCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
-import { answerPreflight, applyCors, type CorsOptions, hostName, originAllowed } from './cors.js';
+import { answerPreflight, type CorsOptions, corsHeaders, hostName, originAllowed } from './cors.js';
 import { serveEmbeddings } from './embeddings.js';
 import {
   DEPLOYMENT_NOT_FOUND,
@@ -56,7 +56,7 @@ import {
   serveStoredResponse,
 } from './responses.js';
 import { type Dialect, dialectOf, matchRoute, type Route, type RouteLabel } from './routes.js';
-import { sendJson, sendReply } from './send.js';
+import { sendJson, sendReply, setTaggedHeaders, tagRequest, writeHead } from './send.js';
 import { resumeStream, stopStream } from './stream-routes.js';
 import { takeoverPlan } from './stream-takeover.js';
 
@@ -193,9 +193,8 @@ export function createApp(options: AppOptions): App {
   function handler(req: IncomingMessage, res: ServerResponse): void {
     const startedAt = performance.now();
     const requestId = randomUUID();
-    res.setHeader('x-request-id', requestId);
-    res.setHeader('apim-request-id', requestId);
-    if (cors) applyCors(req, res, cors);
+    // In every head, not set now: see send.ts.
+    tagRequest(res, requestId, cors ? corsHeaders(req, cors) : undefined);
     const state: RequestState = { label: 'unmatched', requestId };
     res.once('close', () => {
       // 499 (nginx's "client closed request"): the client left before any status was sent.
@@ -239,6 +238,7 @@ export function createApp(options: AppOptions): App {
     if ('error' in match) {
       if (match.notFound && options.staticHandler && (method === 'GET' || method === 'HEAD')) {
         state.label = 'static';
+        setTaggedHeaders(res);
         if (await options.staticHandler(req, res)) return;
       }
       state.label = match.label;
@@ -249,7 +249,7 @@ export function createApp(options: AppOptions): App {
     switch (route.type) {
       case 'preflight':
         if (cors) return answerPreflight(req, res, cors);
-        res.writeHead(204, { allow: 'GET, HEAD, POST, OPTIONS', 'content-length': '0' });
+        writeHead(res, 204, { allow: 'GET, HEAD, POST, OPTIONS', 'content-length': '0' });
         return void res.end();
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' });
@@ -259,7 +259,7 @@ export function createApp(options: AppOptions): App {
           (observer?.metrics?.() ?? '') +
           (streams?.log.metrics() ?? '') +
           (access?.metrics?.() ?? '');
-        res.writeHead(200, {
+        writeHead(res, 200, {
           'content-type': 'text/plain; version=0.0.4; charset=utf-8',
           'content-length': Buffer.byteLength(text),
         });

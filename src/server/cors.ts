@@ -8,6 +8,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeHead } from './send.js';
 
 export interface CorsOptions {
   /**
@@ -79,23 +80,37 @@ export function loopbackHostNames(address: string): string[] | undefined {
   return [...new Set([...LOOPBACK_HOSTS, shown])];
 }
 
-/** Sets the CORS headers for an allowed origin (no headers for requests without one). */
-export function applyCors(req: IncomingMessage, res: ServerResponse, options: CorsOptions): void {
+/** What every answer carries when every origin may call. */
+const ANY_ORIGIN = Object.freeze({
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': EXPOSED_HEADERS,
+});
+/** What every answer to a request from no allowed origin carries: it would differ for another origin. */
+const VARY_ORIGIN = Object.freeze({ vary: 'origin' });
+
+/**
+ * The CORS headers every answer to `req` carries (for `tagRequest`, send.ts): the allowed
+ * origin and the headers a page may read, or only `vary: origin` for a request from no
+ * allowed origin (none, on a server's own API clients).
+ *
+ * @example
+ * corsHeaders(req, {}); // { vary: 'origin' } for a request without an Origin
+ */
+export function corsHeaders(req: IncomingMessage, options: CorsOptions): Readonly<Record<string, string>> {
+  if (options.origins === '*') return ANY_ORIGIN;
   const origin = req.headers.origin;
-  if (options.origins === '*') {
-    res.setHeader('access-control-allow-origin', '*');
-  } else {
-    res.setHeader('vary', 'origin');
-    if (typeof origin !== 'string' || !originAllowed(origin, req.headers.host, options)) return;
-    res.setHeader('access-control-allow-origin', origin);
-  }
-  res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+  if (typeof origin !== 'string' || !originAllowed(origin, req.headers.host, options)) return VARY_ORIGIN;
+  return {
+    vary: 'origin',
+    'access-control-allow-origin': origin,
+    'access-control-expose-headers': EXPOSED_HEADERS,
+  };
 }
 
 /** Answers a preflight (`OPTIONS`) with 204. Requested headers are allowed as asked (SDKs send many `x-stainless-*`). */
 export function answerPreflight(req: IncomingMessage, res: ServerResponse, options: CorsOptions): void {
   const asked = req.headers['access-control-request-headers'];
-  res.writeHead(204, {
+  writeHead(res, 204, {
     'access-control-allow-methods': 'GET, HEAD, POST, OPTIONS',
     'access-control-allow-headers': typeof asked === 'string' && asked !== '' ? asked : ALLOWED_HEADERS,
     'access-control-max-age': String(options.maxAgeSeconds ?? 600),

@@ -31,7 +31,7 @@ import { type ErrorReply, type Operation, replyForError } from './error-replies.
 import type { ServerMetrics } from './metrics.js';
 import { type GenerationObservation, type GenerationReport, reportMeta, timingHeaders } from './observer.js';
 import type { Dialect } from './routes.js';
-import { sendJson, sendReply } from './send.js';
+import { sendJson, sendReply, writeHead } from './send.js';
 import { TurnWriter } from './turn-writer.js';
 
 /** Everything one generation needs; built by the app per request. */
@@ -108,7 +108,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       request,
     );
     if (producer) headers[STREAM_ID_HEADER] = producer.id;
-    res.writeHead(200, headers);
+    writeHead(res, 200, headers);
   };
   const out = new TurnWriter(res);
   const heartbeat = startHeartbeat(out, tracker, metrics, g.heartbeatMs, () => {

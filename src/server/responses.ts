@@ -39,7 +39,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { GenerationReport } from './observer.js';
 import type { ResponseStore, StoredResponse } from './response-store.js';
 import type { Dialect, Route } from './routes.js';
-import { sendJson, sendReply } from './send.js';
+import { sendJson, sendReply, writeHead } from './send.js';
 import { TurnWriter } from './turn-writer.js';
 
 /**
@@ -371,7 +371,7 @@ async function writeEvents(
   let lastSequence = -1;
   const commit = () => {
     headersSent = true;
-    res.writeHead(200, routed({ ...SSE_HEADERS }, request));
+    writeHead(res, 200, routed({ ...SSE_HEADERS }, request));
   };
   const out = new TurnWriter(res);
   const heartbeat = startHeartbeat(out, tracker, metrics, call.heartbeatMs, () => {

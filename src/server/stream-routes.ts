@@ -17,7 +17,7 @@ import { errorBody } from '../protocol/error-body.js';
 import { encodeComment } from '../sse/encoder.js';
 import type { StreamInfo, StreamLog } from '../streams/log.js';
 import { keyHashOf, STREAM_ID_HEADER } from '../streams/producer.js';
-import { sendJson } from './send.js';
+import { sendJson, writeHead } from './send.js';
 import { INCOMPLETE_FRAME, type TakeoverContext, takeOver } from './stream-takeover.js';
 import { TurnWriter } from './turn-writer.js';
 
@@ -65,7 +65,7 @@ export async function resumeStream(
   }
   const onClose = () => controller.abort();
   res.on('close', onClose);
-  res.writeHead(200, { ...SSE_HEADERS, [STREAM_ID_HEADER]: id });
+  writeHead(res, 200, { ...SSE_HEADERS, [STREAM_ID_HEADER]: id });
   const out = new TurnWriter(res);
   let wrote = false;
   const heartbeat = setInterval(() => {

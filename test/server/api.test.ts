@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createScriptedBackend, type ScriptStep, textScript } from '../../src/backends/index.js';
+import { createMemoryStreamLog } from '../../src/streams/memory.js';
 import type { AnyChunk, ChatCompletion, Completion } from '../../src/types.js';
 import { allFrames, azureUrl, dataOf, post, start } from '../support/server.js';
 
@@ -205,6 +206,54 @@ describe('headers, models, health, CORS, log', () => {
     const again = await post(azureUrl(url, 'd', 'chat'), { ...chatBody, stream: true });
     assert.notEqual(again.headers.get('x-request-id'), id);
     await again.text();
+  });
+
+  test('every answer carries its request ids and CORS headers once, whoever writes its head', async (t) => {
+    const { url } = await start(t, {
+      backend: createScriptedBackend(textScript('chat', 'x')),
+      streams: { log: createMemoryStreamLog(), keepGoingMs: 1000 },
+      staticHandler: (req, res) => {
+        if (req.url !== '/page') return false;
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<p>');
+        return true;
+      },
+    });
+    const streamed = await post(azureUrl(url, 'd', 'chat'), { ...chatBody, stream: true });
+    const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+      fetch(`${url}${path}`, { method, headers });
+    const answers = {
+      streamed,
+      'JSON answer': await post(azureUrl(url, 'd', 'chat'), chatBody),
+      'error reply': await post(azureUrl(url, 'd', 'chat'), { messages: 'no' }),
+      'resumed stream': await get(`/sluice/v1/streams/${streamed.headers.get('x-sluice-stream-id')}`),
+      health: await get('/healthz'),
+      metrics: await get('/metrics'),
+      preflight: await get('/v1/chat/completions', { origin: url, 'access-control-request-method': 'POST' }, 'OPTIONS'),
+      'web page': await get('/page'),
+    };
+    const ids = new Set<string>();
+    for (const [name, answer] of Object.entries(answers)) {
+      await answer.text();
+      // fetch joins a header sent twice into "a, b": a bare UUID means it came once.
+      const id = answer.headers.get('x-request-id') ?? '';
+      assert.match(
+        id,
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        `${name}: x-request-id`,
+      );
+      assert.equal(answer.headers.get('apim-request-id'), id, `${name}: apim-request-id`);
+      assert.equal(answer.headers.get('vary'), 'origin', `${name}: vary`);
+      ids.add(id);
+    }
+    assert.equal(ids.size, Object.keys(answers).length, 'one id per request');
+    assert.equal(answers.streamed.status, 200);
+    assert.equal(answers['resumed stream'].status, 200);
+    assert.equal(answers['error reply'].status, 400);
+    assert.equal(answers.preflight.status, 204);
+    // Only the page's own origin (the preflight's) may read answers.
+    assert.equal(answers.preflight.headers.get('access-control-allow-origin'), url);
+    assert.match(answers.preflight.headers.get('access-control-expose-headers') ?? '', /x-request-id/);
+    assert.equal(answers.health.headers.get('access-control-allow-origin'), null);
   });
 
   test('/v1/models lists the backend models, or the deployment names', async (t) => {
