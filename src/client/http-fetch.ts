@@ -99,6 +99,13 @@ export function createHttpFetch(): HttpFetch {
         headers,
         agent: target.secure ? agents.https : agents.http,
       });
+      // The request's listeners live as long as the answer's body is read. They reach the
+      // promise only until it settles: through its resolvers the settled promise would keep
+      // the Response (and its headers) for a whole stream.
+      let settle: { resolve: (response: Response) => void; reject: (reason: unknown) => void } | undefined = {
+        resolve,
+        reject,
+      };
       // One listener for the whole exchange: before the answer an abort rejects the fetch;
       // after it, it ends the body (the reader sees the signal's reason).
       let answer: IncomingMessage | undefined;
@@ -108,20 +115,30 @@ export function createHttpFetch(): HttpFetch {
           return;
         }
         req.destroy(signal?.reason);
-        reject(signal?.reason);
+        settle?.reject(signal?.reason);
+        settle = undefined;
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err) => {
         if (answer !== undefined) return;
         signal?.removeEventListener('abort', onAbort);
-        reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err }));
+        settle?.reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err }));
+        settle = undefined;
       });
       req.on('response', (res: IncomingMessage) => {
         answer = res;
+        const resolved = settle?.resolve;
+        settle = undefined;
+        if (resolved === undefined) {
+          res.destroy(); // the fetch already failed (aborted): nobody reads this answer
+          return;
+        }
         const status = res.statusCode ?? 0;
         if (NULL_BODY.has(status) || status < 200 || status > 599) {
           res.resume();
-          resolve(withRawHeaders(new Response(null, { status: NULL_BODY.has(status) ? status : 502 }), res.rawHeaders));
+          resolved(
+            withRawHeaders(new Response(null, { status: NULL_BODY.has(status) ? status : 502 }), res.rawHeaders),
+          );
           return;
         }
         const response = withRawHeaders(
@@ -130,7 +147,7 @@ export function createHttpFetch(): HttpFetch {
         );
         // The client's SSE source reads `res` itself (client/body-feed.ts): no web stream at all.
         offerNodeBody(response, res);
-        resolve(response);
+        resolved(response);
       });
       req.end(body);
     });
@@ -195,7 +212,23 @@ function parseTarget(href: string): Target | string {
 function withRawHeaders(response: Response, raw: readonly string[]): Response {
   const headers = response.headers;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  (response as Response & { [RAW_HEADERS]?: readonly string[] })[RAW_HEADERS] = raw;
   return response;
+}
+
+/** Where an answer of this fetch keeps node:http's raw header list. */
+const RAW_HEADERS = Symbol('sluice.rawHeaders');
+
+/**
+ * node:http's raw header list (`[name, value, ...]`) behind an answer of this fetch; undefined
+ * for any other Response. The list lives as long as the answer's body, so what must outlast
+ * the Response (a stream's `meta`) can keep it instead of a `Headers`.
+ *
+ * @example
+ * const raw = rawHeadersOf(response); // ['content-type', 'text/event-stream', ...]
+ */
+export function rawHeadersOf(response: Response): readonly string[] | undefined {
+  return (response as Response & { [RAW_HEADERS]?: readonly string[] })[RAW_HEADERS];
 }
 
 /**

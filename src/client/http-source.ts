@@ -21,6 +21,7 @@ import type { AnyChunk, ApiKind, ApiTypes } from '../types.js';
 import { type BodyFeed, bodyFeed, type FeedHandlers, offersNodeBody } from './body-feed.js';
 import type { ItemIterator, ItemSource, ResponseMeta, SourceContext, SourceEnd } from './event-stream.js';
 import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
+import { rawHeadersOf } from './http-fetch.js';
 import { keepShape } from './shapes.js';
 
 /** The header a Sluice gateway names a resumable stream with. */
@@ -116,21 +117,53 @@ export function sseSource<T>(
   };
 }
 
-/** The metadata of an answer. */
+/**
+ * The metadata of an answer. A stream keeps it as long as it is open (`meta`); from this
+ * client's own fetch it keeps node:http's raw header list, which the answer keeps anyway, and
+ * makes `headers` from it when asked, rather than holding a `Headers` for the whole stream.
+ */
 export function metaOf(sent: Sent): ResponseMeta {
-  const headers = sent.response.headers;
-  const meta: ResponseMeta = {
-    status: sent.response.status,
-    rateLimit: parseRateLimit(headers),
-    headers,
-    attempts: sent.attempts,
-    url: sent.url,
-  };
+  const response = sent.response;
+  const headers = response.headers;
+  const raw = rawHeadersOf(response);
+  const meta: ResponseMeta =
+    raw === undefined
+      ? { status: response.status, rateLimit: parseRateLimit(headers), headers, attempts: sent.attempts, url: sent.url }
+      : new LazyHeadersMeta(response.status, parseRateLimit(headers), raw, sent.attempts, sent.url);
   const requestId = requestIdOf(headers);
   if (requestId !== undefined) meta.requestId = requestId;
   const region = headers.get('x-ms-region');
   if (region !== null) meta.region = region;
   return meta;
+}
+
+/** A `ResponseMeta` whose `headers` are made from node:http's raw list when first read. */
+class LazyHeadersMeta implements ResponseMeta {
+  // Set only when the answer has them, as on a plain meta.
+  declare requestId?: string;
+  declare region?: string;
+  #raw: readonly string[];
+  #headers: Headers | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly rateLimit: ResponseMeta['rateLimit'],
+    raw: readonly string[],
+    readonly attempts: number,
+    readonly url: string,
+  ) {
+    this.#raw = raw;
+  }
+
+  get headers(): Headers {
+    if (this.#headers === undefined) {
+      const headers = new Headers();
+      const raw = this.#raw;
+      for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
 }
 
 const EVENT_STREAM = /^\s*text\/event-stream\s*(;|$)/i;
@@ -173,7 +206,12 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
   readonly #template = new ChunkTemplate();
   /** The first request, until reading it begins. */
   #pending: Promise<Sent> | undefined;
-  #sent: Sent | undefined;
+  /**
+   * The URL that answered, for a resumption: the answer itself (its `Response` and headers)
+   * is not kept, a stream may stay open for minutes and a long-held object costs the
+   * collector on every scavenge (docs/gateway.md, Round 12).
+   */
+  #answeredUrl: string | undefined;
   /** The body being read, if any, and its decoder. */
   #feed: BodyFeed | undefined;
   #decoder: SseDecoder | undefined;
@@ -291,13 +329,13 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
       return;
     }
     this.#bodyEnd = undefined;
-    const sent = this.#sent;
+    const url = this.#answeredUrl;
     const streamId = this.#streamId;
     const resume = this.#resume;
     if (
       'error' in ending ||
       ending.end.sawDone ||
-      sent === undefined ||
+      url === undefined ||
       streamId === null ||
       !resume ||
       this.#resumes >= MAX_RESUMES ||
@@ -307,7 +345,7 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
       return;
     }
     this.#resumes++;
-    const at = { url: sent.url, streamId, lastEventId: this.#lastEventId };
+    const at = { url, streamId, lastEventId: this.#lastEventId };
     this.#step(this.#resumeAfter(resume, at, ending.end));
   }
 
@@ -360,7 +398,7 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
       response.body?.cancel().catch(() => {});
       return;
     }
-    this.#sent = sent;
+    this.#answeredUrl = sent.url;
     // A Node body offered beside the response is read as it is: its web stream is never made.
     const body = offersNodeBody(response) ? undefined : response.body;
     if (body === null) {

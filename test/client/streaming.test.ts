@@ -48,6 +48,11 @@ describe('streaming Chat Completions from an Azure deployment', () => {
     assert.equal(meta.rateLimit.remainingRequests, 99);
     assert.equal(meta.rateLimit.limitTokens, 10000);
     assert.equal(meta.attempts, 1);
+    // Every header of the answer, made when first read (the stream keeps node:http's raw list).
+    assert.equal(meta.headers.get('x-ms-region'), 'swedencentral');
+    assert.equal(meta.headers.get('apim-request-id'), 'apim-0');
+    assert.match(meta.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.equal(meta.headers, meta.headers, 'made once');
 
     const req = server.requests[0]!;
     assert.equal(req.path, '/openai/deployments/d/chat/completions');
