@@ -231,16 +231,20 @@ export function createClient(options: ClientOptions & { retry?: RetryTuning }): 
   /** Reopens a dropped stream at the Sluice gateway that named it (ClientOptions.resume). */
   function resumer(p: HttpPlan, call: CallOptions, timeouts: Required<Timeouts>): Resumer {
     const policy = policyFor(call);
+    // What a resumption needs of `p`, not `p`: the stream keeps this function as long as it is
+    // open, and `p.body` is the whole request serialized (a long conversation: many KB).
+    const { headers: sentHeaders, auth } = p;
+    const headersMs = timeouts.headersMs;
     return ({ url, streamId, lastEventId }, signal) => {
-      const { 'content-type': _type, ...headers } = p.headers;
+      const { 'content-type': _type, ...headers } = sentHeaders;
       const again: HttpPlan = {
         method: 'GET',
         url: new URL(`/sluice/v1/streams/${encodeURIComponent(streamId)}`, url).href,
         body: '',
         headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId },
-        auth: p.auth,
+        auth,
       };
-      return send(again, { fetch: fetchImpl, signal, headersMs: timeouts.headersMs, policy });
+      return send(again, { fetch: fetchImpl, signal, headersMs, policy });
     };
   }
 

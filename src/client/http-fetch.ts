@@ -10,7 +10,7 @@
  * takes its bytes from the HTTP parser (the message's `push`), with no `data` event each.
  * @module
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { claimNodeBody, offerNodeBody, offersNodeBody } from './body-feed.js';
@@ -77,19 +77,23 @@ export function createHttpFetch(): HttpFetch {
   const targets = new TargetCache();
   const fetchImpl = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const signal = init.signal ?? undefined;
-    return new Promise<Response>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const target = targets.get(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-      if (typeof target === 'string') {
-        return reject(new TypeError(`fetch failed: ${target} URLs are not supported`));
-      }
-      if (init.body != null && typeof init.body !== 'string') {
-        return reject(new TypeError('This fetch sends string bodies only'));
-      }
-      const body = init.body ?? undefined;
-      const headers = headerRecord(init.headers);
-      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-      const req = (target.secure ? httpsRequest : httpRequest)({
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const target = targets.get(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    if (typeof target === 'string') {
+      return Promise.reject(new TypeError(`fetch failed: ${target} URLs are not supported`));
+    }
+    if (init.body != null && typeof init.body !== 'string') {
+      return Promise.reject(new TypeError('This fetch sends string bodies only'));
+    }
+    // The request is made and sent here, not in the answer's promise: what its listeners can
+    // reach stays in memory as long as the answer's body is read, and the body sent (a whole
+    // conversation) must not be part of it.
+    const body = init.body ?? undefined;
+    const headers = headerRecord(init.headers);
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    let req: ClientRequest;
+    try {
+      req = (target.secure ? httpsRequest : httpRequest)({
         protocol: target.protocol,
         hostname: target.hostname,
         port: target.port,
@@ -99,58 +103,12 @@ export function createHttpFetch(): HttpFetch {
         headers,
         agent: target.secure ? agents.https : agents.http,
       });
-      // The request's listeners live as long as the answer's body is read. They reach the
-      // promise only until it settles: through its resolvers the settled promise would keep
-      // the Response (and its headers) for a whole stream.
-      let settle: { resolve: (response: Response) => void; reject: (reason: unknown) => void } | undefined = {
-        resolve,
-        reject,
-      };
-      // One listener for the whole exchange: before the answer an abort rejects the fetch;
-      // after it, it ends the body (the reader sees the signal's reason).
-      let answer: IncomingMessage | undefined;
-      const onAbort = () => {
-        if (answer !== undefined) {
-          answer.destroy(signal?.reason);
-          return;
-        }
-        req.destroy(signal?.reason);
-        settle?.reject(signal?.reason);
-        settle = undefined;
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      req.on('error', (err) => {
-        if (answer !== undefined) return;
-        signal?.removeEventListener('abort', onAbort);
-        settle?.reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err }));
-        settle = undefined;
-      });
-      req.on('response', (res: IncomingMessage) => {
-        answer = res;
-        const resolved = settle?.resolve;
-        settle = undefined;
-        if (resolved === undefined) {
-          res.destroy(); // the fetch already failed (aborted): nobody reads this answer
-          return;
-        }
-        const status = res.statusCode ?? 0;
-        if (NULL_BODY.has(status) || status < 200 || status > 599) {
-          res.resume();
-          resolved(
-            withRawHeaders(new Response(null, { status: NULL_BODY.has(status) ? status : 502 }), res.rawHeaders),
-          );
-          return;
-        }
-        const response = withRawHeaders(
-          new NodeBodyResponse(res, { status, statusText: res.statusMessage ?? '' }) as unknown as Response,
-          res.rawHeaders,
-        );
-        // The client's SSE source reads `res` itself (client/body-feed.ts): no web stream at all.
-        offerNodeBody(response, res);
-        resolved(response);
-      });
-      req.end(body);
-    });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const answered = answerOf(req, signal);
+    req.end(body);
+    return answered;
   };
   return {
     fetch: fetchImpl as typeof fetch,
@@ -203,6 +161,60 @@ function parseTarget(href: string): Target | string {
     target.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
   }
   return target;
+}
+
+/** The answer to `req` as fetch gives it: a Response once its headers came, or the failure. */
+function answerOf(req: ClientRequest, signal: AbortSignal | undefined): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    // The request's listeners live as long as the answer's body is read. They reach the
+    // promise only until it settles: through its resolvers the settled promise would keep
+    // the Response (and its headers) for a whole stream.
+    let settle: { resolve: (response: Response) => void; reject: (reason: unknown) => void } | undefined = {
+      resolve,
+      reject,
+    };
+    // One listener for the whole exchange: before the answer an abort rejects the fetch;
+    // after it, it ends the body (the reader sees the signal's reason).
+    let answer: IncomingMessage | undefined;
+    const onAbort = () => {
+      if (answer !== undefined) {
+        answer.destroy(signal?.reason);
+        return;
+      }
+      req.destroy(signal?.reason);
+      settle?.reject(signal?.reason);
+      settle = undefined;
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (err: Error) => {
+      if (answer !== undefined) return;
+      signal?.removeEventListener('abort', onAbort);
+      settle?.reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err }));
+      settle = undefined;
+    });
+    req.on('response', (res: IncomingMessage) => {
+      answer = res;
+      const resolved = settle?.resolve;
+      settle = undefined;
+      if (resolved === undefined) {
+        res.destroy(); // the fetch already failed (aborted): nobody reads this answer
+        return;
+      }
+      const status = res.statusCode ?? 0;
+      if (NULL_BODY.has(status) || status < 200 || status > 599) {
+        res.resume();
+        resolved(withRawHeaders(new Response(null, { status: NULL_BODY.has(status) ? status : 502 }), res.rawHeaders));
+        return;
+      }
+      const response = withRawHeaders(
+        new NodeBodyResponse(res, { status, statusText: res.statusMessage ?? '' }) as unknown as Response,
+        res.rawHeaders,
+      );
+      // The client's SSE source reads `res` itself (client/body-feed.ts): no web stream at all.
+      offerNodeBody(response, res);
+      resolved(response);
+    });
+  });
 }
 
 /**
