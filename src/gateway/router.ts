@@ -938,6 +938,7 @@ class Attempt<K extends ApiKind> {
   opened(): void {
     this.#firstTokenAt = performance.now();
     clearTimeout(this.#firstTokenTimer);
+    this.#firstTokenTimer = undefined; // a timer kept here would be held (with its closure) as long as the stream
     if (this.#idleMs > 0) this.#idleTimer = setTimeout(() => this.#checkIdle(), this.#idleMs);
   }
 
@@ -978,6 +979,7 @@ class Attempt<K extends ApiKind> {
     if (this.#headersAt !== undefined) return;
     this.#headersAt = performance.now();
     clearTimeout(this.#headersTimer);
+    this.#headersTimer = undefined;
   }
 
   #checkIdle(): void {
