@@ -74,9 +74,8 @@ export class ChunkRelay<K extends ApiKind> implements PullIterator<Chunk<K>>, As
   /** Our own controller, only when a limit may expire before the headers (the request must then be aborted). */
   readonly #controller: AbortController | undefined;
   readonly #unfollow: (() => void) | undefined;
-  #resolveMeta!: (meta: ResponseMeta) => void;
-  #rejectMeta!: (err: unknown) => void;
-  #metaSettled = false;
+  /** Settles `meta`; dropped once it did (kept, the resolvers would live as long as the stream). */
+  #settleMeta: { resolve: (meta: ResponseMeta) => void; reject: (err: unknown) => void } | undefined;
   /** Set once the stream ended: `error` for a failure. */
   #result: { error: SluiceError | undefined } | undefined;
   /** The reader waits (`wait()` or `next()`): the watchdog counts silence. */
@@ -88,8 +87,7 @@ export class ChunkRelay<K extends ApiKind> implements PullIterator<Chunk<K>>, As
     this.#codec = new ChunkCodec(kind, options.limits);
     this.#secrets = options.secrets;
     this.meta = new Promise<ResponseMeta>((resolve, reject) => {
-      this.#resolveMeta = resolve;
-      this.#rejectMeta = reject;
+      this.#settleMeta = { resolve, reject };
     });
     // Nobody has to look at meta: an unobserved rejection must not crash the process.
     this.meta.catch(() => {});
@@ -188,10 +186,9 @@ export class ChunkRelay<K extends ApiKind> implements PullIterator<Chunk<K>>, As
     opened(meta: ResponseMeta): void {
       const relay = this.#relay;
       relay.#watchdog.body(performance.now());
-      if (!relay.#metaSettled) {
-        relay.#metaSettled = true;
-        relay.#resolveMeta(meta);
-      }
+      const settle = relay.#settleMeta;
+      relay.#settleMeta = undefined;
+      settle?.resolve(meta);
     }
     alive(): void {
       this.#relay.#watchdog.alive(performance.now());
@@ -280,10 +277,9 @@ export class ChunkRelay<K extends ApiKind> implements PullIterator<Chunk<K>>, As
     this.#watchdog.stop();
     this.#unfollow?.();
     if (error !== undefined && this.#secrets !== undefined) redactError(error, this.#secrets);
-    if (!this.#metaSettled) {
-      this.#metaSettled = true;
-      this.#rejectMeta(error ?? new ConnectionError('The stream ended before a response arrived'));
-    }
+    const settle = this.#settleMeta;
+    this.#settleMeta = undefined;
+    settle?.reject(error ?? new ConnectionError('The stream ended before a response arrived'));
     this.#result = { error };
   }
 

@@ -714,15 +714,19 @@ class Relay implements PullIterator<AnyChunk> {
     return chunk;
   }
 
-  /** The routing generator's step: `RELEASED` stands for the first chunk it put in the queue. */
-  readonly #onRouted = (step: IteratorResult<AnyChunk | typeof RELEASED, undefined>): Step =>
-    step.done || step.value !== RELEASED ? (step as Step) : { value: this.#released() as AnyChunk, done: false };
+  // The callbacks below are made per call, not kept per stream: a relay lives as long as its
+  // stream, and on an upstream's stream `next()` runs only at its start and end.
 
-  #route(): Promise<Step> {
-    return this.routing.next().then(this.#onRouted);
+  /** The routing generator's step: `RELEASED` stands for the first chunk it put in the queue. */
+  #onRouted(step: IteratorResult<AnyChunk | typeof RELEASED, undefined>): Step {
+    return step.done || step.value !== RELEASED ? (step as Step) : { value: this.#released() as AnyChunk, done: false };
   }
 
-  readonly #onStep = (step: IteratorResult<AnyChunk>): Step | Promise<Step> => {
+  #route(): Promise<Step> {
+    return this.routing.next().then((step) => this.#onRouted(step));
+  }
+
+  #onStep(step: IteratorResult<AnyChunk>): Step | Promise<Step> {
     if (step.done) {
       this.attempt = undefined;
       this.ended = true;
@@ -730,12 +734,12 @@ class Relay implements PullIterator<AnyChunk> {
     }
     if (step.value.usage) this.usage = step.value.usage;
     return step;
-  };
+  }
 
-  readonly #onError = (error: unknown): Promise<Step> => {
+  #onError(error: unknown): Promise<Step> {
     this.attempt = undefined;
-    return this.routing.throw(error).then(this.#onRouted);
-  };
+    return this.routing.throw(error).then((step) => this.#onRouted(step));
+  }
 
   next(): Promise<Step> {
     const released = this.#released();
@@ -748,7 +752,12 @@ class Relay implements PullIterator<AnyChunk> {
       return this.#onError(failure);
     }
     const attempt = this.attempt;
-    return attempt ? attempt.next().then(this.#onStep, this.#onError) : this.#route();
+    return attempt
+      ? attempt.next().then(
+          (step) => this.#onStep(step),
+          (error: unknown) => this.#onError(error),
+        )
+      : this.#route();
   }
 
   take(): AnyChunk | typeof NOT_READY {
@@ -779,7 +788,7 @@ class Relay implements PullIterator<AnyChunk> {
     this.attempt = undefined;
     this.#failed = false;
     this.#failure = undefined;
-    return this.routing.return(undefined).then(this.#onRouted);
+    return this.routing.return(undefined).then((step) => this.#onRouted(step));
   }
 }
 
@@ -883,9 +892,9 @@ class Attempt<K extends ApiKind> {
     if (this.#idleMs > 0) {
       this.#waiting = true;
       this.#waitingSince = performance.now();
-      return this.#iterator.next().then(this.#arrived);
+      return this.#iterator.next().then((step) => this.#arrived(step));
     }
-    if (this.#headersAt === undefined) return this.#iterator.next().then(this.#arrived);
+    if (this.#headersAt === undefined) return this.#iterator.next().then((step) => this.#arrived(step));
     return this.#iterator.next();
   }
 
@@ -928,11 +937,12 @@ class Attempt<K extends ApiKind> {
     this.#done = true;
   }
 
-  readonly #arrived = (step: IteratorResult<ApiTypes[K]['chunk']>): IteratorResult<ApiTypes[K]['chunk']> => {
+  /** (Called through a closure made per `next()`, not kept per attempt: see `Relay`.) */
+  #arrived(step: IteratorResult<ApiTypes[K]['chunk']>): IteratorResult<ApiTypes[K]['chunk']> {
     this.#waiting = false;
     if (this.#headersAt === undefined) this.#headers();
     return step;
-  };
+  }
 
   /** The first content chunk arrived: first-token limit off, idle limit on. */
   opened(): void {
