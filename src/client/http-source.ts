@@ -15,8 +15,8 @@ import { ChunkTemplate } from '../protocol/chunk-template.js';
 import { errorFromResponse, parseRateLimit, requestIdOf } from '../protocol/errors.js';
 import { endsWithDone, type ParseEventOptions, readStreamEvent, STREAM_DONE } from '../protocol/events.js';
 import { excerpt } from '../protocol/excerpt.js';
-import { feedDecoder } from '../sse/decoder.js';
-import { createDecoder, type DecoderEnd, type DecoderHandlers, type SseDecoder, type SseEvent } from '../sse/index.js';
+import { createAttachedDecoder, feedDecoder } from '../sse/decoder.js';
+import type { DecoderEnd, DecoderHandlers, SseDecoder, SseEvent } from '../sse/index.js';
 import type { AnyChunk, ApiKind, ApiTypes } from '../types.js';
 import { type BodyFeed, bodyFeed, type FeedHandlers, offersNodeBody } from './body-feed.js';
 import type { ItemIterator, ItemSource, ResponseMeta, SourceContext, SourceEnd } from './event-stream.js';
@@ -405,7 +405,7 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
       this.#bodyEnd = { end: { sawDone: false } };
       return;
     }
-    this.#decoder = createDecoder(this);
+    this.#decoder = createAttachedDecoder(this);
     this.#feed = bodyFeed(response, body, this);
   }
 

@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { sameMap } from '../../test/support/hidden-class.js';
 import { byteOpsUnderTest, decodeEveryWay, encode, events, run, slices } from '../../test/support/sse.js';
 import { ErrorCodes, SseDecodeError } from '../errors.js';
 import { portableByteOps } from './bytes.js';
-import { createDecoder, createDecoderWith, DEFAULT_MAX_LINE_LENGTH, feedDecoder, type SseEvent } from './decoder.js';
+import {
+  createAttachedDecoder,
+  createDecoder,
+  createDecoderWith,
+  DEFAULT_MAX_LINE_LENGTH,
+  feedDecoder,
+  type SseEvent,
+} from './decoder.js';
 
 const ev = (data: string, type = 'message', id = ''): SseEvent => ({ type, data, id });
 
@@ -540,5 +548,21 @@ describe('decoder: misuse', () => {
     const d = createDecoderWith(portableByteOps, { onEvent: (e) => seen.push(e.data) });
     d.feed(encode('data: ok\n\n'));
     assert.deepEqual(seen, ['ok']);
+  });
+});
+
+describe("decoder: attached (a stream reader's own)", () => {
+  it('decodes as any decoder, through its methods, with the same hidden class and no bound functions', () => {
+    const seen: string[] = [];
+    const attached = createAttachedDecoder({ onEvent: (e) => seen.push(e.data) });
+    attached.feed(encode('data: a\n\nda'));
+    feedDecoder(attached, encode('ta: b\n\n'));
+    assert.deepEqual(attached.end(), { unterminated: false });
+    assert.deepEqual(seen, ['a', 'b']);
+    const detachable = createDecoder({ onEvent() {} });
+    assert.ok(sameMap(attached, detachable), 'one hidden class for every decoder');
+    // The steps are the shared methods, not a function made per decoder.
+    assert.equal(attached.feed, Object.getPrototypeOf(attached).feed);
+    assert.notEqual(detachable.feed, Object.getPrototypeOf(detachable).feed);
   });
 });

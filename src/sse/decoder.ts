@@ -111,8 +111,21 @@ export function createDecoder(handlers: DecoderHandlers, options: DecoderOptions
   return createDecoderWith(defaultByteOps, handlers, options);
 }
 
+/**
+ * @internal A decoder whose steps are only called on it, never detached (a stream's reader):
+ * it has none of the three bound functions, which a stream would hold as long as it is open.
+ */
+export function createAttachedDecoder(handlers: DecoderHandlers): SseDecoder {
+  return createDecoderWith(defaultByteOps, handlers, {}, false);
+}
+
 /** @internal The decoder over given byte operations (tests run both the Node and the portable ones). */
-export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, options: DecoderOptions = {}): SseDecoder {
+export function createDecoderWith(
+  ops: ByteOps,
+  handlers: DecoderHandlers,
+  options: DecoderOptions = {},
+  detachable = true,
+): SseDecoder {
   if (handlers === null || typeof handlers !== 'object' || typeof handlers.onEvent !== 'function') {
     throw new TypeError('createDecoder needs handlers with an onEvent function: createDecoder({ onEvent(e) {...} })');
   }
@@ -120,7 +133,7 @@ export function createDecoderWith(ops: ByteOps, handlers: DecoderHandlers, optio
   if (!(maxLineLength >= 0) || (!Number.isInteger(maxLineLength) && maxLineLength !== Number.POSITIVE_INFINITY)) {
     throw new TypeError(`maxLineLength must be a whole number of bytes >= 0, got ${String(options.maxLineLength)}`);
   }
-  return new Decoder(ops, handlers, maxLineLength);
+  return new Decoder(ops, handlers, maxLineLength, detachable);
 }
 
 /**
@@ -136,7 +149,7 @@ class Decoder implements SseDecoder {
    * decoder would throw away the optimized code of every method and compile it again.
    */
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held, never read, on purpose (see above)
-  static readonly #keepShape = new Decoder(defaultByteOps, { onEvent() {} }, DEFAULT_MAX_LINE_LENGTH);
+  static readonly #keepShape = new Decoder(defaultByteOps, { onEvent() {} }, DEFAULT_MAX_LINE_LENGTH, true);
   readonly #ops: ByteOps;
   /**
    * Called as methods of this object (`this.#handlers.onEvent(event)`): a handler class's
@@ -163,15 +176,17 @@ class Decoder implements SseDecoder {
   #lastEventId = '';
   #inEvent = false; // a field line arrived since the last blank line
 
-  constructor(ops: ByteOps, handlers: DecoderHandlers, maxLineLength: number) {
+  constructor(ops: ByteOps, handlers: DecoderHandlers, maxLineLength: number, detachable: boolean) {
     this.#ops = ops;
     this.#handlers = handlers;
     this.#maxLineLength = maxLineLength;
     // The public steps stay usable detached (`stream.on('data', decoder.feed)`), as they were
     // when the decoder was closures: three bound functions, about 0.1 µs per decoder.
-    this.feed = this.feed.bind(this);
-    this.end = this.end.bind(this);
-    this.reset = this.reset.bind(this);
+    // An attached decoder gets the shared methods themselves, as own properties all the same:
+    // one hidden class for every decoder.
+    this.feed = detachable ? this.feed.bind(this) : this.feed;
+    this.end = detachable ? this.end.bind(this) : this.end;
+    this.reset = detachable ? this.reset.bind(this) : this.reset;
   }
 
   get lastEventId(): string {
