@@ -13,6 +13,7 @@
 import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import { flattenHead } from '../util/flatten-head.js';
 import { claimNodeBody, offerNodeBody, offersNodeBody } from './body-feed.js';
 
 /** A fetch with its own keep-alive connection pools; `close()` drops them. */
@@ -108,6 +109,7 @@ export function createHttpFetch(): HttpFetch {
     }
     const answered = answerOf(req, signal);
     req.end(body);
+    flattenHead(req);
     return answered;
   };
   return {

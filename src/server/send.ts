@@ -6,6 +6,7 @@
  * @module
  */
 import type { ServerResponse } from 'node:http';
+import { flattenHead } from '../util/flatten-head.js';
 import type { ErrorReply } from './error-replies.js';
 
 /** Where `tagRequest` keeps what every head of the answer carries (symbols: no clash with Node's own fields). */
@@ -71,6 +72,7 @@ export function writeHead(res: ServerResponse, status: number, headers: Record<s
   const extra = tagged[EXTRA_HEADERS];
   if (extra !== undefined) Object.assign(headers, extra);
   res.writeHead(status, headers);
+  flattenHead(res);
 }
 
 /** Sends an error answer (JSON, with its extra headers). */
