@@ -4,21 +4,22 @@
  * crosses only what a Sluice relay must run, so that a bench run tells how much of Sluice's cost
  * is the parts, how much the per-stream duties of a gateway, and how much the layers (the
  * client's stream, the server's generation, the router's attempt) that carry them
- * (docs/gateway.md, Rounds 11 and 12).
+ * (docs/gateway.md, Rounds 11 to 13).
  *
  * `parts`: per request, the server's request validation (`parseRequest`) and one keep-alive
- * `node:http` request upstream; per chunk, the SSE decoder, the event reader keeping the
- * upstream's JSON text (`readStreamEvent`), the shape check (`checkChunk`), the accumulator (the
- * partial and the end state), the frame (`chunkFrame`), one write per upstream read. A cut,
- * malformed or unfinished stream ends with an error frame and no `[DONE]` (`failureFrame`), as
- * Sluice's do.
+ * `node:http` request upstream, both heads held flat (`flattenHead`, as Sluice's); per chunk,
+ * the SSE decoder, the event reader keeping the upstream's JSON text (`readStreamEvent`), the
+ * shape check (`checkChunk`), the accumulator (the partial and the end state), the frame
+ * (`chunkFrame`), one write per upstream read. A cut, malformed or unfinished stream ends with
+ * an error frame and no `[DONE]` (`failureFrame`), as Sluice's do.
  *
  * `duties`: the same, plus what Sluice's gateway does once per stream, done flat (`Duties`
- * below): request ids, the route match, the second validation, the request's abort controller
- * and close watch, the heartbeat, metrics, the health store's claim and booking, the attempt's
- * own abort controller following the request's and its headers timer, the upstream URL and
- * headers, the abort listener on the upstream request, the answer's ids and rate-limit
- * headers, the preamble held until content, `server-timing` and `x-sluice-target`.
+ * below): request ids (in the answer's one `writeHead`, with CORS's `vary`), the route match,
+ * the second validation, the request's abort controller and close watch, the heartbeat,
+ * metrics, the health store's claim and booking, the attempt's own abort controller following
+ * the request's and its headers timer, the upstream URL and headers, the abort listener on the
+ * upstream request, the answer's ids and rate-limit headers, the preamble held until content,
+ * `server-timing` and `x-sluice-target`.
  *
  * Neither has keys, limits, failover, logs, observers or dialects. Forked by
  * bench/gateway.bench.ts from the built package (dist/); sends `{ port }` over IPC.
@@ -43,6 +44,7 @@ import { ServerMetrics } from '../dist/server/metrics.js';
 import { timingHeaders } from '../dist/server/observer.js';
 import { matchRoute } from '../dist/server/routes.js';
 import { createDecoder } from '../dist/sse/decoder.js';
+import { flattenHead } from '../dist/util/flatten-head.js';
 
 const [mockPort, deployment = 'bench', mode = 'parts'] = process.argv.slice(2);
 const DUTIES = mode === 'duties';
@@ -117,9 +119,7 @@ class Duties {
   constructor(req, res, startedAt) {
     this.res = res;
     this.startedAt = startedAt;
-    const requestId = randomUUID();
-    res.setHeader('x-request-id', requestId);
-    res.setHeader('apim-request-id', requestId);
+    this.requestId = randomUUID();
     this.label = 'unmatched';
     res.once('close', () => metrics.countRequest(this.label, res.headersSent ? res.statusCode : 499));
     const match = matchRoute(req.method ?? 'GET', req.url ?? '/');
@@ -180,6 +180,9 @@ class Duties {
     this.meta.target = TARGET_ID;
     return Object.assign({}, SSE_HEADERS, timingHeaders(this.report, { meta: this.meta }), {
       'x-sluice-target': encodeURI(TARGET_ID),
+      'x-request-id': this.requestId,
+      'apim-request-id': this.requestId,
+      vary: 'origin',
     });
   }
 
@@ -249,7 +252,10 @@ const server = createServer({ noDelay: true }, (req, res) => {
         }
         const lane = new LaneStream(shapeLimitsFor('chat', parsed.body), DUTIES);
         const decoder = createDecoder(lane);
-        const writeHead = () => res.writeHead(200, duties ? duties.headers() : SSE_HEADERS);
+        const writeHead = () => {
+          res.writeHead(200, duties ? duties.headers() : SSE_HEADERS);
+          flattenHead(res);
+        };
         /** Ends the answer with what arrived, an error frame, and no `[DONE]`. */
         const fail = (error) => {
           answer.destroy();
@@ -296,6 +302,7 @@ const server = createServer({ noDelay: true }, (req, res) => {
       if (!res.writableFinished) upstream.destroy();
     });
     upstream.end(payload);
+    flattenHead(upstream);
   });
 });
 server.listen(0, '127.0.0.1', () => process.send?.({ port: server.address().port }));
