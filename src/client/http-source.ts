@@ -129,7 +129,7 @@ export function metaOf(sent: Sent): ResponseMeta {
   const meta: ResponseMeta =
     raw === undefined
       ? { status: response.status, rateLimit: parseRateLimit(headers), headers, attempts: sent.attempts, url: sent.url }
-      : new LazyHeadersMeta(response.status, parseRateLimit(headers), raw, sent.attempts, sent.url);
+      : lazyHeadersMeta(response.status, parseRateLimit(headers), raw, sent.attempts, sent.url);
   const requestId = requestIdOf(headers);
   if (requestId !== undefined) meta.requestId = requestId;
   const region = headers.get('x-ms-region');
@@ -137,33 +137,31 @@ export function metaOf(sent: Sent): ResponseMeta {
   return meta;
 }
 
-/** A `ResponseMeta` whose `headers` are made from node:http's raw list when first read. */
-class LazyHeadersMeta implements ResponseMeta {
-  // Set only when the answer has them, as on a plain meta.
-  declare requestId?: string;
-  declare region?: string;
-  #raw: readonly string[];
-  #headers: Headers | undefined;
-
-  constructor(
-    readonly status: number,
-    readonly rateLimit: ResponseMeta['rateLimit'],
-    raw: readonly string[],
-    readonly attempts: number,
-    readonly url: string,
-  ) {
-    this.#raw = raw;
-  }
-
-  get headers(): Headers {
-    if (this.#headers === undefined) {
-      const headers = new Headers();
-      const raw = this.#raw;
-      for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-      this.#headers = headers;
-    }
-    return this.#headers;
-  }
+/**
+ * A `ResponseMeta` whose `headers` are made from node:http's raw list when first read: an own,
+ * enumerable getter, so a copy of the meta (`{ ...meta }`) still carries them.
+ */
+function lazyHeadersMeta(
+  status: number,
+  rateLimit: ResponseMeta['rateLimit'],
+  raw: readonly string[],
+  attempts: number,
+  url: string,
+): ResponseMeta {
+  let made: Headers | undefined;
+  return {
+    status,
+    rateLimit,
+    get headers(): Headers {
+      if (made === undefined) {
+        made = new Headers();
+        for (let i = 0; i + 1 < raw.length; i += 2) made.append(raw[i]!, raw[i + 1]!);
+      }
+      return made;
+    },
+    attempts,
+    url,
+  };
 }
 
 const EVENT_STREAM = /^\s*text\/event-stream\s*(;|$)/i;

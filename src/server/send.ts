@@ -1,8 +1,9 @@
 /**
  * Every answer's head, and JSON answers. A head is written in one `writeHead` with the
- * request's ids and CORS headers in it: headers set with `setHeader` before `writeHead` make Node keep each
- * of them as a record beside the header string for as long as the answer is open, about
- * 1 KB per open stream that the collector marks and copies (docs/gateway.md, Round 13).
+ * request's ids and CORS headers in it: headers set with `setHeader` before `writeHead` make
+ * Node keep each of them as a record beside the header string for as long as the answer is
+ * open, about 1 KB per open stream that the collector marks and copies (docs/gateway.md,
+ * Round 13). The head is then held flat (util/flatten-head.ts).
  * @module
  */
 import type { ServerResponse } from 'node:http';
@@ -63,6 +64,7 @@ export function setTaggedHeaders(res: ServerResponse): void {
  * res.end('ok');
  */
 export function writeHead(res: ServerResponse, status: number, headers: Record<string, string | number>): void {
+  if (Object.isFrozen(headers)) headers = { ...headers }; // a shared constant is not ours to add to
   const tagged = res as Tagged;
   const id = tagged[REQUEST_ID];
   if (id !== undefined) {

@@ -53,6 +53,7 @@ describe('streaming Chat Completions from an Azure deployment', () => {
     assert.equal(meta.headers.get('apim-request-id'), 'apim-0');
     assert.match(meta.headers.get('content-type') ?? '', /^text\/event-stream/);
     assert.equal(meta.headers, meta.headers, 'made once');
+    assert.equal({ ...meta }.headers.get('x-ms-region'), 'swedencentral', 'a copy carries them');
 
     const req = server.requests[0]!;
     assert.equal(req.path, '/openai/deployments/d/chat/completions');
