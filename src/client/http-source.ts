@@ -129,7 +129,7 @@ export function metaOf(sent: Sent): ResponseMeta {
   const meta: ResponseMeta =
     raw === undefined
       ? { status: response.status, rateLimit: parseRateLimit(headers), headers, attempts: sent.attempts, url: sent.url }
-      : lazyHeadersMeta(response.status, parseRateLimit(headers), raw, sent.attempts, sent.url);
+      : new LazyHeadersMeta(response.status, parseRateLimit(headers), raw, sent.attempts, sent.url);
   const requestId = requestIdOf(headers);
   if (requestId !== undefined) meta.requestId = requestId;
   const region = headers.get('x-ms-region');
@@ -138,30 +138,50 @@ export function metaOf(sent: Sent): ResponseMeta {
 }
 
 /**
- * A `ResponseMeta` whose `headers` are made from node:http's raw list when first read: an own,
- * enumerable getter, so a copy of the meta (`{ ...meta }`) still carries them.
+ * A `ResponseMeta` whose `headers` are made from node:http's raw list when first read. The
+ * getter is an own, enumerable property, so a copy of the meta (`{ ...meta }`) still carries
+ * them; it is one shared function defined on each instance in the same place, so every meta
+ * keeps one hidden class with fast properties (an object literal with a getter would not).
  */
-function lazyHeadersMeta(
-  status: number,
-  rateLimit: ResponseMeta['rateLimit'],
-  raw: readonly string[],
-  attempts: number,
-  url: string,
-): ResponseMeta {
-  let made: Headers | undefined;
-  return {
-    status,
-    rateLimit,
-    get headers(): Headers {
-      if (made === undefined) {
-        made = new Headers();
+class LazyHeadersMeta implements ResponseMeta {
+  declare readonly headers: Headers;
+  // Set only when the answer has them, as on a plain meta.
+  declare requestId?: string;
+  declare region?: string;
+  readonly status: number;
+  readonly rateLimit: ResponseMeta['rateLimit'];
+  readonly attempts: number;
+  readonly url: string;
+  #raw: readonly string[];
+  #made: Headers | undefined = undefined;
+
+  static readonly #headers: PropertyDescriptor = {
+    enumerable: true,
+    get(this: LazyHeadersMeta): Headers {
+      if (this.#made === undefined) {
+        const made = new Headers();
+        const raw = this.#raw;
         for (let i = 0; i + 1 < raw.length; i += 2) made.append(raw[i]!, raw[i + 1]!);
+        this.#made = made;
       }
-      return made;
+      return this.#made;
     },
-    attempts,
-    url,
   };
+
+  constructor(
+    status: number,
+    rateLimit: ResponseMeta['rateLimit'],
+    raw: readonly string[],
+    attempts: number,
+    url: string,
+  ) {
+    this.status = status;
+    this.rateLimit = rateLimit;
+    Object.defineProperty(this, 'headers', LazyHeadersMeta.#headers);
+    this.attempts = attempts;
+    this.url = url;
+    this.#raw = raw;
+  }
 }
 
 const EVENT_STREAM = /^\s*text\/event-stream\s*(;|$)/i;
