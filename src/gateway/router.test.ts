@@ -137,6 +137,22 @@ test('after content, a broken stream ends with the typed error and the partial; 
   assert.equal(b.backend.requests.length, 0);
 });
 
+test("a stream broken after its content counts towards the target's breaker; the client leaving does not", async () => {
+  const health = createMemoryHealth({ breaker: { failures: 2, probeAfterMs: 60_000 } });
+  const cut = new StreamTruncatedError('no-done', 'cut');
+  const half = () => [...textScript('chat', 'Half an').slice(0, 3), { error: cut }];
+  const a = target('a', [...half(), ...half()]);
+  const router = createRouterBackend({ model: 'm', targets: [a], health });
+  assert.equal((await read(router)).error, cut);
+  assert.equal(health.available('a'), true, 'one failure of two');
+  // A client that leaves mid-stream is no verdict on the target.
+  const left = new AbortController();
+  for await (const _ of router.stream({ ...ASK, body: { ...ASK.body } }, left.signal)) break;
+  assert.equal(health.available('a'), true);
+  assert.equal((await read(router)).error, cut);
+  assert.equal(health.available('a'), false, 'the second failure opens the breaker');
+});
+
 test('every breaker open: 503 naming when the first probe is due', async () => {
   let now = 0;
   const health = createMemoryHealth({ now: () => now, breaker: { failures: 1, probeAfterMs: 4_000 } });

@@ -266,8 +266,10 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
   /**
    * The client's iterator. Routing (choosing, holding back, failing over, continuing) runs
    * in the `route` generator; once an attempt is committed and nothing needs to look at its
-   * chunks, `next()` reads the attempt directly, and hands the end or the failure back to
-   * the generator (suspended at its `yield`), which books it as before. It is also a
+   * chunks, `next()` reads the attempt directly. Its end or failure is then booked by what the
+   * generator left for it (`commit`: the generator has ended, so that its frame is not held as
+   * long as the stream), or, when the model continues on failure, handed back to the generator,
+   * suspended at its `yield`. It is also a
    * `PullIterator` (backend.ts): when the attempt's stream is one, `take()` and
    * `wait()` read it with no promise per chunk; until then (routing) `take()` has nothing
    * and `wait()` wakes at once, so the caller goes through `next()`.
@@ -286,7 +288,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     request: BackendRequest<K>,
     signal: AbortSignal,
     relay: Relay,
-  ): AsyncGenerator<ApiTypes[K]['chunk'] | typeof RELEASED, undefined, undefined> {
+  ): AsyncGenerator<ApiTypes[K]['chunk'] | typeof RELEASED, typeof RELEASED | undefined, undefined> {
     const kind = request.kind;
     const meta: BackendMeta = request.meta ?? {};
     request.meta = meta;
@@ -322,6 +324,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       const held: ApiTypes[K]['chunk'][] = [];
       let open = false; // this attempt has sent content
       let settled = false;
+      let handedOver = false; // the relay reads and books this attempt (`commit`)
       try {
         for (;;) {
           // The client's iterator may have read this attempt to its end itself. A chunk already
@@ -368,9 +371,15 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
             held.push(chunk);
             relay.release(held.splice(0));
             chunk = NOT_READY;
-            if (attempt.plain) relay.attempt = attempt;
+            if (attempt.plain) {
+              // Nothing is left here to decide (no continuation): the relay books the end.
+              relay.attempt = attempt;
+              relay.committed = commit(s, attempt, record, meta, attempts, signal, relay);
+              settled = true;
+              handedOver = true;
+              return RELEASED;
+            }
             yield RELEASED;
-            relay.attempt = undefined;
             continue;
           }
           yield chunk;
@@ -419,7 +428,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         failed(record, { ...verdict, failover: true }, meta, error, next === undefined);
         body = next as ApiTypes[K]['request'];
       } finally {
-        attempt.dispose();
+        if (!handedOver) attempt.dispose();
         if (!settled) {
           // The client stopped reading (server hang-up handling): the upstream is cancelled above.
           health.release(s.id);
@@ -430,6 +439,58 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       }
     }
   }
+
+  /**
+   * The booking of an attempt the relay reads itself, once `route` has committed to it and
+   * ended: what `route` books when such an attempt ends, fails after its content (no
+   * continuation: the request fails with it) or is left by the client.
+   */
+  const commit = <K extends ApiKind>(
+    s: TargetState,
+    attempt: Attempt<K>,
+    record: AttemptRecord,
+    meta: BackendMeta,
+    attempts: number,
+    signal: AbortSignal,
+    relay: Relay,
+  ): Committed => ({
+    served() {
+      attempt.finished();
+      finish(s, relay.usage);
+      Object.assign(record, attempt.timings(), { outcome: 'served' });
+      report(record);
+      ended(s.id, attempts, 'served', relay.usage);
+      attempt.dispose();
+    },
+    failed(thrown) {
+      try {
+        finish(s, relay.usage);
+        Object.assign(record, attempt.timings());
+        if (signal.aborted) {
+          health.release(s.id);
+          report(record);
+          ended(meta.target, attempts, 'aborted');
+          return abortError(signal);
+        }
+        const error = attempt.errorOf(thrown);
+        const verdict = judge(error);
+        if (verdict.breaker) health.failure(s.id);
+        failed(record, { ...verdict, failover: true }, meta, error, true); // throws `error`
+        return error;
+      } catch (final) {
+        return final;
+      } finally {
+        attempt.dispose();
+      }
+    },
+    left() {
+      attempt.dispose();
+      health.release(s.id);
+      Object.assign(record, attempt.timings());
+      report(record);
+      ended(meta.target, attempts, 'aborted');
+    },
+  });
 
   // --- one request's attempts (non-streaming and Responses) ---
 
@@ -681,10 +742,15 @@ type Step = IteratorResult<AnyChunk, undefined>;
  * `wait()` run per chunk, and methods on the prototype stay one call target for every request.
  */
 class Relay implements PullIterator<AnyChunk> {
-  /** The routing generator (set right after construction: it is given this object). */
-  routing!: AsyncGenerator<AnyChunk | typeof RELEASED, undefined, undefined>;
+  /**
+   * The routing generator (set right after construction: it is given this object); let go once
+   * it has ended by committing (a generator keeps its frame as long as it is referenced).
+   */
+  routing: AsyncGenerator<AnyChunk | typeof RELEASED, typeof RELEASED | undefined, undefined> | undefined = undefined;
   /** The committed attempt the client's iterator reads directly, while nothing else has to. */
   attempt: DirectRead | undefined = undefined;
+  /** Books `attempt`'s end when the routing generator has ended (`commit`); else the generator does. */
+  committed: Committed | undefined = undefined;
   /** The last usage an upstream reported. */
   usage: Usage | undefined = undefined;
   /** The client's iterator read the attempt to its end. */
@@ -718,19 +784,28 @@ class Relay implements PullIterator<AnyChunk> {
   // stream, and on an upstream's stream `next()` runs only at its start and end.
 
   /** The routing generator's step: `RELEASED` stands for the first chunk it put in the queue. */
-  #onRouted(step: IteratorResult<AnyChunk | typeof RELEASED, undefined>): Step {
-    return step.done || step.value !== RELEASED ? (step as Step) : { value: this.#released() as AnyChunk, done: false };
+  #onRouted(step: IteratorResult<AnyChunk | typeof RELEASED, typeof RELEASED | undefined>): Step {
+    if (step.value !== RELEASED) return step as Step;
+    // Yielded, or returned: the generator has ended, leaving the rest to `committed`.
+    if (step.done) this.routing = undefined;
+    return { value: this.#released() as AnyChunk, done: false };
   }
 
   #route(): Promise<Step> {
-    return this.routing.next().then((step) => this.#onRouted(step));
+    const routing = this.routing;
+    if (routing === undefined) return Promise.resolve(ENDED);
+    return routing.next().then((step) => this.#onRouted(step));
   }
 
   #onStep(step: IteratorResult<AnyChunk>): Step | Promise<Step> {
     if (step.done) {
       this.attempt = undefined;
       this.ended = true;
-      return this.#route();
+      const committed = this.committed;
+      if (committed === undefined) return this.#route();
+      this.committed = undefined;
+      committed.served();
+      return ENDED;
     }
     if (step.value.usage) this.usage = step.value.usage;
     return step;
@@ -738,7 +813,13 @@ class Relay implements PullIterator<AnyChunk> {
 
   #onError(error: unknown): Promise<Step> {
     this.attempt = undefined;
-    return this.routing.throw(error).then((step) => this.#onRouted(step));
+    const committed = this.committed;
+    if (committed === undefined) {
+      const routing = this.routing;
+      return routing === undefined ? Promise.reject(error) : routing.throw(error).then((step) => this.#onRouted(step));
+    }
+    this.committed = undefined;
+    return Promise.reject(committed.failed(error));
   }
 
   next(): Promise<Step> {
@@ -788,9 +869,29 @@ class Relay implements PullIterator<AnyChunk> {
     this.attempt = undefined;
     this.#failed = false;
     this.#failure = undefined;
-    return this.routing.return(undefined).then((step) => this.#onRouted(step));
+    const committed = this.committed;
+    if (committed === undefined) {
+      const routing = this.routing;
+      return routing === undefined
+        ? Promise.resolve(ENDED)
+        : routing.return(undefined).then((step) => this.#onRouted(step));
+    }
+    this.committed = undefined;
+    committed.left();
+    return Promise.resolve(ENDED);
   }
 }
+
+/** What `commit` leaves the relay: the booking of its attempt's end. */
+interface Committed {
+  served(): void;
+  /** Books the failure; returns the error the request ends with. */
+  failed(thrown: unknown): unknown;
+  /** The client left before the end. */
+  left(): void;
+}
+
+const ENDED: Step = Object.freeze({ value: undefined, done: true });
 
 const NO_CHUNKS: readonly AnyChunk[] = Object.freeze([]);
 
