@@ -4,7 +4,13 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parkedBackend, stillHeld } from '../../test/support/held.js';
 import { isPullIterator, NOT_READY } from '../backend.js';
 import { createRemoteBackend } from '../backends/remote/index.js';
-import { createScriptedBackend, type Script, type ScriptedBackend, textScript } from '../backends/scripted/index.js';
+import {
+  createScriptedBackend,
+  type Script,
+  type ScriptedBackend,
+  type ScriptStep,
+  textScript,
+} from '../backends/scripted/index.js';
 import { BadRequestError, ProtocolError, ServerError, StreamTruncatedError, TimeoutError } from '../errors.js';
 import { type ChunkBuilder, chunkBuilder } from '../protocol/chunks.js';
 import type { RequestCapabilities } from '../protocol/request.js';
@@ -200,6 +206,53 @@ test('the consumer leaving mid-stream aborts the upstream attempt at once', asyn
   // Its signal aborted and its iterator closed: whichever it noticed first names the outcome.
   assert.ok(['aborted', 'cancelled'].includes(a.backend.calls[0]?.outcome ?? ''), a.backend.calls[0]?.outcome);
   assert.equal(a.backend.active, 0);
+});
+
+test('a consumer leaving is booked as aborted: before any content, after it, and on a continuing model', async () => {
+  const attempts: unknown[] = [];
+  const ends: unknown[] = [];
+  const events = {
+    attempt: (r: { targetId: string; outcome: string }) => attempts.push([r.targetId, r.outcome]),
+    end: (e: { outcome: string }) => ends.push(e.outcome),
+  };
+  // Before content (the role chunk held back while the content is awaited), the client's
+  // hang-up reaches the router as the server sends it: the request's signal aborts.
+  const early = createRouterBackend({
+    model: 'm',
+    targets: [target('a', [textScript('chat', 'x')[0] as ScriptStep, { hang: true }])],
+    events,
+  });
+  const hangUp = new AbortController();
+  const first = early.stream({ ...ASK }, hangUp.signal)[Symbol.asyncIterator]();
+  const pending = first.next();
+  await nextTurn();
+  hangUp.abort();
+  await assert.rejects(pending, { name: 'AbortError' });
+  // After content: the relay reads the committed attempt itself.
+  const late = createRouterBackend({
+    model: 'm',
+    targets: [target('b', textScript('chat', 'a long answer here', { gated: true }))],
+    events,
+  });
+  const second = late.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]();
+  await second.next();
+  await second.return?.();
+  // After content on a model that continues on failure: the routing generator reads every chunk.
+  const continuing = createRouterBackend({
+    model: 'm',
+    targets: [target('c', textScript('chat', 'a long answer here', { gated: true }))],
+    continueOnFailure: true,
+    events,
+  });
+  const third = continuing.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]();
+  await third.next();
+  await third.return?.();
+  assert.deepEqual(attempts, [
+    ['a', 'aborted'],
+    ['b', 'aborted'],
+    ['c', 'aborted'],
+  ]);
+  assert.deepEqual(ends, ['aborted', 'aborted', 'aborted']);
 });
 
 test('capabilities: what every target honours, with the smallest context size; none when a target states none', () => {

@@ -321,6 +321,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         startedAt: attempt.startedAt,
         outcome: 'aborted',
       };
+      const booked: Booked<K> = { s, attempt, record, meta, attempts };
       const held: ApiTypes[K]['chunk'][] = [];
       let open = false; // this attempt has sent content
       let settled = false;
@@ -374,7 +375,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
             if (attempt.plain) {
               // Nothing is left here to decide (no continuation): the relay books the end.
               relay.attempt = attempt;
-              relay.committed = commit(s, attempt, record, meta, attempts, signal, relay);
+              relay.committed = commit(booked, signal, relay);
               settled = true;
               handedOver = true;
               return RELEASED;
@@ -394,25 +395,11 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
           for (const h of held) yield h;
         }
         settled = true;
-        finish(s, relay.usage);
-        Object.assign(record, attempt.timings(), { outcome: 'served' });
-        report(record);
-        ended(s.id, attempts, 'served', relay.usage);
+        bookServed(booked, relay.usage);
         return;
       } catch (thrown) {
         settled = true;
-        finish(s, relay.usage);
-        Object.assign(record, attempt.timings());
-        if (signal.aborted) {
-          health.release(s.id);
-          report(record);
-          ended(meta.target, attempts, 'aborted');
-          throw abortError(signal);
-        }
-        const error = attempt.errorOf(thrown);
-        const verdict = judge(error);
-        if (!open) book(s, verdict);
-        else if (verdict.breaker) health.failure(s.id);
+        const { error, verdict } = bookBroken(booked, signal, relay.usage, thrown, open);
         lastError = error;
         if (!origin) {
           // Nothing reached the client: move on, unless the request itself is at fault.
@@ -429,13 +416,8 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         body = next as ApiTypes[K]['request'];
       } finally {
         if (!handedOver) attempt.dispose();
-        if (!settled) {
-          // The client stopped reading (server hang-up handling): the upstream is cancelled above.
-          health.release(s.id);
-          Object.assign(record, attempt.timings());
-          report(record);
-          ended(meta.target, attempts, 'aborted');
-        }
+        // The client stopped reading (server hang-up handling): the upstream is cancelled above.
+        if (!settled) bookLeft(booked);
       }
     }
   }
@@ -445,52 +427,73 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
    * ended: what `route` books when such an attempt ends, fails after its content (no
    * continuation: the request fails with it) or is left by the client.
    */
-  const commit = <K extends ApiKind>(
-    s: TargetState,
-    attempt: Attempt<K>,
-    record: AttemptRecord,
-    meta: BackendMeta,
-    attempts: number,
-    signal: AbortSignal,
-    relay: Relay,
-  ): Committed => ({
+  const commit = <K extends ApiKind>(booked: Booked<K>, signal: AbortSignal, relay: Relay): Committed => ({
     served() {
-      attempt.finished();
-      finish(s, relay.usage);
-      Object.assign(record, attempt.timings(), { outcome: 'served' });
-      report(record);
-      ended(s.id, attempts, 'served', relay.usage);
-      attempt.dispose();
+      booked.attempt.finished();
+      bookServed(booked, relay.usage);
+      booked.attempt.dispose();
     },
     failed(thrown) {
       try {
-        finish(s, relay.usage);
-        Object.assign(record, attempt.timings());
-        if (signal.aborted) {
-          health.release(s.id);
-          report(record);
-          ended(meta.target, attempts, 'aborted');
-          return abortError(signal);
-        }
-        const error = attempt.errorOf(thrown);
-        const verdict = judge(error);
-        if (verdict.breaker) health.failure(s.id);
-        failed(record, { ...verdict, failover: true }, meta, error, true); // throws `error`
+        const { error, verdict } = bookBroken(booked, signal, relay.usage, thrown, true);
+        failed(booked.record, { ...verdict, failover: true }, booked.meta, error, true); // throws `error`
         return error;
       } catch (final) {
         return final;
       } finally {
-        attempt.dispose();
+        booked.attempt.dispose();
       }
     },
     left() {
-      attempt.dispose();
-      health.release(s.id);
-      Object.assign(record, attempt.timings());
-      report(record);
-      ended(meta.target, attempts, 'aborted');
+      booked.attempt.dispose();
+      bookLeft(booked);
     },
   });
+
+  // --- a streamed attempt's end, booked (by `route`, or by `commit` for the relay) ---
+
+  const bookServed = <K extends ApiKind>(
+    { s, attempt, record, attempts }: Booked<K>,
+    usage: Usage | undefined,
+  ): void => {
+    finish(s, usage);
+    Object.assign(record, attempt.timings(), { outcome: 'served' });
+    report(record);
+    ended(s.id, attempts, 'served', usage);
+  };
+
+  /** The client left (no verdict on the target). */
+  const bookLeft = <K extends ApiKind>({ s, attempt, record, meta, attempts }: Booked<K>): void => {
+    health.release(s.id);
+    Object.assign(record, attempt.timings());
+    report(record);
+    ended(meta.target, attempts, 'aborted');
+  };
+
+  /**
+   * A failure: its usage, timings and verdict booked (`open`: after content, when only the
+   * breaker counts it); throws the abort when the request was aborted, else says what failed.
+   */
+  const bookBroken = <K extends ApiKind>(
+    booked: Booked<K>,
+    signal: AbortSignal,
+    usage: Usage | undefined,
+    thrown: unknown,
+    open: boolean,
+  ): { error: SluiceError; verdict: Verdict } => {
+    const { s, attempt, record } = booked;
+    finish(s, usage);
+    if (signal.aborted) {
+      bookLeft(booked);
+      throw abortError(signal);
+    }
+    Object.assign(record, attempt.timings());
+    const error = attempt.errorOf(thrown);
+    const verdict = judge(error);
+    if (!open) book(s, verdict);
+    else if (verdict.breaker) health.failure(s.id);
+    return { error, verdict };
+  };
 
   // --- one request's attempts (non-streaming and Responses) ---
 
@@ -880,6 +883,15 @@ class Relay implements PullIterator<AnyChunk> {
     committed.left();
     return Promise.resolve(ENDED);
   }
+}
+
+/** One streamed attempt, as its end is booked. */
+interface Booked<K extends ApiKind> {
+  s: TargetState;
+  attempt: Attempt<K>;
+  record: AttemptRecord;
+  meta: BackendMeta;
+  attempts: number;
 }
 
 /** What `commit` leaves the relay: the booking of its attempt's end. */
