@@ -46,13 +46,7 @@ export function tagRequest(
  * await staticHandler(req, res);
  */
 export function setTaggedHeaders(res: ServerResponse): void {
-  const tagged = res as Tagged;
-  const id = tagged[REQUEST_ID];
-  if (id !== undefined) {
-    res.setHeader('x-request-id', id);
-    res.setHeader('apim-request-id', id);
-  }
-  for (const [name, value] of Object.entries(tagged[EXTRA_HEADERS] ?? {})) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(withTagged(res, {}))) res.setHeader(name, value);
 }
 
 /**
@@ -65,6 +59,12 @@ export function setTaggedHeaders(res: ServerResponse): void {
  */
 export function writeHead(res: ServerResponse, status: number, headers: Record<string, string | number>): void {
   if (Object.isFrozen(headers)) headers = { ...headers }; // a shared constant is not ours to add to
+  res.writeHead(status, withTagged(res, headers));
+  flattenHead(res);
+}
+
+/** `headers` with what `tagRequest` named for `res` added. */
+function withTagged(res: ServerResponse, headers: Record<string, string | number>): Record<string, string | number> {
   const tagged = res as Tagged;
   const id = tagged[REQUEST_ID];
   if (id !== undefined) {
@@ -73,8 +73,7 @@ export function writeHead(res: ServerResponse, status: number, headers: Record<s
   }
   const extra = tagged[EXTRA_HEADERS];
   if (extra !== undefined) Object.assign(headers, extra);
-  res.writeHead(status, headers);
-  flattenHead(res);
+  return headers;
 }
 
 /** Sends an error answer (JSON, with its extra headers). */
