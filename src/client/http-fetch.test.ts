@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { serveNodeHttp } from '../../test/support/node-http.js';
 import { claimNodeBody } from './body-feed.js';
 import { createClient } from './client.js';
-import { createHttpFetch, nodeHttpCanStandIn } from './http-fetch.js';
+import { createHttpFetch, headerLookupOf, nodeHttpCanStandIn } from './http-fetch.js';
 
 /** A server on 127.0.0.1 for one test, and the node:http fetch to reach it; counts connections. */
 const serve = serveNodeHttp;
@@ -90,6 +90,45 @@ describe('createHttpFetch', () => {
     const empty = await fetch(`${url}/empty`, { method: 'POST', body: '' });
     assert.equal(empty.status, 204);
     assert.equal(empty.body, null);
+  });
+
+  test("an answer's headers are read from node:http's raw list as Headers reads them, and `headers` is filled when first read", async (t) => {
+    const { url, fetch } = await serve(t, (req) => {
+      // Written by hand: mixed case, a repeated header, padding and an empty value.
+      req.socket.end(
+        'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Ms-Region:  East US \t\r\n' +
+          'x-dup: one\r\nX-Dup: two\r\nx-empty:\r\nConnection: close\r\n\r\ndata: [DONE]\n\n',
+      );
+    });
+    const response = await fetch(url, { method: 'POST', body: '' });
+    const names = [
+      'content-type',
+      'Content-Type',
+      'x-ms-region',
+      'x-dup',
+      'X-DUP',
+      'x-empty',
+      'x-absent',
+      'connection',
+    ];
+    const read = names.map((name) => headerLookupOf(response).get(name));
+    assert.deepEqual(read, [
+      'text/event-stream',
+      'text/event-stream',
+      'East US',
+      'one, two',
+      'one, two',
+      '',
+      null,
+      'close',
+    ]);
+    assert.deepEqual(
+      names.map((name) => response.headers.get(name)),
+      read,
+    );
+    assert.equal(await response.text(), 'data: [DONE]\n\n');
+    // Any other Response is read through its own headers.
+    assert.equal(headerLookupOf(new Response(null, { headers: { 'X-A': ' b ' } })).get('x-a'), 'b');
   });
 
   test('a connection failure rejects like the global fetch: TypeError with the system error as cause', async (t) => {

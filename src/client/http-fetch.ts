@@ -13,6 +13,7 @@
 import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import type { HeaderLookup } from '../protocol/retry-after.js';
 import { flattenHead } from '../util/flatten-head.js';
 import { claimNodeBody, offerNodeBody, offersNodeBody } from './body-feed.js';
 
@@ -208,10 +209,10 @@ function answerOf(req: ClientRequest, signal: AbortSignal | undefined): Promise<
         resolved(withRawHeaders(new Response(null, { status: NULL_BODY.has(status) ? status : 502 }), res.rawHeaders));
         return;
       }
-      const response = withRawHeaders(
-        new NodeBodyResponse(res, { status, statusText: res.statusMessage ?? '' }) as unknown as Response,
-        res.rawHeaders,
-      );
+      const response = new NodeBodyResponse(res, {
+        status,
+        statusText: res.statusMessage ?? '',
+      }) as unknown as Response;
       // The client's SSE source reads `res` itself (client/body-feed.ts): no web stream at all.
       offerNodeBody(response, res);
       resolved(response);
@@ -232,6 +233,42 @@ function withRawHeaders(response: Response, raw: readonly string[]): Response {
 
 /** Where an answer of this fetch keeps node:http's raw header list. */
 const RAW_HEADERS = Symbol('sluice.rawHeaders');
+
+/**
+ * What an answer says in its headers, read as `response.headers.get` would read it: from
+ * node:http's raw list when the answer came through this fetch (a streamed answer's client reads
+ * a dozen headers and never needs the `Headers` object, which costs more to fill than the
+ * readings), else from `response.headers`.
+ *
+ * @example
+ * const region = headerLookupOf(response).get('x-ms-region');
+ */
+export function headerLookupOf(response: Response): HeaderLookup {
+  const raw = rawHeadersOf(response);
+  return raw === undefined ? response.headers : new RawHeaderLookup(raw);
+}
+
+/** `Headers.get` over node:http's raw list: any case, repeats joined with ", " (node:http's parser has trimmed the values). */
+class RawHeaderLookup implements HeaderLookup {
+  readonly #raw: readonly string[];
+
+  constructor(raw: readonly string[]) {
+    this.#raw = raw;
+  }
+
+  get(name: string): string | null {
+    const wanted = name.toLowerCase();
+    const raw = this.#raw;
+    let value: string | null = null;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const key = raw[i]!;
+      if (key.length !== wanted.length || (key !== wanted && key.toLowerCase() !== wanted)) continue;
+      const one = raw[i + 1]!;
+      value = value === null ? one : `${value}, ${one}`;
+    }
+    return value;
+  }
+}
 
 /**
  * node:http's raw header list (`[name, value, ...]`) behind an answer of this fetch; undefined
@@ -267,15 +304,32 @@ function headerRecord(init: RequestInit['headers']): Record<string, string> {
  * A Response whose body is `message`, as a web stream made only when someone asks for
  * `body` (or reads it with `text()` and the like): the client's SSE source takes the message
  * itself (`offerNodeBody`), and a web stream per request costs as much CPU as a dozen
- * relayed chunks. Until then it is a Response with no body underneath.
+ * relayed chunks. Until then it is a Response with no body underneath. Its `headers` are
+ * filled from the message's raw list when first read: the client reads a streamed answer's
+ * headers through `headerLookupOf`, and then never.
  */
-class NodeBodyResponse extends (Response as unknown as new (body: null, init: ResponseInit) => object) {
+class NodeBodyResponse extends (Response as unknown as new (
+  body: null,
+  init: ResponseInit,
+) => { get headers(): Headers }) {
   readonly #message: IncomingMessage;
   #web: ReadableStream<Uint8Array> | undefined;
+  #headersFilled = false;
 
   constructor(message: IncomingMessage, init: ResponseInit) {
     super(null, init);
     this.#message = message;
+    (this as { [RAW_HEADERS]?: readonly string[] })[RAW_HEADERS] = message.rawHeaders;
+  }
+
+  override get headers(): Headers {
+    const headers = super.headers;
+    if (!this.#headersFilled) {
+      this.#headersFilled = true;
+      const raw = this.#message.rawHeaders;
+      for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+    }
+    return headers;
   }
 
   get body(): ReadableStream<Uint8Array> {

@@ -21,7 +21,7 @@ import type { AnyChunk, ApiKind, ApiTypes } from '../types.js';
 import { type BodyFeed, bodyFeed, type FeedHandlers, offersNodeBody } from './body-feed.js';
 import type { ItemIterator, ItemSource, ResponseMeta, SourceContext, SourceEnd } from './event-stream.js';
 import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
-import { rawHeadersOf } from './http-fetch.js';
+import { headerLookupOf, rawHeadersOf } from './http-fetch.js';
 import { keepShape } from './shapes.js';
 
 /** The header a Sluice gateway names a resumable stream with. */
@@ -124,11 +124,17 @@ export function sseSource<T>(
  */
 export function metaOf(sent: Sent): ResponseMeta {
   const response = sent.response;
-  const headers = response.headers;
   const raw = rawHeadersOf(response);
+  const headers = headerLookupOf(response);
   const meta: ResponseMeta =
     raw === undefined
-      ? { status: response.status, rateLimit: parseRateLimit(headers), headers, attempts: sent.attempts, url: sent.url }
+      ? {
+          status: response.status,
+          rateLimit: parseRateLimit(headers),
+          headers: response.headers,
+          attempts: sent.attempts,
+          url: sent.url,
+        }
       : new LazyHeadersMeta(response.status, parseRateLimit(headers), raw, sent.attempts, sent.url);
   const requestId = requestIdOf(headers);
   if (requestId !== undefined) meta.requestId = requestId;
@@ -384,9 +390,10 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
 
   async #open(pending: Promise<Sent>): Promise<void> {
     const sent = await pending;
-    if (!EVENT_STREAM.test(sent.response.headers.get('content-type') ?? '')) throw await notEventStream(sent.response);
+    const headers = headerLookupOf(sent.response);
+    if (!EVENT_STREAM.test(headers.get('content-type') ?? '')) throw await notEventStream(sent.response);
     // A Sluice gateway names its resumable streams; a drop mid-answer is then resumed there.
-    this.#streamId = this.#resume ? sent.response.headers.get(STREAM_ID_HEADER) : null;
+    this.#streamId = this.#resume ? headers.get(STREAM_ID_HEADER) : null;
     this.#read(sent);
   }
 
@@ -400,7 +407,7 @@ class SseReader<T> implements ItemIterator<T>, DecoderHandlers, FeedHandlers {
       return;
     }
     sent.settled();
-    if (!EVENT_STREAM.test(sent.response.headers.get('content-type') ?? '')) {
+    if (!EVENT_STREAM.test(headerLookupOf(sent.response).get('content-type') ?? '')) {
       sent.response.body?.cancel().catch(() => {});
       this.#finish({ end });
       return;
