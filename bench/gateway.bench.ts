@@ -28,9 +28,10 @@
 //     [--compare <checkout>]      (also runs the built Sluice of another checkout, e.g. the tree before a change,
 //                                  as one more contender: before/after paired in one run; build its dist/ first)
 //     [--no-peer]                 (leaves Portkey out, to spend the machine on the pair being compared)
-//     [--processes 2]             (processes per relay, taking the rounds in turn: two processes of one build
-//                                  differ by up to 17% in CPU here, as JMH's forks find of JVMs; pooled, one
-//                                  process's luck weighs half)
+//     [--processes 1]             (processes per relay, taking the rounds in turn, their spread shown: two
+//                                  processes of one build differ by up to 17% in CPU here. Each then idles
+//                                  twice as long between its turns and starts its bursts colder: every
+//                                  relay's fixed cost rose by about half with 2, so 1 stays the default)
 //     [--lane]                    (also runs bench/gateway-lane-built.mjs: Sluice's own parts for a relay with none
 //                                  of the layers around them, and the same with a gateway's per-stream duties
 //                                  added flat, to tell the parts' and the duties' cost from the layers')
@@ -58,7 +59,7 @@ const ROUNDS_SINGLE = Number(arg('--rounds-single', '12'));
 const MEMORY_REPEATS = Number(arg('--memory', '3'));
 /** Rounds of the fixed-cost phase: 64 streams of one delta each (0 leaves the phase out). */
 const ROUNDS_FIXED = Number(arg('--rounds-fixed', '16'));
-const PROCESSES = Math.max(1, Number(arg('--processes', '2')));
+const PROCESSES = Math.max(1, Number(arg('--processes', '1')));
 const FIXED_STREAMS = 64;
 /** Streams each contender serves before the measured rounds, in waves of at most `WARMUP_WAVE`. */
 const WARMUP = Number(arg('--warmup', '2560'));
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(2))
       .join(' ')} at the start. Mock: ${DELTAS} deltas ${GAP_MS} ms apart; levels ${LEVELS.join(', ')}; ` +
       `${ROUNDS_SINGLE} rounds at 1 stream, ${ROUNDS} at the others, interleaved, after a warm-up of ` +
-      `${WARMUP} streams each; ${PROCESSES} process${PROCESSES === 1 ? '' : 'es'} per relay, taking the rounds in turn. ` +
+      `${WARMUP} streams each${PROCESSES > 1 ? `; ${PROCESSES} processes per relay, taking the rounds in turn` : ''}. ` +
       `Sluice ${FROM === 'src' ? 'from source under tsx' : 'as built (dist/, plain Node)'}.`,
   );
   if (FROM !== 'src' || LANE) ensureBuilt();
