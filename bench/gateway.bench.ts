@@ -412,7 +412,7 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       'gap p99',
       'CPU/chunk',
       'CPU vs bare',
-      'processes',
+      ...(PROCESSES > 1 ? ['processes'] : []),
       'off main',
     ],
   ];
@@ -432,7 +432,7 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       `${ms(percentile(t.gaps, 99))}`,
       relay ? `${cpuPerChunk(t).toFixed(1)} µs` : '',
       relay ? ratio(cpuPerChunk(t), cpuPerChunk(bare)) : '',
-      relay ? spread(t, (p) => p.cpuMs / p.frames) : '',
+      ...(PROCESSES > 1 ? [relay ? spread(t) : ''] : []),
       // (At least 0: the two counters are read a moment apart.)
       relay && t.cpuMs > 0 ? `${Math.max(0, 100 * (1 - t.mainCpuMs / t.cpuMs)).toFixed(0)}%` : '',
     ]);
@@ -443,7 +443,9 @@ function levelTable(tallies: Map<Contender, Tally>): string {
 function fixedTable(fixed: Map<Contender, Tally>): string {
   const perStream = (t: Tally) => (t.cpuMs * 1000) / t.streams;
   const bare = perStream(fixed.get(contender('bare'))!);
-  const rows = [['relay', 'streams', 'CPU per stream', 'vs bare', 'over bare', 'processes']];
+  const rows = [
+    ['relay', 'streams', 'CPU per stream', 'vs bare', 'over bare', ...(PROCESSES > 1 ? ['processes'] : [])],
+  ];
   for (const [c, t] of fixed) {
     rows.push([
       c.name,
@@ -451,8 +453,8 @@ function fixedTable(fixed: Map<Contender, Tally>): string {
       `${perStream(t).toFixed(0)} µs`,
       ratio(perStream(t), bare),
       `${perStream(t) - bare >= 0 ? '+' : ''}${(perStream(t) - bare).toFixed(0)} µs`,
-      // (One frame per stream of one delta.)
-      spread(t, (p) => p.cpuMs / p.frames),
+      // (One frame per stream of one delta: the spread per chunk is the spread per stream.)
+      ...(PROCESSES > 1 ? [spread(t)] : []),
     ]);
   }
   return table(rows);
@@ -529,12 +531,9 @@ function verdicts(
   return [...lines, ...beside].join('\n');
 }
 
-/**
- * How far a relay's processes differ in `per` (CPU per chunk): the range over their pooled
- * figure, e.g. `±4%`; empty with one process.
- */
-function spread(t: Tally, per: (p: Tally['byProcess'][number]) => number): string {
-  const values = t.byProcess.filter((p) => p.frames > 0).map(per);
+/** How far a relay's processes differ in CPU per chunk: the range over the pooled figure, halved, e.g. `±4%`. */
+function spread(t: Tally): string {
+  const values = t.byProcess.filter((p) => p.frames > 0).map((p) => p.cpuMs / p.frames);
   if (values.length < 2) return '';
   const pooled = t.cpuMs / t.frames;
   return `±${((50 * (Math.max(...values) - Math.min(...values))) / pooled).toFixed(0)}%`;

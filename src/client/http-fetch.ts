@@ -225,10 +225,21 @@ function answerOf(req: ClientRequest, signal: AbortSignal | undefined): Promise<
  * with a `headers` init would copy them from a second Headers object).
  */
 function withRawHeaders(response: Response, raw: readonly string[]): Response {
-  const headers = response.headers;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  appendRawHeaders(response.headers, raw);
   (response as Response & { [RAW_HEADERS]?: readonly string[] })[RAW_HEADERS] = raw;
   return response;
+}
+
+/**
+ * Appends node:http's raw header list (`[name, value, ...]`) to `headers`: the one way an
+ * answer's `Headers` is made from it, whenever it is made.
+ *
+ * @example
+ * const headers = appendRawHeaders(new Headers(), message.rawHeaders);
+ */
+export function appendRawHeaders(headers: Headers, raw: readonly string[]): Headers {
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  return headers;
 }
 
 /** Where an answer of this fetch keeps node:http's raw header list. */
@@ -326,8 +337,7 @@ class NodeBodyResponse extends (Response as unknown as new (
     const headers = super.headers;
     if (!this.#headersFilled) {
       this.#headersFilled = true;
-      const raw = this.#message.rawHeaders;
-      for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+      appendRawHeaders(headers, this.#message.rawHeaders);
     }
     return headers;
   }

@@ -21,7 +21,7 @@ import type { AnyChunk, ApiKind, ApiTypes } from '../types.js';
 import { type BodyFeed, bodyFeed, type FeedHandlers, offersNodeBody } from './body-feed.js';
 import type { ItemIterator, ItemSource, ResponseMeta, SourceContext, SourceEnd } from './event-stream.js';
 import { MAX_ERROR_BODY_BYTES, readCapped, type Sent } from './http.js';
-import { headerLookupOf, rawHeadersOf } from './http-fetch.js';
+import { appendRawHeaders, headerLookupOf, rawHeadersOf } from './http-fetch.js';
 import { keepShape } from './shapes.js';
 
 /** The header a Sluice gateway names a resumable stream with. */
@@ -164,12 +164,7 @@ class LazyHeadersMeta implements ResponseMeta {
   static readonly #headers: PropertyDescriptor = {
     enumerable: true,
     get(this: LazyHeadersMeta): Headers {
-      if (this.#made === undefined) {
-        const made = new Headers();
-        const raw = this.#raw;
-        for (let i = 0; i + 1 < raw.length; i += 2) made.append(raw[i]!, raw[i + 1]!);
-        this.#made = made;
-      }
+      this.#made ??= appendRawHeaders(new Headers(), this.#raw);
       return this.#made;
     },
   };
