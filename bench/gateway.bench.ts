@@ -45,7 +45,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBuilt } from './build.js';
 import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
 import { DELTAS, DEPLOYMENT, GAP_MS } from './gateway-mock.js';
-import { cpuMs, mainThreadCpuMs, rssBytes } from './proc-stats.js';
+import { cpuMs, mainThreadCpuMs, mainThreadWakeUps, rssBytes } from './proc-stats.js';
 import { median, percentile, table } from './util.js';
 
 const args = process.argv.slice(2);
@@ -190,6 +190,8 @@ interface Tally {
   cpuMs: number;
   /** The part of `cpuMs` on the relay's main thread (its event loop). */
   mainCpuMs: number;
+  /** Times the relay's main thread slept and woke (`mainThreadWakeUps`). */
+  wakeUps: number;
   /** CPU and frames per process of the relay (`--processes`), to show how far its processes differ. */
   byProcess: { cpuMs: number; frames: number }[];
 }
@@ -295,12 +297,20 @@ function seeds(n: number): number[] {
 }
 
 function emptyTally(): Tally {
-  return { ttft: [], gaps: [], failures: [], streams: 0, frames: 0, cpuMs: 0, mainCpuMs: 0, byProcess: [] };
+  return { ttft: [], gaps: [], failures: [], streams: 0, frames: 0, cpuMs: 0, mainCpuMs: 0, wakeUps: 0, byProcess: [] };
 }
 
-function add(tally: Tally, records: StreamRecord[], cpu: number, mainCpu: number, relay: number): void {
+function add(
+  tally: Tally,
+  records: StreamRecord[],
+  cpu: number,
+  mainCpu: number,
+  wakeUps: number,
+  relay: number,
+): void {
   tally.cpuMs += cpu;
   tally.mainCpuMs += mainCpu;
+  tally.wakeUps += wakeUps;
   tally.byProcess[relay] ??= { cpuMs: 0, frames: 0 };
   const own = tally.byProcess[relay];
   own.cpuMs += cpu;
@@ -339,12 +349,14 @@ async function measureRounds(
       const pid = c.launch ? relay.pid : undefined;
       const cpu0 = pid === undefined ? 0 : cpuMs(pid);
       const main0 = pid === undefined ? 0 : mainThreadCpuMs(pid);
+      const woke0 = pid === undefined ? 0 : mainThreadWakeUps(pid);
       const records = await runStreams(targetOf(c, relay), seeds(streams), deltas);
       // Let the relay finish its own bookkeeping (socket close, cleanup) before reading its CPU.
       await sleep(50);
       const cpu1 = pid === undefined ? 0 : cpuMs(pid);
       const main1 = pid === undefined ? 0 : mainThreadCpuMs(pid);
-      add(tallies.get(c)!, records, cpu1 - cpu0, main1 - main0, k);
+      const woke1 = pid === undefined ? 0 : mainThreadWakeUps(pid);
+      add(tallies.get(c)!, records, cpu1 - cpu0, main1 - main0, woke1 - woke0, k);
     }
   }
   return tallies;
@@ -414,6 +426,8 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       'CPU vs bare',
       ...(PROCESSES > 1 ? ['processes'] : []),
       'off main',
+      'wake-ups/chunk',
+      'CPU/wake-up',
     ],
   ];
   for (const [c, t] of tallies) {
@@ -435,6 +449,8 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       ...(PROCESSES > 1 ? [relay ? spread(t) : ''] : []),
       // (At least 0: the two counters are read a moment apart.)
       relay && t.cpuMs > 0 ? `${Math.max(0, 100 * (1 - t.mainCpuMs / t.cpuMs)).toFixed(0)}%` : '',
+      relay && t.frames > 0 ? (t.wakeUps / t.frames).toFixed(2) : '',
+      relay && t.wakeUps > 0 ? `${((t.cpuMs * 1000) / t.wakeUps).toFixed(0)} µs` : '',
     ]);
   }
   return table(rows);

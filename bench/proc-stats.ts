@@ -31,6 +31,19 @@ export function mainThreadCpuMs(pid: number): number {
   return threadRunNs(pid, String(pid)) / 1e6;
 }
 
+/**
+ * Times the process's main thread has gone to sleep and been woken so far: its voluntary
+ * context switches (`/proc/<pid>/task/<pid>/status`). For a Node process most are the event
+ * loop waiting for I/O or a timer; the rest are waits for V8's helper threads (a parallel
+ * scavenge). At one stream a relay wakes once per chunk, and a wake-up after 20 ms of quiet
+ * costs far more CPU than the chunk's own work (docs/gateway.md, Round 15).
+ */
+export function mainThreadWakeUps(pid: number): number {
+  const match = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`No voluntary_ctxt_switches for process ${pid}: is it still running?`);
+  return Number(match[1]);
+}
+
 /** A thread's run time so far, ns: the first field of its `schedstat`. */
 function threadRunNs(pid: number, tid: string): number {
   return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);

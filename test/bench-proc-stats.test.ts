@@ -1,0 +1,63 @@
+// What the benches read of another process (bench/proc-stats.ts) must count what it says:
+// a child that wakes on a timer a known number of times, and spins for a known time.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { cpuMs, mainThreadCpuMs, mainThreadWakeUps } from '../bench/proc-stats.js';
+
+/**
+ * A Node process that waits for a line on stdin: `wake N` sleeps and wakes N times, 5 ms
+ * apart; `spin MS` keeps its main thread busy for MS. It answers `done` when finished.
+ */
+const CHILD = `
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', async (line) => {
+  const [what, n] = line.trim().split(' ');
+  if (what === 'wake') for (let i = 0; i < Number(n); i++) await new Promise((r) => setTimeout(r, 5));
+  if (what === 'spin') { const end = performance.now() + Number(n); while (performance.now() < end); }
+  process.stdout.write('done\\n');
+});
+process.stdout.write('ready\\n');
+`;
+
+describe('bench/proc-stats', { skip: process.platform !== 'linux' && 'reads /proc (Linux)' }, () => {
+  let child: ChildProcess;
+
+  async function ask(command: string): Promise<void> {
+    child.stdin?.write(`${command}\n`);
+    await once(child.stdout!, 'data');
+  }
+
+  before(async () => {
+    child = spawn(process.execPath, ['-e', CHILD], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await once(child.stdout!, 'data');
+  });
+
+  after(() => {
+    child.kill();
+  });
+
+  it('counts each time the main thread slept and woke', async () => {
+    const pid = child.pid!;
+    const before = mainThreadWakeUps(pid);
+    await ask('wake 40');
+    const woke = mainThreadWakeUps(pid) - before;
+    // 40 timers, plus the wake-up for the command itself; a busy machine may add a few more.
+    assert.ok(woke >= 40, `woke ${woke} times, expected at least 40`);
+    assert.ok(woke < 120, `woke ${woke} times for 40 timers`);
+  });
+
+  it('counts a busy main thread as CPU of the process and of its main thread', async () => {
+    const pid = child.pid!;
+    const cpu0 = cpuMs(pid);
+    const main0 = mainThreadCpuMs(pid);
+    const woke0 = mainThreadWakeUps(pid);
+    await ask('spin 150');
+    const main = mainThreadCpuMs(pid) - main0;
+    assert.ok(main >= 100, `main thread used ${main.toFixed(1)} ms for a 150 ms spin`);
+    assert.ok(cpuMs(pid) - cpu0 >= main, 'the process counts at least its main thread');
+    // Spinning is one wake-up (the command's), not one per millisecond.
+    assert.ok(mainThreadWakeUps(pid) - woke0 < 10);
+  });
+});
