@@ -45,7 +45,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBuilt } from './build.js';
 import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
 import { DELTAS, DEPLOYMENT, GAP_MS } from './gateway-mock.js';
-import { cpuMs, mainThreadCpuMs, mainThreadWakeUps, rssBytes } from './proc-stats.js';
+import { cpuMs, mainThreadCpuMs, mainThreadPreemptions, mainThreadWakeUps, rssBytes } from './proc-stats.js';
 import { median, percentile, table } from './util.js';
 
 const args = process.argv.slice(2);
@@ -192,6 +192,8 @@ interface Tally {
   mainCpuMs: number;
   /** Times the relay's main thread slept and woke (`mainThreadWakeUps`). */
   wakeUps: number;
+  /** Times it was taken off its CPU while it could run (`mainThreadPreemptions`). */
+  preemptions: number;
   /** CPU and frames per process of the relay (`--processes`), to show how far its processes differ. */
   byProcess: { cpuMs: number; frames: number }[];
 }
@@ -297,7 +299,18 @@ function seeds(n: number): number[] {
 }
 
 function emptyTally(): Tally {
-  return { ttft: [], gaps: [], failures: [], streams: 0, frames: 0, cpuMs: 0, mainCpuMs: 0, wakeUps: 0, byProcess: [] };
+  return {
+    ttft: [],
+    gaps: [],
+    failures: [],
+    streams: 0,
+    frames: 0,
+    cpuMs: 0,
+    mainCpuMs: 0,
+    wakeUps: 0,
+    preemptions: 0,
+    byProcess: [],
+  };
 }
 
 function add(
@@ -305,12 +318,13 @@ function add(
   records: StreamRecord[],
   cpu: number,
   mainCpu: number,
-  wakeUps: number,
+  switches: { wakeUps: number; preemptions: number },
   relay: number,
 ): void {
   tally.cpuMs += cpu;
   tally.mainCpuMs += mainCpu;
-  tally.wakeUps += wakeUps;
+  tally.wakeUps += switches.wakeUps;
+  tally.preemptions += switches.preemptions;
   tally.byProcess[relay] ??= { cpuMs: 0, frames: 0 };
   const own = tally.byProcess[relay];
   own.cpuMs += cpu;
@@ -350,13 +364,16 @@ async function measureRounds(
       const cpu0 = pid === undefined ? 0 : cpuMs(pid);
       const main0 = pid === undefined ? 0 : mainThreadCpuMs(pid);
       const woke0 = pid === undefined ? 0 : mainThreadWakeUps(pid);
+      const preempted0 = pid === undefined ? 0 : mainThreadPreemptions(pid);
       const records = await runStreams(targetOf(c, relay), seeds(streams), deltas);
       // Let the relay finish its own bookkeeping (socket close, cleanup) before reading its CPU.
       await sleep(50);
       const cpu1 = pid === undefined ? 0 : cpuMs(pid);
       const main1 = pid === undefined ? 0 : mainThreadCpuMs(pid);
       const woke1 = pid === undefined ? 0 : mainThreadWakeUps(pid);
-      add(tallies.get(c)!, records, cpu1 - cpu0, main1 - main0, woke1 - woke0, k);
+      const preempted1 = pid === undefined ? 0 : mainThreadPreemptions(pid);
+      const switches = { wakeUps: woke1 - woke0, preemptions: preempted1 - preempted0 };
+      add(tallies.get(c)!, records, cpu1 - cpu0, main1 - main0, switches, k);
     }
   }
   return tallies;
@@ -428,6 +445,7 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       'off main',
       'wake-ups/chunk',
       'CPU/wake-up',
+      'preempted/chunk',
     ],
   ];
   for (const [c, t] of tallies) {
@@ -451,6 +469,7 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       relay && t.cpuMs > 0 ? `${Math.max(0, 100 * (1 - t.mainCpuMs / t.cpuMs)).toFixed(0)}%` : '',
       relay && t.frames > 0 ? (t.wakeUps / t.frames).toFixed(2) : '',
       relay && t.wakeUps > 0 ? `${((t.cpuMs * 1000) / t.wakeUps).toFixed(0)} µs` : '',
+      relay && t.frames > 0 ? (t.preemptions / t.frames).toFixed(2) : '',
     ]);
   }
   return table(rows);

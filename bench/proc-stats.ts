@@ -39,8 +39,22 @@ export function mainThreadCpuMs(pid: number): number {
  * costs far more CPU than the chunk's own work (docs/gateway.md, Round 15).
  */
 export function mainThreadWakeUps(pid: number): number {
-  const match = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`No voluntary_ctxt_switches for process ${pid}: is it still running?`);
+  return contextSwitches(pid, 'voluntary_ctxt_switches');
+}
+
+/**
+ * Times the process's main thread was taken off its CPU while it could still run: its
+ * involuntary context switches. On a machine the load generator shares, a relay's write that
+ * wakes the generator may hand it the CPU there and then (docs/gateway.md, Round 15).
+ */
+export function mainThreadPreemptions(pid: number): number {
+  return contextSwitches(pid, 'nonvoluntary_ctxt_switches');
+}
+
+function contextSwitches(pid: number, field: 'voluntary_ctxt_switches' | 'nonvoluntary_ctxt_switches'): number {
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+)$`, 'm').exec(status);
+  if (!match) throw new Error(`No ${field} for process ${pid}: is it still running?`);
   return Number(match[1]);
 }
 

@@ -1,10 +1,10 @@
 // What the benches read of another process (bench/proc-stats.ts) must count what it says:
 // a child that wakes on a timer a known number of times, and spins for a known time.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { cpuMs, mainThreadCpuMs, mainThreadWakeUps } from '../bench/proc-stats.js';
+import { cpuMs, mainThreadCpuMs, mainThreadPreemptions, mainThreadWakeUps } from '../bench/proc-stats.js';
 
 /**
  * A Node process that waits for a line on stdin: `wake N` sleeps and wakes N times, 5 ms
@@ -59,5 +59,26 @@ describe('bench/proc-stats', { skip: process.platform !== 'linux' && 'reads /pro
     assert.ok(cpuMs(pid) - cpu0 >= main, 'the process counts at least its main thread');
     // Spinning is one wake-up (the command's), not one per millisecond.
     assert.ok(mainThreadWakeUps(pid) - woke0 < 10);
+  });
+
+  it('counts the times a runnable main thread was taken off its CPU', async (t) => {
+    const pid = child.pid!;
+    // Another spinning process on the same CPU: the scheduler must take turns between them.
+    const rival = spawn(process.execPath, ['-e', 'const end = Date.now() + 1500; while (Date.now() < end);']);
+    try {
+      for (const target of [pid, rival.pid!]) {
+        const pinned = spawnSync('taskset', ['-a', '-p', '-c', '0', String(target)]);
+        if (pinned.error || pinned.status !== 0) return t.skip('taskset (util-linux) cannot pin the processes');
+      }
+      const preempted0 = mainThreadPreemptions(pid);
+      const woke0 = mainThreadWakeUps(pid);
+      await ask('spin 300');
+      const preempted = mainThreadPreemptions(pid) - preempted0;
+      assert.ok(preempted >= 5, `taken off its CPU ${preempted} times in 300 ms beside a rival`);
+      // Preemptions are not wake-ups: the spinning thread never slept.
+      assert.ok(mainThreadWakeUps(pid) - woke0 < 10);
+    } finally {
+      rival.kill();
+    }
   });
 });
