@@ -45,7 +45,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBuilt } from './build.js';
 import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
 import { DELTAS, DEPLOYMENT, GAP_MS } from './gateway-mock.js';
-import { cpuMs, mainThreadCpuMs, mainThreadPreemptions, mainThreadWakeUps, rssBytes } from './proc-stats.js';
+import { cpuMs, mainThreadCpuMs, mainThreadSwitches, rssBytes } from './proc-stats.js';
 import { median, percentile, table } from './util.js';
 
 const args = process.argv.slice(2);
@@ -190,9 +190,9 @@ interface Tally {
   cpuMs: number;
   /** The part of `cpuMs` on the relay's main thread (its event loop). */
   mainCpuMs: number;
-  /** Times the relay's main thread slept and woke (`mainThreadWakeUps`). */
+  /** Times the relay's main thread slept and woke (`mainThreadSwitches`). */
   wakeUps: number;
-  /** Times it was taken off its CPU while it could run (`mainThreadPreemptions`). */
+  /** Times it was taken off its CPU while it could run. */
   preemptions: number;
   /** CPU and frames per process of the relay (`--processes`), to show how far its processes differ. */
   byProcess: { cpuMs: number; frames: number }[];
@@ -313,18 +313,26 @@ function emptyTally(): Tally {
   };
 }
 
-function add(
-  tally: Tally,
-  records: StreamRecord[],
-  cpu: number,
-  mainCpu: number,
-  switches: { wakeUps: number; preemptions: number },
-  relay: number,
-): void {
+/** What is read of a relay process around its turn (all zero for `direct`, which has none). */
+interface ProcSample {
+  cpuMs: number;
+  mainCpuMs: number;
+  wakeUps: number;
+  preemptions: number;
+}
+
+function sampleOf(pid: number | undefined): ProcSample {
+  if (pid === undefined) return { cpuMs: 0, mainCpuMs: 0, wakeUps: 0, preemptions: 0 };
+  return { cpuMs: cpuMs(pid), mainCpuMs: mainThreadCpuMs(pid), ...mainThreadSwitches(pid) };
+}
+
+/** Adds a turn's streams and what its relay process used (`after` - `before`) to the tally. */
+function add(tally: Tally, records: StreamRecord[], before: ProcSample, after: ProcSample, relay: number): void {
+  const cpu = after.cpuMs - before.cpuMs;
   tally.cpuMs += cpu;
-  tally.mainCpuMs += mainCpu;
-  tally.wakeUps += switches.wakeUps;
-  tally.preemptions += switches.preemptions;
+  tally.mainCpuMs += after.mainCpuMs - before.mainCpuMs;
+  tally.wakeUps += after.wakeUps - before.wakeUps;
+  tally.preemptions += after.preemptions - before.preemptions;
   tally.byProcess[relay] ??= { cpuMs: 0, frames: 0 };
   const own = tally.byProcess[relay];
   own.cpuMs += cpu;
@@ -361,19 +369,11 @@ async function measureRounds(
       const k = round % processes.length;
       const relay = processes[k]!;
       const pid = c.launch ? relay.pid : undefined;
-      const cpu0 = pid === undefined ? 0 : cpuMs(pid);
-      const main0 = pid === undefined ? 0 : mainThreadCpuMs(pid);
-      const woke0 = pid === undefined ? 0 : mainThreadWakeUps(pid);
-      const preempted0 = pid === undefined ? 0 : mainThreadPreemptions(pid);
+      const before = sampleOf(pid);
       const records = await runStreams(targetOf(c, relay), seeds(streams), deltas);
       // Let the relay finish its own bookkeeping (socket close, cleanup) before reading its CPU.
       await sleep(50);
-      const cpu1 = pid === undefined ? 0 : cpuMs(pid);
-      const main1 = pid === undefined ? 0 : mainThreadCpuMs(pid);
-      const woke1 = pid === undefined ? 0 : mainThreadWakeUps(pid);
-      const preempted1 = pid === undefined ? 0 : mainThreadPreemptions(pid);
-      const switches = { wakeUps: woke1 - woke0, preemptions: preempted1 - preempted0 };
-      add(tallies.get(c)!, records, cpu1 - cpu0, main1 - main0, switches, k);
+      add(tallies.get(c)!, records, before, sampleOf(pid), k);
     }
   }
   return tallies;

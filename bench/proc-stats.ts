@@ -31,31 +31,30 @@ export function mainThreadCpuMs(pid: number): number {
   return threadRunNs(pid, String(pid)) / 1e6;
 }
 
-/**
- * Times the process's main thread has gone to sleep and been woken so far: its voluntary
- * context switches (`/proc/<pid>/task/<pid>/status`). For a Node process most are the event
- * loop waiting for I/O or a timer; the rest are waits for V8's helper threads (a parallel
- * scavenge). At one stream a relay wakes once per chunk, and a wake-up after 20 ms of quiet
- * costs far more CPU than the chunk's own work (docs/gateway.md, Round 15).
- */
-export function mainThreadWakeUps(pid: number): number {
-  return contextSwitches(pid, 'voluntary_ctxt_switches');
+/** How often a process's main thread has left its CPU so far (`mainThreadSwitches`). */
+export interface ThreadSwitches {
+  /**
+   * Times it went to sleep and was woken: its voluntary context switches. For a Node process
+   * most are the event loop waiting for I/O or a timer; the rest are waits for V8's helper
+   * threads (a parallel scavenge). At one stream a relay wakes once per chunk, and a wake-up
+   * after 20 ms of quiet costs far more CPU than the chunk's own work (docs/gateway.md, Round 15).
+   */
+  wakeUps: number;
+  /**
+   * Times it was taken off its CPU while it could still run: its involuntary context switches.
+   * On a machine the load generator shares, a relay's write that wakes the generator may hand
+   * it the CPU there and then (docs/gateway.md, Round 15).
+   */
+  preemptions: number;
 }
 
-/**
- * Times the process's main thread was taken off its CPU while it could still run: its
- * involuntary context switches. On a machine the load generator shares, a relay's write that
- * wakes the generator may hand it the CPU there and then (docs/gateway.md, Round 15).
- */
-export function mainThreadPreemptions(pid: number): number {
-  return contextSwitches(pid, 'nonvoluntary_ctxt_switches');
-}
-
-function contextSwitches(pid: number, field: 'voluntary_ctxt_switches' | 'nonvoluntary_ctxt_switches'): number {
+/** The main thread's context switches so far, both kinds from one read of its `status`. */
+export function mainThreadSwitches(pid: number): ThreadSwitches {
   const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
-  const match = new RegExp(`^${field}:\\s+(\\d+)$`, 'm').exec(status);
-  if (!match) throw new Error(`No ${field} for process ${pid}: is it still running?`);
-  return Number(match[1]);
+  const voluntary = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status);
+  const involuntary = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(status);
+  if (!voluntary || !involuntary) throw new Error(`No context switches for process ${pid}: is it still running?`);
+  return { wakeUps: Number(voluntary[1]), preemptions: Number(involuntary[1]) };
 }
 
 /** A thread's run time so far, ns: the first field of its `schedstat`. */

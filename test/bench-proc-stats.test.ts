@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { cpuMs, mainThreadCpuMs, mainThreadPreemptions, mainThreadWakeUps } from '../bench/proc-stats.js';
+import { cpuMs, mainThreadCpuMs, mainThreadSwitches } from '../bench/proc-stats.js';
+
+const wakeUps = (pid: number) => mainThreadSwitches(pid).wakeUps;
+const preemptions = (pid: number) => mainThreadSwitches(pid).preemptions;
 
 /**
  * A Node process that waits for a line on stdin: `wake N` sleeps and wakes N times, 5 ms
@@ -45,9 +48,9 @@ describe('bench/proc-stats', { skip: process.platform !== 'linux' && 'reads /pro
 
   it('counts each time the main thread slept and woke', async () => {
     const pid = child.pid!;
-    const before = mainThreadWakeUps(pid);
+    const woke0 = wakeUps(pid);
     await ask('wake 40');
-    const woke = mainThreadWakeUps(pid) - before;
+    const woke = wakeUps(pid) - woke0;
     // 40 timers, plus the wake-up for the command itself; a busy machine may add a few more.
     assert.ok(woke >= 40, `woke ${woke} times, expected at least 40`);
     assert.ok(woke < 120, `woke ${woke} times for 40 timers`);
@@ -57,14 +60,14 @@ describe('bench/proc-stats', { skip: process.platform !== 'linux' && 'reads /pro
     const pid = child.pid!;
     const cpu0 = cpuMs(pid);
     const main0 = mainThreadCpuMs(pid);
-    const woke0 = mainThreadWakeUps(pid);
+    const woke0 = wakeUps(pid);
     await ask('spin 150');
     const main = mainThreadCpuMs(pid) - main0;
     // (The process's other threads count in what the spin measures, but they are idle.)
     assert.ok(main >= 120, `main thread used ${main.toFixed(1)} ms for a 150 ms spin`);
     assert.ok(cpuMs(pid) - cpu0 >= main, 'the process counts at least its main thread');
     // Spinning is one wake-up (the command's), not one per millisecond.
-    assert.ok(mainThreadWakeUps(pid) - woke0 < 10);
+    assert.ok(wakeUps(pid) - woke0 < 10);
   });
 
   it('counts the times a runnable main thread was taken off its CPU', async (t) => {
@@ -76,13 +79,13 @@ describe('bench/proc-stats', { skip: process.platform !== 'linux' && 'reads /pro
         const pinned = spawnSync('taskset', ['-a', '-p', '-c', '0', String(target)]);
         if (pinned.error || pinned.status !== 0) return t.skip('taskset (util-linux) cannot pin the processes');
       }
-      const preempted0 = mainThreadPreemptions(pid);
-      const woke0 = mainThreadWakeUps(pid);
+      const preempted0 = preemptions(pid);
+      const woke0 = wakeUps(pid);
       await ask('spin 300');
-      const preempted = mainThreadPreemptions(pid) - preempted0;
+      const preempted = preemptions(pid) - preempted0;
       assert.ok(preempted >= 5, `taken off its CPU ${preempted} times in 300 ms of CPU beside a rival`);
       // Preemptions are not wake-ups: the spinning thread never slept.
-      assert.ok(mainThreadWakeUps(pid) - woke0 < 10);
+      assert.ok(wakeUps(pid) - woke0 < 10);
     } finally {
       rival.kill();
     }
