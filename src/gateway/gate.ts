@@ -84,9 +84,9 @@ export function createKeyGate(options: KeyGateOptions): AccessControl {
       }
       const count = options.counter(ask.model);
       // A counter that fails (the embedded model's, while it reloads) must not fail the request.
-      const prompt = await promptTokens(ask.kind, ask.body, count).catch(() =>
-        Math.ceil(JSON.stringify(ask.body.messages ?? ask.body.prompt ?? '').length / 4),
-      );
+      // (The estimate is made outside this function: a closure here that read `ask` would keep
+      // the request, conversation and all, in the context the account's closures below share.)
+      const prompt = await promptTokens(ask.kind, ask.body, count).catch(estimateOf(ask.body));
       const maxTokens = requestedMaxTokens(ask.kind, ask.body) ?? key?.defaultMaxTokens ?? DEFAULT_RESERVED_MAX_TOKENS;
       const n = typeof ask.body.n === 'number' ? ask.body.n : 1;
       const reserved = prompt + maxTokens * n;
@@ -131,7 +131,7 @@ export function createKeyGate(options: KeyGateOptions): AccessControl {
       s.active++;
       return {
         ok: true,
-        lease: account({
+        ...account({
           ask,
           name,
           model,
@@ -235,14 +235,23 @@ interface AccountParts {
   book: (entry: UsageEntry) => void;
 }
 
-/** One admitted generation's account: what it generated, then its settlement and booking (once). */
-function account(parts: AccountParts): GenerationLease {
+/** A rough prompt size, about four characters a token, for when the counter fails. */
+function estimateOf(body: AccessAsk['body']): () => number {
+  return () => Math.ceil(JSON.stringify(body.messages ?? body.prompt ?? '').length / 4);
+}
+
+/**
+ * One admitted generation's account (what it generated, then its settlement and booking, once)
+ * and the body to send. The account keeps nothing of the request: it lives as long as the
+ * generation, and a request may carry a whole conversation.
+ */
+function account(parts: AccountParts): { lease: GenerationLease; body: Record<string, unknown> } {
+  const { ask, ...kept } = parts;
   const a = {
-    ...parts,
+    ...kept,
     close: (p: number, c: number, source: 'reported' | 'counted', report: Readonly<GenerationReport>) =>
-      closeAccount(parts, p, c, source, report),
+      closeAccount(kept, p, c, source, report),
   };
-  const { ask } = a;
   const streamOptions = ask.body.stream_options as { include_usage?: unknown } | undefined;
   const clientAsked = streamOptions?.include_usage === true;
   // Ask for usage where the api-version allows stream_options (the client's own choice otherwise).
@@ -251,8 +260,7 @@ function account(parts: AccountParts): GenerationLease {
   let reported: Usage | undefined;
   let text = '';
   let ended = false;
-  return {
-    body,
+  const lease: GenerationLease = {
     chunk(chunk: AnyChunk) {
       const usage = chunk.usage;
       if (usage) reported = usage;
@@ -300,11 +308,12 @@ function account(parts: AccountParts): GenerationLease {
       counted.catch(() => 0).then((n) => a.close(promptTokens, n, 'counted', report));
     },
   };
+  return { lease, body };
 }
 
 /** Settles and books one generation (called once). */
 function closeAccount(
-  a: AccountParts,
+  a: Omit<AccountParts, 'ask'>,
   promptTokens: number,
   completionTokens: number,
   source: 'reported' | 'counted',

@@ -38,12 +38,20 @@ export interface AccessRefusal {
   retryAfterMs?: number;
 }
 
-export type AccessDecision = { ok: true; lease: GenerationLease } | { ok: false; refusal: AccessRefusal };
+export type AccessDecision =
+  | {
+      ok: true;
+      lease: GenerationLease;
+      /**
+       * The body to send the backend (usage asked for where the api-version allows it). Beside
+       * the lease, not in it: the lease lives as long as the generation, the body need not.
+       */
+      body: Record<string, unknown>;
+    }
+  | { ok: false; refusal: AccessRefusal };
 
 /** An admitted generation's account. Every method must be cheap and must not throw. */
 export interface GenerationLease {
-  /** The body to send the backend (usage asked for where the api-version allows it). */
-  readonly body: Record<string, unknown>;
   /** Sees each streamed chunk before it is relayed; false: do not relay it (usage the client did not ask for). */
   chunk(chunk: AnyChunk): boolean;
   /** Sees a non-streamed answer. */

@@ -554,7 +554,7 @@ export function createApp(options: AppOptions): App {
       });
       if (!decision.ok) return sendReply(res, refusalReply(decision.refusal, route));
       lease = decision.lease;
-      body = lease.body as typeof body;
+      body = decision.body as typeof body;
     }
     const report: GenerationReport = deployment === undefined ? {} : { model: deployment };
     if (caller) report.key = caller.name;

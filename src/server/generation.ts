@@ -40,7 +40,12 @@ export interface Generation<K extends ApiKind = ApiKind> {
   dialect: Dialect;
   apiVersion: string | undefined;
   deployment: string | undefined;
-  body: ApiTypes[K]['request'];
+  /**
+   * The request body, until it is handed to the backend (`takeBody`): a generation lives as long
+   * as its answer, and must not keep a whole conversation with it (a gateway holds hundreds of
+   * streams open for minutes).
+   */
+  body: ApiTypes[K]['request'] | undefined;
   backend: Backend;
   metrics: ServerMetrics;
   heartbeatMs: number;
@@ -91,7 +96,10 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   let headersSent = false;
   // Azure's prompt-filter chunk goes first, unless the backend (an Azure upstream) sends its own.
   let filterPending = azure;
-  const request = backendRequest(g, g.body);
+  // What a routing backend reports (the target, attempts): all the server keeps of the request,
+  // whose body goes to the backend alone.
+  const routing: Pick<BackendRequest, 'meta'> = { meta: {} };
+  const promptFilter = azure ? promptFilterFrame(g) : '';
   let calledAt = 0;
   let firstResultAt: number | undefined;
   // Headers go at the backend's first result or at a heartbeat, whichever comes first: the
@@ -104,8 +112,8 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     // gains a key gets a hidden class of its own each time (six times slower to build, every
     // reader of it megamorphic, one more map per request for the collector).
     const headers: Record<string, string> = routed(
-      Object.assign({}, SSE_HEADERS, timingHeaders(report, request)),
-      request,
+      Object.assign({}, SSE_HEADERS, timingHeaders(report, routing)),
+      routing,
     );
     if (producer) headers[STREAM_ID_HEADER] = producer.id;
     writeHead(res, 200, headers);
@@ -119,7 +127,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   let done = false;
   try {
     calledAt = performance.now();
-    iterator = g.backend.stream(request, controller.signal)[Symbol.asyncIterator]();
+    iterator = startStream(g, routing, controller.signal);
     // An upstream's stream (through the router) is pulled: its chunks are relayed from the
     // network callback that brought them, with no promise per chunk (see pumpPulled).
     const pull = isPullIterator(iterator) ? iterator : undefined;
@@ -141,7 +149,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
         if (!azure) return true;
       } else if (filterPending) {
         filterPending = false;
-        const frame = framed(promptFilterFrame(g));
+        const frame = framed(promptFilter);
         if (!tracker.gone) out.write(frame);
       }
       if (!sawText && hasText(chunk)) {
@@ -176,7 +184,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       chunk = itemOf(await iterator.next());
       done = chunk === undefined;
     }
-    const tail = (filterPending ? framed(promptFilterFrame(g)) : '') + framed(DONE_FRAME, 'done');
+    const tail = (filterPending ? framed(promptFilter) : '') + framed(DONE_FRAME, 'done');
     if (!tracker.gone) {
       out.end(tail);
       report.outcome = 'completed';
@@ -196,7 +204,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       failed(report, error);
       if (!headersSent) {
         report.gatewayMs = calledAt - g.startedAt;
-        sendReply(res, routedReply(replyFor(g, error), request, timingHeaders(report, request)));
+        sendReply(res, routedReply(replyFor(g, error), routing, timingHeaders(report, routing)));
       } else {
         // The relay rule: one error frame, the same body the HTTP answer would carry.
         metrics.streamErrors++;
@@ -207,7 +215,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     heartbeat.stop();
     out.close();
     producer?.dispose();
-    end(res, g, controller, tracker, request);
+    end(res, g, controller, tracker, routing);
     metrics.activeStreams--;
     g.lease?.end(report);
     // Leaving early (client gone): let the backend's generator run its cleanup.
@@ -227,20 +235,23 @@ export async function completeGeneration(res: ServerResponse, g: Generation): Pr
   const azure = g.dialect === 'azure';
   const { controller, tracker } = begin(res, g);
   const { report, observation } = g;
-  let request = backendRequest(g, { ...g.body, stream: false });
+  // A non-streaming answer comes whole: a routing backend keeps the body until then anyway (it
+  // may fail over to another target at any time before), so this one keeps it too.
+  const body = takeBody(g);
+  let request = backendRequest(g, { ...body, stream: false });
   const calledAt = performance.now();
   try {
     let response: AnyResponse;
     if (g.backend.create) {
       response = await g.backend.create(request, controller.signal);
       // As on the stream: Azure's filter fields on the Azure dialect, none on OpenAI's.
-      if (azure) withAzureFields(g, response);
+      if (azure) withAzureFields(response, g.kind, body);
       else delete response.prompt_filter_results;
     } else {
       const accumulator = createAccumulator(g.kind);
       // Ours first; an Azure upstream's own results merge over these empty ones.
-      if (azure) accumulator.push(JSON.parse(promptFilterJson(g)));
-      request = backendRequest(g, { ...g.body, stream: false, stream_options: { include_usage: true } });
+      if (azure) accumulator.push(JSON.parse(promptFilterJson(g.kind, body)));
+      request = backendRequest(g, { ...body, stream: false, stream_options: { include_usage: true } });
       for await (const chunk of g.backend.stream(request, controller.signal)) {
         if (tracker.gone) break;
         if (!azure && chunk.choices.length === 0 && isPromptFilterOnly(chunk)) continue;
@@ -482,8 +493,37 @@ function replyFor(g: Generation, error: unknown) {
   return replyForError(error, g.dialect, operationOf(g.kind), g.apiVersion);
 }
 
-function backendRequest(g: Generation, body: ApiTypes[ApiKind]['request']): BackendRequest {
-  return g.deployment === undefined ? { kind: g.kind, body } : { kind: g.kind, body, deployment: g.deployment };
+function backendRequest(
+  g: Generation,
+  body: ApiTypes[ApiKind]['request'],
+  meta?: BackendRequest['meta'],
+): BackendRequest {
+  const request: BackendRequest =
+    g.deployment === undefined ? { kind: g.kind, body } : { kind: g.kind, body, deployment: g.deployment };
+  if (meta !== undefined) request.meta = meta;
+  return request;
+}
+
+/** The generation's request body, handed over once (see `Generation.body`). */
+function takeBody(g: Generation): ApiTypes[ApiKind]['request'] {
+  const body = g.body;
+  if (body === undefined) throw new TypeError('The request body was already handed to the backend');
+  g.body = undefined;
+  return body;
+}
+
+/**
+ * Starts the backend's stream with the request body taken from `g`, and `meta` for what a
+ * routing backend reports. A function of its own, so that the caller, suspended as long as the
+ * stream lasts, holds neither the body nor the request in a variable or a temporary: from here
+ * on only the backend decides how long they live (a router until it committed to a target).
+ */
+function startStream(
+  g: Generation,
+  routing: Pick<BackendRequest, 'meta'>,
+  signal: AbortSignal,
+): AsyncIterator<AnyChunk> {
+  return g.backend.stream(backendRequest(g, takeBody(g), routing.meta), signal)[Symbol.asyncIterator]();
 }
 
 /** Adds `x-sluice-target` when a routing backend (the gateway's router) said which target answered. */
@@ -538,7 +578,7 @@ export function withFilterResults<C extends AnyChunk>(chunk: C): C {
 }
 
 /** An upstream's non-streaming answer, with Azure's filter fields where it had none. */
-function withAzureFields(g: Generation, response: AnyResponse): void {
+function withAzureFields(response: AnyResponse, kind: ApiKind, body: ApiTypes[ApiKind]['request']): void {
   if (!Array.isArray(response.choices)) return;
   for (const choice of response.choices) {
     if (choice && typeof choice === 'object' && choice.content_filter_results === undefined) {
@@ -546,7 +586,7 @@ function withAzureFields(g: Generation, response: AnyResponse): void {
     }
   }
   if (response.prompt_filter_results === undefined) {
-    response.prompt_filter_results = (JSON.parse(promptFilterJson(g)) as AnyChunk).prompt_filter_results ?? [];
+    response.prompt_filter_results = (JSON.parse(promptFilterJson(kind, body)) as AnyChunk).prompt_filter_results ?? [];
   }
 }
 
@@ -563,13 +603,13 @@ const SINGLE_PROMPT_FILTER =
   '{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}';
 
 /** Azure's first chunk: one empty prompt-filter result per prompt (a prompt array has several). */
-function promptFilterJson(g: Generation): string {
-  const prompt = g.kind === 'completions' ? (g.body as CompletionRequest).prompt : undefined;
+function promptFilterJson(kind: ApiKind, body: ApiTypes[ApiKind]['request'] | undefined): string {
+  const prompt = kind === 'completions' ? (body as CompletionRequest | undefined)?.prompt : undefined;
   if (!Array.isArray(prompt) || prompt.length <= 1) return SINGLE_PROMPT_FILTER;
   const results = prompt.map((_, i) => `{"prompt_index":${i},"content_filter_results":{}}`).join(',');
   return `{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[${results}]}`;
 }
 
 function promptFilterFrame(g: Generation): string {
-  return encodeData(promptFilterJson(g));
+  return encodeData(promptFilterJson(g.kind, g.body));
 }
