@@ -31,14 +31,22 @@ export interface StreamRecord {
 /** A stream that has not ended after this long counts as failed. */
 const STREAM_TIMEOUT_MS = 30_000;
 
-/** Opens one stream per seed (each of `deltas` deltas), all at once, and resolves when every one has ended. */
-export function runStreams(target: Target, seeds: readonly number[], deltas = DELTAS): Promise<StreamRecord[]> {
-  return Promise.all(seeds.map((seed) => oneStream(target, seed, deltas)));
+/**
+ * Opens one stream per seed (each of `deltas` deltas, each request carrying a conversation of
+ * `conversationBytes`), all at once, and resolves when every one has ended.
+ */
+export function runStreams(
+  target: Target,
+  seeds: readonly number[],
+  deltas = DELTAS,
+  conversationBytes = 0,
+): Promise<StreamRecord[]> {
+  return Promise.all(seeds.map((seed) => oneStream(target, seed, deltas, conversationBytes)));
 }
 
-function oneStream(target: Target, seed: number, deltas: number): Promise<StreamRecord> {
+function oneStream(target: Target, seed: number, deltas: number, conversationBytes: number): Promise<StreamRecord> {
   return new Promise((resolve) => {
-    const payload = requestBody(seed, deltas);
+    const payload = requestBody(seed, deltas, conversationBytes);
     const record: StreamRecord = { ttftMs: -1, gapsMs: [], frames: 0 };
     let text = '';
     let sawDone = false;

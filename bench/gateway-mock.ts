@@ -38,14 +38,26 @@ export function expectedText(seed: number, count = DELTAS): string {
   return deltasOf(seed, count).join('');
 }
 
-/** The chat request body that asks the mock for stream `seed` of `count` deltas. */
-export function requestBody(seed: number, count = DELTAS): string {
+/**
+ * The chat request body that asks the mock for stream `seed` of `count` deltas. With
+ * `conversationBytes`, earlier turns of about that many bytes of text follow the first message
+ * (as a conversation or retrieved passages would); the mock reads only the first.
+ */
+export function requestBody(seed: number, count = DELTAS, conversationBytes = 0): string {
+  const ask = { role: 'user', content: count === DELTAS ? `stream ${seed}` : `stream ${seed} of ${count}` };
   return JSON.stringify({
     model: 'bench',
-    messages: [{ role: 'user', content: count === DELTAS ? `stream ${seed}` : `stream ${seed} of ${count}` }],
+    messages: conversationBytes > 0 ? [ask, ...conversation(seed, conversationBytes)] : [ask],
     stream: true,
     stream_options: { include_usage: true },
   });
+}
+
+/** Sixteen turns of about `bytes` bytes of text in all, different for each seed. */
+function conversation(seed: number, bytes: number): Array<{ role: string; content: string }> {
+  const unit = `Turn of conversation ${seed}. `;
+  const turn = unit.repeat(Math.max(1, Math.round(bytes / 16 / unit.length)));
+  return Array.from({ length: 16 }, (_, i) => ({ role: i % 2 === 0 ? 'assistant' : 'user', content: `${i} ${turn}` }));
 }
 
 /**

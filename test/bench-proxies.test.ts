@@ -83,6 +83,24 @@ describe('bench baseline relays', () => {
     });
   }
 
+  it('a request carrying a long conversation asks for the same stream, through either proxy', async () => {
+    const long = requestBody(31, DELTAS, 64 * 1024);
+    const size = Buffer.byteLength(long);
+    assert.ok(size > 60 * 1024 && size < 70 * 1024, `${size} bytes`);
+    assert.equal((JSON.parse(long) as { messages: unknown[] }).messages.length, 17);
+    for (const name of ['bare', 'reader'] as const) {
+      const [record] = await runStreams(
+        { port: ports[name], path: PATH, headers: { 'api-key': 'k' } },
+        [31],
+        2,
+        64 * 1024,
+      );
+      // The text checked is stream 31's: the conversation after the first message changes nothing.
+      assert.equal(record?.failure, undefined, name);
+      assert.equal(record?.frames, 2 + 4, name);
+    }
+  });
+
   it('the mock serves a shorter stream when asked for `stream <seed> of <n>`, and refuses n outside 1-64', async () => {
     const mockPort = (mock.address() as AddressInfo).port;
     const [one] = await runStreams({ port: mockPort, path: PATH, headers: { 'api-key': 'k' } }, [21], 1);
