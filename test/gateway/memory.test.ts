@@ -25,31 +25,33 @@ const KEY = 'sk-sluice-MEMORY-TEST-0123456789abcdefghij';
  * A gateway over one upstream whose stream stops after its first content chunk until `go` is
  * released; the router is wrapped so that the test can follow, weakly, each request body it got.
  */
-async function gatewayWithParkedUpstream(t: TestContext, options: Partial<ServerOptions> = {}) {
+async function gatewayWithParkedUpstream(
+  t: TestContext,
+  options: Partial<ServerOptions> = {},
+  { routed = true }: { routed?: boolean } = {},
+) {
   const items = chatChunks(['Hel', 'lo']);
   // Prompt filter, role, 'Hel' | wait | 'lo', finish, [DONE].
   items.splice(3, 0, { wait: 'go' });
-  const upstream = await startAzureServer({ scenarios: { d: stream(items) } });
+  // Through the router the target's deployment (`d`) is asked; without, the one the client named.
+  const upstream = await startAzureServer({ scenarios: { d: stream(items), [MODEL]: stream(items) } });
   t.after(() => upstream.close());
-  const router = createRouterBackend({
-    model: MODEL,
-    targets: [
-      {
-        id: `${MODEL}/0:azure:127.0.0.1:${upstream.port}`,
-        backend: createRemoteBackend({
-          endpoint: upstream.url,
-          apiKey: 'upstream-key',
-          deployment: 'd',
-          maxRetries: 0,
-        }),
-        priority: 1,
-        weight: 1,
-        timeouts: {},
-      },
-    ],
-    health: createMemoryHealth(),
-    random: () => 0,
+  const remote = createRemoteBackend({
+    endpoint: upstream.url,
+    apiKey: 'upstream-key',
+    deployment: 'd',
+    maxRetries: 0,
   });
+  const router = routed
+    ? createRouterBackend({
+        model: MODEL,
+        targets: [
+          { id: `${MODEL}/0:azure:127.0.0.1:${upstream.port}`, backend: remote, priority: 1, weight: 1, timeouts: {} },
+        ],
+        health: createMemoryHealth(),
+        random: () => 0,
+      })
+    : remote;
   const bodies: WeakRef<object>[] = [];
   // Holds nothing of a request itself: its conversation (what a copy of the body shares with the
   // body the client sent) is followed weakly.
@@ -99,6 +101,13 @@ async function bodyHeldMidStream(
 
 test('an open gateway stream lets go of its request body once the router committed to a target', async (t) => {
   const gateway = await gatewayWithParkedUpstream(t);
+  const { held, text } = await bodyHeldMidStream(gateway);
+  assert.equal(held, false, 'the open stream still holds the request body');
+  assert.equal(text, 'Hello');
+});
+
+test('a server fronting one upstream without a router lets go of the request body just the same', async (t) => {
+  const gateway = await gatewayWithParkedUpstream(t, {}, { routed: false });
   const { held, text } = await bodyHeldMidStream(gateway);
   assert.equal(held, false, 'the open stream still holds the request body');
   assert.equal(text, 'Hello');
