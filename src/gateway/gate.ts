@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { acceptsStreamOptions, requestedMaxTokens } from '../protocol/request.js';
 import { forgetSourceJson } from '../protocol/source-json.js';
+import { joinParts, pushPart } from '../protocol/text-parts.js';
 import type { AccessAsk, AccessControl, AccessDecision, Caller, GenerationLease } from '../server/access.js';
 import { escapeLabel } from '../server/metrics.js';
 import type { GenerationReport } from '../server/observer.js';
@@ -258,7 +259,8 @@ function account(parts: AccountParts): { lease: GenerationLease; body: Record<st
   const injected = ask.stream && !clientAsked && acceptsStreamOptions(ask.apiVersion);
   const body = injected ? { ...ask.body, stream_options: { ...streamOptions, include_usage: true } } : ask.body;
   let reported: Usage | undefined;
-  let text = '';
+  // What was generated, for counting when no usage comes (held as long as the stream: see text-parts.ts).
+  const generated: string[] = [];
   let ended = false;
   const lease: GenerationLease = {
     chunk(chunk: AnyChunk) {
@@ -271,7 +273,7 @@ function account(parts: AccountParts): { lease: GenerationLease; body: Record<st
         delete chunk.usage;
       }
       const piece = generatedText(chunk);
-      if (piece) text += piece;
+      if (piece) pushPart(generated, piece);
       return true;
     },
     response(response: AnyResponse) {
@@ -280,7 +282,7 @@ function account(parts: AccountParts): { lease: GenerationLease; body: Record<st
         const content =
           (choice as { message?: { content?: unknown }; text?: unknown }).message?.content ??
           (choice as { text?: unknown }).text;
-        if (typeof content === 'string') text += content;
+        if (typeof content === 'string' && content !== '') pushPart(generated, content);
       }
     },
     end(report: Readonly<GenerationReport>) {
@@ -290,12 +292,13 @@ function account(parts: AccountParts): { lease: GenerationLease; body: Record<st
       reported ??= report.usage;
       const exact =
         reported && typeof reported.prompt_tokens === 'number' && typeof reported.completion_tokens === 'number';
-      const promptTokens = exact ? reported!.prompt_tokens : report.chunks || text ? a.prompt : 0;
+      // (Only pieces that are not empty are kept: any part means text.)
+      const promptTokens = exact ? reported!.prompt_tokens : report.chunks || generated.length > 0 ? a.prompt : 0;
       (report as GenerationReport).tokensSource = exact ? 'reported' : 'counted';
       if (exact) return a.close(promptTokens, reported!.completion_tokens, 'reported', report);
       let counted: number | Promise<number>;
       try {
-        counted = text ? a.count(text) : 0;
+        counted = generated.length > 0 ? a.count(joinParts(generated)) : 0;
       } catch {
         counted = 0;
       }

@@ -460,3 +460,87 @@ describe('prompt filter results', () => {
     ]);
   });
 });
+
+describe('long answers', () => {
+  const chatChunk = (delta: ChatCompletionChunk['choices'][number]['delta']): ChatCompletionChunk => ({
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, delta, finish_reason: null }],
+  });
+
+  test('text, refusal and tool-call arguments of hundreds of chunks come out whole, with snapshots between', () => {
+    const acc = createAccumulator('chat');
+    let content = '';
+    let refusal = '';
+    let args = '';
+    acc.push(
+      chatChunk({ role: 'assistant', tool_calls: [{ index: 0, id: 't', type: 'function', function: { name: 'f' } }] }),
+    );
+    for (let i = 0; i < 500; i++) {
+      const piece = `${i} word${i % 13} `;
+      acc.push(
+        chatChunk({ content: piece, refusal: `r${i}`, tool_calls: [{ index: 0, function: { arguments: `{${i}}` } }] }),
+      );
+      content += piece;
+      refusal += `r${i}`;
+      args += `{${i}}`;
+      // A snapshot mid-stream (an error's partial) joins what came; later pieces keep coming.
+      if (i === 70 || i === 333) {
+        const message = (acc.response() as ChatCompletion).choices[0]!.message;
+        assert.equal(message.content, content);
+        assert.equal(message.refusal, refusal);
+        assert.equal(message.tool_calls?.[0]?.function.arguments, args);
+      }
+    }
+    const message = (acc.response() as ChatCompletion).choices[0]!.message;
+    assert.equal(message.content, content);
+    assert.equal(message.refusal, refusal);
+    assert.equal(message.tool_calls?.[0]?.function.arguments, args);
+  });
+
+  test("a completion's text of hundreds of chunks comes out whole", () => {
+    const acc = createAccumulator('completions');
+    let text = '';
+    for (let i = 0; i < 300; i++) {
+      const piece = ` t${i}`;
+      const chunk: CompletionChunk = {
+        id: 'c',
+        object: 'text_completion',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, text: piece, finish_reason: null, logprobs: null }],
+      };
+      acc.push(chunk);
+      text += piece;
+    }
+    assert.equal((acc.response() as { choices: Array<{ text: string }> }).choices[0]!.text, text);
+  });
+
+  test("holds a long answer's text in about its characters, not an object per chunk", async () => {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Pieces as JSON.parse makes them: fresh strings, too long to be shared (a few words each).
+    const texts = Array.from({ length: 10_000 }, (_, i) =>
+      JSON.stringify(chatChunk({ content: ` a few words, ${(i * 7919) % 100_000}` })),
+    );
+    const accumulators: ReturnType<typeof createAccumulator>[] = [];
+    gc();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let a = 0; a < 20; a++) {
+      const acc = createAccumulator('chat');
+      for (const text of texts) acc.push(JSON.parse(text) as ChatCompletionChunk);
+      accumulators.push(acc);
+    }
+    gc();
+    gc();
+    const perChunk = (process.memoryUsage().heapUsed - before) / 20 / texts.length;
+    // About 20 characters a chunk; a string and an array slot per chunk held about 45 bytes.
+    assert.ok(perChunk < 32, `${perChunk.toFixed(1)} bytes held per chunk`);
+    assert.equal(accumulators.length, 20);
+  });
+});

@@ -25,6 +25,7 @@ import type {
 import type { ChoiceSummary, FinishHow } from './end-state.js';
 import { decideEndState, type EndState } from './end-state.js';
 import { firedCategories, mergeChangesNothing, mergeFilterResults } from './filters.js';
+import { joinParts, pushPart } from './text-parts.js';
 
 /** Collects a stream's chunks into the response a non-streaming request would have returned. */
 export interface Accumulator<K extends ApiKind> {
@@ -302,10 +303,10 @@ class ChatChoiceState extends ChoiceState {
     const delta = choice.delta;
     if (delta !== undefined && delta !== null) {
       const content = delta.content;
-      if (typeof content === 'string' && content !== '') this.content.push(content);
+      if (typeof content === 'string' && content !== '') pushPart(this.content, content);
       if (delta.refusal !== undefined) {
         this.refusal ??= [];
-        if (typeof delta.refusal === 'string' && delta.refusal !== '') this.refusal.push(delta.refusal);
+        if (typeof delta.refusal === 'string' && delta.refusal !== '') pushPart(this.refusal, delta.refusal);
       }
       if (delta.tool_calls !== undefined && delta.tool_calls !== null) this.pushToolCalls(delta.tool_calls);
       if (delta.function_call !== undefined && delta.function_call !== null) this.pushFunctionCall(delta.function_call);
@@ -364,7 +365,7 @@ class ChatChoiceState extends ChoiceState {
       const fn = delta.function;
       if (fn !== undefined && fn !== null) {
         if (call.name === undefined && typeof fn.name === 'string' && fn.name !== '') call.name = fn.name;
-        if (typeof fn.arguments === 'string' && fn.arguments !== '') call.args.push(fn.arguments);
+        if (typeof fn.arguments === 'string' && fn.arguments !== '') pushPart(call.args, fn.arguments);
       }
     }
   }
@@ -374,7 +375,8 @@ class ChatChoiceState extends ChoiceState {
     if (this.functionCall.name === undefined && typeof delta.name === 'string' && delta.name !== '') {
       this.functionCall.name = delta.name;
     }
-    if (typeof delta.arguments === 'string' && delta.arguments !== '') this.functionCall.args.push(delta.arguments);
+    if (typeof delta.arguments === 'string' && delta.arguments !== '')
+      pushPart(this.functionCall.args, delta.arguments);
   }
 
   private pushLogprobs(logprobs: ChatLogprobs): void {
@@ -413,7 +415,7 @@ class CompletionChoiceState extends ChoiceState {
   push(input: ChatChunkChoice | CompletionChunkChoice): void {
     const choice = input as CompletionChunkChoice;
     const text = choice.text;
-    if (typeof text === 'string' && text !== '') this.text.push(text);
+    if (typeof text === 'string' && text !== '') pushPart(this.text, text);
     const logprobs = choice.logprobs;
     if (logprobs !== undefined && logprobs !== null) this.pushLogprobs(logprobs);
     this.pushCommon(choice);
@@ -470,16 +472,6 @@ function buildToolCall(call: ToolCallState): ToolCall {
     type: (call.type ?? 'function') as ToolCall['type'],
     function: { name: call.name ?? '', arguments: joinParts(call.args) },
   };
-}
-
-/** Joins once, then keeps the joined string as the only part so later snapshots are O(1). */
-function joinParts(parts: string[]): string {
-  if (parts.length === 0) return '';
-  if (parts.length === 1) return parts[0]!;
-  const joined = parts.join('');
-  parts.length = 1;
-  parts[0] = joined;
-  return joined;
 }
 
 /** Appends in place without spreading (spreading a long array can overflow the stack). */
