@@ -601,6 +601,7 @@ function isPromptFilterOnly(chunk: AnyChunk): boolean {
 
 const SINGLE_PROMPT_FILTER =
   '{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}';
+const SINGLE_PROMPT_FILTER_FRAME = encodeData(SINGLE_PROMPT_FILTER);
 
 /** Azure's first chunk: one empty prompt-filter result per prompt (a prompt array has several). */
 function promptFilterJson(kind: ApiKind, body: ApiTypes[ApiKind]['request'] | undefined): string {
@@ -610,6 +611,8 @@ function promptFilterJson(kind: ApiKind, body: ApiTypes[ApiKind]['request'] | un
   return `{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[${results}]}`;
 }
 
+/** Azure's first chunk as a frame; the usual one (one prompt) made once, not per request. */
 function promptFilterFrame(g: Generation): string {
-  return encodeData(promptFilterJson(g.kind, g.body));
+  const json = promptFilterJson(g.kind, g.body);
+  return json === SINGLE_PROMPT_FILTER ? SINGLE_PROMPT_FILTER_FRAME : encodeData(json);
 }
