@@ -602,18 +602,19 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     signal: AbortSignal,
   ): AsyncGenerator<ResponseStreamEvent, undefined, undefined> {
     const trial = beginTrial(request);
+    // The body, for the attempts until one has sent content; let go then (see `asked`).
+    const asking: AskedResponses = { body: request.body, deployment: request.deployment };
+    request = LET_GO;
     for (;;) {
       const { s, record, startedAt } = nextAttempt(trial, signal);
       const { meta } = trial;
       const link = linkSignals(signal);
-      const target: ResponsesBackendRequest = { body: request.body };
-      if (request.deployment !== undefined) target.deployment = request.deployment;
       s.inFlight++;
       let iterator: AsyncIterator<ResponseStreamEvent> | undefined;
       let settled = false;
       let open = false;
       try {
-        iterator = s.target.backend.responses!(target, link.signal)[Symbol.asyncIterator]();
+        iterator = askResponses(s, asking, link.signal);
         const held: ResponseStreamEvent[] = [];
         let usage: ResponseUsage | undefined;
         for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
@@ -626,6 +627,8 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
               continue;
             }
             open = true;
+            // Content went out: no other target will be asked, and nothing here needs the body.
+            asking.body = undefined;
             record.firstTokenMs = performance.now() - startedAt;
             meta.target = s.id;
             meta.headersMs = record.headersMs;
@@ -653,6 +656,22 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
         link.dispose();
       }
     }
+  }
+
+  /**
+   * Starts one attempt's Responses stream. A function of its own, so that the request it makes
+   * for the target is no variable or temporary of the generator above, which lives as long as the
+   * stream: the body is let go once content went out (`asking.body`), and only the target's
+   * backend decides how long it keeps its own.
+   */
+  function askResponses(
+    s: TargetState,
+    asking: AskedResponses,
+    signal: AbortSignal,
+  ): AsyncIterator<ResponseStreamEvent> {
+    const target: ResponsesBackendRequest = { body: asking.body! };
+    if (asking.deployment !== undefined) target.deployment = asking.deployment;
+    return s.target.backend.responses!(target, signal)[Symbol.asyncIterator]();
   }
 
   const speaksResponses = options.targets.every((t) => t.backend.responses !== undefined);
@@ -904,6 +923,15 @@ interface Committed {
 }
 
 const ENDED: Step = Object.freeze({ value: undefined, done: true });
+
+/** What a Responses request asks of each attempt; `body` until one has sent content. */
+interface AskedResponses {
+  body: ResponsesBackendRequest['body'] | undefined;
+  deployment: string | undefined;
+}
+
+/** Stands for a request whose body was taken over (a generator's parameter is held as long as it runs). */
+const LET_GO: ResponsesBackendRequest = Object.freeze({ body: Object.freeze({}) }) as ResponsesBackendRequest;
 
 const NO_CHUNKS: readonly AnyChunk[] = Object.freeze([]);
 

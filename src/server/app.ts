@@ -373,7 +373,6 @@ export function createApp(options: AppOptions): App {
       dialect,
       deployment,
       backend,
-      body: request,
       metrics,
       heartbeatMs,
       startedAt,
@@ -381,8 +380,19 @@ export function createApp(options: AppOptions): App {
       report,
       kept,
     };
-    const served = observed(start, res, report, () => serveResponses(res, call));
-    if (!lease) return served;
+    // The body is handed over once: neither the observer's wrapper nor, with a key's lease, a
+    // function waiting for the end holds it while the answer streams.
+    let pending: ResponseCreateRequest | undefined = request;
+    const served = observed(start, res, report, () => {
+      const body = pending!;
+      pending = undefined;
+      return serveResponses(res, call, body);
+    });
+    return lease ? endingLease(served, lease, report) : served;
+  }
+
+  /** `served`, then the lease ended (however it ended), with the report as it stands then. */
+  async function endingLease(served: Promise<void>, lease: GenerationLease, report: GenerationReport): Promise<void> {
     try {
       return await served;
     } finally {

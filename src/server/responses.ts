@@ -60,7 +60,6 @@ export interface ResponsesCall {
   /** The name the client asked for (`model`). */
   deployment: string | undefined;
   backend: Backend;
-  body: ResponseCreateRequest;
   metrics: ServerMetrics;
   heartbeatMs: number;
   /** performance.now() when the request arrived. */
@@ -89,9 +88,13 @@ export function checkResponsesBody(body: unknown): { message: string; param: str
 }
 
 /** Answers `POST /responses`: relayed from an upstream, or built from the backend's chat stream. */
-export async function serveResponses(res: ServerResponse, call: ResponsesCall): Promise<void> {
-  if (call.backend.responses) return relay(res, call);
-  const { body, kept, dialect } = call;
+export async function serveResponses(
+  res: ServerResponse,
+  call: ResponsesCall,
+  body: ResponseCreateRequest,
+): Promise<void> {
+  if (call.backend.responses) return relay(res, call, body);
+  const { kept, dialect } = call;
   const stored = body.store !== false;
   const background = body.background === true;
   if (background && !stored) {
@@ -194,7 +197,7 @@ export async function serveResponses(res: ServerResponse, call: ResponsesCall): 
 export async function serveStoredResponse(
   res: ServerResponse,
   route: Extract<Route, { type: 'response' }>,
-  call: Omit<ResponsesCall, 'backend' | 'body' | 'deployment'>,
+  call: Omit<ResponsesCall, 'backend' | 'deployment'>,
 ): Promise<void> {
   const { kept, dialect } = call;
   if (!route.stream) {
@@ -223,13 +226,15 @@ const FIELD_TYPES: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** A relay of an upstream's Responses API: its events as they came, or its whole answer. */
-async function relay(res: ServerResponse, call: ResponsesCall): Promise<void> {
+async function relay(res: ServerResponse, call: ResponsesCall, body: ResponseCreateRequest): Promise<void> {
   const backend = call.backend;
-  const request: ResponsesBackendRequest = { body: call.body };
-  if (call.deployment !== undefined) request.deployment = call.deployment;
-  if (call.body.stream === true) {
-    return writeEvents(res, call, new AbortController(), (signal) => backend.responses!(request, signal), request);
+  // What a routing backend reports (the target): all that is kept of a streamed request, whose
+  // body goes to the backend alone (an open stream must not keep a whole conversation).
+  const routing: Routing = { meta: {} };
+  if (body.stream === true) {
+    return writeEvents(res, call, new AbortController(), startsOnce(backend, askOf(body, call, routing)), routing);
   }
+  const request = askOf(body, call, routing);
   const controller = new AbortController();
   const tracker = trackClient(res, controller);
   call.live.add(controller);
@@ -251,6 +256,38 @@ async function relay(res: ServerResponse, call: ResponsesCall): Promise<void> {
     tracker.dispose();
     call.live.delete(controller);
   }
+}
+
+/** What the server keeps of a Responses request: what a routing backend reports in its `meta`. */
+type Routing = Pick<ResponsesBackendRequest, 'meta'>;
+
+/** The request for the backend: `body`, the name asked for, and `routing`'s meta to fill. */
+function askOf(
+  body: ResponseCreateRequest,
+  call: Pick<ResponsesCall, 'deployment'>,
+  routing: Routing,
+): ResponsesBackendRequest {
+  const request: ResponsesBackendRequest = { body };
+  if (call.deployment !== undefined) request.deployment = call.deployment;
+  if (routing.meta !== undefined) request.meta = routing.meta;
+  return request;
+}
+
+/**
+ * The backend's events for `request`, started once: the starter lets go of the request then,
+ * as `writeEvents` holds it for as long as the stream lasts.
+ */
+function startsOnce(
+  backend: Backend,
+  request: ResponsesBackendRequest,
+): (signal: AbortSignal) => AsyncIterable<ResponseStreamEvent> {
+  let pending: ResponsesBackendRequest | undefined = request;
+  return (signal) => {
+    const asked = pending;
+    pending = undefined;
+    if (asked === undefined) throw new TypeError('This Responses request was already started');
+    return backend.responses!(asked, signal);
+  };
 }
 
 /**
@@ -359,7 +396,7 @@ async function writeEvents(
   call: Pick<ResponsesCall, 'dialect' | 'heartbeatMs' | 'metrics' | 'live' | 'report' | 'startedAt'>,
   controller: AbortController,
   open: (signal: AbortSignal) => AsyncIterable<ResponseStreamEvent>,
-  request: ResponsesBackendRequest = { body: {} },
+  request: Routing = {},
 ): Promise<void> {
   const { metrics, report } = call;
   const tracker: ClientTracker = trackClient(res, controller);
@@ -455,7 +492,7 @@ function replyFor(dialect: Dialect, error: unknown): ErrorReply {
   return replyForError(error, dialect, 'Responses_Create', undefined);
 }
 
-function withTarget(reply: ErrorReply, request: ResponsesBackendRequest): ErrorReply {
+function withTarget(reply: ErrorReply, request: Routing): ErrorReply {
   return { ...reply, headers: routed({ ...reply.headers }, request) };
 }
 

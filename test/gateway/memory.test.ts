@@ -15,6 +15,7 @@ import { hashKey } from '../../src/gateway/keys.js';
 import { createRouterBackend } from '../../src/gateway/router.js';
 import type { ServerOptions } from '../../src/server/index.js';
 import { chatChunks, startAzureServer, stream } from '../../src/testing/azure-server.js';
+import { responsesEvents } from '../../src/testing/responses-events.js';
 import { stillHeld } from '../support/held.js';
 import { azureUrl, frameReader, post, start } from '../support/server.js';
 
@@ -33,8 +34,13 @@ async function gatewayWithParkedUpstream(
   const items = chatChunks(['Hel', 'lo']);
   // Prompt filter, role, 'Hel' | wait | 'lo', finish, [DONE].
   items.splice(3, 0, { wait: 'go' });
+  // The same answer as the Responses API's events, waiting after its first text delta.
+  const events = responsesEvents({ texts: ['Hel', 'lo'] });
+  const firstDelta = events.findIndex((item) => 'event' in item && item.event.type === 'response.output_text.delta');
+  events.splice(firstDelta + 1, 0, { wait: 'go' });
+  const scenario = (request: { kind?: string }) => stream(request.kind === 'responses' ? events : items);
   // Through the router the target's deployment (`d`) is asked; without, the one the client named.
-  const upstream = await startAzureServer({ scenarios: { d: stream(items), [MODEL]: stream(items) } });
+  const upstream = await startAzureServer({ scenarios: { d: scenario, [MODEL]: scenario } });
   t.after(() => upstream.close());
   const remote = createRemoteBackend({
     endpoint: upstream.url,
@@ -60,6 +66,10 @@ async function gatewayWithParkedUpstream(
     stream(request, signal) {
       bodies.push(new WeakRef((request.body as { messages: object }).messages));
       return router.stream(request, signal);
+    },
+    responses(request, signal) {
+      bodies.push(new WeakRef(request.body.input as object));
+      return router.responses!(request, signal);
     },
   };
   const { url } = await start(t, { deployments: { [MODEL]: spy }, ...options });
@@ -119,5 +129,33 @@ test("with per-key access, the key's account of an open stream does not hold its
   const gateway = await gatewayWithParkedUpstream(t, { access: access.access });
   const { held, text } = await bodyHeldMidStream(gateway, { 'api-key': KEY });
   assert.equal(held, false, 'the open stream still holds the request body');
+  assert.equal(text, 'Hello');
+});
+
+test('a Responses stream lets go of its input once the router committed to a target', async (t) => {
+  const gateway = await gatewayWithParkedUpstream(t);
+  const res = await post(`${gateway.url}/openai/v1/responses`, {
+    model: MODEL,
+    input: longConversation(),
+    stream: true,
+  });
+  assert.equal(res.status, 200);
+  const frames = frameReader(res);
+  let text = '';
+  let held: boolean | undefined;
+  for (let frame = await frames.next(); frame !== undefined; frame = await frames.next()) {
+    const data = frame.split('\n').find((line) => line.startsWith('data: '));
+    if (data === undefined) continue;
+    const event = JSON.parse(data.slice('data: '.length)) as { type: string; delta?: string };
+    if (event.type !== 'response.output_text.delta') continue;
+    text += event.delta;
+    if (event.delta === 'Hel') {
+      // The stream is open and the upstream silent: what holds the input now holds it for good.
+      assert.equal(gateway.bodies.length, 1);
+      [held] = await stillHeld(gateway.bodies);
+      gateway.upstream.release('go');
+    }
+  }
+  assert.equal(held, false, 'the open stream still holds the request input');
   assert.equal(text, 'Hello');
 });
