@@ -33,6 +33,7 @@ import { isObject } from '../protocol/shape.js';
 import { sourceJsonOf } from '../protocol/source-json.js';
 import { encodeEvent } from '../sse/index.js';
 import type { FollowItem, StreamLog } from '../streams/log.js';
+import type { ChatCompletionChunk } from '../types.js';
 import { type ErrorReply, invalidRequest, replyForError, responseNotFound } from './error-replies.js';
 import { type ClientTracker, routed, SSE_HEADERS, startHeartbeat, trackClient } from './generation.js';
 import type { ServerMetrics } from './metrics.js';
@@ -129,19 +130,24 @@ export async function serveResponses(
     model: call.deployment ?? call.backend.name,
     request: { ...body, store: stored },
   });
-  const keep: StoredResponse = {
-    response: () => translator.response(),
-    input: [...history, ...inputItems(body.input)],
-    keyHash: call.keyHash,
-  };
+  // Kept with its input only when stored (a later `previous_response_id` continues from it).
+  const keep: StoredResponse | undefined = stored
+    ? { response: () => translator.response(), input: [...history, ...inputItems(body.input)], keyHash: call.keyHash }
+    : undefined;
   const request: BackendRequest<'chat'> = { kind: 'chat', body: validated.body };
   if (call.deployment !== undefined) request.deployment = call.deployment;
   let failure: unknown;
+  // The chat request goes to the backend once: `generate` lives as long as the answer, and must
+  // not keep the conversation with it.
+  let pending: BackendRequest<'chat'> | undefined = request;
   const generate = (signal: AbortSignal) => {
-    const events = chatEvents(call.backend, request, translator, signal, (error) => {
+    const asked = pending;
+    pending = undefined;
+    if (asked === undefined) throw new TypeError('This Responses request was already started');
+    const events = chatEvents(startChat(call.backend, asked, signal), translator, signal, (error) => {
       failure = error;
     });
-    return stored ? logged(events, id, translator, kept, keep) : events;
+    return keep ? logged(events, id, translator, kept, keep) : events;
   };
 
   if (background) {
@@ -296,13 +302,11 @@ function startsOnce(
  * (and `onFailure` learns it); an abort is thrown.
  */
 async function* chatEvents(
-  backend: Backend,
-  request: BackendRequest<'chat'>,
+  chunks: AsyncIterator<ChatCompletionChunk>,
   translator: ResponsesFromChat,
   signal: AbortSignal,
   onFailure: (error: unknown) => void,
 ): AsyncGenerator<ResponseStreamEvent> {
-  const chunks = backend.stream(request, signal)[Symbol.asyncIterator]();
   let settled = false;
   try {
     let step = await chunks.next();
@@ -324,6 +328,23 @@ async function* chatEvents(
   } finally {
     // Leaving early (client gone): let the backend's generator run its cleanup.
     if (!settled) chunks.return?.()?.catch(() => {});
+  }
+}
+
+/**
+ * The backend's chat stream for `request`, started here rather than in `chatEvents`, whose frame
+ * lives as long as the answer: the request is then the backend's alone to keep. A backend that
+ * throws at once fails the stream's first step, as one that fails later does.
+ */
+function startChat(
+  backend: Backend,
+  request: BackendRequest<'chat'>,
+  signal: AbortSignal,
+): AsyncIterator<ChatCompletionChunk> {
+  try {
+    return backend.stream(request, signal)[Symbol.asyncIterator]();
+  } catch (error) {
+    return { next: () => Promise.reject(error) };
   }
 }
 

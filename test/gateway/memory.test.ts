@@ -16,7 +16,7 @@ import { createRouterBackend } from '../../src/gateway/router.js';
 import type { ServerOptions } from '../../src/server/index.js';
 import { chatChunks, startAzureServer, stream } from '../../src/testing/azure-server.js';
 import { responsesEvents } from '../../src/testing/responses-events.js';
-import { stillHeld } from '../support/held.js';
+import { parkedBackend, stillHeld } from '../support/held.js';
 import { azureUrl, frameReader, post, start } from '../support/server.js';
 
 const MODEL = 'gpt-4o';
@@ -158,4 +158,34 @@ test('a Responses stream lets go of its input once the router committed to a tar
   }
   assert.equal(held, false, 'the open stream still holds the request input');
   assert.equal(text, 'Hello');
+});
+
+test('a Responses answer built from a chat stream, not stored, lets go of its conversation while it streams', async (t) => {
+  // A target without the Responses API (the embedded model's way): the server translates.
+  const parked = parkedBackend([(build) => build.role(0)!, (build) => build.content(0, 'Hel')]);
+  const conversations: WeakRef<object>[] = [];
+  const chat: Backend = {
+    name: 'chat',
+    stream(request, signal) {
+      conversations.push(new WeakRef((request.body as { messages: object }).messages));
+      return parked.backend.stream(request, signal);
+    },
+  };
+  const { url } = await start(t, { deployments: { [MODEL]: chat } });
+  const res = await post(`${url}/openai/v1/responses`, {
+    model: MODEL,
+    input: longConversation(),
+    stream: true,
+    store: false,
+  });
+  assert.equal(res.status, 200);
+  const frames = frameReader(res);
+  let held: boolean | undefined;
+  for (let frame = await frames.next(); frame !== undefined; frame = await frames.next()) {
+    if (held === undefined && frame.includes('"delta":"Hel"')) {
+      [held] = await stillHeld(conversations);
+      parked.open();
+    }
+  }
+  assert.equal(held, false, 'the open stream still holds the conversation');
 });
