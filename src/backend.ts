@@ -131,6 +131,18 @@ export function itemOf<Item>(step: IteratorResult<Item, unknown>): Item | undefi
   return step.done ? undefined : step.value;
 }
 
+/**
+ * An iterator whose first step fails with `error`: a stream that could not even start (its
+ * backend threw at once) fails where its caller meets every other failure, at `next()`.
+ *
+ * @example
+ * try { iterator = backend.stream(request, signal)[Symbol.asyncIterator](); }
+ * catch (error) { iterator = failedIterator(error); }
+ */
+export function failedIterator(error: unknown): AsyncIterator<never> {
+  return { next: () => Promise.reject(error) };
+}
+
 /** True when `iterator` can be pulled with `take()` / `wait()` (see `PullIterator`). */
 export function isPullIterator<Item>(iterator: AsyncIterator<Item>): iterator is PullIterator<Item> {
   const it = iterator as Partial<PullIterator<Item>>;

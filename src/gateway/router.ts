@@ -15,6 +15,7 @@ import {
   type BackendMeta,
   type BackendRequest,
   type EmbeddingsBackendRequest,
+  failedIterator,
   isPullIterator,
   itemOf,
   type ModelInfo,
@@ -602,7 +603,7 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
     signal: AbortSignal,
   ): AsyncGenerator<ResponseStreamEvent, undefined, undefined> {
     const trial = beginTrial(request);
-    // The body, for the attempts until one has sent content; let go then (see `asked`).
+    // The body, for the attempts until one has sent content; let go then (see `askResponses`).
     const asking: AskedResponses = { body: request.body, deployment: request.deployment };
     request = LET_GO;
     for (;;) {
@@ -1011,7 +1012,7 @@ class Attempt<K extends ApiKind> {
       iterable = state.target.backend.stream(request, this.#controller.signal);
       this.#iterator = iterable[Symbol.asyncIterator]();
     } catch (error) {
-      this.#iterator = { next: () => Promise.reject(error) };
+      this.#iterator = failedIterator(error);
       this.#pull = undefined;
       return;
     }

@@ -22,6 +22,7 @@ import {
 import type { ResponseCreateRequest } from '../protocol/responses/types.js';
 import { createMemoryStreamLog } from '../streams/memory.js';
 import { keyHashOf, type ResumableStreams } from '../streams/producer.js';
+import { handOver } from '../util/hand-over.js';
 import type { AccessControl, AccessRefusal, Caller, GenerationLease } from './access.js';
 import { createKeyCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
@@ -382,12 +383,8 @@ export function createApp(options: AppOptions): App {
     };
     // The body is handed over once: neither the observer's wrapper nor, with a key's lease, a
     // function waiting for the end holds it while the answer streams.
-    let pending: ResponseCreateRequest | undefined = request;
-    const served = observed(start, res, report, () => {
-      const body = pending!;
-      pending = undefined;
-      return serveResponses(res, call, body);
-    });
+    const handed = handOver(request);
+    const served = observed(start, res, report, () => serveResponses(res, call, handed()));
     return lease ? endingLease(served, lease, report) : served;
   }
 

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { abortError } from '../abort.js';
-import type { Backend, BackendRequest, ResponsesBackendRequest } from '../backend.js';
+import { type Backend, type BackendRequest, failedIterator, type ResponsesBackendRequest } from '../backend.js';
 import { OverloadedError, StreamTruncatedError } from '../errors.js';
 import { describeFailure } from '../protocol/error-body.js';
 import { validateRequest } from '../protocol/request.js';
@@ -34,6 +34,7 @@ import { sourceJsonOf } from '../protocol/source-json.js';
 import { encodeEvent } from '../sse/index.js';
 import type { FollowItem, StreamLog } from '../streams/log.js';
 import type { ChatCompletionChunk } from '../types.js';
+import { handOver } from '../util/hand-over.js';
 import { type ErrorReply, invalidRequest, replyForError, responseNotFound } from './error-replies.js';
 import { type ClientTracker, routed, SSE_HEADERS, startHeartbeat, trackClient } from './generation.js';
 import type { ServerMetrics } from './metrics.js';
@@ -139,12 +140,9 @@ export async function serveResponses(
   let failure: unknown;
   // The chat request goes to the backend once: `generate` lives as long as the answer, and must
   // not keep the conversation with it.
-  let pending: BackendRequest<'chat'> | undefined = request;
+  const asked = handOver(request);
   const generate = (signal: AbortSignal) => {
-    const asked = pending;
-    pending = undefined;
-    if (asked === undefined) throw new TypeError('This Responses request was already started');
-    const events = chatEvents(startChat(call.backend, asked, signal), translator, signal, (error) => {
+    const events = chatEvents(startChat(call.backend, asked(), signal), translator, signal, (error) => {
       failure = error;
     });
     return keep ? logged(events, id, translator, kept, keep) : events;
@@ -238,7 +236,9 @@ async function relay(res: ServerResponse, call: ResponsesCall, body: ResponseCre
   // body goes to the backend alone (an open stream must not keep a whole conversation).
   const routing: Routing = { meta: {} };
   if (body.stream === true) {
-    return writeEvents(res, call, new AbortController(), startsOnce(backend, askOf(body, call, routing)), routing);
+    // The starter lives as long as the stream: it hands the request over once.
+    const asked = handOver(askOf(body, call, routing));
+    return writeEvents(res, call, new AbortController(), (signal) => backend.responses!(asked(), signal), routing);
   }
   const request = askOf(body, call, routing);
   const controller = new AbortController();
@@ -277,23 +277,6 @@ function askOf(
   if (call.deployment !== undefined) request.deployment = call.deployment;
   if (routing.meta !== undefined) request.meta = routing.meta;
   return request;
-}
-
-/**
- * The backend's events for `request`, started once: the starter lets go of the request then,
- * as `writeEvents` holds it for as long as the stream lasts.
- */
-function startsOnce(
-  backend: Backend,
-  request: ResponsesBackendRequest,
-): (signal: AbortSignal) => AsyncIterable<ResponseStreamEvent> {
-  let pending: ResponsesBackendRequest | undefined = request;
-  return (signal) => {
-    const asked = pending;
-    pending = undefined;
-    if (asked === undefined) throw new TypeError('This Responses request was already started');
-    return backend.responses!(asked, signal);
-  };
 }
 
 /**
@@ -344,7 +327,7 @@ function startChat(
   try {
     return backend.stream(request, signal)[Symbol.asyncIterator]();
   } catch (error) {
-    return { next: () => Promise.reject(error) };
+    return failedIterator(error);
   }
 }
 

@@ -9,12 +9,13 @@
  * @module
  */
 
-import type {
-  Backend,
-  BackendRequest,
-  EmbeddingsBackendRequest,
-  ModelInfo,
-  ResponsesBackendRequest,
+import {
+  type Backend,
+  type BackendRequest,
+  type EmbeddingsBackendRequest,
+  failedIterator,
+  type ModelInfo,
+  type ResponsesBackendRequest,
 } from '../../backend.js';
 import { createClient, type SluiceClient } from '../../client/client.js';
 import { createHttpFetch, nodeHttpCanStandIn } from '../../client/http-fetch.js';
@@ -129,6 +130,6 @@ async function* relayedEvents(events: AsyncIterable<ResponseStreamEvent>): Async
 
 function failing(err: unknown): AsyncIterable<never> {
   return {
-    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
+    [Symbol.asyncIterator]: () => failedIterator(err),
   };
 }
