@@ -28,6 +28,8 @@
 //                                  first when missing or older than src/; src: from source under tsx)
 //     [--compare <checkout>]      (also runs the built Sluice of another checkout, e.g. the tree before a change,
 //                                  as one more contender: before/after paired in one run; build its dist/ first)
+//     [--sluice-also <flags>]     (also runs this Sluice started with these Node flags instead of those of its
+//                                  bin's #! line, e.g. none, paired with it in each round)
 //     [--no-peer]                 (leaves Portkey out, to spend the machine on the pair being compared)
 //     [--processes 1]             (processes per relay, taking the rounds in turn, their spread shown: two
 //                                  processes of one build differ by up to 17% in CPU here. Each then idles
@@ -38,11 +40,13 @@
 //                                  added flat, to tell the parts' and the duties' cost from the layers')
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { ensureBuilt } from './build.js';
 import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
 import { DELTAS, DEPLOYMENT, GAP_MS } from './gateway-mock.js';
@@ -76,6 +80,13 @@ const CHILD = new URL('./gateway-child.ts', import.meta.url).pathname;
 const FROM = arg('--from', 'dist');
 const BUILT_CHILD = new URL('./gateway-sluice-built.mjs', import.meta.url).pathname;
 /** Another checkout whose built Sluice runs beside this one (its dist/ must be built). */
+/**
+ * The Node flags `sluice` starts with (its bin's `#!` line): Sluice's processes here start with
+ * them too, as `sluice serve` runs, and so do its lanes, which would run there.
+ */
+const SERVE_FLAGS = binNodeFlags(fileURLToPath(new URL('..', import.meta.url)));
+/** Node flags for a second Sluice contender instead of its bin's (`none` for no flags); unset, no second one. */
+const SLUICE_ALSO = arg('--sluice-also', '').trim();
 const COMPARE = arg('--compare', '');
 const PEER = !args.includes('--no-peer');
 /** Also run Sluice's parts wired without its layers (bench/gateway-lane-built.mjs). */
@@ -150,7 +161,19 @@ const ALL: Contender[] = [
 if (COMPARE) {
   ALL.push({
     name: `Sluice (${basename(COMPARE)})`,
-    launch: (mockPort) => forkBuilt(mockPort, join(COMPARE, 'bench/gateway-sluice-built.mjs')),
+    launch: (mockPort) =>
+      forkBuilt(mockPort, join(COMPARE, 'bench/gateway-sluice-built.mjs'), SLUICE, binNodeFlags(COMPARE)),
+    target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
+    mustPass: true,
+    role: 'compare',
+  });
+}
+// This Sluice again, started with other Node flags than its bin's (e.g. `none`), paired with it in each round.
+if (SLUICE_ALSO) {
+  ALL.push({
+    name: `Sluice (${SLUICE_ALSO})`,
+    launch: (mockPort) =>
+      forkBuilt(mockPort, BUILT_CHILD, SLUICE, SLUICE_ALSO === 'none' ? [] : SLUICE_ALSO.split(/\s+/)),
     target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
     mustPass: true,
     role: 'compare',
@@ -213,7 +236,8 @@ async function main(): Promise<void> {
       .join(' ')} at the start. Mock: ${DELTAS} deltas ${GAP_MS} ms apart; levels ${LEVELS.join(', ')}; ` +
       `${ROUNDS_SINGLE} rounds at 1 stream, ${ROUNDS} at the others, interleaved, after a warm-up of ` +
       `${WARMUP} streams each${PROCESSES > 1 ? `; ${PROCESSES} processes per relay, taking the rounds in turn` : ''}. ` +
-      `Sluice ${FROM === 'src' ? 'from source under tsx' : 'as built (dist/, plain Node)'}.`,
+      `Sluice ${FROM === 'src' ? 'from source under tsx' : 'as built (dist/, plain Node)'}` +
+      `${SERVE_FLAGS.length > 0 ? `, started with ${SERVE_FLAGS.join(' ')} as its bin starts it` : ''}.`,
   );
   if (FROM !== 'src' || LANE) ensureBuilt();
   const mock = await forkChild('mock');
@@ -624,6 +648,13 @@ function ratio(x: number, base: number): string {
   return base > 0 ? `${(x / base).toFixed(2)}x` : 'n/a';
 }
 
+/** The Node flags in a checkout's `bin/sluice.js` `#!/usr/bin/env -S node <flags>` line; none for `#!/usr/bin/env node`. */
+function binNodeFlags(root: string): string[] {
+  const first = readFileSync(join(root, 'bin/sluice.js'), 'utf8').split('\n', 1)[0] ?? '';
+  const flags = /^#!\/usr\/bin\/env\s+-S\s+node\s+(.+)$/.exec(first)?.[1];
+  return flags === undefined ? [] : flags.trim().split(/\s+/);
+}
+
 function rotate<T>(items: readonly T[], by: number): T[] {
   const k = by % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
@@ -638,7 +669,7 @@ async function forkChild(
   kind?: string,
 ): Promise<Running> {
   const child = fork(CHILD, [role, ...(mockPort === undefined ? [] : [String(mockPort)]), ...(kind ? [kind] : [])], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(role === 'sluice' ? SERVE_FLAGS : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [message] = (await Promise.race([
@@ -651,9 +682,14 @@ async function forkChild(
 }
 
 /** Sluice from a dist/ in plain Node (`script`: a checkout's bench/gateway-sluice-built.mjs), waiting for its port. */
-async function forkBuilt(mockPort: number, script: string, mode: string = SLUICE): Promise<Running> {
+async function forkBuilt(
+  mockPort: number,
+  script: string,
+  mode: string = SLUICE,
+  nodeFlags: string[] = SERVE_FLAGS,
+): Promise<Running> {
   const child = fork(script, [String(mockPort), DEPLOYMENT, mode], {
-    execArgv: [],
+    execArgv: nodeFlags,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [message] = (await Promise.race([
