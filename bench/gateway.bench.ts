@@ -79,7 +79,6 @@ const CHILD = new URL('./gateway-child.ts', import.meta.url).pathname;
 /** `dist`: Sluice as built (plain Node); `src`: from source under tsx (adds the loader's per-closure helpers). */
 const FROM = arg('--from', 'dist');
 const BUILT_CHILD = new URL('./gateway-sluice-built.mjs', import.meta.url).pathname;
-/** Another checkout whose built Sluice runs beside this one (its dist/ must be built). */
 /**
  * The Node flags `sluice` starts with (its bin's `#!` line): Sluice's processes here start with
  * them too, as `sluice serve` runs, and so do its lanes, which would run there.
@@ -87,6 +86,7 @@ const BUILT_CHILD = new URL('./gateway-sluice-built.mjs', import.meta.url).pathn
 const SERVE_FLAGS = binNodeFlags(fileURLToPath(new URL('..', import.meta.url)));
 /** Node flags for a second Sluice contender instead of its bin's (`none` for no flags); unset, no second one. */
 const SLUICE_ALSO = arg('--sluice-also', '').trim();
+/** Another checkout whose built Sluice runs beside this one (its dist/ must be built). */
 const COMPARE = arg('--compare', '');
 const PEER = !args.includes('--no-peer');
 /** Also run Sluice's parts wired without its layers (bench/gateway-lane-built.mjs). */
