@@ -222,6 +222,11 @@ interface Tally {
   preemptions: number;
   /** CPU and frames per process of the relay (`--processes`), to show how far its processes differ. */
   byProcess: { cpuMs: number; frames: number }[];
+  /**
+   * Each turn's median first token: a burst's p99 is often one slow turn, every stream of it late
+   * together, not a tail inside each (docs/gateway.md, Round 18).
+   */
+  turnP50s: number[];
 }
 
 let nextSeed = 1;
@@ -337,6 +342,7 @@ function emptyTally(): Tally {
     wakeUps: 0,
     preemptions: 0,
     byProcess: [],
+    turnP50s: [],
   };
 }
 
@@ -363,6 +369,7 @@ function add(tally: Tally, records: StreamRecord[], before: ProcSample, after: P
   tally.byProcess[relay] ??= { cpuMs: 0, frames: 0 };
   const own = tally.byProcess[relay];
   own.cpuMs += cpu;
+  const turn: number[] = [];
   for (const r of records) {
     tally.streams++;
     tally.frames += r.frames;
@@ -372,8 +379,10 @@ function add(tally: Tally, records: StreamRecord[], before: ProcSample, after: P
       continue;
     }
     tally.ttft.push(r.ttftMs);
+    turn.push(r.ttftMs);
     for (const gap of r.gapsMs) tally.gaps.push(gap);
   }
+  if (turn.length > 0) tally.turnP50s.push(percentile(turn, 50));
 }
 
 /**
@@ -483,6 +492,7 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       'added p50',
       'added p99',
       'p99 vs bare',
+      'p50 by turn',
       'gap p99',
       'CPU/chunk',
       'CPU vs bare',
@@ -506,6 +516,7 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       relay ? signedMs(percentile(t.ttft, 50) - directP50) : '',
       relay ? signedMs(addedP99) : '',
       relay ? ratio(addedP99, bareAddedP99) : '',
+      turnRange(t),
       `${ms(percentile(t.gaps, 99))}`,
       relay ? `${cpuPerChunk(t).toFixed(1)} µs` : '',
       relay ? ratio(cpuPerChunk(t), cpuPerChunk(bare)) : '',
@@ -518,6 +529,14 @@ function levelTable(tallies: Map<Contender, Tally>): string {
     ]);
   }
   return table(rows);
+}
+
+/** The lowest and highest of the turns' median first tokens (one turn: its median). */
+function turnRange(t: Tally): string {
+  if (t.turnP50s.length === 0) return '';
+  const low = Math.min(...t.turnP50s);
+  const high = Math.max(...t.turnP50s);
+  return low === high ? ms(low) : `${low.toFixed(2)}-${ms(high)}`;
 }
 
 function fixedTable(fixed: Map<Contender, Tally>): string {
