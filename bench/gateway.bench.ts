@@ -173,7 +173,7 @@ if (SLUICE_ALSO) {
   ALL.push({
     name: `Sluice (${SLUICE_ALSO})`,
     launch: (mockPort) =>
-      forkBuilt(mockPort, BUILT_CHILD, SLUICE, SLUICE_ALSO === 'none' ? [] : SLUICE_ALSO.split(/\s+/)),
+      forkBuilt(mockPort, BUILT_CHILD, SLUICE, SLUICE_ALSO === 'none' ? [] : nodeFlagsOf(SLUICE_ALSO)),
     target: (port) => ({ port, path: AZURE_PATH, headers: { 'api-key': 'bench-key' } }),
     mustPass: true,
     role: 'compare',
@@ -369,7 +369,7 @@ function add(tally: Tally, records: StreamRecord[], before: ProcSample, after: P
   tally.byProcess[relay] ??= { cpuMs: 0, frames: 0 };
   const own = tally.byProcess[relay];
   own.cpuMs += cpu;
-  const turn: number[] = [];
+  const turnStart = tally.ttft.length;
   for (const r of records) {
     tally.streams++;
     tally.frames += r.frames;
@@ -379,10 +379,9 @@ function add(tally: Tally, records: StreamRecord[], before: ProcSample, after: P
       continue;
     }
     tally.ttft.push(r.ttftMs);
-    turn.push(r.ttftMs);
     for (const gap of r.gapsMs) tally.gaps.push(gap);
   }
-  if (turn.length > 0) tally.turnP50s.push(percentile(turn, 50));
+  if (tally.ttft.length > turnStart) tally.turnP50s.push(percentile(tally.ttft.slice(turnStart), 50));
 }
 
 /**
@@ -671,7 +670,12 @@ function ratio(x: number, base: number): string {
 function binNodeFlags(root: string): string[] {
   const first = readFileSync(join(root, 'bin/sluice.js'), 'utf8').split('\n', 1)[0] ?? '';
   const flags = /^#!\/usr\/bin\/env\s+-S\s+node\s+(.+)$/.exec(first)?.[1];
-  return flags === undefined ? [] : flags.trim().split(/\s+/);
+  return flags === undefined ? [] : nodeFlagsOf(flags);
+}
+
+/** Node flags written as one string (a `#!` line's, `--sluice-also`'s), one per word. */
+function nodeFlagsOf(text: string): string[] {
+  return text.trim().split(/\s+/);
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
