@@ -2,7 +2,7 @@
  * The gateway bench's server processes, each in its own process so that none shares an event
  * loop with the load generator or another contender:
  *
- *   mock             the mock Azure upstream (bench/gateway-mock.ts)
+ *   mock             the mock Azure upstream (bench/gateway-mock.ts); sends its streams' times when sent `times`
  *   bare <mockPort>  a bare node:http pass-through proxy: the floor for any relay in Node (bench/proxies.ts)
  *   reader <mockPort>  the reading proxy: the least a gateway must read, and no more (bench/proxies.ts)
  *   sluice <mockPort> [gateway|remote]  Sluice's server in front of the mock (see `sluiceDeployments`)
@@ -18,7 +18,7 @@ import { createRemoteBackend } from '../src/backends/remote/index.js';
 import { openGateway } from '../src/cli/serve-backends.js';
 import { parseGatewayConfig } from '../src/gateway/config.js';
 import { createServer as createSluiceServer } from '../src/server/index.js';
-import { DEPLOYMENT, startMock } from './gateway-mock.js';
+import { DEPLOYMENT, type MockTimes, startMock } from './gateway-mock.js';
 import { bareProxy, readingProxy } from './proxies.js';
 
 /**
@@ -53,8 +53,16 @@ async function main(): Promise<void> {
   const [role, mockPort] = process.argv.slice(2);
   const mockUrl = `http://127.0.0.1:${mockPort}`;
   let port: number;
-  if (role === 'mock') port = ((await startMock()).address() as AddressInfo).port;
-  else if (role === 'bare') port = await listen(bareProxy(Number(mockPort)));
+  if (role === 'mock') {
+    // Each stream's times, until the bench asks for them (`times`, after each turn): then sent and forgotten.
+    const times = new Map<number, MockTimes>();
+    port = ((await startMock(0, (seed, t) => times.set(seed, t))).address() as AddressInfo).port;
+    process.on('message', (message) => {
+      if (message !== 'times') return;
+      process.send?.({ times: [...times] });
+      times.clear();
+    });
+  } else if (role === 'bare') port = await listen(bareProxy(Number(mockPort)));
   else if (role === 'reader') port = await listen(readingProxy(Number(mockPort)));
   else if (role === 'sluice') {
     const deployments = await sluiceDeployments(mockUrl, process.argv[4] ?? 'gateway');

@@ -18,6 +18,10 @@ export interface Target {
 
 /** What one stream looked like from the client. */
 export interface StreamRecord {
+  /** The stream asked for (its text's seed). */
+  seed: number;
+  /** When the request was sent, ms (`wallClock`: comparable with the mock's `MockTimes`). */
+  sentAt: number;
   /** Why the stream does not count as a success; undefined when it does. */
   failure?: string;
   /** From sending the request to the first non-empty content delta, ms (-1: none). */
@@ -47,7 +51,7 @@ export function runStreams(
 function oneStream(target: Target, seed: number, deltas: number, conversationBytes: number): Promise<StreamRecord> {
   return new Promise((resolve) => {
     const payload = requestBody(seed, deltas, conversationBytes);
-    const record: StreamRecord = { ttftMs: -1, gapsMs: [], frames: 0 };
+    const record: StreamRecord = { seed, sentAt: 0, ttftMs: -1, gapsMs: [], frames: 0 };
     let text = '';
     let sawDone = false;
     let lastDelta = 0;
@@ -63,6 +67,7 @@ function oneStream(target: Target, seed: number, deltas: number, conversationByt
       resolve(record);
     };
     const t0 = performance.now();
+    record.sentAt = performance.timeOrigin + t0;
     const req = request(
       {
         host: '127.0.0.1',

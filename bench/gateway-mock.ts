@@ -12,6 +12,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { COMPLETION_FILTER, createRng, MODEL, PROMPT_FILTER, randomInt } from './fixtures.js';
+import { wallClock } from './util.js';
 
 /** The deployment name every contender serves and the mock answers for. */
 export const DEPLOYMENT = 'bench';
@@ -60,14 +61,22 @@ function conversation(seed: number, bytes: number): Array<{ role: string; conten
   return Array.from({ length: 16 }, (_, i) => ({ role: i % 2 === 0 ? 'assistant' : 'user', content: `${i} ${turn}` }));
 }
 
+/** When a stream's request had fully reached the mock, and when its first content delta left, ms (`wallClock`). */
+export interface MockTimes {
+  arrived: number;
+  firstDelta: number;
+}
+
 /**
  * Starts the mock on 127.0.0.1 (port 0 = any). Keep-alive sockets stay open for a minute,
- * so a gateway's pooled connection is never closed under it between rounds.
+ * so a gateway's pooled connection is never closed under it between rounds. `onFirstDelta`
+ * learns each stream's times as its first delta is written: with the load generator's, they
+ * split a first token into the way there and the way back.
  */
-export async function startMock(port = 0): Promise<Server> {
+export async function startMock(port = 0, onFirstDelta?: (seed: number, times: MockTimes) => void): Promise<Server> {
   const server = createServer({ noDelay: true, keepAliveTimeout: 60_000 }, (req, res) => {
     readBody(req).then(
-      (body) => answer(body, res),
+      (body) => answer(body, res, wallClock(), onFirstDelta),
       () => res.destroy(),
     );
   });
@@ -75,7 +84,12 @@ export async function startMock(port = 0): Promise<Server> {
   return server;
 }
 
-function answer(body: string, res: ServerResponse): void {
+function answer(
+  body: string,
+  res: ServerResponse,
+  arrived: number,
+  onFirstDelta: ((seed: number, times: MockTimes) => void) | undefined,
+): void {
   const named = streamOf(body);
   if (named === undefined) {
     res.writeHead(400, { 'content-type': 'application/json' });
@@ -114,6 +128,7 @@ function answer(body: string, res: ServerResponse): void {
         `{"choices":[{"content_filter_results":${COMPLETION_FILTER},"delta":{"content":${content}},"finish_reason":null,"index":0,"logprobs":null}],${tail}}`,
       ),
     );
+    if (sent === 0) onFirstDelta?.(seed, { arrived, firstDelta: wallClock() });
     sent++;
     if (sent < count) {
       timer = setTimeout(tick, Math.max(0, t0 + GAP_MS * (sent + 1) - performance.now()));

@@ -6,8 +6,10 @@
 // Method ("On the Bench", 2026-07): the mock upstream sends 64 deltas 20 ms apart; the load
 // generator opens N streams at once, one fresh connection each, and measures per stream the
 // time to first token (request sent -> first content delta) and the gaps between deltas, and
-// checks every stream (200, the exact text, `[DONE]`). Mock, the two proxies, Sluice and Portkey
-// each run in a child process of their own; this process is only the load generator. Rounds
+// checks every stream (200, the exact text, `[DONE]`); with the mock's own times (when each
+// request had reached it, when its first delta left) each first token splits into the way there
+// and the way back. Mock, the two proxies, Sluice and Portkey each run in a child process of
+// their own; this process is only the load generator. Rounds
 // are interleaved (direct, bare, reader, Portkey, Sluice, then rotated) so that machine drift hits all
 // alike. CPU per relayed chunk = the relay process's CPU time (all threads, /proc schedstat)
 // over the `data:` events its clients received; memory per open stream = (peak RSS while 256
@@ -49,7 +51,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt } from './build.js';
 import { runStreams, type StreamRecord, type Target } from './gateway-load.js';
-import { DELTAS, DEPLOYMENT, GAP_MS } from './gateway-mock.js';
+import { DELTAS, DEPLOYMENT, GAP_MS, type MockTimes } from './gateway-mock.js';
 import { cpuMs, mainThreadCpuMs, mainThreadSwitches, rssBytes } from './proc-stats.js';
 import { median, percentile, table } from './util.js';
 
@@ -93,11 +95,13 @@ const PEER = !args.includes('--no-peer');
 const LANE = args.includes('--lane');
 const LANE_CHILD = new URL('./gateway-lane-built.mjs', import.meta.url).pathname;
 
-/** A running relay process. */
+/** A running relay process (or the mock). */
 interface Running {
   pid: number;
   port: number;
   stop(): Promise<void>;
+  /** The mock only: its streams' times since it was last asked (then forgotten), by seed. */
+  times?(): Promise<Map<number, MockTimes>>;
 }
 
 interface Contender {
@@ -227,6 +231,10 @@ interface Tally {
    * together, not a tail inside each (docs/gateway.md, Round 18).
    */
   turnP50s: number[];
+  /** Per stream, request sent -> the upstream has it: the relay's way there (the mock's `MockTimes`). */
+  there: number[];
+  /** Per stream, the upstream's first delta sent -> the client has it: the way back. */
+  back: number[];
 }
 
 let nextSeed = 1;
@@ -271,12 +279,13 @@ async function main(): Promise<void> {
       }
     }
     console.log(`  warm-up: ${WARMUP} streams each in ${((performance.now() - warmupStarted) / 1000).toFixed(0)} s`);
+    await mock.times?.(); // the warm-up's, forgotten
 
     const results = new Map<number, Map<Contender, Tally>>();
     for (const level of LEVELS) {
       const started = performance.now();
       const rounds = level === 1 ? ROUNDS_SINGLE : ROUNDS;
-      results.set(level, await measureRounds(CONTENDERS, rounds, level, DELTAS, running, targetOf));
+      results.set(level, await measureRounds(CONTENDERS, rounds, level, DELTAS, running, targetOf, mock));
       console.log(`  ${level} streams: ${rounds} rounds in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
 
@@ -285,12 +294,17 @@ async function main(): Promise<void> {
       console.log(levelTable(tallies));
       if (reportFailures(tallies)) failed = true;
     }
+    console.log(
+      '\nfirst token, the way there and the way back (p50 per level): request sent -> the upstream has it | the\n' +
+        "upstream's first delta sent -> the client has it; the rest is the upstream's own wait (the mock's 20 ms):\n",
+    );
+    console.log(legsTable(results));
 
     if (ROUNDS_FIXED > 0) {
       // Streams of one delta leave almost nothing but the part of a stream's cost that does not
       // grow with its length: accepting and reading the request, asking the upstream, the end.
       const relays = CONTENDERS.filter((c) => c.launch);
-      const fixed = await measureRounds(relays, ROUNDS_FIXED, FIXED_STREAMS, 1, running, targetOf);
+      const fixed = await measureRounds(relays, ROUNDS_FIXED, FIXED_STREAMS, 1, running, targetOf, mock);
       console.log(
         `\nfixed cost per stream (${FIXED_STREAMS} streams of 1 delta at once, ${ROUNDS_FIXED} rounds, interleaved):\n`,
       );
@@ -343,6 +357,8 @@ function emptyTally(): Tally {
     preemptions: 0,
     byProcess: [],
     turnP50s: [],
+    there: [],
+    back: [],
   };
 }
 
@@ -359,8 +375,18 @@ function sampleOf(pid: number | undefined): ProcSample {
   return { cpuMs: cpuMs(pid), mainCpuMs: mainThreadCpuMs(pid), ...mainThreadSwitches(pid) };
 }
 
-/** Adds a turn's streams and what its relay process used (`after` - `before`) to the tally. */
-function add(tally: Tally, records: StreamRecord[], before: ProcSample, after: ProcSample, relay: number): void {
+/**
+ * Adds a turn's streams, their times at the mock, and what its relay process used (`after` -
+ * `before`) to the tally.
+ */
+function add(
+  tally: Tally,
+  records: StreamRecord[],
+  times: Map<number, MockTimes>,
+  before: ProcSample,
+  after: ProcSample,
+  relay: number,
+): void {
   const cpu = after.cpuMs - before.cpuMs;
   tally.cpuMs += cpu;
   tally.mainCpuMs += after.mainCpuMs - before.mainCpuMs;
@@ -380,6 +406,11 @@ function add(tally: Tally, records: StreamRecord[], before: ProcSample, after: P
     }
     tally.ttft.push(r.ttftMs);
     for (const gap of r.gapsMs) tally.gaps.push(gap);
+    const atMock = times.get(r.seed);
+    if (atMock !== undefined) {
+      tally.there.push(atMock.arrived - r.sentAt);
+      tally.back.push(r.sentAt + r.ttftMs - atMock.firstDelta);
+    }
   }
   if (tally.ttft.length > turnStart) tally.turnP50s.push(percentile(tally.ttft.slice(turnStart), 50));
 }
@@ -396,6 +427,7 @@ async function measureRounds(
   deltas: number,
   running: Map<Contender, Running[]>,
   targetOf: (c: Contender, relay: Running) => Target,
+  mock: Running,
 ): Promise<Map<Contender, Tally>> {
   const tallies = new Map<Contender, Tally>(contenders.map((c) => [c, emptyTally()]));
   for (let round = 0; round < rounds; round++) {
@@ -408,7 +440,8 @@ async function measureRounds(
       const records = await runStreams(targetOf(c, relay), seeds(streams), deltas);
       // Let the relay finish its own bookkeeping (socket close, cleanup) before reading its CPU.
       await sleep(50);
-      add(tallies.get(c)!, records, before, sampleOf(pid), k);
+      const after = sampleOf(pid);
+      add(tallies.get(c)!, records, (await mock.times?.()) ?? new Map(), before, after, k);
     }
   }
   return tallies;
@@ -525,6 +558,22 @@ function levelTable(tallies: Map<Contender, Tally>): string {
       relay && t.frames > 0 ? (t.wakeUps / t.frames).toFixed(2) : '',
       relay && t.wakeUps > 0 ? `${((t.cpuMs * 1000) / t.wakeUps).toFixed(0)} µs` : '',
       relay && t.frames > 0 ? (t.preemptions / t.frames).toFixed(2) : '',
+    ]);
+  }
+  return table(rows);
+}
+
+/** Each contender's median way there and way back (`Tally.there`, `back`), level by level. */
+function legsTable(results: Map<number, Map<Contender, Tally>>): string {
+  const levels = [...results.keys()];
+  const rows = [['contender', ...levels.flatMap((n) => [`${n}: there`, 'back'])]];
+  for (const c of results.values().next().value?.keys() ?? []) {
+    rows.push([
+      c.name,
+      ...levels.flatMap((n) => {
+        const t = results.get(n)!.get(c)!;
+        return [ms(percentile(t.there, 50)), ms(percentile(t.back, 50))];
+      }),
     ]);
   }
   return table(rows);
@@ -701,7 +750,15 @@ async function forkChild(
       throw new Error(`The ${role} process exited (${code}) before listening.`);
     }),
   ])) as [{ port: number }];
-  return { pid: child.pid!, port: message.port, stop: () => stop(child) };
+  const running: Running = { pid: child.pid!, port: message.port, stop: () => stop(child) };
+  if (role === 'mock') {
+    running.times = async () => {
+      child.send('times');
+      const [answer] = (await once(child, 'message')) as [{ times: [number, MockTimes][] }];
+      return new Map(answer.times);
+    };
+  }
+  return running;
 }
 
 /** Sluice from a dist/ in plain Node (`script`: a checkout's bench/gateway-sluice-built.mjs), waiting for its port. */

@@ -6,6 +6,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 
+/**
+ * Now, in ms, on a clock every bench process reads alike (its time origin plus
+ * `performance.now()`): times taken in the load generator and in the mock can be subtracted.
+ */
+export function wallClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** The median of `values` (mean of the middle two for an even count). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;

@@ -7,7 +7,7 @@ import { type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runStreams } from '../bench/gateway-load.js';
-import { DELTAS, DEPLOYMENT, requestBody, startMock } from '../bench/gateway-mock.js';
+import { DELTAS, DEPLOYMENT, GAP_MS, type MockTimes, requestBody, startMock } from '../bench/gateway-mock.js';
 import { bareProxy, readingProxy } from '../bench/proxies.js';
 import { type StreamItem, startAzureServer, stream } from '../src/testing/azure-server.js';
 
@@ -116,6 +116,33 @@ describe('bench baseline relays', () => {
         JSON.stringify({ messages: [{ role: 'user', content: `stream 5 of ${n}` }] }),
       );
       assert.equal(refused.status, 400, `stream 5 of ${n}`);
+    }
+  });
+
+  it("the mock's times split each first token into the way there, the upstream's wait and the way back", async () => {
+    const times = new Map<number, MockTimes>();
+    const timed = await startMock(0, (seed, t) => times.set(seed, t));
+    const proxy = bareProxy((timed.address() as AddressInfo).port);
+    try {
+      const records = await runStreams(
+        { port: await listen(proxy), path: PATH, headers: { 'api-key': 'k' } },
+        [41, 42],
+        2,
+      );
+      for (const r of records) {
+        assert.equal(r.failure, undefined);
+        const atMock = times.get(r.seed);
+        assert.ok(atMock, `times of stream ${r.seed}`);
+        const there = atMock.arrived - r.sentAt;
+        const wait = atMock.firstDelta - atMock.arrived;
+        const back = r.sentAt + r.ttftMs - atMock.firstDelta;
+        // Taken at the right moments: each leg a real interval, and the mock's first delta its 20 ms after the request.
+        assert.ok(there > 0 && there < r.ttftMs - GAP_MS, `there ${there} ms`);
+        assert.ok(back > 0 && back < r.ttftMs - GAP_MS, `back ${back} ms`);
+        assert.ok(wait >= GAP_MS - 1 && wait < r.ttftMs, `the mock's wait ${wait} ms`);
+      }
+    } finally {
+      await Promise.all([close(proxy), close(timed)]);
     }
   });
 
