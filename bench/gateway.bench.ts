@@ -22,7 +22,8 @@
 // 2026-11-30, the measured requests of Sluice and of the bare proxy alike ran mostly
 // unoptimized: CPU per request 3-5x what it settles at).
 //
-//   node --import tsx bench/gateway.bench.ts [--levels 1,64,256] [--rounds 6] [--rounds-single 12] [--memory 3]
+//   node --import tsx bench/gateway.bench.ts [--levels 1,64,256] [--rounds 6] [--rounds-single 12]
+//     [--memory 3]                (runs of the memory phase, each relay freshly started; 0 leaves it out)
 //     [--warmup 2560]             (streams per contender before measuring)
 //     [--rounds-fixed 16]         (rounds of the fixed-cost phase: 64 streams of one delta; 0 leaves it out)
 //     [--sluice gateway|remote]   (gateway: as `sluice serve --config` serves it; remote: the remote backend alone)
@@ -63,6 +64,7 @@ const arg = (name: string, fallback: string) => {
 const LEVELS = arg('--levels', '1,64,256').split(',').map(Number);
 const ROUNDS = Number(arg('--rounds', '6'));
 const ROUNDS_SINGLE = Number(arg('--rounds-single', '12'));
+/** Runs of the memory phase (0 leaves the phase and its verdict out). */
 const MEMORY_REPEATS = Number(arg('--memory', '3'));
 /** Rounds of the fixed-cost phase: 64 streams of one delta each (0 leaves the phase out). */
 const ROUNDS_FIXED = Number(arg('--rounds-fixed', '16'));
@@ -316,11 +318,14 @@ async function main(): Promise<void> {
       if (reportFailures(fixed)) failed = true;
     }
 
-    console.log(
-      `\nmemory per open stream (${MEMORY_STREAMS} streams, each relay freshly started, ${MEMORY_REPEATS} runs; requests of a few words, then of a ${CONVERSATION_BYTES / 1024} KiB conversation):\n`,
-    );
-    const memory = await measureMemory(mock.port);
-    console.log(memoryTable(memory));
+    let memory: Map<Contender, Memory> | undefined;
+    if (MEMORY_REPEATS > 0) {
+      console.log(
+        `\nmemory per open stream (${MEMORY_STREAMS} streams, each relay freshly started, ${MEMORY_REPEATS} runs; requests of a few words, then of a ${CONVERSATION_BYTES / 1024} KiB conversation):\n`,
+      );
+      memory = await measureMemory(mock.port);
+      console.log(memoryTable(memory));
+    }
     console.log(`\n${verdicts(results, memory)}`);
     console.log(
       `\nload average at the end: ${loadavg()
@@ -634,7 +639,8 @@ function memoryTable(memory: Map<Contender, Memory>): string {
 }
 
 /** The issue's targets for Sluice, each met or not. */
-function verdicts(results: Map<number, Map<Contender, Tally>>, memory: Map<Contender, Memory>): string {
+/** The targets, met or not; `memory` undefined: its phase was left out (`--memory 0`). */
+function verdicts(results: Map<number, Map<Contender, Tally>>, memory: Map<Contender, Memory> | undefined): string {
   const [direct, bare, reader, sluice] = [
     contender('direct'),
     contender('bare'),
@@ -677,6 +683,10 @@ function verdicts(results: Map<number, Map<Contender, Tally>>, memory: Map<Conte
       `  ${level} streams: added TTFT p50 ${signedMs(addedP50(s))} against ${signedMs(addedP50(r))}; ` +
         `CPU per relayed chunk ${ratio(cpu(s), cpu(r))} the reading proxy's`,
     );
+  }
+  if (memory === undefined) {
+    lines.push('  (memory per open stream not measured: --memory 0)');
+    return [...lines, ...beside].join('\n');
   }
   const perStream = (c: Contender) => median(memory.get(c)!.perStream);
   const perStreamLong = (c: Contender) => median(memory.get(c)!.perStreamLong);
