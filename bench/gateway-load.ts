@@ -6,7 +6,7 @@
  */
 import { request } from 'node:http';
 import { DELTAS, expectedText, requestBody } from './gateway-mock.js';
-import { frameSplitter } from './util.js';
+import { frameSplitter, wallClock } from './util.js';
 
 /** Where and how a contender is asked for a stream. */
 export interface Target {
@@ -66,8 +66,8 @@ function oneStream(target: Target, seed: number, deltas: number, conversationByt
       if (failure !== undefined) record.failure = failure;
       resolve(record);
     };
-    const t0 = performance.now();
-    record.sentAt = performance.timeOrigin + t0;
+    const t0 = wallClock();
+    record.sentAt = t0;
     const req = request(
       {
         host: '127.0.0.1',
@@ -110,7 +110,7 @@ function oneStream(target: Target, seed: number, deltas: number, conversationByt
           text += content;
         });
         res.on('data', (d: string) => {
-          now = performance.now();
+          now = wallClock();
           split(d);
         });
         res.on('end', () => finish());

@@ -638,8 +638,7 @@ function memoryTable(memory: Map<Contender, Memory>): string {
   return table(rows);
 }
 
-/** The issue's targets for Sluice, each met or not. */
-/** The targets, met or not; `memory` undefined: its phase was left out (`--memory 0`). */
+/** The issue's targets for Sluice, each met or not; `memory` undefined: its phase was left out (`--memory 0`). */
 function verdicts(results: Map<number, Map<Contender, Tally>>, memory: Map<Contender, Memory> | undefined): string {
   const [direct, bare, reader, sluice] = [
     contender('direct'),
