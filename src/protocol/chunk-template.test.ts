@@ -45,6 +45,49 @@ test('an Azure stream: every content chunk after the first is read from the temp
   assert.deepEqual(matched, [false, false, false, true, true, true, true, true, false, false]);
 });
 
+test('a chunk is proved only when the next begins like it: the first text chunk costs one parse', () => {
+  const template = new ChunkTemplate();
+  const role = `{"choices":[{"content_filter_results":{},"delta":{"content":"","refusal":null,"role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}],${TAIL}}`;
+  const parse = JSON.parse;
+  let parses = 0;
+  /** The `JSON.parse` calls `step` makes, the template's own included. */
+  const parsesOf = (step: () => void): number => {
+    parses = 0;
+    JSON.parse = (text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => {
+      parses++;
+      return parse(text, reviver);
+    };
+    try {
+      step();
+    } finally {
+      JSON.parse = parse;
+    }
+    return parses;
+  };
+  // Role chunk, then the first text chunk: each parsed once, neither proved (they differ before the key).
+  assert.equal(
+    parsesOf(() => read(template, role)),
+    1,
+  );
+  assert.equal(
+    parsesOf(() => assert.equal(read(template, azureContent('"Once"')).matched, false)),
+    1,
+  );
+  // The second text chunk begins like the first: the first is proved now, and the second matched.
+  let second: unknown;
+  assert.equal(
+    parsesOf(() => {
+      second = template.match(azureContent('" upon"'));
+    }),
+    1,
+  );
+  assert.deepEqual(second, JSON.parse(azureContent('" upon"')));
+  assert.equal(
+    parsesOf(() => assert.equal(read(template, azureContent('" a"')).matched, true)),
+    0,
+  );
+});
+
 test('a matched chunk is a fresh copy: changing one changes neither the next nor the template', () => {
   const template = new ChunkTemplate();
   read(template, azureContent('"a"'));

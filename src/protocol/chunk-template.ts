@@ -18,6 +18,10 @@
  * place is what `JSON.parse` would return (own `__proto__` keys included, as own keys). Anything
  * else (another shape, a changed filter result, a usage chunk, escapes that do not decode to a
  * string) goes to `JSON.parse`, and may become the next template.
+ *
+ * A chunk is proved when the next text chunk begins like it (the same text before the key),
+ * not when it is parsed: the proof costs a parse, and a stream's first text chunk is on its way
+ * to the client while a chunk that nothing repeats (a role chunk) needs none.
  * @module
  */
 
@@ -73,23 +77,28 @@ export class ChunkTemplate {
   #unused = 0;
   /** The current template has matched at least once. */
   #used = false;
+  /** The last chunk offered, not proved yet: the proof waits for a chunk that may repeat it. */
+  #pending: Pending | undefined;
 
   /**
    * The value `JSON.parse(data)` would return, when `data` is the template with another string
    * in its place; `undefined` otherwise (then parse it, and call `learn`).
    */
   match(data: string): JsonObject | undefined {
-    const plan = this.#plan;
-    if (plan === undefined) return undefined;
-    const start = this.#prefix.length;
-    const end = data.length - this.#suffix.length;
-    // Slices compared with === (memory compared at once) cost less than half startsWith / endsWith.
-    if (end - start < 2 || data.slice(0, start) !== this.#prefix || data.slice(end) !== this.#suffix) return undefined;
-    const text = stringToken(data, start, end);
-    if (text === undefined) return undefined;
+    let text = this.#plan === undefined ? undefined : this.#textIn(data);
+    if (text === undefined) {
+      // The chunk offered last is proved only now that one begins like it: a stream's first
+      // text chunk, on its way to the client, pays no proof, and a chunk never repeated none.
+      const pending = this.#pending;
+      if (pending === undefined || data.slice(0, pending.head.length) !== pending.head) return undefined;
+      this.#pending = undefined;
+      if (!this.#prove(pending)) return undefined;
+      text = this.#textIn(data);
+      if (text === undefined) return undefined;
+    }
     this.#used = true;
     this.#unused = 0;
-    const chunk = build(plan) as JsonObject;
+    const chunk = build(this.#plan!) as JsonObject;
     const choice = (chunk.choices as JsonObject[])[0]!;
     if (this.#inDelta) (choice.delta as JsonObject).content = text;
     else choice.text = text;
@@ -98,8 +107,9 @@ export class ChunkTemplate {
 
   /**
    * Offers a chunk just parsed from `data` (`value` is `JSON.parse(data)`) as the next
-   * template. Kept when it has a one-choice text to vary and the proof holds; the current
-   * template stays when `value` has no text (a finish or usage chunk, a filter annotation).
+   * template, proved when a later chunk begins like it. Kept when it has a one-choice text to
+   * vary and the proof holds; the current template stays when `value` has no text (a finish or
+   * usage chunk, a filter annotation).
    */
   learn(data: string, value: object): void {
     if (this.#unused >= MAX_UNUSED_TEMPLATES) return;
@@ -112,12 +122,30 @@ export class ChunkTemplate {
     }
     if (this.#plan !== undefined && !this.#used && ++this.#unused >= MAX_UNUSED_TEMPLATES) {
       this.#plan = undefined;
+      this.#pending = undefined;
       return;
     }
+    this.#plan = undefined;
+    const at = data.indexOf(inDelta ? '"content"' : '"text"');
+    this.#pending = at === -1 ? undefined : { data, current, inDelta, head: data.slice(0, at) };
+  }
+
+  /** The string a text that fits the template has in its place; undefined when it does not fit. */
+  #textIn(data: string): string | undefined {
+    const start = this.#prefix.length;
+    const end = data.length - this.#suffix.length;
+    // Slices compared with === (memory compared at once) cost less than half startsWith / endsWith.
+    if (end - start < 2 || data.slice(0, start) !== this.#prefix || data.slice(end) !== this.#suffix) return undefined;
+    return stringToken(data, start, end);
+  }
+
+  /** Makes `pending` the template when the proof holds (see the module's notes). */
+  #prove(pending: Pending): boolean {
+    const { data, inDelta } = pending;
     this.#used = false;
     const key = inDelta ? '"content"' : '"text"';
     // Another string than the chunk's, so that finding it there proves where it came from.
-    const probe = current === 'a' ? '"b"' : '"a"';
+    const probe = pending.current === 'a' ? '"b"' : '"a"';
     let from = 0;
     for (let n = 0; n < MAX_CANDIDATES; n++) {
       const at = data.indexOf(key, from);
@@ -142,12 +170,22 @@ export class ChunkTemplate {
       this.#suffix = data.slice(end);
       this.#plan = plan;
       this.#inDelta = inDelta;
-      return;
+      return true;
     }
     // No proof (a key spelled with escapes, a hostile duplicate): that counts as unused too.
-    this.#plan = undefined;
     this.#unused++;
+    return false;
   }
+}
+
+/** A chunk offered to `learn`, waiting for its proof. */
+interface Pending {
+  data: string;
+  /** Its text, which the proof's probe must differ from. */
+  current: string;
+  inDelta: boolean;
+  /** Its text before the key's first appearance: a chunk that may repeat it begins so. */
+  head: string;
 }
 
 /**
