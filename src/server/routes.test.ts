@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { matchRoute } from './routes.js';
 
 const V = '?api-version=2024-10-21';
@@ -77,6 +78,39 @@ describe('matchRoute', () => {
       assert.ok('error' in m, v);
       assert.equal(m.error.body.error.code, 'InvalidApiVersionParameter');
     }
+  });
+
+  test('property: the api-version read from any query is the one URLSearchParams reads', () => {
+    const piece = fc.constantFrom(
+      'api-version',
+      '=',
+      '&',
+      '?',
+      '%',
+      '%2D',
+      '+',
+      '2024-10-21',
+      '-preview',
+      'x',
+      ' ',
+      '',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+        const query = pieces.join('');
+        const m = matchRoute('POST', `/openai/deployments/d/chat/completions?${query}`);
+        const expected = new URLSearchParams(query).get('api-version');
+        if (expected === null || expected === '') {
+          assert.ok('error' in m && m.error.body.error.code === 'MissingApiVersionParameter', query);
+        } else if (/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(expected)) {
+          assert.ok('route' in m && m.route.type === 'generate', query);
+          assert.equal(m.route.apiVersion, expected, query);
+        } else {
+          assert.ok('error' in m && m.error.body.error.code === 'InvalidApiVersionParameter', query);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   test('unknown paths are 404 in the dialect of their prefix; wrong methods are 405 with Allow', () => {

@@ -260,9 +260,33 @@ function responsesPath(path: string): string | undefined {
 
 /** The api-version from a query string, or the error to send. */
 function checkApiVersion(query: string): string | ErrorReply {
-  const version = query === '' ? null : new URLSearchParams(query).get('api-version');
+  const version = queryParam(query, 'api-version');
   if (version === null || version === '') return MISSING_API_VERSION;
   return API_VERSION.test(version) ? version : invalidApiVersion(version.slice(0, 64));
+}
+
+/**
+ * `new URLSearchParams(query).get(name)`, for a `name` that needs no decoding. A query with
+ * nothing to decode in it (no `%`, no `+`, as an SDK's `api-version=2024-10-21`) is read as it
+ * stands, which reads the same and costs a few string searches instead of a parse on every
+ * request; any other goes to URLSearchParams.
+ */
+function queryParam(query: string, name: string): string | null {
+  if (query === '') return null;
+  // (URLSearchParams also drops one leading `?`.)
+  if (query.includes('%') || query.includes('+') || query.startsWith('?')) return new URLSearchParams(query).get(name);
+  let from = 0;
+  while (from <= query.length) {
+    let end = query.indexOf('&', from);
+    if (end === -1) end = query.length;
+    const eq = query.indexOf('=', from);
+    const nameEnd = eq === -1 || eq > end ? end : eq;
+    if (nameEnd - from === name.length && query.startsWith(name, from)) {
+      return nameEnd === end ? '' : query.slice(nameEnd + 1, end);
+    }
+    from = end + 1;
+  }
+  return null;
 }
 
 /** A percent-decoded path segment; undefined when malformed or empty. */
