@@ -544,7 +544,6 @@ function operationOf(kind: ApiKind): Operation {
   return kind === 'chat' ? 'ChatCompletions_Create' : 'Completions_Create';
 }
 
-/** True when a chunk carries generated text (chat delta content or completion text). */
 /** The chunk carries answer text (protocol/text.ts `choiceText`: the first-token rule). */
 function hasText(chunk: AnyChunk): boolean {
   for (const choice of chunk.choices) if (choiceText(choice)) return true;

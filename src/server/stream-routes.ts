@@ -17,6 +17,7 @@ import { errorBody } from '../protocol/error-body.js';
 import { encodeComment } from '../sse/encoder.js';
 import type { StreamInfo, StreamLog } from '../streams/log.js';
 import { keyHashOf, STREAM_ID_HEADER } from '../streams/producer.js';
+import { SSE_HEADERS } from './generation.js';
 import { sendJson, writeHead } from './send.js';
 import { INCOMPLETE_FRAME, type TakeoverContext, takeOver } from './stream-takeover.js';
 import { TurnWriter } from './turn-writer.js';
@@ -26,12 +27,6 @@ const STREAM_ID = /^[0-9a-f-]{36}$/;
 
 /** Claims lost in a row, with no frame in between, before a reader gives up on an orphaned stream. */
 const MAX_LOST_CLAIMS = 3;
-
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  'x-accel-buffering': 'no',
-};
 
 /**
  * Answers `GET /sluice/v1/streams/{id}`. A stream whose producer died is taken over here
