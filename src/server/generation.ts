@@ -152,7 +152,8 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
         const frame = framed(promptFilter);
         if (!tracker.gone) out.write(frame);
       }
-      if (!sawText && hasText(chunk)) {
+      const firstText = !sawText && hasText(chunk);
+      if (firstText) {
         sawText = true;
         report.firstTokenMs = performance.now() - g.startedAt;
         metrics.observeTimeToFirstToken(report.firstTokenMs / 1000);
@@ -163,6 +164,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       heartbeat.wrote = true;
       const frame = framed(chunkFrame(sent));
       const accepted = tracker.gone || out.write(frame);
+      if (firstText) out.sendNow();
       observation?.chunk?.(sent);
       return accepted;
     };

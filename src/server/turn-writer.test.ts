@@ -3,7 +3,8 @@
 // gets nothing; a lone open answer is written at once. Every test closes its writers (the
 // count of open answers is the module's).
 import assert from 'node:assert/strict';
-import type { ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TurnWriter } from './turn-writer.js';
@@ -119,3 +120,51 @@ test('while only one answer is open, its frames are written at once; with two op
   a.writer.write('data: 4\n\n');
   assert.deepEqual(log.slice(2), ['a write "data: 4\\n\\n"'], 'alone again: at once');
 });
+
+test('sendNow: a lone answer’s frame leaves for the socket at once, not when the tick’s callbacks are done', async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const writer = new TurnWriter(res);
+    made.push(writer);
+    writer.write('data: first\n\n');
+    const socket = res.socket!;
+    // Node corks an answer's socket on its first write, until the tick is over.
+    const held = { corked: socket.writableCorked, buffered: socket.writableLength };
+    writer.sendNow();
+    const sent = { corked: socket.writableCorked, buffered: socket.writableLength };
+    writer.end('data: [DONE]\n\n');
+    resolveSeen({ held, sent });
+  });
+  let resolveSeen: (seen: { held: Sent; sent: Sent }) => void = () => {};
+  const seen = new Promise<{ held: Sent; sent: Sent }>((resolve) => {
+    resolveSeen = resolve;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const body = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    assert.equal(body, 'data: first\n\ndata: [DONE]\n\n');
+    const { held, sent } = await seen;
+    assert.equal(held.corked, 1, 'written, but held');
+    assert.ok(held.buffered > 0, 'the head and the frame wait in the socket');
+    assert.deepEqual(sent, { corked: 0, buffered: 0 }, 'handed to the kernel');
+  } finally {
+    server.close();
+  }
+});
+
+test('sendNow leaves frames that wait for the turn’s end waiting', async () => {
+  const log: string[] = [];
+  const a = answer('a', log);
+  answer('b', log);
+  a.writer.write('data: 1\n\n');
+  a.writer.sendNow();
+  assert.deepEqual(log, [], 'still gathered');
+  await nextTurn();
+  assert.deepEqual(log, ['a write "data: 1\\n\\n"']);
+});
+
+interface Sent {
+  corked: number;
+  buffered: number;
+}
