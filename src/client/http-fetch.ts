@@ -110,7 +110,6 @@ export function createHttpFetch(): HttpFetch {
     }
     const answered = answerOf(req, signal);
     req.end(body);
-    flattenHead(req);
     return answered;
   };
   return {
@@ -196,6 +195,9 @@ function answerOf(req: ClientRequest, signal: AbortSignal | undefined): Promise<
       settle = undefined;
     });
     req.on('response', (res: IncomingMessage) => {
+      // The request's head is kept as long as the answer is read: flattened now, once it was
+      // sent, rather than before, where it would hold up the request's first write.
+      flattenHead(req);
       answer = res;
       const resolved = settle?.resolve;
       settle = undefined;
