@@ -166,6 +166,8 @@ export function createApp(options: AppOptions): App {
   const cors = options.cors === false ? undefined : (options.cors ?? {});
   const originPolicy: CorsOptions = cors ?? {};
   let allowedHosts = options.allowedHosts ? new Set(options.allowedHosts.map(hostName)) : undefined;
+  /** The `Host` header last found allowed, as sent: a client sends the same one every time. */
+  let lastAllowedHost: string | undefined;
   const live = new Set<AbortController>();
   const log = options.log;
   const logFormat = options.logFormat ?? 'text';
@@ -616,8 +618,9 @@ export function createApp(options: AppOptions): App {
   /** 421 for a Host this server must not answer to, 403 for a page on a foreign origin. */
   function checkHostAndOrigin(req: IncomingMessage): ErrorReply | undefined {
     const host = req.headers.host;
-    if (allowedHosts && host !== undefined && !allowedHosts.has(hostName(host))) {
-      return hostNotAllowed(dialectOf(req.url ?? '/'), host);
+    if (allowedHosts && host !== undefined && host !== lastAllowedHost) {
+      if (!allowedHosts.has(hostName(host))) return hostNotAllowed(dialectOf(req.url ?? '/'), host);
+      lastAllowedHost = host;
     }
     const origin = req.headers.origin;
     if (typeof origin === 'string' && !originAllowed(origin, host, originPolicy)) {
@@ -634,6 +637,7 @@ export function createApp(options: AppOptions): App {
     },
     allowHosts(hosts) {
       allowedHosts = hosts ? new Set(hosts.map(hostName)) : undefined;
+      lastAllowedHost = undefined;
     },
   };
 }

@@ -140,6 +140,9 @@ describe("browsers: a keyless server is not every web page's to drive", () => {
     assert.equal(await status(`rebind.evil.example:${port}`), 421);
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'localhost']) {
       assert.equal(await status(host), 200, host);
+      // The allowed Host last seen is remembered; any other is still checked.
+      assert.equal(await status(`rebind.evil.example:${port}`), 421, `after ${host}`);
+      assert.equal(await status(host), 200, `${host} again`);
     }
   });
 
