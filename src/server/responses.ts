@@ -429,7 +429,8 @@ async function writeEvents(
       if (tracker.gone) break;
       const event = step.value;
       if (typeof event.sequence_number === 'number') lastSequence = event.sequence_number;
-      if (!sawText && event.type === 'response.output_text.delta') {
+      const firstText = !sawText && event.type === 'response.output_text.delta';
+      if (firstText) {
         sawText = true;
         report.firstTokenMs = performance.now() - call.startedAt;
         metrics.observeTimeToFirstToken(report.firstTokenMs / 1000);
@@ -440,7 +441,10 @@ async function writeEvents(
       }
       heartbeat.wrote = true;
       metrics.chunksSent++;
-      if (!out.write(eventFrame(event))) await tracker.drained();
+      const accepted = out.write(eventFrame(event));
+      // As on a Chat Completions stream: the first token leaves now (TurnWriter.sendNow).
+      if (firstText) out.sendNow();
+      if (!accepted) await tracker.drained();
       step = await iterator.next();
     }
     done = step.done === true;

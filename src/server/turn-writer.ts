@@ -68,13 +68,13 @@ export class TurnWriter {
   }
 
   /**
-   * Sends what was written at once (a first token), when nothing waits for the turn's end:
-   * Node holds an answer's writes of one tick (corked) until the tick's callbacks are done,
-   * which on a gateway's request path means every promise step queued behind the write. Frames
-   * that wait for the turn's end still wait: gathering them is the point (see the module).
+   * Sends what was written to the answer at once (a first token): Node holds an answer's
+   * writes of one tick (corked) until the tick's callbacks are done, which on a gateway's
+   * request path means every promise step queued behind the write. Frames that wait for the
+   * turn's end are not written yet, and still wait: gathering them is the point (see the module).
    */
   sendNow(): void {
-    if (!this.#queued && this.#pending === '') this.#res.socket?.uncork();
+    this.#res.socket?.uncork();
   }
 
   /** The turn's end (flushWaiting): writes what waits. */
