@@ -265,31 +265,33 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
   // --- streaming ---
 
   /**
-   * The client's iterator. Routing (choosing, holding back, failing over, continuing) runs
-   * in the `route` generator; once an attempt is committed and nothing needs to look at its
-   * chunks, `next()` reads the attempt directly. Its end or failure is then booked by what the
-   * generator left for it (`commit`: the generator has ended, so that its frame is not held as
-   * long as the stream), or, when the model continues on failure, handed back to the generator,
-   * suspended at its `yield`. It is also a
-   * `PullIterator` (backend.ts): when the attempt's stream is one, `take()` and
-   * `wait()` read it with no promise per chunk; until then (routing) `take()` has nothing
-   * and `wait()` wakes at once, so the caller goes through `next()`.
+   * The client's iterator (`Relay`), a `PullIterator`. Routing (choosing, holding back,
+   * failing over, continuing) is the `route` generator's, which the iterator runs; once an
+   * attempt is committed and nothing needs to look at its chunks, the iterator reads the
+   * attempt directly and books its end with what the generator left it (`commit`).
    */
   function stream<K extends ApiKind>(
     request: BackendRequest<K>,
     signal: AbortSignal,
   ): AsyncIterable<ApiTypes[K]['chunk']> {
     const relay = new Relay();
-    relay.routing = route(request, signal, relay);
+    relay.routing = route(request, signal, relay) as Routing;
     const iterator = relay as PullIterator<AnyChunk> as PullIterator<ApiTypes[K]['chunk']>;
     return { [Symbol.asyncIterator]: () => iterator };
   }
 
-  async function* route<K extends ApiKind>(
+  /**
+   * Routing, as a synchronous generator the client's iterator runs (`Relay`). Where it needs
+   * its attempt's next chunk it yields the attempt and is given the chunk (undefined at its
+   * end) or its failure (`throw`). So the chunk that decides (the first content) is routed and
+   * handed on in the upstream callback that brought it, with no promise or generator step
+   * between: the way back of a stream's first token (docs/gateway.md, Round 21).
+   */
+  function* route<K extends ApiKind>(
     request: BackendRequest<K>,
     signal: AbortSignal,
     relay: Relay,
-  ): AsyncGenerator<ApiTypes[K]['chunk'] | typeof RELEASED, typeof RELEASED | undefined, undefined> {
+  ): Generator<ApiTypes[K]['chunk'] | Attempt<K>, typeof RELEASED | undefined, ApiTypes[K]['chunk'] | undefined> {
     const kind = request.kind;
     const meta: BackendMeta = request.meta ?? {};
     request.meta = meta;
@@ -329,10 +331,9 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
       let handedOver = false; // the relay reads and books this attempt (`commit`)
       try {
         for (;;) {
-          // The client's iterator may have read this attempt to its end itself. A chunk already
-          // here (the role chunk after the prompt-filter one) is taken without a promise.
-          let chunk: ApiTypes[K]['chunk'] | typeof NOT_READY | undefined = relay.ended ? NOT_READY : attempt.ready();
-          if (chunk === NOT_READY) chunk = relay.ended ? undefined : itemOf(await attempt.next());
+          // A chunk already here (the role chunk after the prompt-filter one) is taken at once.
+          let chunk: ApiTypes[K]['chunk'] | typeof NOT_READY | undefined = attempt.ready();
+          if (chunk === NOT_READY) chunk = yield attempt;
           if (chunk === undefined) {
             attempt.finished();
             break;
@@ -364,25 +365,17 @@ export function createRouterBackend(options: RouterOptions): RouterBackend {
           if (seen) {
             seen.push(chunk);
             used += tokenDeltas(chunk);
-          } else if (attempt.plain || held.length > 0) {
-            // Handed over by the relay's queue (after the held preamble, if any), which the
-            // client's iterator takes as it takes the attempt's own chunks: no promise and no
-            // generator step per chunk. When the attempt is plain, the client's iterator reads
-            // it itself from here on, and this generator waits at its yield until the attempt
-            // ends; moved out of `held` and `chunk`, nothing it held lives that long (`RELEASED`).
+          } else {
+            // Nothing is left here to decide (no continuation): the client's iterator reads the
+            // attempt itself from here on, the held preamble and this chunk first, and books its
+            // end (`commit`). This generator ends: nothing it held lives as long as the stream.
             held.push(chunk);
             relay.release(held.splice(0));
-            chunk = NOT_READY;
-            if (attempt.plain) {
-              // Nothing is left here to decide (no continuation): the relay books the end.
-              relay.attempt = attempt;
-              relay.committed = commit(booked, signal, relay);
-              settled = true;
-              handedOver = true;
-              return RELEASED;
-            }
-            yield RELEASED;
-            continue;
+            relay.attempt = attempt;
+            relay.committed = commit(booked, signal, relay);
+            settled = true;
+            handedOver = true;
+            return RELEASED;
           }
           yield chunk;
         }
@@ -741,15 +734,15 @@ interface TargetState {
 }
 
 /**
- * What the routing generator yields once it has put the chunks to hand over in the relay's
- * queue (`Relay.release`). It yields this instead of a chunk where it then waits as long as the
- * stream lasts (the client's iterator reading the attempt itself): a suspended generator keeps
- * what its variables last held, and a chunk kept there (its objects and its JSON text) would
- * live, and be promoted and marked by the collector, as long as the stream.
+ * What the routing generator returns once it has committed to an attempt the client's
+ * iterator reads itself, having put the chunks to hand over in the relay's queue
+ * (`Relay.release`). The generator ends then rather than wait as long as the stream lasts: a
+ * suspended generator keeps what its variables last held, and a chunk kept there (its objects
+ * and its JSON text) would live, and be promoted and marked by the collector, as long as the stream.
  */
 const RELEASED: unique symbol = Symbol('released');
 
-/** What the client's iterator reads directly once an attempt is committed (an `Attempt`). */
+/** What the client's iterator reads directly: an `Attempt`, once committed or while routing waits on it. */
 interface DirectRead {
   next(): Promise<IteratorResult<AnyChunk>>;
   readonly pullable: boolean;
@@ -757,28 +750,33 @@ interface DirectRead {
   wait(wake: () => void): void;
 }
 
+/** The routing generator (`route`) as the relay runs it: it yields a chunk for the client, or the attempt whose next chunk it needs. */
+type Routing = Generator<AnyChunk | DirectRead, typeof RELEASED | undefined, AnyChunk | undefined>;
+
 type Step = IteratorResult<AnyChunk, undefined>;
 
 /**
  * One request's stream as the client reads it (see `stream` in createRouterBackend), and what
- * it shares with the routing generator. A class, not a literal of closures: `take()` and
- * `wait()` run per chunk, and methods on the prototype stay one call target for every request.
+ * it shares with the routing generator, which it runs: `take()` and `next()` resume it with
+ * what it waits for. A class, not a literal of closures: `take()` and `wait()` run per chunk,
+ * and methods on the prototype stay one call target for every request.
  */
 class Relay implements PullIterator<AnyChunk> {
-  /**
-   * The routing generator (set right after construction: it is given this object); let go once
-   * it has ended by committing (a generator keeps its frame as long as it is referenced).
-   */
-  routing: AsyncGenerator<AnyChunk | typeof RELEASED, typeof RELEASED | undefined, undefined> | undefined = undefined;
+  /** The routing generator (set right after construction: it is given this object); let go once it has ended. */
+  routing: Routing | undefined = undefined;
   /** The committed attempt the client's iterator reads directly, while nothing else has to. */
   attempt: DirectRead | undefined = undefined;
-  /** Books `attempt`'s end when the routing generator has ended (`commit`); else the generator does. */
+  /** Books `attempt`'s end (set with it, by `commit`). */
   committed: Committed | undefined = undefined;
   /** The last usage an upstream reported. */
   usage: Usage | undefined = undefined;
-  /** The client's iterator read the attempt to its end. */
-  ended = false;
-  /** `take()` met the attempt's failure: the next `next()` hands it to the generator. */
+  /** The attempt whose next chunk the routing generator waits for (suspended at `yield attempt`). */
+  #awaited: DirectRead | undefined = undefined;
+  /** A chunk routing gave while the client waited (`#news`), served first. */
+  #pending: AnyChunk | undefined = undefined;
+  /** How routing ended without committing: `ENDED`, or `{ error }`; the next `next()` says it. */
+  #routed: Step | { error: unknown } | undefined = undefined;
+  /** `take()` met the committed attempt's failure: the next `next()` books it. */
   #failed = false;
   #failure: unknown = undefined;
   /** Chunks the generator released at once (`release`), served before anything else; `#head`: the next. */
@@ -803,29 +801,58 @@ class Relay implements PullIterator<AnyChunk> {
     return chunk;
   }
 
+  /**
+   * Runs the routing generator on (with the awaited attempt's `chunk`, undefined at its end,
+   * or with its failure) until it gives the client a chunk, ends, or waits on an attempt; the
+   * chunk, or `NOT_READY`.
+   */
+  #route(chunk: AnyChunk | undefined, failed = false, failure: unknown = undefined): AnyChunk | typeof NOT_READY {
+    const routing = this.routing;
+    this.#awaited = undefined;
+    // (Left meanwhile: `return()` ended it while `next()` waited on the attempt.)
+    if (routing === undefined) return NOT_READY;
+    let step: IteratorResult<AnyChunk | DirectRead, typeof RELEASED | undefined>;
+    try {
+      step = failed ? routing.throw(failure) : routing.next(chunk);
+    } catch (error) {
+      this.routing = undefined;
+      this.#routed = { error };
+      return NOT_READY;
+    }
+    const value = step.value;
+    if (step.done) {
+      this.routing = undefined;
+      if (value === RELEASED) return this.#released();
+      this.#routed = ENDED;
+      return NOT_READY;
+    }
+    if (value instanceof Attempt) {
+      this.#awaited = value;
+      return NOT_READY;
+    }
+    return value as AnyChunk;
+  }
+
+  /** Routing's end, once it has ended without committing (nothing left to read). */
+  #routedEnd(): Promise<Step> {
+    const routed = this.#routed;
+    this.#routed = undefined;
+    if (routed !== undefined && 'error' in routed) return Promise.reject(routed.error);
+    return Promise.resolve(ENDED);
+  }
+
+  /** `#route`'s result as a step; a promise of the next when routing waits on an attempt again. */
+  #stepOf(chunk: AnyChunk | typeof NOT_READY): Step | Promise<Step> {
+    return chunk === NOT_READY ? this.next() : { value: chunk, done: false };
+  }
+
   // The callbacks below are made per call, not kept per stream: a relay lives as long as its
   // stream, and on an upstream's stream `next()` runs only at its start and end.
 
-  /** The routing generator's step: `RELEASED` stands for the first chunk it put in the queue. */
-  #onRouted(step: IteratorResult<AnyChunk | typeof RELEASED, typeof RELEASED | undefined>): Step {
-    if (step.value !== RELEASED) return step as Step;
-    // Yielded, or returned: the generator has ended, leaving the rest to `committed`.
-    if (step.done) this.routing = undefined;
-    return { value: this.#released() as AnyChunk, done: false };
-  }
-
-  #route(): Promise<Step> {
-    const routing = this.routing;
-    if (routing === undefined) return Promise.resolve(ENDED);
-    return routing.next().then((step) => this.#onRouted(step));
-  }
-
-  #onStep(step: IteratorResult<AnyChunk>): Step | Promise<Step> {
+  #onStep(step: IteratorResult<AnyChunk>): Step {
     if (step.done) {
       this.attempt = undefined;
-      this.ended = true;
-      const committed = this.committed;
-      if (committed === undefined) return this.#route();
+      const committed = this.committed as Committed;
       this.committed = undefined;
       committed.served();
       return ENDED;
@@ -836,71 +863,139 @@ class Relay implements PullIterator<AnyChunk> {
 
   #onError(error: unknown): Promise<Step> {
     this.attempt = undefined;
-    const committed = this.committed;
-    if (committed === undefined) {
-      const routing = this.routing;
-      return routing === undefined ? Promise.reject(error) : routing.throw(error).then((step) => this.#onRouted(step));
-    }
+    const committed = this.committed as Committed;
     this.committed = undefined;
     return Promise.reject(committed.failed(error));
   }
 
+  /**
+   * The attempt routing waits on has news while the client waits (`wait`): routed at once, in
+   * the callback that brought it. The client is woken when routing gave it a chunk, ended, or
+   * found nothing (the attempt's end or failure, which `next()` hands to routing); a chunk
+   * routing keeps (a preamble held back) or a failover to another target does not wake it.
+   */
+  #news(awaited: DirectRead, wake: () => void): void {
+    // Nothing here after news: the attempt's end or failure, which next() hands to routing.
+    let routed: AnyChunk | typeof NOT_READY | undefined;
+    if (this.routing !== undefined && this.#awaited === awaited) {
+      try {
+        const chunk = awaited.take();
+        if (chunk !== NOT_READY) routed = this.#route(chunk);
+      } catch (error) {
+        routed = this.#route(undefined, true, error);
+      }
+    }
+    const next = this.routing === undefined ? undefined : this.#awaited;
+    if (routed === NOT_READY && next?.pullable) {
+      next.wait(() => this.#news(next, wake));
+      return;
+    }
+    if (routed !== undefined && routed !== NOT_READY) this.#pending = routed;
+    wake();
+  }
+
   next(): Promise<Step> {
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      return Promise.resolve({ value: pending, done: false });
+    }
     const released = this.#released();
     if (released !== NOT_READY) return Promise.resolve({ value: released, done: false });
     if (this.#failed) {
-      // take() met the failure: the generator books it, as when next() meets it.
+      // take() met the failure: it is booked, as when next() meets it.
       const failure = this.#failure;
       this.#failed = false;
       this.#failure = undefined;
       return this.#onError(failure);
     }
     const attempt = this.attempt;
-    return attempt
-      ? attempt.next().then(
-          (step) => this.#onStep(step),
-          (error: unknown) => this.#onError(error),
-        )
-      : this.#route();
+    if (attempt !== undefined) {
+      return attempt.next().then(
+        (step) => this.#onStep(step),
+        (error: unknown) => this.#onError(error),
+      );
+    }
+    if (this.routing === undefined) return this.#routedEnd();
+    const awaited = this.#awaited;
+    if (awaited === undefined) return Promise.resolve(this.#stepOf(this.#route(undefined)));
+    return awaited.next().then(
+      (step) => this.#stepOf(this.#route(itemOf(step))),
+      (error: unknown) => this.#stepOf(this.#route(undefined, true, error)),
+    );
   }
 
   take(): AnyChunk | typeof NOT_READY {
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      return pending;
+    }
     const released = this.#released();
     if (released !== NOT_READY) return released;
     const attempt = this.attempt;
-    if (attempt === undefined || this.#failed || !attempt.pullable) return NOT_READY;
+    if (attempt !== undefined) {
+      if (this.#failed || !attempt.pullable) return NOT_READY;
+      let chunk: AnyChunk | typeof NOT_READY;
+      try {
+        chunk = attempt.take();
+      } catch (error) {
+        this.#failed = true;
+        this.#failure = error;
+        return NOT_READY;
+      }
+      if (chunk !== NOT_READY && chunk.usage) this.usage = chunk.usage;
+      return chunk;
+    }
+    if (this.routing === undefined) return NOT_READY;
+    const awaited = this.#awaited;
+    // Not started, or at a chunk it gave: on to what it gives next.
+    if (awaited === undefined) return this.#route(undefined);
+    if (!awaited.pullable) return NOT_READY;
     let chunk: AnyChunk | typeof NOT_READY;
     try {
-      chunk = attempt.take();
+      chunk = awaited.take();
     } catch (error) {
-      this.#failed = true;
-      this.#failure = error;
-      return NOT_READY;
+      return this.#route(undefined, true, error);
     }
-    if (chunk !== NOT_READY && chunk.usage) this.usage = chunk.usage;
-    return chunk;
+    return chunk === NOT_READY ? NOT_READY : this.#route(chunk);
   }
 
   wait(wake: () => void): void {
     const attempt = this.attempt;
-    if (this.#head < this.#queue.length || attempt === undefined || this.#failed || !attempt.pullable) wake();
-    else attempt.wait(wake);
+    const awaited = this.routing === undefined ? undefined : this.#awaited;
+    if (this.#pending !== undefined || this.#head < this.#queue.length || this.#failed) wake();
+    else if (attempt !== undefined) {
+      if (attempt.pullable) attempt.wait(wake);
+      else wake();
+    } else if (awaited?.pullable) awaited.wait(() => this.#news(awaited, wake));
+    // Not started, at a chunk it gave, or ended: take() or next() goes on.
+    else wake();
   }
 
   return(): Promise<Step> {
     this.#queue = NO_CHUNKS;
+    this.#pending = undefined;
     this.attempt = undefined;
+    this.#awaited = undefined;
+    this.#routed = undefined;
     this.#failed = false;
     this.#failure = undefined;
     const committed = this.committed;
-    if (committed === undefined) {
-      const routing = this.routing;
-      return routing === undefined
-        ? Promise.resolve(ENDED)
-        : routing.return(undefined).then((step) => this.#onRouted(step));
+    if (committed !== undefined) {
+      this.committed = undefined;
+      committed.left();
+      return Promise.resolve(ENDED);
     }
-    this.committed = undefined;
-    committed.left();
+    const routing = this.routing;
+    this.routing = undefined;
+    if (routing !== undefined) {
+      try {
+        routing.return(undefined);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return Promise.resolve(ENDED);
   }
 }
@@ -1040,28 +1135,24 @@ class Attempt<K extends ApiKind> {
     return this.#iterator.next();
   }
 
-  /**
-   * Headers seen: the client may read this attempt directly (`next()`, or `take()` / `wait()`
-   * when `pullable`), each of which keeps the idle watch itself.
-   */
-  get plain(): boolean {
-    return this.#headersAt !== undefined;
-  }
-
   /** The upstream's stream can be read with `take()` / `wait()`. */
   get pullable(): boolean {
     return this.#pull !== undefined;
   }
 
-  /** The upstream's next chunk if it is here now and its headers were seen (any stream); else `NOT_READY`. */
+  /** The upstream's next chunk if it is here now (any stream); else `NOT_READY`. */
   ready(): ApiTypes[K]['chunk'] | typeof NOT_READY {
-    return this.#pull !== undefined && this.#headersAt !== undefined ? this.take() : NOT_READY;
+    return this.#pull !== undefined ? this.take() : NOT_READY;
   }
 
   /** The upstream's next chunk if it is here now (`PullIterator.take`); only when `pullable`. */
   take(): ApiTypes[K]['chunk'] | typeof NOT_READY {
     const chunk = (this.#pull as PullIterator<ApiTypes[K]['chunk']>).take();
-    if (chunk !== NOT_READY) this.#waiting = false;
+    if (chunk !== NOT_READY) {
+      this.#waiting = false;
+      // A chunk may be taken before the headers' own promise has told of them.
+      if (this.#headersAt === undefined) this.#headers();
+    }
     return chunk;
   }
 

@@ -128,18 +128,22 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   try {
     calledAt = performance.now();
     iterator = startStream(g, routing, controller.signal);
-    // An upstream's stream (through the router) is pulled: its chunks are relayed from the
-    // network callback that brought them, with no promise per chunk (see pumpPulled).
+    // An upstream's stream (through the router) is pulled from its first chunk on: each is
+    // relayed from the network callback that brought it, with no promise (see pumpPulled).
     const pull = isPullIterator(iterator) ? iterator : undefined;
-    let chunk = itemOf(await iterator.next());
-    done = chunk === undefined;
-    firstResultAt = performance.now();
-    if (!headersSent) commit();
+    let chunk = pull ? undefined : itemOf(await iterator.next());
+    done = !pull && chunk === undefined;
+    /** The backend's first result came (a chunk, or the end): the headers go now, unless a heartbeat sent them. */
+    const opened = () => {
+      firstResultAt = performance.now();
+      commit();
+    };
     let sawText = false;
     let chunks = 0;
     const stopped = () => tracker.gone && !producer;
     /** Relays one chunk; false when the client's socket asks us to wait for `drain`. */
     const relay = (chunk: AnyChunk): boolean => {
+      if (!headersSent) opened();
       if (chunk.usage) countUsage(metrics, report, chunk);
       // Usage the gateway asked for and the client did not.
       if (g.lease && !g.lease.chunk(chunk)) return true;
@@ -168,12 +172,14 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       observation?.chunk?.(sent);
       return accepted;
     };
-    while (chunk !== undefined && !stopped()) {
-      const accepted = relay(chunk);
-      // Not kept while this waits, which may be as long as the stream lasts: a chunk held here
-      // would live as long, and be promoted and marked by the collector (docs/gateway.md, Round 9).
-      chunk = undefined;
-      if (!accepted) await tracker.drained();
+    while (!done && !stopped()) {
+      if (chunk !== undefined) {
+        const accepted = relay(chunk);
+        // Not kept while this waits, which may be as long as the stream lasts: a chunk held here
+        // would live as long, and be promoted and marked by the collector (docs/gateway.md, Round 9).
+        chunk = undefined;
+        if (!accepted) await tracker.drained();
+      }
       if (pull) {
         let paused = await pumpPulled(pull, relay, stopped);
         while (paused === 'drain') {
@@ -188,6 +194,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     }
     const tail = (filterPending ? framed(promptFilter) : '') + framed(DONE_FRAME, 'done');
     if (!tracker.gone) {
+      if (!headersSent) opened();
       out.end(tail);
       report.outcome = 'completed';
     }
