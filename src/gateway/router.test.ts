@@ -406,6 +406,41 @@ test('an upstream stream is read with take() and wait(): no next() per chunk, an
   ]);
 });
 
+test("pulled, a failover after a held-back role chunk wakes no one: the next target's first content is the first thing the client takes", async () => {
+  const a = sseTarget('a');
+  const b = sseTarget('b', { priority: 2 });
+  const attempts: unknown[] = [];
+  const router = createRouterBackend({
+    model: 'm',
+    targets: [a.target, b.target],
+    events: { attempt: (r) => attempts.push([r.targetId, r.outcome, r.reason]) },
+  });
+  const request = { ...ASK } as typeof ASK & { meta?: { target?: string } };
+  const reading = pull(router.stream(request, new AbortController().signal)[Symbol.asyncIterator]());
+  const role = '{"id":"c","choices":[{"index":0,"delta":{"role":"assistant"}}]}';
+  a.send(role);
+  await nextTurn();
+  a.send('{"id":"c","choices":[{"index":"zero","delta":{"content":"lost"}}]}');
+  await nextTurn();
+  b.send(role);
+  await nextTurn();
+  b.content('From b');
+  await nextTurn();
+  b.send('{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
+  b.controller().enqueue(new TextEncoder().encode('data: [DONE]\n\n'));
+  b.controller().close();
+  const { text, nexts, error } = await reading;
+  assert.equal(error, undefined);
+  assert.equal(text, 'From b');
+  // The end alone: neither a's held role chunk, nor its failure, nor b's role chunk woke the client.
+  assert.equal(nexts, 1);
+  assert.deepEqual(attempts, [
+    ['a', 'failed-over', 'malformed'],
+    ['b', 'served', undefined],
+  ]);
+  assert.equal(request.meta?.target, 'b');
+});
+
 test('a malformed chunk met by take() ends the pulled stream with the typed error and the partial, booked as failed', async () => {
   const up = sseTarget('a');
   const attempts: unknown[] = [];
