@@ -441,6 +441,27 @@ test("pulled, a failover after a held-back role chunk wakes no one: the next tar
   assert.equal(request.meta?.target, 'b');
 });
 
+test('pulled, a hang-up while routing holds the role chunk back ends the stream as aborted, booked once', async () => {
+  const up = sseTarget('a');
+  const attempts: unknown[] = [];
+  const ends: unknown[] = [];
+  const router = createRouterBackend({
+    model: 'm',
+    targets: [up.target],
+    events: { attempt: (r) => attempts.push([r.targetId, r.outcome]), end: (e) => ends.push(e.outcome) },
+  });
+  const hangUp = new AbortController();
+  const reading = pull(router.stream({ ...ASK }, hangUp.signal)[Symbol.asyncIterator]());
+  up.send('{"id":"c","choices":[{"index":0,"delta":{"role":"assistant"}}]}');
+  await nextTurn();
+  hangUp.abort();
+  const { text, error } = await reading;
+  assert.equal(text, '');
+  assert.equal((error as Error | undefined)?.name, 'AbortError');
+  assert.deepEqual(attempts, [['a', 'aborted']]);
+  assert.deepEqual(ends, ['aborted']);
+});
+
 test('a malformed chunk met by take() ends the pulled stream with the typed error and the partial, booked as failed', async () => {
   const up = sseTarget('a');
   const attempts: unknown[] = [];
