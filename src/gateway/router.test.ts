@@ -340,6 +340,13 @@ function sseTarget(id: string, extra: Omit<Partial<RouteTarget>, 'backend'> = {}
     send,
     content,
     controller: () => controller,
+    /** A finished answer's end: the finish chunk, `more` chunks (usage), `[DONE]`, the body's end. */
+    end: (...more: string[]) => {
+      send('{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
+      for (const json of more) send(json);
+      controller.enqueue(new TextEncoder().encode('data: [DONE]\n\n'));
+      controller.close();
+    },
   };
 }
 
@@ -373,6 +380,18 @@ async function pull(iterator: AsyncIterator<AnyChunk>) {
   return { text: texts.join(''), nexts, error };
 }
 
+/** A router over `targets` that keeps each attempt's [target, outcome, reason] and each request's end outcome. */
+function bookingRouter(targets: RouteTarget[]) {
+  const attempts: unknown[][] = [];
+  const ends: string[] = [];
+  const router = createRouterBackend({
+    model: 'm',
+    targets,
+    events: { attempt: (r) => attempts.push([r.targetId, r.outcome, r.reason]), end: (e) => ends.push(e.outcome) },
+  });
+  return { router, attempts, ends };
+}
+
 test('an upstream stream is read with take() and wait(): no next() per chunk, and the end booked as with next()', async () => {
   const up = sseTarget('a', { tpm: 1_000 });
   const ends: unknown[] = [];
@@ -384,10 +403,7 @@ test('an upstream stream is read with take() and wait(): no next() per chunk, an
     up.content(part);
     await nextTurn();
   }
-  up.send('{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
-  up.send('{"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}');
-  up.controller().enqueue(new TextEncoder().encode('data: [DONE]\n\n'));
-  up.controller().close();
+  up.end('{"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}');
   const { text, nexts, error } = await reading;
   assert.equal(error, undefined);
   assert.equal(text, 'Once upon a time');
@@ -409,12 +425,7 @@ test('an upstream stream is read with take() and wait(): no next() per chunk, an
 test("pulled, a failover after a held-back role chunk wakes no one: the next target's first content is the first thing the client takes", async () => {
   const a = sseTarget('a');
   const b = sseTarget('b', { priority: 2 });
-  const attempts: unknown[] = [];
-  const router = createRouterBackend({
-    model: 'm',
-    targets: [a.target, b.target],
-    events: { attempt: (r) => attempts.push([r.targetId, r.outcome, r.reason]) },
-  });
+  const { router, attempts } = bookingRouter([a.target, b.target]);
   const request = { ...ASK } as typeof ASK & { meta?: { target?: string } };
   const reading = pull(router.stream(request, new AbortController().signal)[Symbol.asyncIterator]());
   const role = '{"id":"c","choices":[{"index":0,"delta":{"role":"assistant"}}]}';
@@ -426,9 +437,7 @@ test("pulled, a failover after a held-back role chunk wakes no one: the next tar
   await nextTurn();
   b.content('From b');
   await nextTurn();
-  b.send('{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
-  b.controller().enqueue(new TextEncoder().encode('data: [DONE]\n\n'));
-  b.controller().close();
+  b.end();
   const { text, nexts, error } = await reading;
   assert.equal(error, undefined);
   assert.equal(text, 'From b');
@@ -443,13 +452,7 @@ test("pulled, a failover after a held-back role chunk wakes no one: the next tar
 
 test('pulled, a hang-up while routing holds the role chunk back ends the stream as aborted, booked once', async () => {
   const up = sseTarget('a');
-  const attempts: unknown[] = [];
-  const ends: unknown[] = [];
-  const router = createRouterBackend({
-    model: 'm',
-    targets: [up.target],
-    events: { attempt: (r) => attempts.push([r.targetId, r.outcome]), end: (e) => ends.push(e.outcome) },
-  });
+  const { router, attempts, ends } = bookingRouter([up.target]);
   const hangUp = new AbortController();
   const reading = pull(router.stream({ ...ASK }, hangUp.signal)[Symbol.asyncIterator]());
   up.send('{"id":"c","choices":[{"index":0,"delta":{"role":"assistant"}}]}');
@@ -458,18 +461,13 @@ test('pulled, a hang-up while routing holds the role chunk back ends the stream 
   const { text, error } = await reading;
   assert.equal(text, '');
   assert.equal((error as Error | undefined)?.name, 'AbortError');
-  assert.deepEqual(attempts, [['a', 'aborted']]);
+  assert.deepEqual(attempts, [['a', 'aborted', undefined]]);
   assert.deepEqual(ends, ['aborted']);
 });
 
 test('a malformed chunk met by take() ends the pulled stream with the typed error and the partial, booked as failed', async () => {
   const up = sseTarget('a');
-  const attempts: unknown[] = [];
-  const router = createRouterBackend({
-    model: 'm',
-    targets: [up.target],
-    events: { attempt: (r) => attempts.push([r.targetId, r.outcome, r.reason]) },
-  });
+  const { router, attempts } = bookingRouter([up.target]);
   const reading = pull(router.stream({ ...ASK }, new AbortController().signal)[Symbol.asyncIterator]());
   up.content('Half');
   await nextTurn();
@@ -508,9 +506,7 @@ test('the held preamble and the first content chunk come out in order, read with
     up.send('{"id":"c","choices":[{"index":0,"delta":{"role":"assistant"}}]}');
     up.content('One');
     up.content(' two');
-    up.send('{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}');
-    up.controller().enqueue(new TextEncoder().encode('data: [DONE]\n\n'));
-    up.controller().close();
+    up.end();
     if (reader === 'pull') {
       const { text, error } = await pull(iterator);
       assert.equal(error, undefined);
