@@ -875,16 +875,7 @@ class Relay implements PullIterator<AnyChunk> {
    * routing keeps (a preamble held back) or a failover to another target does not wake it.
    */
   #news(awaited: DirectRead, wake: () => void): void {
-    // Nothing here after news: the attempt's end or failure, which next() hands to routing.
-    let routed: AnyChunk | typeof NOT_READY | undefined;
-    if (this.routing !== undefined && this.#awaited === awaited) {
-      try {
-        const chunk = awaited.take();
-        if (chunk !== NOT_READY) routed = this.#route(chunk);
-      } catch (error) {
-        routed = this.#route(undefined, true, error);
-      }
-    }
+    const routed = this.routing !== undefined && this.#awaited === awaited ? this.#routeNext(awaited) : undefined;
     const next = this.routing === undefined ? undefined : this.#awaited;
     if (routed === NOT_READY && next?.pullable) {
       next.wait(() => this.#news(next, wake));
@@ -951,14 +942,22 @@ class Relay implements PullIterator<AnyChunk> {
     const awaited = this.#awaited;
     // Not started, or at a chunk it gave: on to what it gives next.
     if (awaited === undefined) return this.#route(undefined);
-    if (!awaited.pullable) return NOT_READY;
+    return awaited.pullable ? (this.#routeNext(awaited) ?? NOT_READY) : NOT_READY;
+  }
+
+  /**
+   * Routes what the attempt routing waits on has now: its next chunk, or its failure; what
+   * routing gives the client, or undefined when the attempt had nothing (its end or failure
+   * is then `next()`'s to hand to routing).
+   */
+  #routeNext(awaited: DirectRead): AnyChunk | typeof NOT_READY | undefined {
     let chunk: AnyChunk | typeof NOT_READY;
     try {
       chunk = awaited.take();
     } catch (error) {
       return this.#route(undefined, true, error);
     }
-    return chunk === NOT_READY ? NOT_READY : this.#route(chunk);
+    return chunk === NOT_READY ? undefined : this.#route(chunk);
   }
 
   wait(wake: () => void): void {

@@ -159,8 +159,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
       const firstText = !sawText && hasText(chunk);
       if (firstText) {
         sawText = true;
-        report.firstTokenMs = performance.now() - g.startedAt;
-        metrics.observeTimeToFirstToken(report.firstTokenMs / 1000);
+        timeFirstToken(report, metrics, g.startedAt);
       }
       const sent = azure ? withFilterResults(chunk) : chunk;
       metrics.chunksSent++;
@@ -462,6 +461,15 @@ class ClientWatch implements ClientTracker {
 export interface Heartbeat {
   wrote: boolean;
   stop(): void;
+}
+
+/**
+ * A stream's first token, about to be written: its time to first token reported and observed.
+ * (Exported for the Responses writer, responses.ts; each then sends it at once, `TurnWriter.sendNow`.)
+ */
+export function timeFirstToken(report: GenerationReport, metrics: ServerMetrics, startedAt: number): void {
+  report.firstTokenMs = performance.now() - startedAt;
+  metrics.observeTimeToFirstToken(report.firstTokenMs / 1000);
 }
 
 /**

@@ -36,7 +36,7 @@ import type { FollowItem, StreamLog } from '../streams/log.js';
 import type { ChatCompletionChunk } from '../types.js';
 import { handOver } from '../util/hand-over.js';
 import { type ErrorReply, invalidRequest, replyForError, responseNotFound } from './error-replies.js';
-import { type ClientTracker, routed, SSE_HEADERS, startHeartbeat, trackClient } from './generation.js';
+import { type ClientTracker, routed, SSE_HEADERS, startHeartbeat, timeFirstToken, trackClient } from './generation.js';
 import type { ServerMetrics } from './metrics.js';
 import type { GenerationReport } from './observer.js';
 import type { ResponseStore, StoredResponse } from './response-store.js';
@@ -432,8 +432,7 @@ async function writeEvents(
       const firstText = !sawText && event.type === 'response.output_text.delta';
       if (firstText) {
         sawText = true;
-        report.firstTokenMs = performance.now() - call.startedAt;
-        metrics.observeTimeToFirstToken(report.firstTokenMs / 1000);
+        timeFirstToken(report, metrics, call.startedAt);
       }
       if (isTerminalEvent(event)) {
         terminal = true;
