@@ -101,13 +101,11 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
   const routing: Pick<BackendRequest, 'meta'> = { meta: {} };
   const promptFilter = azure ? promptFilterFrame(g) : '';
   let calledAt = 0;
-  let firstResultAt: number | undefined;
-  // Headers go at the backend's first result or at a heartbeat, whichever comes first: the
-  // time spent waiting on the backend until then is not the gateway's own.
+  // Headers go at the backend's first result or at a heartbeat, whichever comes first. Either
+  // way the gateway's own time ends where the backend was called: the wait on it is not ours.
   const commit = () => {
     headersSent = true;
-    const now = performance.now();
-    report.gatewayMs = now - g.startedAt - ((firstResultAt ?? now) - calledAt);
+    report.gatewayMs = calledAt - g.startedAt;
     // Object.assign, not spreads, on a request's path: in Node 20's V8 a spread's copy that then
     // gains a key gets a hidden class of its own each time (six times slower to build, every
     // reader of it megamorphic, one more map per request for the collector).
@@ -133,17 +131,13 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     const pull = isPullIterator(iterator) ? iterator : undefined;
     let chunk = pull ? undefined : itemOf(await iterator.next());
     done = !pull && chunk === undefined;
-    /** The backend's first result came (a chunk, or the end): the headers go now, unless a heartbeat sent them. */
-    const opened = () => {
-      firstResultAt = performance.now();
-      commit();
-    };
     let sawText = false;
     let chunks = 0;
     const stopped = () => tracker.gone && !producer;
     /** Relays one chunk; false when the client's socket asks us to wait for `drain`. */
     const relay = (chunk: AnyChunk): boolean => {
-      if (!headersSent) opened();
+      // The backend's first result: the headers go now, unless a heartbeat sent them.
+      if (!headersSent) commit();
       if (chunk.usage) countUsage(metrics, report, chunk);
       // Usage the gateway asked for and the client did not.
       if (g.lease && !g.lease.chunk(chunk)) return true;
@@ -193,7 +187,7 @@ export async function streamGeneration(res: ServerResponse, g: Generation): Prom
     }
     const tail = (filterPending ? framed(promptFilter) : '') + framed(DONE_FRAME, 'done');
     if (!tracker.gone) {
-      if (!headersSent) opened();
+      if (!headersSent) commit();
       out.end(tail);
       report.outcome = 'completed';
     }
